@@ -1,0 +1,38 @@
+import Table from 'cli-table3';
+import type { Decision, KilnReport } from '../core/pipeline/report.js';
+
+const FIGURES: readonly [key: string, label: string, format: (v: number) => string][] = [
+  ['speedup', 'speedup', (v) => `${v.toFixed(2)}x`],
+  ['candidateMedianMs', 'median', (v) => `${v.toFixed(3)} ms`],
+  ['coldMs', 'cold', (v) => `${v.toFixed(1)} ms`],
+  ['maxAbsDiff', 'max|diff|', (v) => v.toExponential(1)],
+  ['sizeGain', 'size', (v) => `${v.toFixed(2)}x smaller`],
+  ['applyMs', 'apply', (v) => `${v.toFixed(0)} ms`],
+];
+
+/** The decisions table and summary lines a person reads after `kiln optimize` / `kiln demo`. */
+export function renderReport(report: KilnReport, width = process.stdout.columns ?? 120): string {
+  const reasonWidth = Math.max(30, Math.min(70, width - 70));
+  const table = new Table({
+    head: ['#', 'plugin', 'status', 'reason', 'figures'],
+    colWidths: [4, 24, 13, reasonWidth, 28],
+    wordWrap: true,
+    style: { head: [], border: [] },
+  });
+  for (const d of report.decisions) table.push([String(d.slot), d.plugin, d.status, d.reason, figures(d)]);
+  const lines = [table.toString(), `Backend that ran: ${report.backend} (${report.final})`];
+  if (report.endToEnd) {
+    const e = report.endToEnd;
+    lines.push(`End to end: ${e.speedup.toFixed(2)}x faster than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`);
+  } else {
+    lines.push('End to end: nothing was kept; the model runs as plain tf.js would run it.');
+  }
+  lines.push(`Validated against the original on cpu (atol ${report.validation.atol}, rtol ${report.validation.rtol}) on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`);
+  return lines.join('\n');
+}
+
+function figures(d: Decision): string {
+  return FIGURES.filter(([key]) => typeof d.metrics[key] === 'number')
+    .map(([key, label, format]) => `${label} ${format(d.metrics[key] as number)}`)
+    .join('\n');
+}

@@ -1,0 +1,180 @@
+import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+
+/**
+ * Custom class-validator decorators for the configuration schema. Each one checks a
+ * field completely (type and range together), so a bad value gives exactly one
+ * problem. The decorator's `message` says what is wrong with the value at hand
+ * ("wrong type", "out of range", ...) and its `context.allowed` says what is allowed;
+ * `formatValidationErrors` puts the two together. Plugin authors can use them on
+ * their options classes, or give any class-validator decorator {@link explain}.
+ */
+
+/** What the error formatter reads from `ValidationError.contexts[constraint]`. */
+export interface ProblemContext {
+  /** What the field accepts, in words: "an integer from 0 to 64". */
+  readonly allowed?: string;
+  /** Report the problem at the object holding the field, not at the field. */
+  readonly atParent?: boolean;
+}
+
+/**
+ * Options for any class-validator decorator so that its problem reads well:
+ * `@IsIn(['a', 'b'], explain('invalid value', 'one of: a, b'))`.
+ */
+export function explain(problem: string, allowed: string, options: ValidationOptions = {}): ValidationOptions {
+  return { ...options, message: problem, context: { ...(options.context as object | undefined), allowed } };
+}
+
+export interface FieldOptions {
+  /** `undefined` (key absent) is accepted. `null` never is. */
+  readonly optional?: boolean;
+}
+
+/** A check: returns undefined when the value is fine, else what is wrong with it. */
+type Check = (value: unknown, args: ValidationArguments) => string | undefined;
+
+function field(name: string, allowed: string, check: Check, options: FieldOptions & { atParent?: boolean } = {}) {
+  return function (target: object, propertyName: string): void {
+    const context: ProblemContext = options.atParent ? { allowed, atParent: true } : { allowed };
+    const problemOf = (value: unknown, args: ValidationArguments): string | undefined => {
+      if (value === undefined && !options.atParent) return options.optional ? undefined : 'missing';
+      return check(value, args);
+    };
+    registerDecorator({
+      name,
+      target: target.constructor,
+      propertyName,
+      options: {
+        context,
+        message: (args: ValidationArguments) => problemOf(args.value, args) ?? 'invalid value',
+      },
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) => problemOf(value, args) === undefined,
+      },
+    });
+  };
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+export interface NumberRange extends FieldOptions {
+  /** Smallest allowed value (inclusive). */
+  readonly min?: number;
+  /** Largest allowed value (inclusive). */
+  readonly max?: number;
+  /** The value must be strictly greater than this. */
+  readonly greaterThan?: number;
+  /** Whole numbers only. */
+  readonly integer?: boolean;
+}
+
+/** The words for what a {@link NumberRange} allows: "an integer from 0 to 64", "a number > 0". */
+export function describeRange(range: NumberRange): string {
+  const noun = range.integer ? 'an integer' : 'a number';
+  const { min, max, greaterThan } = range;
+  if (min !== undefined && max !== undefined) return `${noun} from ${min} to ${max}`;
+  const parts: string[] = [];
+  if (min !== undefined) parts.push(`>= ${min}`);
+  if (greaterThan !== undefined) parts.push(`> ${greaterThan}`);
+  if (max !== undefined) parts.push(`<= ${max}`);
+  return parts.length ? `${noun} ${parts.join(' and ')}` : noun;
+}
+
+/** A finite number (optionally an integer) within the given bounds. Strings are never converted. */
+export function IsNumberInRange(range: NumberRange = {}) {
+  return field('kilnNumber', describeRange(range), (value) => {
+    if (typeof value !== 'number') return 'wrong type';
+    if (!Number.isFinite(value)) return 'not a finite number';
+    if (range.integer && !Number.isInteger(value)) return 'not an integer';
+    if (range.min !== undefined && value < range.min) return 'out of range';
+    if (range.max !== undefined && value > range.max) return 'out of range';
+    if (range.greaterThan !== undefined && !(value > range.greaterThan)) return 'out of range';
+    return undefined;
+  }, range);
+}
+
+/** `true` or `false` (not "yes", not 1). */
+export function IsBooleanValue(options: FieldOptions = {}) {
+  return field('kilnBoolean', 'true or false', (value) => (typeof value === 'boolean' ? undefined : 'wrong type'), options);
+}
+
+/** One of the given strings. */
+export function IsOneOfValues(values: readonly string[], options: FieldOptions = {}) {
+  return field('kilnOneOf', `one of: ${values.join(', ')}`, (value) => {
+    if (typeof value !== 'string') return 'wrong type';
+    return values.includes(value) ? undefined : 'invalid value';
+  }, options);
+}
+
+/** A non-empty string; `what` describes it ("a plugin name"). */
+export function IsNonEmptyString(what: string, options: FieldOptions = {}) {
+  return field('kilnString', `${what} (a non-empty string)`, (value) => {
+    if (typeof value !== 'string') return 'wrong type';
+    return value.trim() === '' ? 'empty' : undefined;
+  }, options);
+}
+
+export interface StringListRule extends FieldOptions {
+  /** Words for one entry, plural: "backend names". */
+  readonly items: string;
+  readonly minItems?: number;
+  readonly unique?: boolean;
+  /** Every entry must match it. */
+  readonly pattern?: RegExp;
+}
+
+/** A list of non-empty strings, optionally matching a pattern, distinct, and at least `minItems` long. */
+export function IsStringList(rule: StringListRule) {
+  const words = [`a list of`];
+  if (rule.minItems) words.push(`at least ${rule.minItems}`);
+  if (rule.unique) words.push('distinct');
+  words.push(rule.items);
+  if (rule.pattern) words.push(`matching ${rule.pattern}`);
+  return field('kilnStringList', words.join(' '), (value) => {
+    if (!Array.isArray(value)) return `wrong type (${typeName(value)}, not a list)`;
+    if (rule.minItems !== undefined && value.length < rule.minItems) {
+      return 'too few entries';
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item !== 'string') return `entry [${i}] is ${typeName(item)}, not a string`;
+      if (item.trim() === '') return `entry [${i}] is empty`;
+      if (rule.pattern && !rule.pattern.test(item)) return `entry [${i}] ${JSON.stringify(item)} is not allowed`;
+      if (rule.unique && seen.has(item)) return `duplicate entry ${JSON.stringify(item)}`;
+      seen.add(item);
+    }
+    return undefined;
+  }, rule);
+}
+
+/** A list (of nested objects, validated with `@ValidateNested()`), at least `minItems` long. */
+export function IsListOf(items: string, rule: FieldOptions & { minItems?: number } = {}) {
+  const allowed = rule.minItems ? `a list of at least ${rule.minItems} ${items}` : `a list of ${items}`;
+  return field('kilnList', allowed, (value) => {
+    if (!Array.isArray(value)) return 'wrong type';
+    if (rule.minItems !== undefined && value.length < rule.minItems) return 'too few entries';
+    return undefined;
+  }, rule);
+}
+
+/** A mapping (a plain object, not a list). */
+export function IsMapping(what: string, options: FieldOptions = {}) {
+  return field('kilnMapping', what, (value) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'wrong type';
+    return undefined;
+  }, options);
+}
+
+/**
+ * A check of the whole object the decorated field belongs to; its problem is
+ * reported at the object's path with the object as the bad value.
+ */
+export function ObjectRule(name: string, allowed: string, check: (object: Record<string, unknown>) => string | undefined) {
+  return field(name, allowed, (_value, args) => check(args.object as Record<string, unknown>), { atParent: true });
+}

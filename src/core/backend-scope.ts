@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+import { KilnError } from './errors.js';
+
+/**
+ * Makes `name` the active tf.js backend without awaiting. Works for a backend that
+ * is already initialised (tf.setBackend then takes effect synchronously); anything
+ * else is an error that says to initialise it first.
+ */
+export function activateBackend(name: string): void {
+  if (tf.getBackend() === name) return;
+  if (tf.findBackend(name) == null) {
+    throw new KilnError('BACKEND_UNAVAILABLE', `tf.js backend "${name}" is not initialised. Await tf.setBackend("${name}") (or let Kiln's backend selection do it) before running a model on it.`);
+  }
+  void tf.setBackend(name);
+  if (tf.getBackend() !== name) {
+    throw new KilnError('BACKEND_UNAVAILABLE', `Could not switch tf.js to backend "${name}" (still on "${tf.getBackend()}").`);
+  }
+}
+
+/** Runs `fn` with `name` as the active backend, then restores the previous one. */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const previous = tf.getBackend();
+  activateBackend(name);
+  try {
+    return fn();
+  } finally {
+    if (previous && previous !== name) activateBackend(previous);
+  }
+}
+
+/** As `withBackend`, for asynchronous work (e.g. loading a model onto a backend). */
+export async function withBackendAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const previous = tf.getBackend();
+  activateBackend(name);
+  try {
+    return await fn();
+  } finally {
+    if (previous && previous !== name) activateBackend(previous);
+  }
+}

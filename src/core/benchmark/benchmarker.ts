@@ -1,0 +1,120 @@
+import * as tf from '@tensorflow/tfjs';
+import { injectable } from 'tsyringe';
+import { outputsAsArray, type KilnModel } from '../kiln-model.js';
+import { summariseTimings, type TimingStats } from './timing-stats.js';
+
+export interface BenchmarkSettings {
+  readonly warmup: number;
+  readonly iterations: number;
+  readonly outlierSigma: number;
+}
+
+/** One model's figures in a comparison. */
+export interface VariantFigures {
+  readonly name: string;
+  readonly backend: string;
+  readonly timing: TimingStats;
+  /** Tensors left behind per call, on average (outputs are disposed): 0 for a clean model. */
+  readonly leakedTensorsPerCall: number;
+  /** Backend data buffers left behind per call (catches direct kernel calls that bypass tf.memory()). */
+  readonly leakedDataIdsPerCall: number;
+}
+
+/** The result of timing two or more models interleaved on the same inputs. */
+export interface BenchmarkResult {
+  readonly variants: readonly VariantFigures[];
+  readonly warmup: number;
+  readonly iterations: number;
+  readonly memoryBefore: { readonly numTensors: number; readonly numBytes: number };
+  readonly memoryAfter: { readonly numTensors: number; readonly numBytes: number };
+}
+
+export interface BenchmarkSubject {
+  readonly name: string;
+  readonly model: KilnModel;
+}
+
+/**
+ * Times models on the same inputs, interleaved (A B A B ...) so machine noise lands
+ * on all of them; each call includes reading the outputs back (dataSync), so async
+ * backends are timed to completion. Counts tensors and backend buffers around every
+ * call to catch leaks.
+ */
+@injectable()
+export class Benchmarker {
+  compare(subjects: readonly BenchmarkSubject[], inputs: readonly tf.Tensor[], settings: BenchmarkSettings, onProgress?: (done: number, total: number) => void): BenchmarkResult {
+    const feed = inputs.length === 1 ? inputs[0]! : [...inputs];
+    const memoryBefore = snapshotMemory();
+    for (let i = 0; i < settings.warmup; i++) for (const s of subjects) runOnce(s.model, feed);
+    const timings = subjects.map(() => [] as number[]);
+    const leakedTensors = subjects.map(() => 0);
+    const leakedIds = subjects.map(() => 0);
+    for (let i = 0; i < settings.iterations; i++) {
+      // Alternate the order each round so neither side always runs right after the other.
+      const order = i % 2 === 0 ? subjects.map((_, k) => k) : subjects.map((_, k) => subjects.length - 1 - k);
+      for (const k of order) {
+        const call = runOnce(subjects[k]!.model, feed);
+        timings[k]!.push(call.ms);
+        leakedTensors[k]! += call.leakedTensors;
+        leakedIds[k]! += call.leakedDataIds;
+      }
+      onProgress?.(i + 1, settings.iterations);
+    }
+    return {
+      variants: subjects.map((s, k) => ({
+        name: s.name,
+        backend: s.model.backend,
+        timing: summariseTimings(timings[k]!, settings.outlierSigma),
+        leakedTensorsPerCall: leakedTensors[k]! / Math.max(1, settings.iterations),
+        leakedDataIdsPerCall: leakedIds[k]! / Math.max(1, settings.iterations),
+      })),
+      warmup: settings.warmup,
+      iterations: settings.iterations,
+      memoryBefore,
+      memoryAfter: snapshotMemory(),
+    };
+  }
+
+  /** Time of one call, in ms, outputs read back and disposed: the cold (first-call) time when called first. */
+  timeOneCall(model: KilnModel, inputs: readonly tf.Tensor[]): number {
+    return runOnce(model, inputs.length === 1 ? inputs[0]! : [...inputs]).ms;
+  }
+}
+
+interface CallFigures {
+  readonly ms: number;
+  /** Tensors the call left behind once its outputs were disposed (then reclaimed). */
+  readonly leakedTensors: number;
+  readonly leakedDataIds: number;
+}
+
+/**
+ * One timed call inside a tf.js scope: the outputs are read back and disposed, what
+ * the call left behind is counted, and the scope's end reclaims it, so a leaky
+ * candidate is caught without leaking into the user's process.
+ */
+function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[]): CallFigures {
+  let figures: CallFigures | undefined;
+  tf.tidy(() => {
+    const tensorsBefore = tf.memory().numTensors;
+    const idsBefore = backendDataIds();
+    const start = performance.now();
+    const outputs = outputsAsArray(model.predict(feed));
+    for (const o of outputs) o.dataSync();
+    const ms = performance.now() - start;
+    tf.dispose(outputs);
+    figures = { ms, leakedTensors: tf.memory().numTensors - tensorsBefore, leakedDataIds: backendDataIds() - idsBefore };
+  });
+  return figures!;
+}
+
+function snapshotMemory(): { numTensors: number; numBytes: number } {
+  const m = tf.memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
+}
+
+/** Data buffers held by every initialised backend (calls may switch the active one). */
+function backendDataIds(): number {
+  const registry = (tf.engine() as unknown as { registry: Record<string, tf.KernelBackend> }).registry;
+  return Object.values(registry).reduce((sum, backend) => sum + backend.numDataIds(), 0);
+}

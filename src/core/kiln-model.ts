@@ -1,0 +1,36 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Shape (null where free, as in a Keras input) and dtype of one model input. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly (number | null)[];
+  readonly dtype: tf.DataType;
+}
+
+/**
+ * A runnable model as the pipeline sees it: the user's model, or what a plugin made
+ * of it. `predict` behaves like `tf.LayersModel.predict`: one tensor in and out for a
+ * single-input single-output model, arrays otherwise; the caller owns the outputs.
+ */
+export interface KilnModel {
+  /** Backend that `predict` runs on. */
+  readonly backend: string;
+  /** How it runs, in a few words, for the report (e.g. "LayersModel.predict on wasm"). */
+  readonly description: string;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputNames: readonly string[];
+  /** The layers-level model it runs, where it has one. Plugins must not mutate it. */
+  readonly layersModel?: tf.LayersModel;
+  /** Bytes of its saved weights, where a plugin changed how they are stored (e.g. quantised). */
+  readonly artifactBytes?: number;
+  predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
+  /** Trainable variables, in the order of the source model's trainable weights. */
+  trainableVariables(): tf.Variable[];
+  /** Frees what this model owns; never the user's model. Safe to call twice. */
+  dispose(): void;
+}
+
+/** `predict`'s result as an array. */
+export function outputsAsArray(outputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+  return Array.isArray(outputs) ? outputs : [outputs];
+}

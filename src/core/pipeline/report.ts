@@ -1,0 +1,54 @@
+import type { KilnMode, PluginObjective } from '../plugin.js';
+
+/**
+ * What became of one candidate:
+ * - `applied`: available, applied, validated and met its objective: kept.
+ * - `rejected`: ran, but drifted numerically or missed its objective (e.g. not faster): rolled back.
+ * - `failed`: threw, overran its time limit, leaked tensors or touched the user's weights: rolled back.
+ * - `unavailable`: cannot run here (reason says why, e.g. "package not installed").
+ * - `skipped`: not tried, or had nothing to change (reason says which).
+ */
+export type DecisionStatus = 'applied' | 'rejected' | 'failed' | 'unavailable' | 'skipped';
+
+export type MetricValue = number | string | boolean;
+
+export interface Decision {
+  /** Index of the slot in the pipeline (0-based). */
+  readonly slot: number;
+  readonly plugin: string;
+  readonly kind: string;
+  readonly objective: PluginObjective;
+  readonly status: DecisionStatus;
+  /** Why, in words; for `applied`, what it gained. */
+  readonly reason: string;
+  /** Figures: applyMs, coldMs, maxAbsDiff, baselineMedianMs, candidateMedianMs, speedup, ... */
+  readonly metrics: Record<string, MetricValue>;
+  /** Lines the plugin added while it ran. */
+  readonly notes: readonly string[];
+}
+
+/** A summary of how the final model compares with plain tf.js. */
+export interface EndToEnd {
+  /** What plain tf.js runs: `model.predict` on the default backend. */
+  readonly baseline: string;
+  readonly baselineMedianMs: number;
+  readonly optimizedMedianMs: number;
+  /** baselineMedianMs / optimizedMedianMs. */
+  readonly speedup: number;
+  readonly iterations: number;
+}
+
+export interface KilnReport {
+  readonly kilnVersion: string;
+  readonly tfjsVersion: string;
+  readonly mode: KilnMode;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** The backend whose kernels computed the final model's outputs (read off an output tensor). */
+  readonly backend: string;
+  /** How the final model runs. */
+  readonly final: string;
+  readonly decisions: Decision[];
+  readonly endToEnd?: EndToEnd;
+  readonly validation: { readonly atol: number; readonly rtol: number; readonly inputSets: readonly string[] };
+}

@@ -1,0 +1,18 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { BenchmarkSettings } from '../benchmark/benchmarker.js';
+import type { KilnMode } from '../plugin.js';
+import type { ValidationSession } from '../validation/validator.js';
+
+/** What every candidate of one pipeline run is judged against. */
+export interface RunContext {
+  readonly mode: KilnMode;
+  /** The user's model, whose weights are guarded. */
+  readonly userModel: tf.LayersModel;
+  readonly sampleInputs: readonly tf.Tensor[];
+  readonly validation: ValidationSession;
+  readonly benchmark: BenchmarkSettings;
+  readonly minSpeedup: number;
+  readonly minSizeGain: number;
+  /** Called between benchmark rounds, for progress displays. */
+  readonly onProgress?: (label: string, done: number, total: number) => void;
+}

@@ -1,0 +1,13 @@
+/**
+ * Injection tokens. Each names one thing that can be swapped through a child container.
+ * Class-typed services (Validator, Benchmarker, ...) are their own tokens.
+ */
+export const PLUGIN_CLASS = Symbol.for('kiln.PluginClass');
+/** Imports a module by specifier; swapped in tests to inject stand-in modules. */
+export const MODULE_IMPORTER = Symbol.for('kiln.ModuleImporter');
+/** The validated configuration of the current run. */
+export const KILN_CONFIG = Symbol.for('kiln.Config');
+/** Where log lines go (defaults to a silent logger in library use). */
+export const LOGGER = Symbol.for('kiln.Logger');
+
+export type ModuleImporter = (specifier: string) => Promise<unknown>;

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../errors.js';
+import type { TensorSpec } from '../kiln-model.js';
+
+/** One set of inputs the validator runs both models on. */
+export interface ValidationInputSet {
+  /** What this set is, for the report: "sample", "perturbed #2", "large magnitude x10", "batch 2". */
+  readonly label: string;
+  readonly inputs: tf.Tensor[];
+}
+
+export interface ValidationInputOptions {
+  /** Number of seeded perturbations of the samples. */
+  readonly samples: number;
+  readonly seed: number;
+  readonly largeMagnitude: number;
+}
+
+/**
+ * The validation input sets: the user's samples, `samples` seeded perturbations of
+ * them (Gaussian noise scaled to each input's spread), the samples scaled by
+ * `largeMagnitude`, and the samples at twice the batch size when every input's batch
+ * dimension is free. Non-float inputs are kept as given. The caller disposes the sets.
+ */
+export function buildValidationInputs(
+  samples: readonly tf.Tensor[],
+  specs: readonly TensorSpec[],
+  options: ValidationInputOptions,
+): ValidationInputSet[] {
+  const make = (fn: (t: tf.Tensor, i: number) => tf.Tensor) => samples.map((t, i) => tf.tidy(() => fn(t, i)));
+  const sets: ValidationInputSet[] = [{ label: 'sample', inputs: make((t) => tf.clone(t)) }];
+  for (let k = 0; k < options.samples; k++) {
+    sets.push({ label: `perturbed #${k + 1}`, inputs: make((t, i) => (isFloat(t) ? perturb(t, options.seed + 1000 * k + i) : tf.clone(t))) });
+  }
+  sets.push({ label: `large magnitude x${options.largeMagnitude}`, inputs: make((t) => (isFloat(t) ? tf.mul(t, options.largeMagnitude) : tf.clone(t))) });
+  if (specs.length > 0 && specs.every((s) => s.shape[0] == null)) {
+    const batch = samples[0]!.shape[0] ?? 1;
+    sets.push({ label: `batch ${2 * batch}`, inputs: make((t, i) => tf.concat([t, isFloat(t) ? perturb(t, options.seed + 7919 + i) : t], 0)) });
+  }
+  return sets;
+}
+
+/**
+ * Sample inputs for a model given none: one batch row per input, seeded standard
+ * normal values (uniform integers 0..9 for int32 inputs). Free dimensions other than
+ * the batch cannot be guessed and are an error asking for sample inputs.
+ */
+export function syntheticSampleInputs(specs: readonly TensorSpec[], seed: number, batch = 1): tf.Tensor[] {
+  return specs.map((spec, i) => {
+    const shape = spec.shape.map((d, axis) => {
+      if (d != null) return d;
+      if (axis === 0) return batch;
+      throw new InputError(
+        `Input "${spec.name}" has a free dimension at axis ${axis} (shape [${spec.shape.map((x) => x ?? 'null').join(', ')}]); Kiln cannot invent its size. Pass sampleInputs to optimize().`,
+      );
+    });
+    if (spec.dtype === 'int32') return tf.randomUniform(shape, 0, 10, 'int32', seed + i);
+    return tf.randomNormal(shape, 0, 1, 'float32', seed + i);
+  });
+}
+
+/** Validates user-supplied samples against the model's inputs: count, rank, fixed dimensions. */
+export function checkSampleInputs(samples: readonly tf.Tensor[], specs: readonly TensorSpec[]): void {
+  if (samples.length !== specs.length) {
+    throw new InputError(`The model has ${specs.length} input(s) (${specs.map((s) => s.name).join(', ')}) but ${samples.length} sample input(s) were given. Pass one tensor per input, in order.`);
+  }
+  samples.forEach((t, i) => {
+    const spec = specs[i]!;
+    const fits = t.rank === spec.shape.length && spec.shape.every((d, axis) => d == null || d === t.shape[axis]);
+    if (!fits) {
+      throw new InputError(
+        `Sample input ${i} has shape [${t.shape.join(', ')}] but model input "${spec.name}" expects [${spec.shape.map((d) => d ?? 'null').join(', ')}] (null: any size).`,
+      );
+    }
+    if (t.isDisposed) throw new InputError(`Sample input ${i} has been disposed.`);
+  });
+}
+
+function isFloat(t: tf.Tensor): boolean {
+  return t.dtype === 'float32';
+}
+
+function perturb(t: tf.Tensor, seed: number): tf.Tensor {
+  const spread = tf.moments(t).variance.sqrt();
+  const scale = tf.maximum(spread, 1e-3).mul(0.1);
+  return tf.add(t, tf.mul(tf.randomNormal(t.shape, 0, 1, 'float32', seed), scale));
+}

@@ -1,0 +1,204 @@
+import * as tf from '@tensorflow/tfjs';
+import { injectable } from 'tsyringe';
+import { withBackend } from '../backend-scope.js';
+import { describeError } from '../errors.js';
+import { outputsAsArray, type KilnModel } from '../kiln-model.js';
+import type { KilnMode } from '../plugin.js';
+import { allclose, unravelIndex } from './allclose.js';
+import { buildValidationInputs, type ValidationInputSet } from './validation-inputs.js';
+
+export interface ValidationSettings {
+  readonly atol: number;
+  readonly rtol: number;
+  /** Seeded perturbations of the samples to check besides the samples themselves. */
+  readonly samples: number;
+  readonly seed: number;
+  readonly largeMagnitude: number;
+  /** Compare gradients too (training mode only). */
+  readonly gradients: boolean;
+}
+
+/** The worst element of a failed (or the closest element of a passed) check. */
+export interface Mismatch {
+  /** Output name, or `gradient of <variable>` in training mode. */
+  readonly output: string;
+  readonly inputSet: string;
+  readonly index: number[];
+  readonly expected: number;
+  readonly actual: number;
+  readonly absDiff: number;
+}
+
+export interface ValidationResult {
+  readonly passed: boolean;
+  /** Why it failed, in words naming the output, input set and element; "" when passed. */
+  readonly reason: string;
+  /** Largest |candidate - reference| over every output and input set. */
+  readonly maxAbsDiff: number;
+  readonly inputSets: readonly string[];
+  readonly worst?: Mismatch;
+  /** In training mode: gradients compared and the largest difference among them. */
+  readonly gradients?: { readonly variables: number; readonly maxAbsDiff: number };
+}
+
+interface ReferenceOutputs {
+  readonly set: ValidationInputSet;
+  readonly outputs: { readonly shape: number[]; readonly values: Float32Array | Int32Array | Uint8Array }[];
+}
+
+interface ReferenceGradients {
+  readonly set: ValidationInputSet;
+  readonly grads: { readonly name: string; readonly shape: number[]; readonly values: Float32Array }[];
+}
+
+/**
+ * Checks a candidate against the reference: the original model on the cpu backend in
+ * float32. The reference is computed once per session and kept as plain arrays.
+ */
+@injectable()
+export class Validator {
+  /** Runs the reference on every validation input set and keeps its outputs. */
+  prepare(reference: KilnModel, samples: readonly tf.Tensor[], settings: ValidationSettings, mode: KilnMode): ValidationSession {
+    const sets = buildValidationInputs(samples, reference.inputs, settings);
+    try {
+      const outputs = sets.map((set) => ({ set, outputs: withBackend('cpu', () => readOutputs(reference, set.inputs)) }));
+      const gradients = mode === 'training' && settings.gradients ? withBackend('cpu', () => readGradients(reference, sets[0]!)) : undefined;
+      return new ValidationSession(reference.outputNames, outputs, gradients, settings, sets);
+    } catch (error) {
+      disposeSets(sets);
+      throw error;
+    }
+  }
+}
+
+/** A reference computed once, against which any number of candidates are checked. */
+export class ValidationSession {
+  constructor(
+    private readonly outputNames: readonly string[],
+    private readonly reference: readonly ReferenceOutputs[],
+    private readonly referenceGradients: ReferenceGradients | undefined,
+    private readonly settings: ValidationSettings,
+    private readonly sets: ValidationInputSet[],
+  ) {}
+
+  /** The first input set (the user's samples), for cold-call timing and benchmarks. */
+  get sampleInputs(): tf.Tensor[] {
+    return this.sets[0]!.inputs;
+  }
+
+  /** Labels of the input sets every candidate is checked on. */
+  get inputSetLabels(): string[] {
+    return this.sets.map((s) => s.label);
+  }
+
+  check(candidate: KilnModel): ValidationResult {
+    const { atol, rtol } = this.settings;
+    const labels = this.reference.map((r) => r.set.label);
+    let maxAbsDiff = 0;
+    let closest: Mismatch | undefined;
+    for (const ref of this.reference) {
+      let outputs;
+      try {
+        outputs = readOutputs(candidate, ref.set.inputs);
+      } catch (error) {
+        return fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels);
+      }
+      if (outputs.length !== ref.outputs.length) {
+        return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
+      }
+      for (let o = 0; o < outputs.length; o++) {
+        const name = this.outputNames[o] ?? `output ${o}`;
+        const expected = ref.outputs[o]!;
+        const actual = outputs[o]!;
+        if (expected.shape.join(',') !== actual.shape.join(',')) {
+          return fail(`output "${name}" on input set "${ref.set.label}" has shape [${actual.shape}], expected [${expected.shape}]`, Infinity, labels);
+        }
+        const c = allclose(expected.values, actual.values, atol, rtol);
+        maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
+        const at = c.nonFinite ?? c.worst;
+        const mismatch = at && { output: name, inputSet: ref.set.label, index: unravelIndex(at.index, expected.shape), expected: at.expected, actual: at.actual, absDiff: at.absDiff };
+        if (!c.ok && mismatch) {
+          const what = c.nonFinite ? `produced ${mismatch.actual} where the original gives ${mismatch.expected}` : `differs by ${fmt(mismatch.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(mismatch.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`;
+          return { passed: false, reason: `output "${name}" ${what} at [${mismatch.index}] on input set "${mismatch.inputSet}": expected ${mismatch.expected}, got ${mismatch.actual}`, maxAbsDiff, inputSets: labels, worst: mismatch };
+        }
+        if (mismatch && (!closest || mismatch.absDiff > closest.absDiff)) closest = mismatch;
+      }
+    }
+    if (!this.referenceGradients) return { passed: true, reason: '', maxAbsDiff, inputSets: labels, worst: closest };
+    return this.checkGradients(candidate, maxAbsDiff, labels, closest);
+  }
+
+  private checkGradients(candidate: KilnModel, outputsMaxDiff: number, labels: string[], closest: Mismatch | undefined): ValidationResult {
+    const ref = this.referenceGradients!;
+    const { atol, rtol } = this.settings;
+    let grads;
+    try {
+      grads = readGradients(candidate, ref.set).grads;
+    } catch (error) {
+      return fail(`gradients could not be computed: ${describeError(error)}`, outputsMaxDiff, labels);
+    }
+    if (grads.length !== ref.grads.length) {
+      return fail(`has ${grads.length} trainable variable(s), the original has ${ref.grads.length}`, outputsMaxDiff, labels);
+    }
+    let gradMax = 0;
+    for (let i = 0; i < grads.length; i++) {
+      const expected = ref.grads[i]!;
+      const c = allclose(expected.values, grads[i]!.values, atol, rtol);
+      gradMax = Math.max(gradMax, c.maxAbsDiff);
+      const at = c.nonFinite ?? c.worst;
+      if (!c.ok && at) {
+        const index = unravelIndex(at.index, expected.shape);
+        const worst = { output: `gradient of ${expected.name}`, inputSet: ref.set.label, index, expected: at.expected, actual: at.actual, absDiff: at.absDiff };
+        return { passed: false, reason: `gradient of "${expected.name}" differs by ${fmt(at.absDiff)} at [${index}]: expected ${at.expected}, got ${at.actual}`, maxAbsDiff: outputsMaxDiff, inputSets: labels, worst, gradients: { variables: grads.length, maxAbsDiff: gradMax } };
+      }
+    }
+    return { passed: true, reason: '', maxAbsDiff: outputsMaxDiff, inputSets: labels, worst: closest, gradients: { variables: grads.length, maxAbsDiff: gradMax } };
+  }
+
+  dispose(): void {
+    disposeSets(this.sets);
+  }
+}
+
+/** Runs the model in a tf.js scope (reclaiming anything it leaves behind) and reads its outputs back. */
+function readOutputs(model: KilnModel, inputs: tf.Tensor[]): ReferenceOutputs['outputs'] {
+  let read: ReferenceOutputs['outputs'] = [];
+  tf.tidy(() => {
+    const outputs = outputsAsArray(model.predict(inputs.length === 1 ? inputs[0]! : inputs));
+    read = outputs.map((t) => ({ shape: [...t.shape], values: t.dataSync() as Float32Array | Int32Array | Uint8Array }));
+  });
+  return read;
+}
+
+/** Gradients of sum(all outputs) with respect to the trainable variables, in order. */
+function readGradients(model: KilnModel, set: ValidationInputSet): ReferenceGradients {
+  const variables = model.trainableVariables();
+  const { value, grads } = tf.variableGrads(() => {
+    const outs = outputsAsArray(model.predict(set.inputs.length === 1 ? set.inputs[0]! : set.inputs));
+    return tf.addN(outs.map((o) => tf.sum(tf.cast(o, 'float32')))) as tf.Scalar;
+  }, variables);
+  value.dispose();
+  try {
+    return {
+      set,
+      grads: variables.map((v) => {
+        const g = grads[v.name]!;
+        return { name: v.name, shape: [...g.shape], values: g.dataSync() as Float32Array };
+      }),
+    };
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
+}
+
+function fail(reason: string, maxAbsDiff: number, inputSets: string[]): ValidationResult {
+  return { passed: false, reason, maxAbsDiff, inputSets };
+}
+
+function disposeSets(sets: ValidationInputSet[]): void {
+  for (const set of sets) tf.dispose(set.inputs);
+}
+
+function fmt(x: number): string {
+  return x.toPrecision(3);
+}

@@ -1,0 +1,56 @@
+/**
+ * tfjs-kiln: validated, fall-back-safe optimisation of TensorFlow.js models.
+ * This module is the package's only public surface.
+ */
+import 'reflect-metadata';
+
+// The entry point most users need.
+export { optimize, type OptimizeOptions } from './optimize.js';
+export type { OptimizationResult, PipelineObserver, PipelineRunOptions } from './core/pipeline/pipeline.js';
+export { Pipeline } from './core/pipeline/pipeline.js';
+export { OptimizedModel } from './core/pipeline/optimized-model.js';
+export type { Decision, DecisionStatus, EndToEnd, KilnReport, MetricValue } from './core/pipeline/report.js';
+
+// Writing plugins.
+export { Plugin, pluginMetaOf, type PluginRegistrationOptions } from './core/plugin-decorator.js';
+export {
+  AVAILABLE,
+  unavailable,
+  type Availability,
+  type AvailabilityContext,
+  type KilnMode,
+  type OptimizationPlugin,
+  type PluginContext,
+  type PluginKind,
+  type PluginMeta,
+  type PluginObjective,
+} from './core/plugin.js';
+export { PluginRegistry, type RegisteredPlugin } from './core/plugin-registry.js';
+export { outputsAsArray, type KilnModel, type TensorSpec } from './core/kiln-model.js';
+export { LayersKilnModel } from './core/layers-kiln-model.js';
+export { cloneLayersModel } from './core/clone-layers-model.js';
+export { activateBackend, withBackend, withBackendAsync } from './core/backend-scope.js';
+export { BackendManager, BUILT_IN_BACKENDS, nodeImporter, type BackendDescriptor } from './core/backend-manager.js';
+export { createRunContainer, type RunContainerOptions } from './core/run-container.js';
+export { KILN_CONFIG, LOGGER, MODULE_IMPORTER, PLUGIN_CLASS, type ModuleImporter } from './core/tokens.js';
+export { ConsoleLogger, type Logger, type LogLevel } from './core/logger.js';
+
+// Services plugins can inject.
+export { Validator, ValidationSession, type Mismatch, type ValidationResult, type ValidationSettings } from './core/validation/validator.js';
+export { allclose, type Closeness } from './core/validation/allclose.js';
+export { Benchmarker, type BenchmarkResult, type BenchmarkSettings, type BenchmarkSubject, type VariantFigures } from './core/benchmark/benchmarker.js';
+export { summariseTimings, type TimingStats } from './core/benchmark/timing-stats.js';
+
+// Configuration.
+export * from './config/index.js';
+
+// Model files on disk.
+export { diskModelIO, loadModelFromDisk, saveModelToDisk, writeFileAtomic, writeFilesAtomic } from './io/index.js';
+
+// Errors.
+export { ConfigError, InputError, KilnError, ModelFileError, OptimizationFailedError, PluginError, type KilnErrorCode } from './core/errors.js';
+
+// Built-in plugins and the demo model.
+export * from './plugins/index.js';
+export { buildShogiResNet, SHOGI_INPUT_SHAPE, SHOGI_POLICY_SIZE, type ShogiResNetOptions } from './zoo/shogi-resnet.js';
+export { KILN_VERSION } from './core/version.js';

@@ -1,0 +1,14 @@
+/** Model files on disk: atomic writes, confined reads, and a tfjs IOHandler for Node without tfjs-node. */
+export { TEMP_PREFIX, writeFileAtomic, writeFilesAtomic } from './atomic-write.js';
+export type { FileData, FileToWrite, WriteFilesAtomicOptions } from './atomic-write.js';
+export { resolveConfinedPath } from './confined-path.js';
+export {
+  diskModelIO,
+  loadModelFromDisk,
+  MODEL_JSON,
+  resolveModelJsonPath,
+  saveModelToDisk,
+  SHARD_BYTES,
+} from './model-files.js';
+export type { DiskModelIOOptions } from './model-files.js';
+export { dtypeByteWidth, elementCount, weightSpecByteLength, weightSpecsByteLength } from './weight-bytes.js';

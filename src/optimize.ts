@@ -1,0 +1,37 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { DependencyContainer } from 'tsyringe';
+import { KilnConfig } from './config/kiln-config.js';
+import { loadConfig } from './config/load-config.js';
+import type { Logger } from './core/logger.js';
+import { Pipeline, type OptimizationResult, type PipelineObserver } from './core/pipeline/pipeline.js';
+import { createRunContainer } from './core/run-container.js';
+import './plugins/index.js';
+
+export interface OptimizeOptions {
+  /** One tensor per model input (batch of any size); seeded synthetic inputs when absent. Kiln does not dispose them. */
+  readonly sampleInputs?: tf.Tensor | readonly tf.Tensor[];
+  /** A loaded `KilnConfig`, a config object as in kiln.yaml, or the path of a kiln.yaml. Defaults otherwise. */
+  readonly config?: KilnConfig | string | object;
+  /** Parent container for this run (to swap services or add plugins without touching the root). */
+  readonly container?: DependencyContainer;
+  readonly logger?: Logger;
+  readonly observer?: PipelineObserver;
+}
+
+/**
+ * Optimises a LayersModel: runs the pipeline (backend selection, then the configured
+ * or default plugins), keeping only what validates against the original and is
+ * faster (or smaller). Returns a model whose `predict` works like the original's,
+ * and the report of every decision. The user's model is never modified.
+ *
+ * ```ts
+ * const { model: fast, report } = await optimize(model, { sampleInputs: [x] });
+ * const y = fast.predict(x);
+ * ```
+ */
+export async function optimize(model: tf.LayersModel, options: OptimizeOptions = {}): Promise<OptimizationResult> {
+  const config = options.config instanceof KilnConfig ? options.config : await loadConfig(options.config as string | object | undefined, { container: options.container });
+  const run = createRunContainer(config, { parent: options.container, logger: options.logger });
+  const samples = options.sampleInputs === undefined ? undefined : Array.isArray(options.sampleInputs) ? options.sampleInputs : [options.sampleInputs as tf.Tensor];
+  return run.resolve(Pipeline).run(model, { sampleInputs: samples, observer: options.observer });
+}

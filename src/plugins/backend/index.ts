@@ -1,0 +1,2 @@
+export { BackendPlugin } from './backend-plugin.js';
+export { backendPluginName, CpuBackendPlugin, TensorflowBackendPlugin, TensorflowGpuBackendPlugin, WasmBackendPlugin } from './backend-plugins.js';

@@ -1,0 +1,2 @@
+// Importing this module registers every built-in plugin in the root container.
+export * from './backend/index.js';

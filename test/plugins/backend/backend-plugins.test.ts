@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { container, type DependencyContainer } from 'tsyringe';
+import { MODULE_IMPORTER, type ModuleImporter } from '../../../src/core/tokens.js';
+import { nodeImporter } from '../../../src/core/backend-manager.js';
+import { optimize } from '../../../src/optimize.js';
+import type { Decision } from '../../../src/core/pipeline/report.js';
+import { FAST_CONFIG, tinyConvModel } from '../../helpers/tiny-models.js';
+import { moduleNotFound, registerStandInTensorflowBackend, removeStandInBackend } from '../../helpers/stand-in-backends.js';
+
+/** minSpeedup near 0: these tests check selection and validation, not speed. */
+const config = (preference: string[]) => ({ ...FAST_CONFIG, backend: { preference }, benchmark: { ...FAST_CONFIG.benchmark, minSpeedup: 0.01 }, pipeline: [] });
+
+function withImporter(importer: ModuleImporter): DependencyContainer {
+  const child = container.createChildContainer();
+  child.register(MODULE_IMPORTER, { useValue: importer });
+  return child;
+}
+
+const decision = (decisions: Decision[], plugin: string) => decisions.find((d) => d.plugin === plugin)!;
+
+describe('backend selection', () => {
+  let model: tf.LayersModel;
+  let x: tf.Tensor;
+  beforeEach(() => {
+    model = tinyConvModel(5);
+    x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 3);
+  });
+  afterEach(async () => {
+    tf.dispose([x]);
+    model.dispose();
+    await removeStandInBackend();
+  });
+
+  it('reports tfjs-node and tfjs-node-gpu as not installed, and runs on wasm from the files in its package', async () => {
+    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) });
+    expect(decision(report.decisions, 'backend-tensorflow-gpu')).to.include({ status: 'unavailable', reason: 'package not installed (npm install @tensorflow/tfjs-node-gpu to enable it)' });
+    expect(decision(report.decisions, 'backend-tensorflow')).to.include({ status: 'unavailable', reason: 'package not installed (npm install @tensorflow/tfjs-node to enable it)' });
+    const wasm = decision(report.decisions, 'backend-wasm');
+    expect(wasm.status).to.equal('applied');
+    expect(wasm.metrics.maxAbsDiff).to.be.a('number').below(1e-4);
+    expect(decision(report.decisions, 'backend-cpu').status).to.equal('skipped');
+    expect(report.backend).to.equal('wasm');
+    expect(optimized.backend).to.equal('wasm');
+    optimized.dispose();
+  });
+
+  it('loads a present tfjs-node (an injected stand-in) and reports the backend that ran', async () => {
+    const imported: string[] = [];
+    const child = withImporter(async (spec) => {
+      imported.push(spec);
+      if (spec !== '@tensorflow/tfjs-node') throw moduleNotFound(spec);
+      registerStandInTensorflowBackend();
+      return {};
+    });
+    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: child, config: config(['tensorflow', 'cpu']) });
+    expect(imported).to.deep.equal(['@tensorflow/tfjs-node']);
+    expect(decision(report.decisions, 'backend-tensorflow').status).to.equal('applied');
+    expect(report.backend).to.equal('tensorflow');
+    const y = optimized.predict(x) as tf.Tensor[];
+    const want = model.predict(x) as tf.Tensor[];
+    expect(Array.from(y[0]!.dataSync())).to.deep.equal(Array.from(want[0]!.dataSync()));
+    tf.dispose([...y, ...want]);
+    optimized.dispose();
+  });
+
+  const broken: [string, ModuleImporter, RegExp][] = [
+    ['throws on import', async () => { throw new Error('libtensorflow.so.2: cannot open shared object file'); }, /^package @tensorflow\/tfjs-node is installed but failed to load: libtensorflow\.so\.2: cannot open shared object file$/],
+    ['registers no backend', async () => ({}), /loaded but registered no "tensorflow" backend with Kiln's @tensorflow\/tfjs 4\.22\.0/],
+    ['has a backend that fails to initialise', async () => { tf.registerBackend('tensorflow', () => { throw new Error('CUDA driver version is insufficient'); }); return {}; }, /the "tensorflow" backend failed to initialise/],
+  ];
+  for (const [what, importer, reason] of broken) {
+    it(`a present but broken tfjs-node that ${what} is unavailable with the reason, and the pipeline goes on`, async () => {
+      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: withImporter(importer), config: config(['tensorflow', 'wasm']) });
+      const tfNode = decision(report.decisions, 'backend-tensorflow');
+      expect(tfNode.status).to.equal('unavailable');
+      expect(tfNode.reason).to.match(reason);
+      expect(decision(report.decisions, 'backend-wasm').status).to.equal('applied');
+      expect(report.backend).to.equal('wasm');
+      optimized.dispose();
+    });
+  }
+
+  it('the default importer answers a missing package with MODULE_NOT_FOUND', async () => {
+    let code: unknown;
+    await nodeImporter('@tensorflow/tfjs-node').catch((e: { code?: string }) => { code = e.code; });
+    expect(code).to.be.oneOf(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND']);
+  });
+});
