@@ -36,7 +36,7 @@ export { KILN_CONFIG, LOGGER, MODULE_IMPORTER, PLUGIN_CLASS, type ModuleImporter
 export { ConsoleLogger, type Logger, type LogLevel } from './core/logger.js';
 
 // Services plugins can inject.
-export { Validator, ValidationSession, type Mismatch, type ValidationResult, type ValidationSettings } from './core/validation/validator.js';
+export { seededWeightedSum, Validator, ValidationSession, type LossFunction, type Mismatch, type ValidationResult, type ValidationSettings } from './core/validation/validator.js';
 export { allclose, type Closeness } from './core/validation/allclose.js';
 export { Benchmarker, type BenchmarkResult, type BenchmarkSettings, type BenchmarkSubject, type VariantFigures } from './core/benchmark/benchmarker.js';
 export { summariseTimings, type TimingStats } from './core/benchmark/timing-stats.js';

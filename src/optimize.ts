@@ -5,6 +5,7 @@ import { loadConfig } from './config/load-config.js';
 import type { Logger } from './core/logger.js';
 import { Pipeline, type OptimizationResult, type PipelineObserver } from './core/pipeline/pipeline.js';
 import { createRunContainer } from './core/run-container.js';
+import type { LossFunction } from './core/validation/validator.js';
 import './plugins/index.js';
 
 export interface OptimizeOptions {
@@ -16,6 +17,8 @@ export interface OptimizeOptions {
   readonly container?: DependencyContainer;
   readonly logger?: Logger;
   readonly observer?: PipelineObserver;
+  /** Training mode: the loss whose gradients are compared (default: a seeded weighted sum of the outputs). */
+  readonly loss?: LossFunction;
 }
 
 /**
@@ -33,5 +36,5 @@ export async function optimize(model: tf.LayersModel, options: OptimizeOptions =
   const config = options.config instanceof KilnConfig ? options.config : await loadConfig(options.config as string | object | undefined, { container: options.container });
   const run = createRunContainer(config, { parent: options.container, logger: options.logger });
   const samples = options.sampleInputs === undefined ? undefined : Array.isArray(options.sampleInputs) ? options.sampleInputs : [options.sampleInputs as tf.Tensor];
-  return run.resolve(Pipeline).run(model, { sampleInputs: samples, observer: options.observer });
+  return run.resolve(Pipeline).run(model, { sampleInputs: samples, observer: options.observer, loss: options.loss });
 }

@@ -90,7 +90,9 @@ export class CandidateTrial {
       if (validation.gradients) metrics.gradientMaxAbsDiff = validation.gradients.maxAbsDiff;
       const afterValidation = guard.changed();
       if (afterValidation.length) return rollBack('failed', mutatedReason(afterValidation, guard));
-      if (!validation.passed) return rollBack('rejected', `numerical mismatch: ${validation.reason}`);
+      if (!validation.passed) {
+        return validation.error ? rollBack('failed', `validation could not run it: ${validation.reason}`) : rollBack('rejected', `numerical mismatch: ${validation.reason}`);
+      }
 
       const bench = this.benchmarker.compare(
         [{ name: 'current', model: current }, { name: meta.name, model: candidate }],

@@ -10,7 +10,7 @@ import { PluginRegistry } from '../plugin-registry.js';
 import { backendOfTensor } from '../tensor-backend.js';
 import { KILN_CONFIG, LOGGER } from '../tokens.js';
 import { checkSampleInputs, syntheticSampleInputs } from '../validation/validation-inputs.js';
-import { Validator, type ValidationSession } from '../validation/validator.js';
+import { Validator, type LossFunction, type ValidationSession } from '../validation/validator.js';
 import { BackendManager, BUILT_IN_BACKENDS } from '../backend-manager.js';
 import { CandidateTrial } from './candidate-trial.js';
 import { OptimizedModel } from './optimized-model.js';
@@ -31,6 +31,8 @@ export interface PipelineRunOptions {
   /** One tensor per model input; synthetic seeded inputs (batch 1) when absent. Not disposed by Kiln. */
   readonly sampleInputs?: readonly tf.Tensor[];
   readonly observer?: PipelineObserver;
+  /** Loss whose gradients the training-mode check compares (default: a seeded weighted sum of the outputs). */
+  readonly loss?: LossFunction;
 }
 
 export interface OptimizationResult {
@@ -71,7 +73,7 @@ export class Pipeline {
     const decisions: Decision[] = [];
     try {
       checkSampleInputs(samples, baseline.inputs);
-      session = this.validator.prepare(baseline, samples, config.validation, config.mode);
+      session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
       const run: RunContext = {
         mode: config.mode,
         userModel,

@@ -30,12 +30,12 @@ export function buildValidationInputs(
   const make = (fn: (t: tf.Tensor, i: number) => tf.Tensor) => samples.map((t, i) => tf.tidy(() => fn(t, i)));
   const sets: ValidationInputSet[] = [{ label: 'sample', inputs: make((t) => tf.clone(t)) }];
   for (let k = 0; k < options.samples; k++) {
-    sets.push({ label: `perturbed #${k + 1}`, inputs: make((t, i) => (isFloat(t) ? perturb(t, options.seed + 1000 * k + i) : tf.clone(t))) });
+    sets.push({ label: `perturbed #${k + 1}`, inputs: make((t, i) => (isFloat(t) ? perturb(t, tfSeed(options.seed, 1000 * k + i)) : tf.clone(t))) });
   }
   sets.push({ label: `large magnitude x${options.largeMagnitude}`, inputs: make((t) => (isFloat(t) ? tf.mul(t, options.largeMagnitude) : tf.clone(t))) });
   if (specs.length > 0 && specs.every((s) => s.shape[0] == null)) {
     const batch = samples[0]!.shape[0] ?? 1;
-    sets.push({ label: `batch ${2 * batch}`, inputs: make((t, i) => tf.concat([t, isFloat(t) ? perturb(t, options.seed + 7919 + i) : t], 0)) });
+    sets.push({ label: `batch ${2 * batch}`, inputs: make((t, i) => tf.concat([t, isFloat(t) ? perturb(t, tfSeed(options.seed, 7919 + i)) : t], 0)) });
   }
   return sets;
 }
@@ -54,8 +54,8 @@ export function syntheticSampleInputs(specs: readonly TensorSpec[], seed: number
         `Input "${spec.name}" has a free dimension at axis ${axis} (shape [${spec.shape.map((x) => x ?? 'null').join(', ')}]); Kiln cannot invent its size. Pass sampleInputs to optimize().`,
       );
     });
-    if (spec.dtype === 'int32') return tf.randomUniform(shape, 0, 10, 'int32', seed + i);
-    return tf.randomNormal(shape, 0, 1, 'float32', seed + i);
+    if (spec.dtype === 'int32') return tf.randomUniform(shape, 0, 10, 'int32', tfSeed(seed, i));
+    return tf.randomNormal(shape, 0, 1, 'float32', tfSeed(seed, i));
   });
 }
 
@@ -84,4 +84,12 @@ function perturb(t: tf.Tensor, seed: number): tf.Tensor {
   const spread = tf.moments(t).variance.sqrt();
   const scale = tf.maximum(spread, 1e-3).mul(0.1);
   return tf.add(t, tf.mul(tf.randomNormal(t.shape, 0, 1, 'float32', seed), scale));
+}
+
+/**
+ * A seed tf.js will honour: its random ops treat a seed of 0 as "no seed" and draw
+ * from Math.random, so every derived seed is shifted off zero.
+ */
+function tfSeed(seed: number, offset: number): number {
+  return seed * 100_003 + offset + 1;
 }

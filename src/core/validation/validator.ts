@@ -16,6 +16,8 @@ export interface ValidationSettings {
   readonly largeMagnitude: number;
   /** Compare gradients too (training mode only). */
   readonly gradients: boolean;
+  /** Loss whose gradients are compared; default `seededWeightedSum`. */
+  readonly loss?: LossFunction;
 }
 
 /** The worst element of a failed (or the closest element of a passed) check. */
@@ -31,6 +33,8 @@ export interface Mismatch {
 
 export interface ValidationResult {
   readonly passed: boolean;
+  /** Set when the candidate could not be run at all (it threw), as opposed to running and drifting. */
+  readonly error?: boolean;
   /** Why it failed, in words naming the output, input set and element; "" when passed. */
   readonly reason: string;
   /** Largest |candidate - reference| over every output and input set. */
@@ -62,7 +66,7 @@ export class Validator {
     const sets = buildValidationInputs(samples, reference.inputs, settings);
     try {
       const outputs = sets.map((set) => ({ set, outputs: withBackend('cpu', () => readOutputs(reference, set.inputs)) }));
-      const gradients = mode === 'training' && settings.gradients ? withBackend('cpu', () => readGradients(reference, sets[0]!)) : undefined;
+      const gradients = mode === 'training' && settings.gradients ? withBackend('cpu', () => readGradients(reference, sets[0]!, settings.loss ?? seededWeightedSum)) : undefined;
       return new ValidationSession(reference.outputNames, outputs, gradients, settings, sets);
     } catch (error) {
       disposeSets(sets);
@@ -101,7 +105,7 @@ export class ValidationSession {
       try {
         outputs = readOutputs(candidate, ref.set.inputs);
       } catch (error) {
-        return fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels);
+        return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
       }
       if (outputs.length !== ref.outputs.length) {
         return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
@@ -133,9 +137,9 @@ export class ValidationSession {
     const { atol, rtol } = this.settings;
     let grads;
     try {
-      grads = readGradients(candidate, ref.set).grads;
+      grads = readGradients(candidate, ref.set, this.settings.loss ?? seededWeightedSum).grads;
     } catch (error) {
-      return fail(`gradients could not be computed: ${describeError(error)}`, outputsMaxDiff, labels);
+      return { ...fail(`gradients could not be computed: ${describeError(error)}`, outputsMaxDiff, labels), error: true };
     }
     if (grads.length !== ref.grads.length) {
       return fail(`has ${grads.length} trainable variable(s), the original has ${ref.grads.length}`, outputsMaxDiff, labels);
@@ -170,25 +174,52 @@ function readOutputs(model: KilnModel, inputs: tf.Tensor[]): ReferenceOutputs['o
   return read;
 }
 
-/** Gradients of sum(all outputs) with respect to the trainable variables, in order. */
-function readGradients(model: KilnModel, set: ValidationInputSet): ReferenceGradients {
+/** A scalar loss of a model's outputs, for the gradient check in training mode. */
+export type LossFunction = (outputs: tf.Tensor[]) => tf.Scalar;
+
+/**
+ * The default loss: every output weighted element-wise by fixed seeded values, then
+ * summed. A plain sum would do for most outputs, but the sum of a softmax is always
+ * 1, so its gradient is zero and would hide any error behind the softmax.
+ */
+export function seededWeightedSum(outputs: tf.Tensor[]): tf.Scalar {
+  return tf.addN(outputs.map((o, i) => tf.sum(tf.mul(tf.cast(o, 'float32'), tf.randomUniform(o.shape, 0.5, 1.5, 'float32', 7919 + i))))) as tf.Scalar;
+}
+
+/** Gradients of the loss with respect to the trainable variables, in order. */
+function readGradients(model: KilnModel, set: ValidationInputSet, loss: LossFunction): ReferenceGradients {
   const variables = model.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => {
-    const outs = outputsAsArray(model.predict(set.inputs.length === 1 ? set.inputs[0]! : set.inputs));
-    return tf.addN(outs.map((o) => tf.sum(tf.cast(o, 'float32')))) as tf.Scalar;
-  }, variables);
-  value.dispose();
+  let read: ReferenceGradients['grads'] = [];
+  // In a scope, so that a backward pass that throws half-way leaves nothing behind.
   try {
-    return {
-      set,
-      grads: variables.map((v) => {
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => {
+        const outs = outputsAsArray(model.predict(set.inputs.length === 1 ? set.inputs[0]! : set.inputs));
+        return loss(outs);
+      }, variables);
+      read = variables.map((v) => {
         const g = grads[v.name]!;
         return { name: v.name, shape: [...g.shape], values: g.dataSync() as Float32Array };
-      }),
-    };
-  } finally {
-    tf.dispose(Object.values(grads));
+      });
+    });
+  } catch (error) {
+    reclaimAbandonedTape();
+    throw error;
   }
+  return { set, grads: read };
+}
+
+/**
+ * tf.js 4.22's engine.gradients frees the tensors its tape saved for the backward
+ * pass only when the pass completes; when a backward kernel throws (e.g. the wasm
+ * backend has no Conv2DBackpropFilter) they stay alive with the abandoned tape.
+ * Free them, as the engine would have.
+ */
+function reclaimAbandonedTape(): void {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null } }).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
 }
 
 function fail(reason: string, maxAbsDiff: number, inputSets: string[]): ValidationResult {
@@ -200,5 +231,5 @@ function disposeSets(sets: ValidationInputSet[]): void {
 }
 
 function fmt(x: number): string {
-  return x.toPrecision(3);
+  return x.toExponential(2);
 }

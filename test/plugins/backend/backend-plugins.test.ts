@@ -5,7 +5,7 @@ import { MODULE_IMPORTER, type ModuleImporter } from '../../../src/core/tokens.j
 import { nodeImporter } from '../../../src/core/backend-manager.js';
 import { optimize } from '../../../src/optimize.js';
 import type { Decision } from '../../../src/core/pipeline/report.js';
-import { FAST_CONFIG, tinyConvModel } from '../../helpers/tiny-models.js';
+import { FAST_CONFIG, tinyConvModel, tinyDenseModel } from '../../helpers/tiny-models.js';
 import { moduleNotFound, registerStandInTensorflowBackend, removeStandInBackend } from '../../helpers/stand-in-backends.js';
 
 /** minSpeedup near 0: these tests check selection and validation, not speed. */
@@ -43,6 +43,31 @@ describe('backend selection', () => {
     expect(report.backend).to.equal('wasm');
     expect(optimized.backend).to.equal('wasm');
     optimized.dispose();
+  });
+
+  it('in training mode validates the gradients on wasm against the cpu reference', async () => {
+    const dense = tinyDenseModel(6);
+    const input = tf.randomNormal([4, 8], 0, 1, 'float32', 2);
+    const { model: optimized, report } = await optimize(dense, { sampleInputs: [input], config: { ...config(['wasm']), mode: 'training' } });
+    const wasm = decision(report.decisions, 'backend-wasm');
+    expect(wasm.status).to.equal('applied');
+    expect(wasm.metrics.gradientMaxAbsDiff).to.be.a('number').below(1e-4);
+    expect(optimized.trainableVariables()).to.have.length(dense.trainableWeights.length);
+    optimized.dispose();
+    dense.dispose();
+    input.dispose();
+  });
+
+  it('in training mode rolls wasm back for a conv net, whose backward kernels wasm lacks', async () => {
+    const n = tf.memory().numTensors;
+    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: { ...config(['wasm', 'cpu']), mode: 'training' } });
+    const wasm = decision(report.decisions, 'backend-wasm');
+    expect(wasm.status).to.equal('failed');
+    expect(wasm.reason).to.equal("validation could not run it: gradients could not be computed: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'");
+    expect(wasm.notes).to.deep.equal([]);
+    expect(report.backend).to.equal('cpu');
+    optimized.dispose();
+    expect(tf.memory().numTensors).to.equal(n);
   });
 
   it('loads a present tfjs-node (an injected stand-in) and reports the backend that ran', async () => {

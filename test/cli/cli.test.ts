@@ -1,0 +1,364 @@
+/**
+ * End-to-end tests of the `kiln` command: each spawns `node bin/kiln.js ...` (the
+ * compiled dist/ code) with cwd = the repository root and checks its exit code and
+ * what it printed. Benchmarking runs use tiny settings (samples 1, warmup 1,
+ * iterations 5) to keep the suite short.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+
+import { loadModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
+import { describeRun, makeTempDir, removeTempDir, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
+
+interface ReportDecision {
+  slot: number;
+  plugin: string;
+  status: string;
+  reason: string;
+  metrics: Record<string, unknown>;
+}
+interface Report {
+  backend: string;
+  final: string;
+  decisions: ReportDecision[];
+}
+interface Listing {
+  name: string;
+  kind: string;
+  objective: string;
+  available: boolean;
+  reason: string;
+  description: string;
+}
+
+const SMALL_RUN = 'validation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5 }\n';
+const DECISION_STATUSES = ['applied', 'rejected', 'failed', 'unavailable', 'skipped'];
+
+function expectExit(result: CliResult, code: number): void {
+  expect(result.code, describeRun(result)).to.equal(code);
+}
+
+/** Asserts the report shape every run prints: decisions with plugin, status, reason, metrics. */
+function expectReportShape(report: Report): void {
+  expect(report.decisions, 'decisions').to.be.an('array').that.is.not.empty;
+  for (const d of report.decisions) {
+    expect(d.plugin, 'decision.plugin').to.be.a('string').that.is.not.empty;
+    expect(DECISION_STATUSES, `status of ${d.plugin}`).to.include(d.status);
+    expect(d.reason, `reason of ${d.plugin}`).to.be.a('string');
+    expect(d.metrics, `metrics of ${d.plugin}`).to.be.an('object');
+  }
+}
+
+describe('kiln CLI (end to end)', function () {
+  this.timeout(60_000);
+
+  let root: string; // temp folder for the whole suite
+  let modelDir: string; // a tiny dense model saved with saveModelToDisk
+  let smallConfig: string;
+  const probe = tf.tensor2d([[0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8]]);
+  let expectedOutput: number[];
+
+  /** Writes `text` to `<root>/<name>` and returns the path. */
+  async function writeTemp(name: string, text: string): Promise<string> {
+    const file = path.join(root, name);
+    await fs.writeFile(file, text);
+    return file;
+  }
+
+  before(async () => {
+    await tf.setBackend('cpu');
+    root = await makeTempDir();
+    // Plugin modules written below are CommonJS whatever the folders above say.
+    await fs.writeFile(path.join(root, 'package.json'), '{ "type": "commonjs" }\n');
+    smallConfig = await writeTemp('small.yaml', SMALL_RUN);
+
+    const model = tf.sequential({ name: 'cli_tiny_dense' });
+    model.add(tf.layers.dense({ inputShape: [8], units: 16, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }));
+    model.add(tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 4 }) }));
+    try {
+      modelDir = path.join(root, 'model');
+      await saveModelToDisk(model, modelDir);
+      const out = model.predict(probe) as tf.Tensor;
+      expectedOutput = Array.from(await out.data());
+      out.dispose();
+    } finally {
+      model.dispose();
+    }
+
+    await writeTemp(
+      'failing-plugin.js',
+      [
+        `const kiln = require(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'src', 'index.js'))});`,
+        "kiln.Plugin({ name: 'always-fails', kind: 'test', objective: 'latency', description: 'throws from apply on purpose' })(",
+        '  class AlwaysFails {',
+        '    isAvailable() { return kiln.AVAILABLE; }',
+        "    async apply() { throw new Error('deliberate failure'); }",
+        '  },',
+        ');',
+        '',
+      ].join('\n'),
+    );
+    await writeTemp('broken-plugin.js', "throw new Error('this module is broken on purpose');\n");
+  });
+
+  after(async () => {
+    probe.dispose();
+    await removeTempDir(root);
+  });
+
+  describe('help', () => {
+    it('kiln --help exits 0 and lists the optimize, plugins and demo commands', async () => {
+      const result = await runKiln(['--help']);
+      expectExit(result, 0);
+      expect(result.stdout).to.match(/^Usage: kiln/m);
+      for (const command of ['optimize', 'plugins', 'demo']) expect(result.stdout).to.match(new RegExp(`^\\s+${command}\\b`, 'm'));
+    });
+
+    it('kiln optimize --help exits 0 and documents <model>, --out, --config, --json and the run flags', async () => {
+      const result = await runKiln(['optimize', '--help']);
+      expectExit(result, 0);
+      expect(result.stdout).to.include('Usage: kiln optimize [options] <model>');
+      for (const flag of ['--out <dir>', '--config <file>', '--json', '--no-fallback', '--iterations <n>', '--batch <n>', '--backend <list>']) {
+        expect(result.stdout).to.include(flag);
+      }
+    });
+
+    it('kiln --version prints the version from package.json', async () => {
+      const pkg = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+      const result = await runKiln(['--version']);
+      expectExit(result, 0);
+      expect(result.stdout.trim()).to.equal(pkg.version);
+    });
+  });
+
+  describe('kiln plugins', () => {
+    it('--json prints an array of {name, kind, available, reason}: wasm available, tensorflow not installed', async () => {
+      const result = await runKiln(['plugins', '--json']);
+      expectExit(result, 0);
+      const listings = JSON.parse(result.stdout) as Listing[];
+      expect(listings).to.be.an('array').that.is.not.empty;
+      for (const p of listings) {
+        expect(p.name).to.be.a('string').that.is.not.empty;
+        expect(p.kind).to.be.a('string').that.is.not.empty;
+        expect(p.available).to.be.a('boolean');
+        expect(p.reason).to.be.a('string');
+        if (p.available) expect(p.reason, `${p.name} is available, so no reason`).to.equal('');
+      }
+      const byName = new Map(listings.map((p) => [p.name, p]));
+      expect(byName.get('backend-wasm'), 'backend-wasm listed').to.include({ kind: 'backend', available: true });
+      expect(byName.get('backend-cpu'), 'backend-cpu listed').to.include({ kind: 'backend', available: true });
+      const tensorflow = byName.get('backend-tensorflow');
+      expect(tensorflow, 'backend-tensorflow listed').to.include({ kind: 'backend', available: false });
+      expect(tensorflow!.reason).to.match(/package not installed/);
+    });
+
+    it('--config lists the plugins the config imports as well', async () => {
+      const config = await writeTemp('plugins-list.yaml', 'plugins: [./failing-plugin.js]\n');
+      const result = await runKiln(['plugins', '--json', '--config', config]);
+      expectExit(result, 0);
+      const listings = JSON.parse(result.stdout) as Listing[];
+      expect(listings.find((p) => p.name === 'always-fails')).to.deep.include({ kind: 'test', objective: 'latency', available: true, reason: '' });
+      expect(listings.map((p) => p.name)).to.include('backend-wasm');
+    });
+
+    it('without --json prints a table with each plugin and whether it is available', async () => {
+      const result = await runKiln(['plugins']);
+      expectExit(result, 0);
+      expect(result.stdout).to.match(/│ backend-wasm\s+│ backend\s+│ latency\s+│ yes\s+│/);
+      expect(result.stdout).to.match(/│ backend-tensorflow\s+│ backend\s+│ latency\s+│ no\s+│ package not installed/);
+    });
+  });
+
+  describe('kiln demo', () => {
+    it('--json prints exactly one JSON report with decisions, and the wasm backend ran', async () => {
+      const result = await runKiln(['demo', '--json', '--iterations', '5']);
+      expectExit(result, 0);
+      const text = result.stdout.trim();
+      expect(text.startsWith('{') && text.endsWith('}'), `stdout is one JSON object:\n${result.stdout}`).to.equal(true);
+      const report = JSON.parse(result.stdout) as Report; // throws if anything else is on stdout
+      expectReportShape(report);
+      expect(report.backend).to.equal('wasm');
+      const wasm = report.decisions.find((d) => d.plugin === 'backend-wasm');
+      expect(wasm, 'a decision for backend-wasm').to.not.equal(undefined);
+      expect(['applied', 'rejected']).to.include(wasm!.status);
+      expect(wasm!.metrics).to.have.property('candidateMedianMs').that.is.a('number');
+      expect(report.decisions.find((d) => d.plugin === 'backend-tensorflow')).to.include({ status: 'unavailable' });
+      expect(result.stderr, 'tf.js banner silenced').to.not.include('Hi, looks like you are running TensorFlow.js');
+    });
+
+    it('without --json prints the decisions table and the backend that ran', async () => {
+      const result = await runKiln(['demo', '--config', smallConfig, '--iterations', '5']);
+      expectExit(result, 0);
+      expect(result.stderr).to.match(/^demo: shogi_resnet, \d+ parameters, batch 1$/m);
+      expect(result.stdout).to.match(/│ #\s+│ plugin\s+│ status\s+│ reason\s+│ figures\s+│/);
+      expect(result.stdout).to.match(/│ backend-wasm\s+│ (applied|rejected)\s+│/);
+      expect(result.stdout).to.match(/^Backend that ran: wasm \(/m);
+      expect(result.stdout).to.match(/^Validated against the original on cpu/m);
+    });
+  });
+
+  describe('kiln optimize', () => {
+    async function expectOptimisedFolder(out: string): Promise<Report> {
+      const names = await fs.readdir(out);
+      expect(names).to.include.members(['model.json', 'kiln-report.json']);
+      expect(names.some((n) => /^group\d+-shard\d+of\d+\.bin$/.test(n)), `a weight shard in ${names.join(', ')}`).to.equal(true);
+      const leftovers = [...names, ...(await fs.readdir(path.dirname(out)))].filter((n) => n.startsWith('.kiln-tmp-'));
+      expect(leftovers, 'temporary files left behind').to.deep.equal([]);
+
+      const report = JSON.parse(await fs.readFile(path.join(out, 'kiln-report.json'), 'utf8')) as Report;
+      expectReportShape(report);
+
+      // The saved model loads back and computes what the original computed.
+      const reloaded = await loadModelFromDisk(out);
+      try {
+        const y = reloaded.predict(probe) as tf.Tensor;
+        const actual = Array.from(await y.data());
+        y.dispose();
+        expect(actual).to.have.lengthOf(expectedOutput.length);
+        actual.forEach((v, i) => expect(v).to.be.closeTo(expectedOutput[i]!, 1e-5));
+      } finally {
+        reloaded.dispose();
+      }
+      return report;
+    }
+
+    it('optimises <dir>/model.json into --out: model.json, a shard and kiln-report.json, no temp files', async () => {
+      const out = path.join(root, 'out-json');
+      const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--out', out, '--config', smallConfig]);
+      expectExit(result, 0);
+      expect(result.stdout).to.match(/^Backend that ran: /m);
+      expect(result.stderr).to.include(`wrote ${path.join(out, 'model.json')} and ${path.join(out, 'kiln-report.json')}`);
+      const report = await expectOptimisedFolder(out);
+      expect(report.decisions.map((d) => d.plugin)).to.include('backend-wasm');
+    });
+
+    it('accepts the model folder instead of model.json, and --json prints the same report it writes', async () => {
+      const out = path.join(root, 'out-folder');
+      const result = await runKiln(['optimize', modelDir, '--out', out, '--config', smallConfig, '--json']);
+      expectExit(result, 0);
+      const printed = JSON.parse(result.stdout) as Report;
+      const written = await expectOptimisedFolder(out);
+      expect(printed).to.deep.equal(written);
+    });
+  });
+
+  describe('usage and configuration errors exit 2 and name the problem', () => {
+    const modelJson = () => path.join(modelDir, 'model.json');
+
+    it('an unknown config key', async () => {
+      const config = await writeTemp('unknown-key.yaml', 'validation: { foo: 1 }\n');
+      const result = await runKiln(['optimize', modelJson(), '--config', config]);
+      expectExit(result, 2);
+      expect(result.stderr).to.include('validation.foo');
+      expect(result.stderr).to.include(config);
+      expect(result.stdout).to.equal('');
+    });
+
+    it('a YAML syntax error (with line and column)', async () => {
+      const config = await writeTemp('bad-syntax.yaml', 'validation:\n  samples: [1, 2\nbenchmark: {\n');
+      const result = await runKiln(['optimize', modelJson(), '--config', config]);
+      expectExit(result, 2);
+      expect(result.stderr).to.match(/line \d+, column \d+/);
+      expect(result.stderr).to.include(config);
+    });
+
+    it('an unknown plugin in pipeline: (lists the registered plugins)', async () => {
+      const config = await writeTemp('unknown-plugin.yaml', 'pipeline: [{ name: no-such-plugin }]\n');
+      const result = await runKiln(['optimize', modelJson(), '--config', config]);
+      expectExit(result, 2);
+      expect(result.stderr).to.include('no-such-plugin');
+      expect(result.stderr).to.include('pipeline[0].name');
+      expect(result.stderr).to.match(/Registered plugins: .*backend-wasm/);
+    });
+
+    it('a plugin module that throws when imported', async () => {
+      const config = await writeTemp('broken-plugin.yaml', 'plugins: [./broken-plugin.js]\n');
+      const result = await runKiln(['optimize', modelJson(), '--config', config]);
+      expectExit(result, 2);
+      expect(result.stderr, result.stderr).to.include('./broken-plugin.js');
+      expect(result.stderr).to.include('this module is broken on purpose');
+    });
+
+    it('a config file that does not exist', async () => {
+      const config = path.join(root, 'no-such-config.yaml');
+      const result = await runKiln(['optimize', modelJson(), '--config', config]);
+      expectExit(result, 2);
+      expect(result.stderr).to.include(config);
+    });
+
+    it('a missing model file (names the path)', async () => {
+      const missing = path.join(root, 'no-such-model', 'model.json');
+      const result = await runKiln(['optimize', missing, '--config', smallConfig]);
+      expectExit(result, 2);
+      expect(result.stderr).to.include(missing);
+      expect(result.stderr).to.match(/not found|missing|does not exist/i);
+    });
+
+    it('a missing required argument', async () => {
+      const result = await runKiln(['optimize']);
+      expectExit(result, 2);
+      expect(result.stderr).to.match(/missing required argument 'model'/);
+    });
+
+    it('--batch 0', async () => {
+      const result = await runKiln(['optimize', modelJson(), '--batch', '0']);
+      expectExit(result, 2);
+      expect(result.stderr).to.match(/--batch <n>.*'0' is invalid/);
+      expect(result.stderr).to.include('whole number >= 1');
+    });
+
+    it('an unknown command', async () => {
+      const result = await runKiln(['frobnicate']);
+      expectExit(result, 2);
+      expect(result.stderr).to.match(/unknown command 'frobnicate'/);
+    });
+  });
+
+  describe('a candidate that fails', () => {
+    const failingConfig = (fallback: boolean) =>
+      ['plugins: [./failing-plugin.js]', 'backend: { preference: [cpu] }', 'pipeline: [{ name: always-fails }]', `fallback: ${fallback}`, SMALL_RUN].join('\n');
+    const failureMessage = 'always-fails was failed: apply threw: deliberate failure';
+
+    it('exits 1 and names the plugin and its error when fallback: false', async () => {
+      const config = await writeTemp('fallback-off.yaml', failingConfig(false));
+      const out = path.join(root, 'out-fallback-off');
+      const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config, '--out', out]);
+      expectExit(result, 1);
+      expect(result.stderr).to.include(failureMessage);
+      await fs.access(out).then(
+        () => expect.fail(`${out} should not be written when the run fails`),
+        (error: NodeJS.ErrnoException) => expect(error.code).to.equal('ENOENT'),
+      );
+    });
+
+    it('exits 1 under the --no-fallback flag even though the config says fallback: true', async () => {
+      const config = await writeTemp('fallback-on-flag.yaml', failingConfig(true));
+      const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config, '--no-fallback']);
+      expectExit(result, 1);
+      expect(result.stderr).to.include(failureMessage);
+    });
+
+    it('exits 0 with fallback: true, and the table shows always-fails as failed', async () => {
+      const config = await writeTemp('fallback-on.yaml', failingConfig(true));
+      const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config]);
+      expectExit(result, 0);
+      expect(result.stdout).to.match(/│ always-fails\s+│ failed\s+│ apply threw: deliberate failure/);
+      expect(result.stdout).to.match(/^Backend that ran: cpu /m);
+      expect(result.stdout).to.include('End to end: nothing was kept');
+    });
+
+    it('--json with fallback: true reports the failed decision', async () => {
+      const config = await writeTemp('fallback-on-json.yaml', failingConfig(true));
+      const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config, '--json']);
+      expectExit(result, 0);
+      const report = JSON.parse(result.stdout) as Report;
+      expectReportShape(report);
+      const failed = report.decisions.find((d) => d.plugin === 'always-fails');
+      expect(failed).to.deep.include({ status: 'failed', reason: 'apply threw: deliberate failure' });
+      expect(report.backend).to.equal('cpu');
+    });
+  });
+});
