@@ -41,6 +41,15 @@ function expectExit(result: CliResult, code: number): void {
   expect(result.code, describeRun(result)).to.equal(code);
 }
 
+/** stdout parsed as one JSON document; fails with the whole run in the message otherwise. */
+function parseStdout<T>(result: CliResult): T {
+  try {
+    return parseStdout<T>(result);
+  } catch (error) {
+    throw new Error(`stdout is not one JSON document (${(error as Error).message})\n${describeRun(result)}`);
+  }
+}
+
 /** Asserts the report shape every run prints: decisions with plugin, status, reason, metrics. */
 function expectReportShape(report: Report): void {
   expect(report.decisions, 'decisions').to.be.an('array').that.is.not.empty;
@@ -58,7 +67,7 @@ describe('kiln CLI (end to end)', function () {
   let root: string; // temp folder for the whole suite
   let modelDir: string; // a tiny dense model saved with saveModelToDisk
   let smallConfig: string;
-  const probe = tf.tensor2d([[0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8]]);
+  let probe: tf.Tensor;
   let expectedOutput: number[];
 
   /** Writes `text` to `<root>/<name>` and returns the path. */
@@ -70,6 +79,7 @@ describe('kiln CLI (end to end)', function () {
 
   before(async () => {
     await tf.setBackend('cpu');
+    probe = tf.tensor2d([[0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8]]);
     root = await makeTempDir();
     // Plugin modules written below are CommonJS whatever the folders above say.
     await fs.writeFile(path.join(root, 'package.json'), '{ "type": "commonjs" }\n');
@@ -105,7 +115,7 @@ describe('kiln CLI (end to end)', function () {
   });
 
   after(async () => {
-    probe.dispose();
+    probe?.dispose();
     await removeTempDir(root);
   });
 
@@ -113,16 +123,16 @@ describe('kiln CLI (end to end)', function () {
     it('kiln --help exits 0 and lists the optimize, plugins and demo commands', async () => {
       const result = await runKiln(['--help']);
       expectExit(result, 0);
-      expect(result.stdout).to.match(/^Usage: kiln/m);
-      for (const command of ['optimize', 'plugins', 'demo']) expect(result.stdout).to.match(new RegExp(`^\\s+${command}\\b`, 'm'));
+      expect(result.stdout, describeRun(result)).to.match(/^Usage: kiln/m);
+      for (const command of ['optimize', 'plugins', 'demo']) expect(result.stdout, describeRun(result)).to.match(new RegExp(`^\\s+${command}\\b`, 'm'));
     });
 
     it('kiln optimize --help exits 0 and documents <model>, --out, --config, --json and the run flags', async () => {
       const result = await runKiln(['optimize', '--help']);
       expectExit(result, 0);
-      expect(result.stdout).to.include('Usage: kiln optimize [options] <model>');
+      expect(result.stdout, describeRun(result)).to.include('Usage: kiln optimize [options] <model>');
       for (const flag of ['--out <dir>', '--config <file>', '--json', '--no-fallback', '--iterations <n>', '--batch <n>', '--backend <list>']) {
-        expect(result.stdout).to.include(flag);
+        expect(result.stdout, describeRun(result)).to.include(flag);
       }
     });
 
@@ -138,7 +148,7 @@ describe('kiln CLI (end to end)', function () {
     it('--json prints an array of {name, kind, available, reason}: wasm available, tensorflow not installed', async () => {
       const result = await runKiln(['plugins', '--json']);
       expectExit(result, 0);
-      const listings = JSON.parse(result.stdout) as Listing[];
+      const listings = parseStdout<Listing[]>(result);
       expect(listings).to.be.an('array').that.is.not.empty;
       for (const p of listings) {
         expect(p.name).to.be.a('string').that.is.not.empty;
@@ -159,7 +169,7 @@ describe('kiln CLI (end to end)', function () {
       const config = await writeTemp('plugins-list.yaml', 'plugins: [./failing-plugin.js]\n');
       const result = await runKiln(['plugins', '--json', '--config', config]);
       expectExit(result, 0);
-      const listings = JSON.parse(result.stdout) as Listing[];
+      const listings = parseStdout<Listing[]>(result);
       expect(listings.find((p) => p.name === 'always-fails')).to.deep.include({ kind: 'test', objective: 'latency', available: true, reason: '' });
       expect(listings.map((p) => p.name)).to.include('backend-wasm');
     });
@@ -167,8 +177,8 @@ describe('kiln CLI (end to end)', function () {
     it('without --json prints a table with each plugin and whether it is available', async () => {
       const result = await runKiln(['plugins']);
       expectExit(result, 0);
-      expect(result.stdout).to.match(/│ backend-wasm\s+│ backend\s+│ latency\s+│ yes\s+│/);
-      expect(result.stdout).to.match(/│ backend-tensorflow\s+│ backend\s+│ latency\s+│ no\s+│ package not installed/);
+      expect(result.stdout, describeRun(result)).to.match(/│ backend-wasm\s+│ backend\s+│ latency\s+│ yes\s+│/);
+      expect(result.stdout, describeRun(result)).to.match(/│ backend-tensorflow\s+│ backend\s+│ latency\s+│ no\s+│ package not installed/);
     });
   });
 
@@ -178,7 +188,7 @@ describe('kiln CLI (end to end)', function () {
       expectExit(result, 0);
       const text = result.stdout.trim();
       expect(text.startsWith('{') && text.endsWith('}'), `stdout is one JSON object:\n${result.stdout}`).to.equal(true);
-      const report = JSON.parse(result.stdout) as Report; // throws if anything else is on stdout
+      const report = parseStdout<Report>(result); // throws if anything else is on stdout
       expectReportShape(report);
       expect(report.backend).to.equal('wasm');
       const wasm = report.decisions.find((d) => d.plugin === 'backend-wasm');
@@ -192,11 +202,11 @@ describe('kiln CLI (end to end)', function () {
     it('without --json prints the decisions table and the backend that ran', async () => {
       const result = await runKiln(['demo', '--config', smallConfig, '--iterations', '5']);
       expectExit(result, 0);
-      expect(result.stderr).to.match(/^demo: shogi_resnet, \d+ parameters, batch 1$/m);
-      expect(result.stdout).to.match(/│ #\s+│ plugin\s+│ status\s+│ reason\s+│ figures\s+│/);
-      expect(result.stdout).to.match(/│ backend-wasm\s+│ (applied|rejected)\s+│/);
-      expect(result.stdout).to.match(/^Backend that ran: wasm \(/m);
-      expect(result.stdout).to.match(/^Validated against the original on cpu/m);
+      expect(result.stderr, describeRun(result)).to.match(/^demo: shogi_resnet, \d+ parameters, batch 1$/m);
+      expect(result.stdout, describeRun(result)).to.match(/│ #\s+│ plugin\s+│ status\s+│ reason\s+│ figures\s+│/);
+      expect(result.stdout, describeRun(result)).to.match(/│ backend-wasm\s+│ (applied|rejected)\s+│/);
+      expect(result.stdout, describeRun(result)).to.match(/^Backend that ran: wasm \(/m);
+      expect(result.stdout, describeRun(result)).to.match(/^Validated against the original on cpu/m);
     });
   });
 
@@ -229,8 +239,8 @@ describe('kiln CLI (end to end)', function () {
       const out = path.join(root, 'out-json');
       const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--out', out, '--config', smallConfig]);
       expectExit(result, 0);
-      expect(result.stdout).to.match(/^Backend that ran: /m);
-      expect(result.stderr).to.include(`wrote ${path.join(out, 'model.json')} and ${path.join(out, 'kiln-report.json')}`);
+      expect(result.stdout, describeRun(result)).to.match(/^Backend that ran: /m);
+      expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')} and ${path.join(out, 'kiln-report.json')}`);
       const report = await expectOptimisedFolder(out);
       expect(report.decisions.map((d) => d.plugin)).to.include('backend-wasm');
     });
@@ -239,7 +249,7 @@ describe('kiln CLI (end to end)', function () {
       const out = path.join(root, 'out-folder');
       const result = await runKiln(['optimize', modelDir, '--out', out, '--config', smallConfig, '--json']);
       expectExit(result, 0);
-      const printed = JSON.parse(result.stdout) as Report;
+      const printed = parseStdout<Report>(result);
       const written = await expectOptimisedFolder(out);
       expect(printed).to.deep.equal(written);
     });
@@ -252,68 +262,68 @@ describe('kiln CLI (end to end)', function () {
       const config = await writeTemp('unknown-key.yaml', 'validation: { foo: 1 }\n');
       const result = await runKiln(['optimize', modelJson(), '--config', config]);
       expectExit(result, 2);
-      expect(result.stderr).to.include('validation.foo');
-      expect(result.stderr).to.include(config);
-      expect(result.stdout).to.equal('');
+      expect(result.stderr, describeRun(result)).to.include('validation.foo');
+      expect(result.stderr, describeRun(result)).to.include(config);
+      expect(result.stdout, describeRun(result)).to.equal('');
     });
 
     it('a YAML syntax error (with line and column)', async () => {
       const config = await writeTemp('bad-syntax.yaml', 'validation:\n  samples: [1, 2\nbenchmark: {\n');
       const result = await runKiln(['optimize', modelJson(), '--config', config]);
       expectExit(result, 2);
-      expect(result.stderr).to.match(/line \d+, column \d+/);
-      expect(result.stderr).to.include(config);
+      expect(result.stderr, describeRun(result)).to.match(/line \d+, column \d+/);
+      expect(result.stderr, describeRun(result)).to.include(config);
     });
 
     it('an unknown plugin in pipeline: (lists the registered plugins)', async () => {
       const config = await writeTemp('unknown-plugin.yaml', 'pipeline: [{ name: no-such-plugin }]\n');
       const result = await runKiln(['optimize', modelJson(), '--config', config]);
       expectExit(result, 2);
-      expect(result.stderr).to.include('no-such-plugin');
-      expect(result.stderr).to.include('pipeline[0].name');
-      expect(result.stderr).to.match(/Registered plugins: .*backend-wasm/);
+      expect(result.stderr, describeRun(result)).to.include('no-such-plugin');
+      expect(result.stderr, describeRun(result)).to.include('pipeline[0].name');
+      expect(result.stderr, describeRun(result)).to.match(/Registered plugins: .*backend-wasm/);
     });
 
     it('a plugin module that throws when imported', async () => {
       const config = await writeTemp('broken-plugin.yaml', 'plugins: [./broken-plugin.js]\n');
       const result = await runKiln(['optimize', modelJson(), '--config', config]);
       expectExit(result, 2);
-      expect(result.stderr, result.stderr).to.include('./broken-plugin.js');
-      expect(result.stderr).to.include('this module is broken on purpose');
+      expect(result.stderr, describeRun(result)).to.include('./broken-plugin.js');
+      expect(result.stderr, describeRun(result)).to.include('this module is broken on purpose');
     });
 
     it('a config file that does not exist', async () => {
       const config = path.join(root, 'no-such-config.yaml');
       const result = await runKiln(['optimize', modelJson(), '--config', config]);
       expectExit(result, 2);
-      expect(result.stderr).to.include(config);
+      expect(result.stderr, describeRun(result)).to.include(config);
     });
 
     it('a missing model file (names the path)', async () => {
       const missing = path.join(root, 'no-such-model', 'model.json');
       const result = await runKiln(['optimize', missing, '--config', smallConfig]);
       expectExit(result, 2);
-      expect(result.stderr).to.include(missing);
-      expect(result.stderr).to.match(/not found|missing|does not exist/i);
+      expect(result.stderr, describeRun(result)).to.include(missing);
+      expect(result.stderr, describeRun(result)).to.match(/not found|missing|does not exist/i);
     });
 
     it('a missing required argument', async () => {
       const result = await runKiln(['optimize']);
       expectExit(result, 2);
-      expect(result.stderr).to.match(/missing required argument 'model'/);
+      expect(result.stderr, describeRun(result)).to.match(/missing required argument 'model'/);
     });
 
     it('--batch 0', async () => {
       const result = await runKiln(['optimize', modelJson(), '--batch', '0']);
       expectExit(result, 2);
-      expect(result.stderr).to.match(/--batch <n>.*'0' is invalid/);
-      expect(result.stderr).to.include('whole number >= 1');
+      expect(result.stderr, describeRun(result)).to.match(/--batch <n>.*'0' is invalid/);
+      expect(result.stderr, describeRun(result)).to.include('whole number >= 1');
     });
 
     it('an unknown command', async () => {
       const result = await runKiln(['frobnicate']);
       expectExit(result, 2);
-      expect(result.stderr).to.match(/unknown command 'frobnicate'/);
+      expect(result.stderr, describeRun(result)).to.match(/unknown command 'frobnicate'/);
     });
   });
 
@@ -327,7 +337,7 @@ describe('kiln CLI (end to end)', function () {
       const out = path.join(root, 'out-fallback-off');
       const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config, '--out', out]);
       expectExit(result, 1);
-      expect(result.stderr).to.include(failureMessage);
+      expect(result.stderr, describeRun(result)).to.include(failureMessage);
       await fs.access(out).then(
         () => expect.fail(`${out} should not be written when the run fails`),
         (error: NodeJS.ErrnoException) => expect(error.code).to.equal('ENOENT'),
@@ -338,23 +348,23 @@ describe('kiln CLI (end to end)', function () {
       const config = await writeTemp('fallback-on-flag.yaml', failingConfig(true));
       const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config, '--no-fallback']);
       expectExit(result, 1);
-      expect(result.stderr).to.include(failureMessage);
+      expect(result.stderr, describeRun(result)).to.include(failureMessage);
     });
 
     it('exits 0 with fallback: true, and the table shows always-fails as failed', async () => {
       const config = await writeTemp('fallback-on.yaml', failingConfig(true));
       const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config]);
       expectExit(result, 0);
-      expect(result.stdout).to.match(/│ always-fails\s+│ failed\s+│ apply threw: deliberate failure/);
-      expect(result.stdout).to.match(/^Backend that ran: cpu /m);
-      expect(result.stdout).to.include('End to end: nothing was kept');
+      expect(result.stdout, describeRun(result)).to.match(/│ always-fails\s+│ failed\s+│ apply threw: deliberate failure/);
+      expect(result.stdout, describeRun(result)).to.match(/^Backend that ran: cpu /m);
+      expect(result.stdout, describeRun(result)).to.include('End to end: nothing was kept');
     });
 
     it('--json with fallback: true reports the failed decision', async () => {
       const config = await writeTemp('fallback-on-json.yaml', failingConfig(true));
       const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--config', config, '--json']);
       expectExit(result, 0);
-      const report = JSON.parse(result.stdout) as Report;
+      const report = parseStdout<Report>(result);
       expectReportShape(report);
       const failed = report.decisions.find((d) => d.plugin === 'always-fails');
       expect(failed).to.deep.include({ status: 'failed', reason: 'apply threw: deliberate failure' });
