@@ -23,7 +23,8 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
   const lines = [table.toString(), `Backend that ran: ${report.backend} (${report.final})`];
   if (report.endToEnd) {
     const e = report.endToEnd;
-    lines.push(`End to end: ${e.speedup.toFixed(2)}x faster than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`);
+    const verdict = e.speedup >= 1 ? `${e.speedup.toFixed(2)}x faster` : `${(1 / e.speedup).toFixed(2)}x slower`;
+    lines.push(`End to end: ${verdict} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`);
   } else {
     lines.push('End to end: nothing was kept; the model runs as plain tf.js would run it.');
   }

@@ -44,7 +44,7 @@ function expectExit(result: CliResult, code: number): void {
 /** stdout parsed as one JSON document; fails with the whole run in the message otherwise. */
 function parseStdout<T>(result: CliResult): T {
   try {
-    return parseStdout<T>(result);
+    return JSON.parse(result.stdout) as T;
   } catch (error) {
     throw new Error(`stdout is not one JSON document (${(error as Error).message})\n${describeRun(result)}`);
   }
@@ -330,7 +330,7 @@ describe('kiln CLI (end to end)', function () {
   describe('a candidate that fails', () => {
     const failingConfig = (fallback: boolean) =>
       ['plugins: [./failing-plugin.js]', 'backend: { preference: [cpu] }', 'pipeline: [{ name: always-fails }]', `fallback: ${fallback}`, SMALL_RUN].join('\n');
-    const failureMessage = 'always-fails was failed: apply threw: deliberate failure';
+    const failureMessage = 'always-fails failed: apply threw: deliberate failure';
 
     it('exits 1 and names the plugin and its error when fallback: false', async () => {
       const config = await writeTemp('fallback-off.yaml', failingConfig(false));

@@ -1,9 +1,12 @@
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, InvalidArgumentError } from 'commander';
+import type { KilnConfig } from '../../config/kiln-config.js';
 import { loadConfig } from '../../config/load-config.js';
-import { syntheticSampleInputs } from '../../core/validation/validation-inputs.js';
+import { OptimizationFailedError } from '../../core/errors.js';
+import type { OptimizedModel } from '../../core/pipeline/optimized-model.js';
 import type { KilnReport } from '../../core/pipeline/report.js';
+import { syntheticSampleInputs } from '../../core/validation/validation-inputs.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadModelFromDisk, saveModelToDisk } from '../../io/model-files.js';
 import { optimize } from '../../optimize.js';
@@ -50,9 +53,16 @@ export function overridesFrom(flags: RunFlags): object {
   return overrides;
 }
 
-/** Runs the pipeline on a model and prints the report; shared by `optimize` and `demo`. */
-export async function runAndPrint(model: tf.LayersModel, flags: RunFlags): Promise<{ report: KilnReport; optimized: Awaited<ReturnType<typeof optimize>>['model'] }> {
-  const config = await loadConfig(flags.config ? resolve(flags.config) : undefined, { overrides: overridesFrom(flags) });
+/** The run's config: the file (if any) with the flags over it. Loaded before any model, so config errors come first. */
+export function loadRunConfig(flags: RunFlags): Promise<KilnConfig> {
+  return loadConfig(flags.config ? resolve(flags.config) : undefined, { overrides: overridesFrom(flags) });
+}
+
+/**
+ * Runs the pipeline on a model and prints the report (also the partial report of a
+ * run stopped under `fallback: false`, with --json); shared by `optimize` and `demo`.
+ */
+export async function runAndPrint(model: tf.LayersModel, config: KilnConfig, flags: RunFlags): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
   const samples = syntheticSampleInputs(model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })), config.validation.seed, flags.batch);
   const progress = progressDisplay();
   try {
@@ -60,8 +70,13 @@ export async function runAndPrint(model: tf.LayersModel, flags: RunFlags): Promi
     progress.stop();
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
     return { report, optimized };
-  } finally {
+  } catch (error) {
     progress.stop();
+    if (error instanceof OptimizationFailedError) {
+      process.stdout.write(flags.json ? `${JSON.stringify(error.report, null, 2)}\n` : `${renderReport(error.report)}\n`);
+    }
+    throw error;
+  } finally {
     tf.dispose(samples);
   }
 }
@@ -73,16 +88,12 @@ export function optimizeCommand(): Command {
       .argument('<model>', 'path of model.json, or of the folder that holds it')
       .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)'),
   ).action(async (modelPath: string, flags: RunFlags & { out?: string }) => {
+    const config = await loadRunConfig(flags);
     const model = await loadModelFromDisk(modelPath);
     try {
-      const { report, optimized } = await runAndPrint(model, flags);
+      const { report, optimized } = await runAndPrint(model, config, flags);
       try {
-        if (flags.out) {
-          const out = resolve(flags.out);
-          await saveModelToDisk(optimized.layersModel ?? model, out);
-          await writeFileAtomic(join(out, 'kiln-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-          process.stderr.write(`wrote ${join(out, 'model.json')} and ${join(out, 'kiln-report.json')}\n`);
-        }
+        if (flags.out) await writeOutputs(resolve(flags.out), optimized, model, report);
       } finally {
         optimized.dispose();
       }
@@ -90,4 +101,17 @@ export function optimizeCommand(): Command {
       model.dispose();
     }
   });
+}
+
+/**
+ * Writes the LayersModel the optimised model runs (the user's own when no plugin
+ * rewrote the layers: backend choice and compilation happen at load time, not in
+ * the files), then the report. Each write is atomic.
+ */
+async function writeOutputs(out: string, optimized: OptimizedModel, original: tf.LayersModel, report: KilnReport): Promise<void> {
+  const layers = optimized.layersModel ?? original;
+  await saveModelToDisk(layers, out);
+  await writeFileAtomic(join(out, 'kiln-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const what = layers === original ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)' : 'the optimised layers';
+  process.stderr.write(`wrote ${join(out, 'model.json')} (${what}) and ${join(out, 'kiln-report.json')}\n`);
 }

@@ -107,7 +107,7 @@ export class Pipeline {
           this.logger.info(`${decision.plugin}: ${decision.status}: ${decision.reason}`);
           if (!config.fallback && (decision.status === 'failed' || decision.status === 'rejected')) {
             const report = this.report(startedAt, decisions, baseline, session, undefined);
-            throw new OptimizationFailedError(`${decision.plugin} was ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`, report);
+            throw new OptimizationFailedError(`${decision.plugin} ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`, report);
           }
         }
       }
