@@ -240,7 +240,7 @@ describe('kiln CLI (end to end)', function () {
       const result = await runKiln(['optimize', path.join(modelDir, 'model.json'), '--out', out, '--config', smallConfig]);
       expectExit(result, 0);
       expect(result.stdout, describeRun(result)).to.match(/^Backend that ran: /m);
-      expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')} and ${path.join(out, 'kiln-report.json')}`);
+      expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')} (the optimised layers) and ${path.join(out, 'kiln-report.json')}`);
       const report = await expectOptimisedFolder(out);
       expect(report.decisions.map((d) => d.plugin)).to.include('backend-wasm');
     });
