@@ -14,7 +14,8 @@ export type KilnErrorCode =
   | 'MODEL_FILE'
   | 'BACKEND_UNAVAILABLE'
   | 'INPUT_INVALID'
-  | 'TIME_LIMIT';
+  | 'TIME_LIMIT'
+  | 'COMPILE_STRICT';
 
 export class KilnError extends Error {
   readonly code: KilnErrorCode;
@@ -66,5 +67,12 @@ export class OptimizationFailedError extends KilnError {
     readonly report: import('./pipeline/report.js').KilnReport,
   ) {
     super('OPTIMIZATION_FAILED', message);
+  }
+}
+
+/** Under `strict`, a recompile or an eager fallback of a compiled function. */
+export class CompileStrictError extends KilnError {
+  constructor(message: string) {
+    super('COMPILE_STRICT', message);
   }
 }

@@ -13,7 +13,9 @@ export interface RegisteredPlugin {
 
 /**
  * The plugins registered under `PLUGIN_CLASS` in a container and its ancestors.
- * Looks them up by name, refuses two classes with one name, and answers an unknown
+ * Looks them up by name, refuses two classes with one name in one container (a
+ * child container's plugin replaces its parent's of the same name, as any tsyringe
+ * registration does), and answers an unknown
  * name with the names it knows. Instances come from the container it was built on,
  * so their constructor injection sees that container's services.
  */
@@ -21,22 +23,27 @@ export class PluginRegistry {
   private readonly byName = new Map<string, RegisteredPlugin>();
 
   constructor(private readonly container: DependencyContainer = rootContainer) {
-    for (const pluginClass of registeredClasses(container)) {
-      const meta = pluginMetaOf(pluginClass);
-      if (!meta) {
-        throw new PluginError(
-          'PLUGIN_INVALID',
-          `Class ${pluginClass.name || '<anonymous>'} is registered as a Kiln plugin but has no @Plugin({...}) metadata. Decorate it with @Plugin from 'tfjs-kiln'.`,
-        );
+    for (const level of registeredClassesByLevel(container)) {
+      const atThisLevel = new Map<string, RegisteredPluginClass>();
+      for (const pluginClass of level) {
+        const meta = pluginMetaOf(pluginClass);
+        if (!meta) {
+          throw new PluginError(
+            'PLUGIN_INVALID',
+            `Class ${pluginClass.name || '<anonymous>'} is registered as a Kiln plugin but has no @Plugin({...}) metadata. Decorate it with @Plugin from 'tfjs-kiln'.`,
+          );
+        }
+        const twin = atThisLevel.get(meta.name);
+        if (twin && twin !== pluginClass) {
+          throw new PluginError(
+            'PLUGIN_DUPLICATE',
+            `Two plugins are named "${meta.name}": ${twin.name} and ${pluginClass.name}. Plugin names must be unique: rename one of them.`,
+          );
+        }
+        atThisLevel.set(meta.name, pluginClass);
+        // A child container's plugin stands in for its parent's of the same name.
+        this.byName.set(meta.name, { meta, pluginClass });
       }
-      const existing = this.byName.get(meta.name);
-      if (existing && existing.pluginClass !== pluginClass) {
-        throw new PluginError(
-          'PLUGIN_DUPLICATE',
-          `Two plugins are named "${meta.name}": ${existing.pluginClass.name} and ${pluginClass.name}. Plugin names must be unique: rename one of them.`,
-        );
-      }
-      this.byName.set(meta.name, { meta, pluginClass });
     }
   }
 
@@ -75,19 +82,15 @@ export function unknownPluginError(name: string, known: readonly string[], where
 }
 
 /**
- * Plugin classes registered in `container` and every ancestor, ancestors first.
- * tsyringe's `resolveAll` stops at the first container that has the token, so the
- * chain is walked here (its `parent` field is not part of tsyringe's typed API).
+ * Plugin classes registered in `container` and in each ancestor, one list per
+ * container, ancestors first. tsyringe's `resolveAll` stops at the first container
+ * that has the token, so the chain is walked here (its `parent` field is not part of
+ * tsyringe's typed API).
  */
-function registeredClasses(container: DependencyContainer): RegisteredPluginClass[] {
+function registeredClassesByLevel(container: DependencyContainer): RegisteredPluginClass[][] {
   const chain: DependencyContainer[] = [];
   for (let c: DependencyContainer | undefined = container; c; c = (c as unknown as { parent?: DependencyContainer }).parent) {
     chain.unshift(c);
   }
-  const seen = new Set<RegisteredPluginClass>();
-  for (const c of chain) {
-    if (!c.isRegistered(PLUGIN_CLASS, false)) continue;
-    for (const cls of c.resolveAll<RegisteredPluginClass>(PLUGIN_CLASS)) seen.add(cls);
-  }
-  return [...seen];
+  return chain.map((c) => (c.isRegistered(PLUGIN_CLASS, false) ? [...new Set(c.resolveAll<RegisteredPluginClass>(PLUGIN_CLASS))] : []));
 }

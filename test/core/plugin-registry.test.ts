@@ -72,3 +72,13 @@ describe('plugin registry', () => {
     expect(other.backends).to.not.equal(plugin.backends);
   });
 });
+
+describe('plugin registry: child containers', () => {
+  it("lets a child container's plugin stand in for its parent's of the same name", () => {
+    const child = container.createChildContainer();
+    @Plugin({ name: 'graph-compile', kind: 'test', objective: 'latency', description: 'stand-in' }, { container: child })
+    class StandIn extends Noop {}
+    expect(new PluginRegistry(child).get('graph-compile').pluginClass).to.equal(StandIn);
+    expect(new PluginRegistry().get('graph-compile').pluginClass).to.not.equal(StandIn);
+  });
+});

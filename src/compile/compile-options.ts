@@ -1,0 +1,45 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Logger } from '../core/logger.js';
+import type { KilnMode } from '../core/plugin.js';
+import { DEFAULT_RECOMPILE_LIMIT, type GraphFunctionSettings } from '../core/graph/graph-function.js';
+
+/** Options of `compile()`, `@compiled()` and the `graph-compile` plugin. */
+export interface CompileOptions {
+  /** `inference` (default) or `training`: training keeps every pass gradient-exact and always replays through the tape. */
+  readonly mode?: KilnMode;
+  /** Graph passes to skip by name: dead-code, cse, constant-folding, noop-removal, memory-plan. */
+  readonly disablePasses?: readonly string[];
+  /** Signatures to compile at most (default 8, as torch.compile); past it new signatures run eagerly with one warning. */
+  readonly recompileLimit?: number;
+  /** Turn a recompile or an eager fallback into an error (for CI). */
+  readonly strict?: boolean;
+  /** `auto` (default) measures replay against direct kernel calls and keeps the faster. */
+  readonly executor?: 'auto' | 'replay' | 'direct';
+  /** Timed calls per executor when choosing (default 5; 0 skips the measurement and replays). */
+  readonly selectionRuns?: number;
+  /** Compile now, with these inputs, so that failures surface at `compile()` rather than at the thousandth call. */
+  readonly sampleInputs?: tf.Tensor | readonly tf.Tensor[];
+  /** Gets the warnings (recompile limit, graph breaks). Default: none. */
+  readonly logger?: Logger;
+  /** Name in warnings and stats. */
+  readonly name?: string;
+}
+
+export function graphFunctionSettings(options: CompileOptions, name: string, layers?: readonly tf.layers.Layer[]): GraphFunctionSettings {
+  return {
+    mode: options.mode ?? 'inference',
+    disabledPasses: options.disablePasses ?? [],
+    executor: options.executor ?? 'auto',
+    selectionRuns: options.selectionRuns ?? 5,
+    recompileLimit: options.recompileLimit ?? DEFAULT_RECOMPILE_LIMIT,
+    strict: options.strict ?? false,
+    name: options.name ?? name,
+    logger: options.logger,
+    layers,
+  };
+}
+
+export function sampleList(samples: tf.Tensor | readonly tf.Tensor[] | undefined): tf.Tensor[] | undefined {
+  if (samples === undefined) return undefined;
+  return Array.isArray(samples) ? [...samples] : [samples as tf.Tensor];
+}

@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import { CompileStrictError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { KilnMode } from '../plugin.js';
+import type { CompiledPlan, PlanStats } from './compiled-plan.js';
+import type { GraphBreak } from './graph-break.js';
+import { compileSignature, type GraphCompileSettings } from './graph-compiler.js';
+import { signatureOf } from './signature.js';
+
+/** torch.compile's default cache size per function. */
+export const DEFAULT_RECOMPILE_LIMIT = 8;
+
+export interface GraphFunctionSettings extends GraphCompileSettings {
+  /** Signatures compiled at most; past it new signatures run eagerly, with one warning. */
+  readonly recompileLimit: number;
+  /** Turn a recompile or an eager fallback into an error (for CI). */
+  readonly strict: boolean;
+  readonly name: string;
+  readonly logger?: Logger;
+}
+
+/** A signature that runs eagerly, and why. */
+export interface EagerSignature {
+  readonly signature: string;
+  readonly reason: string;
+  readonly breaks: readonly GraphBreak[];
+}
+
+export interface GraphFunctionStats {
+  readonly name: string;
+  readonly calls: number;
+  readonly compiledCalls: number;
+  readonly eagerCalls: number;
+  readonly compiled: readonly PlanStats[];
+  readonly eager: readonly EagerSignature[];
+}
+
+type Entry = { readonly kind: 'plan'; readonly plan: CompiledPlan } | { readonly kind: 'eager'; readonly why: EagerSignature };
+
+/**
+ * A function of tensors with a cache of compiled graphs, one per guard key (input
+ * shapes and dtypes, backend, mode). A miss compiles (tracing the real call, so it
+ * returns that call's outputs); a graph break makes that signature eager, with the
+ * reason; past the recompile limit new signatures run eagerly, with one warning.
+ */
+export class GraphFunction {
+  private readonly cache = new Map<string, Entry>();
+  private calls = 0;
+  private compiledCalls = 0;
+  private eagerCalls = 0;
+  private warnedLimit = false;
+  private disposed = false;
+
+  constructor(
+    private readonly fn: (...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+    private readonly settings: GraphFunctionSettings,
+  ) {}
+
+  get mode(): KilnMode {
+    return this.settings.mode;
+  }
+
+  call(inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    if (this.disposed) throw new Error(`compiled function "${this.settings.name}" has been disposed`);
+    this.calls++;
+    const key = signatureOf(inputs, tf.getBackend(), this.settings.mode);
+    const entry = this.cache.get(key);
+    if (entry?.kind === 'plan') {
+      this.compiledCalls++;
+      const taped = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+      const out = entry.plan.run(inputs, taped);
+      return entry.plan.graph.outputIsList ? out : out[0]!;
+    }
+    if (entry?.kind === 'eager') {
+      this.eagerCalls++;
+      return this.fn(...inputs);
+    }
+    return this.compileAndCall(key, inputs);
+  }
+
+  private compileAndCall(key: string, inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    const compiledSignatures = [...this.cache.keys()];
+    if (this.cache.size >= this.settings.recompileLimit) {
+      const reason = `recompile limit of ${this.settings.recompileLimit} reached (compiled for ${compiledSignatures.length} signatures); this signature runs eagerly`;
+      if (this.settings.strict) throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
+      if (!this.warnedLimit) {
+        this.warnedLimit = true;
+        this.settings.logger?.warn(`${this.settings.name}: ${reason}. Inputs whose shapes change from call to call (e.g. a varying batch) recompile each time; pad to fixed shapes or raise recompileLimit.`);
+      }
+      this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: [] } });
+      this.eagerCalls++;
+      return this.fn(...inputs);
+    }
+    if (this.settings.strict && this.cache.size > 0) {
+      throw new CompileStrictError(`strict: ${this.settings.name} would recompile for ${key} (compiled for: ${compiledSignatures.join('; ')}). Call it with the shapes it was compiled for, or drop strict.`);
+    }
+    const outcome = compileSignature(this.fn, inputs, this.settings);
+    if (outcome.kind === 'break') {
+      const reason = `graph break: ${outcome.breaks.map((b) => b.reason).join('; ')}`;
+      if (this.settings.strict) {
+        tf.dispose(outcome.outputs);
+        throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
+      }
+      this.settings.logger?.warn(`${this.settings.name}: ${reason}; this signature runs eagerly`);
+      this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: outcome.breaks } });
+      this.eagerCalls++;
+    } else {
+      this.cache.set(key, { kind: 'plan', plan: outcome.plan });
+      this.compiledCalls++;
+    }
+    const list = outcome.outputs;
+    const isList = outcome.kind === 'compiled' ? outcome.plan.graph.outputIsList : outcome.graph.outputIsList;
+    return isList ? list : list[0]!;
+  }
+
+  /** The plan for a signature of these inputs, if one is compiled. */
+  planFor(inputs: readonly tf.Tensor[]): CompiledPlan | undefined {
+    const entry = this.cache.get(signatureOf(inputs, tf.getBackend(), this.settings.mode));
+    return entry?.kind === 'plan' ? entry.plan : undefined;
+  }
+
+  stats(): GraphFunctionStats {
+    const entries = [...this.cache.values()];
+    return {
+      name: this.settings.name,
+      calls: this.calls,
+      compiledCalls: this.compiledCalls,
+      eagerCalls: this.eagerCalls,
+      compiled: entries.flatMap((e) => (e.kind === 'plan' ? [e.plan.stats] : [])),
+      eager: entries.flatMap((e) => (e.kind === 'eager' ? [e.why] : [])),
+    };
+  }
+
+  /** Frees every compiled plan's constants; the function cannot be called afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const e of this.cache.values()) if (e.kind === 'plan') e.plan.dispose();
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,242 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GraphBreak } from './graph-break.js';
+import type { GraphValue, KernelGraph, KernelNode, ValueId } from './ir.js';
+
+export interface TraceOptions {
+  /** Layers of the traced model, to attribute kernels to the user's layer names. */
+  readonly layers?: readonly tf.layers.Layer[];
+}
+
+export interface TraceResult {
+  /** The recorded graph (also when there are breaks: `explain` shows it). */
+  readonly graph: KernelGraph;
+  readonly breaks: GraphBreak[];
+  /** What the call returned: the traced call ran for real, and its caller owns these. */
+  readonly outputs: tf.Tensor | tf.Tensor[];
+  /** Constants created during the call without a kernel, in creation order, with their values. */
+  readonly createdConstants: readonly { readonly id: ValueId; readonly values: ArrayLike<number> }[];
+}
+
+type Engine = {
+  runKernel(name: string, inputs: unknown, attrs: unknown): tf.Tensor | tf.Tensor[];
+  makeTensor(...args: unknown[]): tf.Tensor;
+  makeVariable(...args: unknown[]): tf.Variable;
+};
+
+const READ_METHODS = ['dataSync', 'data', 'array', 'arraySync', 'bufferSync', 'buffer'] as const;
+
+/**
+ * Runs `fn(...inputs)` once for real while recording every top-level
+ * `engine.runKernel` call into a kernel graph. Nested kernel calls (a kernel that
+ * runs kernels) are left to the outer one. Tensors the call uses are classified as
+ * graph inputs, live variables, constants (captured, or created without a kernel,
+ * copied and kept), or outputs of earlier nodes. What makes a replay unsafe is
+ * recorded as a break: reading a value, creating or assigning a variable, or a
+ * kernel attribute that is not plain data.
+ *
+ * Every patch (engine methods, Tensor read methods, Variable.assign, layers' call)
+ * is scoped to this call and restored in `finally`. Written for tfjs 4.22.
+ */
+export function traceCall(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], options: TraceOptions = {}): TraceResult {
+  const engine = tf.engine() as unknown as Engine;
+  const breaks: GraphBreak[] = [];
+  const createdInCall = new Set<number>();
+  let depth = 0;
+  /** A kept copy of a constant, made without being recorded (and safe from the caller's tidy). */
+  const keepCopy = (t: tf.Tensor) => {
+    depth++;
+    try {
+      return tf.keep(tf.clone(t));
+    } finally {
+      depth--;
+    }
+  };
+  const builder = new GraphBuilder(inputs, keepCopy);
+  const layerStack: string[] = [];
+  const restores: (() => void)[] = [];
+
+  const patch = <T extends object, K extends keyof T>(target: T, key: K, make: (original: T[K]) => T[K]) => {
+    const hadOwn = Object.prototype.hasOwnProperty.call(target, key);
+    const original = target[key];
+    target[key] = make(original);
+    restores.push(() => {
+      if (hadOwn) target[key] = original;
+      else delete target[key];
+    });
+  };
+  const once = (b: GraphBreak) => {
+    if (!breaks.some((x) => x.cause === b.cause && x.reason === b.reason)) breaks.push(b);
+  };
+
+  patch(engine, 'runKernel', (original) =>
+    function (this: Engine, name: string, kernelInputs: unknown, attrs: unknown) {
+      if (depth > 0) return original.call(this, name, kernelInputs, attrs);
+      depth++;
+      try {
+        const out = original.call(this, name, kernelInputs, attrs);
+        const problem = nonPlainAttribute(attrs);
+        if (problem) once({ cause: 'non-plain-attribute', reason: `kernel ${name} has attribute "${problem.key}" that is not plain data (${problem.what}), so it cannot be recorded` });
+        builder.record(name, kernelInputs as Record<string, tf.Tensor | undefined>, (attrs ?? {}) as Record<string, unknown>, out, layerStack.at(-1));
+        return out;
+      } finally {
+        depth--;
+      }
+    } as Engine['runKernel'],
+  );
+  patch(engine, 'makeTensor', (original) =>
+    function (this: Engine, ...args: unknown[]) {
+      const t = original.apply(this, args);
+      if (depth === 0) createdInCall.add(t.id);
+      return t;
+    } as Engine['makeTensor'],
+  );
+  patch(engine, 'makeVariable', (original) =>
+    function (this: Engine, ...args: unknown[]) {
+      once({ cause: 'variable-created', reason: `a variable was created inside the call (tf.variable, or a layer building its weights on first use)${callSite()}; build the model before compiling` });
+      return original.apply(this, args);
+    } as Engine['makeVariable'],
+  );
+  const variableProto = tf.Variable.prototype as unknown as { assign(v: tf.Tensor): void };
+  patch(variableProto, 'assign', (original) =>
+    function (this: tf.Variable, value: tf.Tensor) {
+      once({ cause: 'variable-assigned', reason: `Variable.assign on "${this.name}" during the call${callSite()} (e.g. BatchNormalization updating its moving statistics in training); a replay would skip it` });
+      return original.call(this, value);
+    },
+  );
+  const tensorProto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const method of READ_METHODS) {
+    patch(tensorProto, method, (original) =>
+      function (this: tf.Tensor, ...args: unknown[]) {
+        if (depth === 0) once({ cause: 'value-read', reason: `a tensor value was read during the call (${method}())${callSite()}; the replay could not follow what the code did with it` });
+        return original.apply(this, args);
+      },
+    );
+  }
+  for (const layer of options.layers ?? []) {
+    const l = layer as unknown as { call: (...a: unknown[]) => unknown; name: string };
+    patch(l, 'call', (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        layerStack.push(l.name);
+        try { return original.apply(this, args); } finally { layerStack.pop(); }
+      },
+    );
+  }
+
+  let outputs: unknown;
+  try {
+    outputs = fn(...inputs);
+  } finally {
+    for (const restore of restores.reverse()) restore();
+  }
+  const list = Array.isArray(outputs) ? outputs : [outputs];
+  if (list.length === 0 || !list.every((o) => o instanceof tf.Tensor)) {
+    throw new TypeError(`a compiled function must return a tensor or an array of tensors (got ${describe(outputs)})`);
+  }
+  const graph = builder.finish(list as tf.Tensor[], Array.isArray(outputs));
+  const createdConstants = builder.constantsFrom(createdInCall).map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
+  return { graph, breaks, outputs: outputs as tf.Tensor | tf.Tensor[], createdConstants };
+}
+
+/** Accumulates values and nodes while a call runs. */
+class GraphBuilder {
+  private readonly values = new Map<ValueId, GraphValue>();
+  private readonly nodes: KernelNode[] = [];
+  private readonly byTensorId = new Map<number, ValueId>();
+  private readonly constantTensorIds = new Map<ValueId, number>();
+  private readonly inputIds: ValueId[] = [];
+
+  constructor(inputs: readonly tf.Tensor[], private readonly keepCopy: (t: tf.Tensor) => tf.Tensor) {
+    inputs.forEach((t, i) => {
+      const id = this.add({ kind: 'input', shape: t.shape, dtype: t.dtype, inputIndex: i });
+      this.byTensorId.set(t.id, id);
+      this.inputIds.push(id);
+    });
+  }
+
+  record(kernel: string, inputs: Record<string, tf.Tensor | undefined> | tf.Tensor[], attrs: Record<string, unknown>, out: tf.Tensor | tf.Tensor[], layer: string | undefined): void {
+    const positional = Array.isArray(inputs);
+    const resolved: Record<string, ValueId> = {};
+    for (const [name, t] of Object.entries(inputs ?? {})) {
+      if (t == null) continue; // tf.layers passes bias: undefined; replaying it would crash the tape
+      resolved[name] = this.resolve(t);
+    }
+    const outs = Array.isArray(out) ? out : [out];
+    const id = this.nodes.length;
+    const outputIds = outs.map((t) => {
+      const vid = this.add({ kind: 'intermediate', shape: t.shape, dtype: t.dtype, producer: id });
+      this.byTensorId.set(t.id, vid);
+      return vid;
+    });
+    this.nodes.push({ id, kernel, inputs: resolved, positional, attrs: copyAttrs(attrs), outputs: outputIds, returnsList: Array.isArray(out), layer });
+  }
+
+  finish(outputs: tf.Tensor[], outputIsList: boolean): KernelGraph {
+    const outputIds = outputs.map((t) => this.resolve(t));
+    return { values: this.values, nodes: this.nodes, inputs: this.inputIds, outputs: outputIds, outputIsList };
+  }
+
+  /** Constant values whose source tensors were created during the call (in creation order). */
+  constantsFrom(tensorIds: ReadonlySet<number>): ValueId[] {
+    return [...this.constantTensorIds.entries()].filter(([, tid]) => tensorIds.has(tid)).map(([vid]) => vid);
+  }
+
+  private resolve(t: tf.Tensor): ValueId {
+    const known = this.byTensorId.get(t.id);
+    if (known !== undefined) return known;
+    let id: ValueId;
+    if (t instanceof tf.Variable) {
+      id = this.add({ kind: 'variable', shape: t.shape, dtype: t.dtype, variable: t });
+    } else {
+      id = this.add({ kind: 'constant', shape: t.shape, dtype: t.dtype, constant: this.keepCopy(t) });
+      this.constantTensorIds.set(id, t.id);
+    }
+    this.byTensorId.set(t.id, id);
+    return id;
+  }
+
+  private add(value: Omit<GraphValue, 'id'>): ValueId {
+    const id = this.values.size;
+    this.values.set(id, { ...value, id, shape: [...value.shape] });
+    return id;
+  }
+}
+
+function copyAttrs(attrs: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs)) copy[k] = Array.isArray(v) ? deepCopyArray(v) : v;
+  return copy;
+}
+
+function deepCopyArray(a: unknown[]): unknown[] {
+  return a.map((x) => (Array.isArray(x) ? deepCopyArray(x) : x));
+}
+
+function nonPlainAttribute(attrs: unknown): { key: string; what: string } | undefined {
+  if (attrs == null || typeof attrs !== 'object') return undefined;
+  const check = (v: unknown): string | undefined => {
+    if (v == null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return undefined;
+    if (Array.isArray(v)) return v.map(check).find((x) => x);
+    if (v instanceof tf.Tensor) return 'a tensor';
+    if (typeof v === 'function') return 'a function';
+    if (ArrayBuffer.isView(v)) return undefined;
+    return typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype ? Object.values(v as object).map(check).find((x) => x) : `a ${(v as object).constructor?.name ?? typeof v}`;
+  };
+  for (const [key, v] of Object.entries(attrs)) {
+    const what = check(v);
+    if (what) return { key, what };
+  }
+  return undefined;
+}
+
+/** " at file:line" of the first caller outside tf.js and Kiln's graph code, for break reasons. */
+function callSite(): string {
+  const lines = (new Error().stack ?? '').split('\n').slice(2);
+  const user = lines.find((l) => !l.includes('@tensorflow') && !l.includes('/core/graph/') && !l.includes('node:internal'));
+  const match = user?.match(/\(?([^()\s]+:\d+):\d+\)?$/);
+  return match ? ` at ${match[1]}` : '';
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return `an array of ${v.length} item(s)`;
+  return v === null ? 'null' : typeof v;
+}

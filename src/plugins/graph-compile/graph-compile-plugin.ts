@@ -1,0 +1,72 @@
+import { inject } from 'tsyringe';
+import { CompiledModel } from '../../compile/compiled-model.js';
+import { IsNumberInRange, IsOneOfValues, IsStringList } from '../../config/validators.js';
+import type { KilnModel } from '../../core/kiln-model.js';
+import type { Logger } from '../../core/logger.js';
+import { AVAILABLE, type OptimizationPlugin, type PluginContext } from '../../core/plugin.js';
+import { Plugin } from '../../core/plugin-decorator.js';
+import { PASS_NAMES } from '../../core/graph/passes/index.js';
+import { LOGGER } from '../../core/tokens.js';
+
+/** `options:` of the graph-compile plugin. */
+export class GraphCompileOptions {
+  /** Passes to switch off by name: dead-code, cse, constant-folding, noop-removal, memory-plan. Default none. */
+  @IsStringList({ items: 'pass names', unique: true, pattern: /^(dead-code|cse|constant-folding|noop-removal|memory-plan)$/ })
+  disablePasses: string[] = [];
+
+  /** `auto` measures replay against direct kernel calls and keeps the faster. Default auto. */
+  @IsOneOfValues(['auto', 'replay', 'direct'])
+  executor: 'auto' | 'replay' | 'direct' = 'auto';
+
+  /** Signatures (input shapes) compiled at most before new ones run eagerly. An integer from 1 to 64. Default 8. */
+  @IsNumberInRange({ integer: true, min: 1, max: 64 })
+  recompileLimit = 8;
+}
+
+/**
+ * Kiln's torch.compile inside the pipeline: traces the current model's predict to a
+ * kernel graph on the sample inputs (so breaks surface now), optimises it, and
+ * replays it lean. A graph break leaves the model as it was (`skipped`, with the
+ * reason); the pipeline's validation and benchmark judge the rest.
+ */
+@Plugin({
+  name: 'graph-compile',
+  kind: 'compile',
+  objective: 'latency',
+  description: `trace predict to a kernel graph, run passes (${PASS_NAMES.join(', ')}), replay it without the Layers overhead`,
+  optionsClass: GraphCompileOptions,
+})
+export class GraphCompilePlugin implements OptimizationPlugin<GraphCompileOptions> {
+  constructor(@inject(LOGGER) private readonly logger: Logger) {}
+
+  isAvailable() {
+    return AVAILABLE;
+  }
+
+  async apply(target: KilnModel, context: PluginContext<GraphCompileOptions>): Promise<KilnModel> {
+    const compiled = new CompiledModel(target, {
+      mode: context.mode,
+      disablePasses: context.options.disablePasses,
+      executor: context.options.executor,
+      recompileLimit: context.options.recompileLimit,
+      sampleInputs: [...context.sampleInputs],
+      logger: this.logger,
+    });
+    const stats = compiled.stats();
+    const eager = stats.eager[0];
+    if (eager) {
+      compiled.dispose();
+      context.note(eager.reason);
+      return target;
+    }
+    const plan = stats.compiled[0]!;
+    context.metric('kernelsTraced', plan.kernelsTraced);
+    context.metric('kernelsAfterPasses', plan.kernelsAfterPasses);
+    context.metric('compileMs', Number(plan.compileMs.toFixed(1)));
+    context.metric('executor', plan.executor);
+    if (plan.breakEvenCalls !== undefined) context.metric('breakEvenCalls', Number.isFinite(plan.breakEvenCalls) ? plan.breakEvenCalls : 'never');
+    for (const p of plan.passes) if (p.changes > 0) context.note(`${p.pass}: ${p.detail}`);
+    context.note(`executor: ${plan.executorReason}`);
+    return compiled;
+  }
+}

@@ -1,0 +1,1 @@
+export { GraphCompileOptions, GraphCompilePlugin } from './graph-compile-plugin.js';
