@@ -24,6 +24,7 @@ export {
   type PluginKind,
   type PluginMeta,
   type PluginObjective,
+  type PluginValidation,
 } from './core/plugin.js';
 export { PluginRegistry, type RegisteredPlugin } from './core/plugin-registry.js';
 export { outputsAsArray, type KilnModel, type TensorSpec } from './core/kiln-model.js';
@@ -38,6 +39,7 @@ export { ConsoleLogger, type Logger, type LogLevel } from './core/logger.js';
 // Services plugins can inject.
 export { seededWeightedSum, Validator, ValidationSession, type LossFunction, type Mismatch, type ValidationResult, type ValidationSettings } from './core/validation/validator.js';
 export { allclose, type Closeness } from './core/validation/allclose.js';
+export { ANY_OUTPUT, type BudgetMetric, type BudgetOutcome, type OutputBudget, type ValidationBudget } from './core/validation/budget.js';
 export { Benchmarker, type BenchmarkResult, type BenchmarkSettings, type BenchmarkSubject, type VariantFigures } from './core/benchmark/benchmarker.js';
 export { summariseTimings, type TimingStats } from './core/benchmark/timing-stats.js';
 
@@ -45,10 +47,10 @@ export { summariseTimings, type TimingStats } from './core/benchmark/timing-stat
 export * from './config/index.js';
 
 // Model files on disk.
-export { diskModelIO, loadModelFromDisk, saveModelToDisk, writeFileAtomic, writeFilesAtomic } from './io/index.js';
+export { diskModelIO, loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk, writeFileAtomic, writeFilesAtomic } from './io/index.js';
 
 // Errors.
-export { ConfigError, InputError, KilnError, ModelFileError, OptimizationFailedError, PluginError, type KilnErrorCode } from './core/errors.js';
+export { CandidateRejectedError, ConfigError, InputError, KilnError, ModelFileError, OptimizationFailedError, PluginError, type KilnErrorCode } from './core/errors.js';
 
 // Built-in plugins and the demo model.
 export * from './plugins/index.js';

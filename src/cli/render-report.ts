@@ -28,8 +28,23 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
   } else {
     lines.push('End to end: nothing was kept; the model runs as plain tf.js would run it.');
   }
-  lines.push(`Validated against the original on cpu (atol ${report.validation.atol}, rtol ${report.validation.rtol}) on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`);
+  const budget = report.validation.budget;
+  const under = budget
+    ? `under the accuracy budget ${Object.entries(budget).map(([output, terms]) => `${output}: ${Object.entries(terms).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')} (outputs it does not cover: atol ${report.validation.atol}, rtol ${report.validation.rtol})`
+    : `(atol ${report.validation.atol}, rtol ${report.validation.rtol})`;
+  lines.push(`Validated against the original on cpu ${under} on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`);
+  for (const d of report.decisions) {
+    for (const [name, rows] of Object.entries(d.tables ?? {})) if (rows.length) lines.push('', `${d.plugin} (${d.status}): ${name}`, renderRows(rows));
+  }
   return lines.join('\n');
+}
+
+/** A plugin's table (rows of figures), its columns the keys of the rows in order of appearance. */
+function renderRows(rows: readonly Record<string, string | number | boolean>[]): string {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const table = new Table({ head: columns, style: { head: [], border: [] } });
+  for (const row of rows) table.push(columns.map((c) => (row[c] === undefined ? '' : String(row[c]))));
+  return table.toString();
 }
 
 function figures(d: Decision): string {

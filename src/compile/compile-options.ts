@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Logger } from '../core/logger.js';
 import type { KilnMode } from '../core/plugin.js';
 import { DEFAULT_RECOMPILE_LIMIT, type GraphFunctionSettings } from '../core/graph/graph-function.js';
+import type { GraphPass } from '../core/graph/passes/graph-pass.js';
 
 /** Options of `compile()`, `@compiled()` and the `graph-compile` plugin. */
 export interface CompileOptions {
@@ -23,6 +24,8 @@ export interface CompileOptions {
   readonly logger?: Logger;
   /** Name in warnings and stats. */
   readonly name?: string;
+  /** Passes to run after the built-in ones (the op-fusion plugin adds its fusion pass here). */
+  readonly extraPasses?: readonly GraphPass[];
 }
 
 export function graphFunctionSettings(options: CompileOptions, name: string, layers?: readonly tf.layers.Layer[]): GraphFunctionSettings {
@@ -36,6 +39,7 @@ export function graphFunctionSettings(options: CompileOptions, name: string, lay
     name: options.name ?? name,
     logger: options.logger,
     layers,
+    extraPasses: options.extraPasses,
   };
 }
 

@@ -50,8 +50,18 @@ export class CompiledModel implements KilnModel {
     return this.fn.stats();
   }
 
-  /** Frees the compiled graphs (not the wrapped model). */
+  private owned: KilnModel | undefined;
+
+  /** Makes this model own `inner` too (dispose frees it): for plugins that build the model they compile. */
+  withOwned(inner: KilnModel | undefined): this {
+    this.owned = inner;
+    return this;
+  }
+
+  /** Frees the compiled graphs, and the wrapped model when it was handed over with `withOwned`. */
   dispose(): void {
     this.fn.dispose();
+    this.owned?.dispose();
+    this.owned = undefined;
   }
 }

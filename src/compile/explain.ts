@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphBreak } from '../core/graph/graph-break.js';
-import { compileSignature } from '../core/graph/graph-compiler.js';
+import { compileSignature, disposeCallOutputs } from '../core/graph/graph-compiler.js';
 import { countKernels, disposeGraphConstants, type KernelGraph } from '../core/graph/ir.js';
 import type { PassReport } from '../core/graph/passes/graph-pass.js';
 import { graphFunctionSettings, sampleList, type CompileOptions } from './compile-options.js';
@@ -32,7 +32,7 @@ export function explain(
   const isModel = target instanceof tf.LayersModel;
   const fn = isModel ? (...xs: tf.Tensor[]) => target.predict(xs.length === 1 ? xs[0]! : xs) : target;
   const outcome = compileSignature(fn, samples, { ...graphFunctionSettings(options, 'explain', isModel ? target.layers : undefined), selectionRuns: 0 });
-  tf.dispose(outcome.outputs);
+  disposeCallOutputs(outcome);
   const traced: KernelGraph = outcome.kind === 'compiled' ? outcome.plan.traced : outcome.graph;
   const passes = outcome.kind === 'compiled' ? outcome.plan.stats.passes : [];
   const after = outcome.kind === 'compiled' ? outcome.plan.graph.nodes.length : undefined;

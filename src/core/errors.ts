@@ -15,7 +15,8 @@ export type KilnErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INPUT_INVALID'
   | 'TIME_LIMIT'
-  | 'COMPILE_STRICT';
+  | 'COMPILE_STRICT'
+  | 'CANDIDATE_REJECTED';
 
 export class KilnError extends Error {
   readonly code: KilnErrorCode;
@@ -67,6 +68,17 @@ export class OptimizationFailedError extends KilnError {
     readonly report: import('./pipeline/report.js').KilnReport,
   ) {
     super('OPTIMIZATION_FAILED', message);
+  }
+}
+
+/**
+ * Thrown by a plugin's `apply` when it ran but found no result within its own
+ * constraints (e.g. no weight can be quantised within the accuracy budget): the
+ * pipeline records the candidate `rejected` with this message, not `failed`.
+ */
+export class CandidateRejectedError extends KilnError {
+  constructor(message: string) {
+    super('CANDIDATE_REJECTED', message);
   }
 }
 

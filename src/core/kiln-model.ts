@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { ValidationBudget } from './validation/budget.js';
 
 /** Shape (null where free, as in a Keras input) and dtype of one model input. */
 export interface TensorSpec {
@@ -23,6 +24,17 @@ export interface KilnModel {
   readonly layersModel?: tf.LayersModel;
   /** Bytes of its saved weights, where a plugin changed how they are stored (e.g. quantised). */
   readonly artifactBytes?: number;
+  /**
+   * The model files it was loaded from, where a plugin changed how the weights are
+   * stored (e.g. quantised): saving these gives exactly the model that was validated.
+   */
+  readonly artifacts?: tf.io.ModelArtifacts;
+  /**
+   * The accuracy budget this model was made under (e.g. by quantisation). The
+   * pipeline then validates it, and every later candidate built on it, against the
+   * original under this budget instead of validation.atol/rtol.
+   */
+  readonly validationBudget?: ValidationBudget;
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
   /** Trainable variables, in the order of the source model's trainable weights. */
   trainableVariables(): tf.Variable[];

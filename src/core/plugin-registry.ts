@@ -3,6 +3,7 @@ import { PluginError } from './errors.js';
 import type { OptimizationPlugin, PluginMeta } from './plugin.js';
 import { pluginMetaOf } from './plugin-decorator.js';
 import { PLUGIN_CLASS } from './tokens.js';
+import { resolveAllByLevel } from './container-chain.js';
 
 export type RegisteredPluginClass = new (...args: any[]) => OptimizationPlugin<any>;
 
@@ -81,16 +82,6 @@ export function unknownPluginError(name: string, known: readonly string[], where
   );
 }
 
-/**
- * Plugin classes registered in `container` and in each ancestor, one list per
- * container, ancestors first. tsyringe's `resolveAll` stops at the first container
- * that has the token, so the chain is walked here (its `parent` field is not part of
- * tsyringe's typed API).
- */
 function registeredClassesByLevel(container: DependencyContainer): RegisteredPluginClass[][] {
-  const chain: DependencyContainer[] = [];
-  for (let c: DependencyContainer | undefined = container; c; c = (c as unknown as { parent?: DependencyContainer }).parent) {
-    chain.unshift(c);
-  }
-  return chain.map((c) => (c.isRegistered(PLUGIN_CLASS, false) ? [...new Set(c.resolveAll<RegisteredPluginClass>(PLUGIN_CLASS))] : []));
+  return resolveAllByLevel<RegisteredPluginClass>(container, PLUGIN_CLASS);
 }

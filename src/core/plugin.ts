@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { KilnModel } from './kiln-model.js';
+import type { ValidationBudget } from './validation/budget.js';
+import type { ValidationResult } from './validation/validator.js';
 
 /** What a plugin optimises for; decides how the pipeline judges its result. */
 export type PluginObjective = 'latency' | 'size' | 'memory';
@@ -53,6 +55,26 @@ export interface PluginContext<Options = object> {
   note(message: string): void;
   /** Adds a figure to this candidate's entry in the report. */
   metric(name: string, value: number | string | boolean): void;
+  /**
+   * Adds a table (rows of figures, e.g. one per weight) to this candidate's entry in
+   * the report, under `name`. Absent where the context was not made by the pipeline.
+   */
+  table?(name: string, rows: readonly Record<string, number | string | boolean>[]): void;
+  /**
+   * The pipeline's own validation, for plugins that search under an accuracy budget:
+   * `check` judges a model exactly as the pipeline will judge this plugin's result
+   * (against the original on cpu, on every input set). Absent where the context was
+   * not made by the pipeline.
+   */
+  readonly validation?: PluginValidation;
+}
+
+/** What a plugin may use of the pipeline's validation (see {@link PluginContext.validation}). */
+export interface PluginValidation {
+  /** Labels of the input sets every candidate is checked on (the user's samples first). */
+  readonly inputSets: readonly string[];
+  /** Checks `model` against the original; with a `budget`, under it instead of validation.atol/rtol. */
+  check(model: KilnModel, budget?: ValidationBudget): ValidationResult;
 }
 
 /**

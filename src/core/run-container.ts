@@ -3,7 +3,7 @@ import type { KilnConfig } from '../config/kiln-config.js';
 import { nodeImporter } from './backend-manager.js';
 import { ConsoleLogger, type Logger } from './logger.js';
 import { PluginRegistry } from './plugin-registry.js';
-import { KILN_CONFIG, LOGGER, MODULE_IMPORTER } from './tokens.js';
+import { KILN_CONFIG, LOGGER, MODULE_IMPORTER, RUN_CONTAINER } from './tokens.js';
 
 export interface RunContainerOptions {
   /** Parent to inherit registrations from (tests pass a child with stand-ins). Default: tsyringe's root. */
@@ -23,5 +23,6 @@ export function createRunContainer(config: KilnConfig, options: RunContainerOpti
   else if (!child.isRegistered(LOGGER, true)) child.register(LOGGER, { useValue: new ConsoleLogger('warn') });
   if (!child.isRegistered(MODULE_IMPORTER, true)) child.register(MODULE_IMPORTER, { useValue: nodeImporter });
   child.register(PluginRegistry, { useFactory: (c) => new PluginRegistry(c) });
+  child.register(RUN_CONTAINER, { useValue: child });
   return child;
 }

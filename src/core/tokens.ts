@@ -11,3 +11,7 @@ export const KILN_CONFIG = Symbol.for('kiln.Config');
 export const LOGGER = Symbol.for('kiln.Logger');
 
 export type ModuleImporter = (specifier: string) => Promise<unknown>;
+/** The container of the current pipeline run (for plugins that collect registrations, e.g. fusion patterns). */
+export const RUN_CONTAINER = Symbol.for('kiln.RunContainer');
+/** Multi-token of graph fusion patterns added by third parties (`FusionPattern` objects). */
+export const FUSION_PATTERN = Symbol.for('kiln.FusionPattern');

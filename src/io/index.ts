@@ -7,6 +7,7 @@ export {
   loadModelFromDisk,
   MODEL_JSON,
   resolveModelJsonPath,
+  saveArtifactsToDisk,
   saveModelToDisk,
   SHARD_BYTES,
 } from './model-files.js';

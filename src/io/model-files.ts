@@ -311,6 +311,20 @@ export async function loadModelFromDisk(modelPath: string, options: { strict?: b
 }
 
 /**
+ * Save model artifacts as they are (e.g. with quantised weights: manifest entries carrying
+ * `quantization`) as `model.json` plus weight shards into `dir`, atomically as a group.
+ *
+ * @throws ModelFileError when the files cannot be written; the previous model in `dir` is kept.
+ */
+export async function saveArtifactsToDisk(artifacts: tf.io.ModelArtifacts, dir: string, options: DiskModelIOOptions = {}): Promise<void> {
+  try {
+    await saveArtifacts(dir, artifacts, options);
+  } catch (error) {
+    throw asModelFileError(error, `Cannot save the model to ${path.resolve(dir)}`);
+  }
+}
+
+/**
  * Save a `tf.LayersModel` as `model.json` plus weight shards into `dir` (atomically, as a group).
  *
  * @throws ModelFileError when the files cannot be written; the previous model in `dir` is kept.

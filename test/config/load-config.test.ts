@@ -290,9 +290,10 @@ describe('loadConfig', () => {
       const file = await writeFile(dir!, 'kiln.yaml', 'pipeline:\n  - name: graph-compile\n  - oneOf:\n      - name: op-fusion\n      - name: op-fuson\n');
       const error = await expectRejects(
         loadConfig(file, { container: fakePluginContainer() }),
-        /Unknown plugin "op-fuson"\. Registered plugins: .*graph-compile, op-fusion, mixed-precision/,
+        /Unknown plugin "op-fuson"\. Registered plugins: /,
         PluginError,
       );
+      for (const name of ['graph-compile', 'op-fusion', 'mixed-precision']) expect(error.message).to.match(new RegExp(`Registered plugins: [^.]*\\b${name}\\b`));
       expect(error.code).to.equal('PLUGIN_UNKNOWN');
       expect(error.message.startsWith(`${file}: pipeline[1].oneOf[1].name: Unknown plugin`)).to.equal(true);
     });

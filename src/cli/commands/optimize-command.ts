@@ -8,7 +8,7 @@ import type { OptimizedModel } from '../../core/pipeline/optimized-model.js';
 import type { KilnReport } from '../../core/pipeline/report.js';
 import { syntheticSampleInputs } from '../../core/validation/validation-inputs.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
-import { loadModelFromDisk, saveModelToDisk } from '../../io/model-files.js';
+import { loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk } from '../../io/model-files.js';
 import { optimize } from '../../optimize.js';
 import { progressDisplay } from '../progress-display.js';
 import { renderReport } from '../render-report.js';
@@ -110,8 +110,11 @@ export function optimizeCommand(): Command {
  */
 async function writeOutputs(out: string, optimized: OptimizedModel, original: tf.LayersModel, report: KilnReport): Promise<void> {
   const layers = optimized.layersModel ?? original;
-  await saveModelToDisk(layers, out);
+  // A plugin that changed how weights are stored (mixed precision) kept the exact files it validated.
+  const artifacts = optimized.artifacts;
+  if (artifacts) await saveArtifactsToDisk(artifacts, out);
+  else await saveModelToDisk(layers, out);
   await writeFileAtomic(join(out, 'kiln-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const what = layers === original ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)' : 'the optimised layers';
+  const what = artifacts ? 'the optimised layers, weights stored as the report says' : layers === original ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)' : 'the optimised layers';
   process.stderr.write(`wrote ${join(out, 'model.json')} (${what}) and ${join(out, 'kiln-report.json')}\n`);
 }

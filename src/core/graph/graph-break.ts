@@ -6,7 +6,8 @@ export type GraphBreakCause =
   | 'variable-assigned'
   | 'non-plain-attribute'
   | 'unstable-trace'
-  | 'unsupported-output';
+  | 'unsupported-output'
+  | 'untraced-kernel';
 
 export interface GraphBreak {
   readonly cause: GraphBreakCause;

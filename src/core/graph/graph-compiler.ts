@@ -6,7 +6,10 @@ import { DirectExecutor } from './executors/direct-executor.js';
 import { ReplayExecutor } from './executors/replay-executor.js';
 import type { GraphBreak } from './graph-break.js';
 import { disposeGraphConstants, type KernelGraph } from './ir.js';
-import { planMemory, runPasses } from './passes/index.js';
+import { STATEFUL_KERNELS } from './passes/common-subexpressions.js';
+import { BUILT_IN_PASSES, planMemory, runPasses, type GraphPass } from './passes/index.js';
+import { deadCode } from './passes/dead-code.js';
+import { noopRemoval } from './passes/noop-removal.js';
 import { signatureOf } from './signature.js';
 import { traceCall, type TraceResult } from './trace.js';
 
@@ -20,28 +23,43 @@ export interface GraphCompileSettings {
   readonly selectionRuns: number;
   /** Layers of the traced model, to name kernels after the user's layers. */
   readonly layers?: readonly tf.layers.Layer[];
+  /** Passes run after the built-in ones (fusion), followed by another no-op removal and dead-code pass. */
+  readonly extraPasses?: readonly GraphPass[];
 }
 
+/** `made[i]`: whether the traced call made `outputs[i]` (rather than returning an input, a variable or a tensor it captured). */
 export type CompileOutcome =
-  | { readonly kind: 'compiled'; readonly plan: CompiledPlan; readonly outputs: tf.Tensor[] }
-  | { readonly kind: 'break'; readonly breaks: readonly GraphBreak[]; readonly graph: KernelGraph; readonly outputs: tf.Tensor[] };
+  | { readonly kind: 'compiled'; readonly plan: CompiledPlan; readonly outputs: tf.Tensor[]; readonly made: readonly boolean[] }
+  | { readonly kind: 'break'; readonly breaks: readonly GraphBreak[]; readonly graph: KernelGraph; readonly outputs: tf.Tensor[]; readonly made: readonly boolean[] };
+
+/** Frees the traced call's outputs when nobody will receive them: only those the call made, never the caller's inputs, variables or captured tensors. */
+export function disposeCallOutputs(outcome: CompileOutcome): void {
+  outcome.outputs.forEach((t, i) => {
+    if (outcome.made[i] && !t.isDisposed) t.dispose();
+  });
+}
 
 /**
  * Compiles one signature of `fn`: traces a real call (whose outputs are returned,
  * so the first call costs no extra run), traces again when the call made tensors
- * without a kernel (random values differ between the two), runs the passes, checks
- * that the replay reproduces the traced call's outputs, and picks the executor.
+ * without a kernel or ran a random kernel (random values or seeds differ between the
+ * two), runs the passes, checks that the replay reproduces the traced call's outputs,
+ * and picks the executor.
  */
 export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings): CompileOutcome {
   const started = performance.now();
   const first = traceCall(fn, inputs, { layers: settings.layers });
   const outputs = asList(first.outputs);
-  const breaks = [...first.breaks, ...(first.breaks.length === 0 && first.createdConstants.length > 0 ? compareWithSecondTrace(fn, inputs, first) : [])];
+  const createdInCall = new Set(first.createdConstants.map((c) => c.id));
+  const made = first.graph.outputs.map((id) => first.graph.values.get(id)!.kind === 'intermediate' || createdInCall.has(id));
+  const random = first.graph.nodes.some((n) => STATEFUL_KERNELS.has(n.kernel));
+  const breaks = [...first.breaks, ...(first.breaks.length === 0 && (first.createdConstants.length > 0 || random) ? compareWithSecondTrace(fn, inputs, first) : [])];
   if (breaks.length) {
     disposeGraphConstants(first.graph);
-    return { kind: 'break', breaks, graph: first.graph, outputs };
+    return { kind: 'break', breaks, graph: first.graph, outputs, made };
   }
-  const { graph, reports } = runPasses(first.graph, { mode: settings.mode }, settings.disabledPasses);
+  const passes = settings.extraPasses?.length ? [...BUILT_IN_PASSES, ...settings.extraPasses, noopRemoval, deadCode] : BUILT_IN_PASSES;
+  const { graph, reports } = runPasses(first.graph, { mode: settings.mode }, settings.disabledPasses, passes);
   const memory = settings.disabledPasses.includes('memory-plan') ? undefined : planMemory(graph);
   const backend = tf.getBackend();
   const replay = new ReplayExecutor(graph, memory);
@@ -68,22 +86,28 @@ export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs
   const mismatch = checkReplay(plan, inputs, outputs, direct !== undefined);
   if (mismatch) {
     plan.dispose();
-    return { kind: 'break', breaks: [{ cause: 'unstable-trace', reason: mismatch }], graph: first.graph, outputs };
+    return { kind: 'break', breaks: [{ cause: 'unstable-trace', reason: mismatch }], graph: first.graph, outputs, made };
   }
   stats.compileMs = performance.now() - started;
-  if (settings.selectionRuns > 0) chooseExecutor(plan, fn, inputs, settings, stats);
+  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !taped()) chooseExecutor(plan, fn, inputs, settings, stats);
   else if (direct && settings.executor === 'direct') Object.assign(stats, { executor: 'direct', executorReason: 'direct forced by option' });
   plan.stats = stats;
-  return { kind: 'compiled', plan, outputs };
+  return { kind: 'compiled', plan, outputs, made };
 }
 
 /** Same kernels and the same kernel-less tensors on a second call; otherwise the call is not replayable. */
 function compareWithSecondTrace(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], first: TraceResult): GraphBreak[] {
-  const second = traceCall(fn, inputs);
+  // in a tidy: what the second call returns may be an input or a captured tensor, which are not ours to free
+  let second!: TraceResult;
+  tf.tidy(() => {
+    second = traceCall(fn, inputs);
+  });
   try {
     const a = first.graph.nodes.map((n) => n.kernel).join(',');
     const b = second.graph.nodes.map((n) => n.kernel).join(',');
     if (a !== b) return [{ cause: 'unstable-trace', reason: 'two calls with the same input shapes ran different kernels (control flow that depends on values or on state)' }];
+    const seeded = first.graph.nodes.find((n, i) => STATEFUL_KERNELS.has(n.kernel) && JSON.stringify(n.attrs) !== JSON.stringify(second.graph.nodes[i]!.attrs));
+    if (seeded) return [{ cause: 'random-values', reason: `kernel ${seeded.kernel} got a different random seed on two calls (e.g. tf.multinomial without a seed); a replay would repeat the same draw` }];
     const differs = first.createdConstants.findIndex((c, i) => {
       const other = second.createdConstants[i];
       return !other || other.values.length !== c.values.length || Array.prototype.some.call(c.values, (v: number, k: number) => !Object.is(v, other.values[k]));
@@ -94,7 +118,6 @@ function compareWithSecondTrace(fn: (...inputs: tf.Tensor[]) => unknown, inputs:
     }
     return [];
   } finally {
-    tf.dispose(asList(second.outputs));
     disposeGraphConstants(second.graph);
   }
 }
@@ -125,11 +148,12 @@ function chooseExecutor(plan: CompiledPlan, fn: (...inputs: tf.Tensor[]) => unkn
   const times = subjects.map(() => [] as number[]);
   for (let round = -1; round < settings.selectionRuns; round++) {
     subjects.forEach(([, run], k) => {
-      const t0 = performance.now();
-      const out = asList(run() as tf.Tensor | tf.Tensor[]);
-      for (const o of out) o.dataSync();
-      const dt = performance.now() - t0;
-      tf.dispose(out);
+      // in a tidy: the eager function may return an input, a variable or a captured tensor, which are not ours to free
+      const dt = tf.tidy(() => {
+        const t0 = performance.now();
+        for (const o of asList(run() as tf.Tensor | tf.Tensor[])) o.dataSync();
+        return performance.now() - t0;
+      });
       if (round >= 0) times[k]!.push(dt);
     });
   }
@@ -153,4 +177,9 @@ function median(xs: number[]): number {
 
 function asList(out: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
   return Array.isArray(out) ? out : [out];
+}
+
+/** Under a gradient tape, timing runs would be recorded on it for nothing: skip them there. */
+function taped(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 }

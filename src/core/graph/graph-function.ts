@@ -4,8 +4,9 @@ import type { Logger } from '../logger.js';
 import type { KilnMode } from '../plugin.js';
 import type { CompiledPlan, PlanStats } from './compiled-plan.js';
 import type { GraphBreak } from './graph-break.js';
-import { compileSignature, type GraphCompileSettings } from './graph-compiler.js';
+import { compileSignature, disposeCallOutputs, type GraphCompileSettings } from './graph-compiler.js';
 import { signatureOf } from './signature.js';
+import { isTracing } from './trace.js';
 
 /** torch.compile's default cache size per function. */
 export const DEFAULT_RECOMPILE_LIMIT = 8;
@@ -62,6 +63,7 @@ export class GraphFunction {
 
   call(inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
     if (this.disposed) throw new Error(`compiled function "${this.settings.name}" has been disposed`);
+    if (isTracing()) return this.fn(...inputs);
     this.calls++;
     const key = signatureOf(inputs, tf.getBackend(), this.settings.mode);
     const entry = this.cache.get(key);
@@ -98,7 +100,7 @@ export class GraphFunction {
     if (outcome.kind === 'break') {
       const reason = `graph break: ${outcome.breaks.map((b) => b.reason).join('; ')}`;
       if (this.settings.strict) {
-        tf.dispose(outcome.outputs);
+        disposeCallOutputs(outcome);
         throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
       }
       this.settings.logger?.warn(`${this.settings.name}: ${reason}; this signature runs eagerly`);

@@ -1,4 +1,6 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+
+const tfRef = tf;
 
 /** Index of a value (a tensor) in a kernel graph. */
 export type ValueId = number;
@@ -11,6 +13,8 @@ export type ValueKind =
   | 'variable'
   /** A tensor fixed at compile time (captured, created without a kernel, or folded). */
   | 'constant'
+  /** Computed at compile time from variables or constants (e.g. BatchNorm folded into a conv filter); recomputed when a source variable changes. */
+  | 'folded'
   /** The output of a kernel node. */
   | 'intermediate';
 
@@ -25,8 +29,45 @@ export interface GraphValue {
   readonly variable?: tf.Variable;
   /** For constants: the tensor, kept alive by the graph (freed by `disposeGraph`). */
   readonly constant?: tf.Tensor;
+  /** For folded values: the computation and its cached result. */
+  readonly folded?: FoldedValue;
   /** For intermediates: the node that produces it. */
   readonly producer?: number;
+}
+
+/**
+ * A value computed from other tensors (variables or constants) once, and again only
+ * when a source variable has been assigned since: `Variable.assign` gives the
+ * variable a new data id, which is what `current()` compares. So folded weights
+ * follow training updates without a recompile, and cost nothing per call otherwise.
+ */
+export class FoldedValue {
+  private tensor: tf.Tensor | undefined;
+  private seen: readonly object[] = [];
+  /** How many times the value was computed (1 after the first use). */
+  computations = 0;
+
+  constructor(
+    readonly sources: readonly tf.Tensor[],
+    private readonly compute: (sources: readonly tf.Tensor[]) => tf.Tensor,
+    /** What it is, for explain: "stem_conv filter x stem_bn scale". */
+    readonly description: string,
+  ) {}
+
+  current(): tf.Tensor {
+    if (!this.tensor || this.sources.some((s, i) => s.dataId !== this.seen[i])) {
+      this.tensor?.dispose();
+      this.tensor = tfRef.keep(tfRef.tidy(() => this.compute(this.sources)));
+      this.seen = this.sources.map((s) => s.dataId);
+      this.computations++;
+    }
+    return this.tensor;
+  }
+
+  dispose(): void {
+    this.tensor?.dispose();
+    this.tensor = undefined;
+  }
 }
 
 /** One recorded `engine.runKernel(kernel, inputs, attrs)` call. */
@@ -58,9 +99,28 @@ export interface KernelGraph {
   readonly outputIsList: boolean;
 }
 
-/** Frees the constants a graph holds. */
+/** Frees the constants and folded values a graph holds. */
 export function disposeGraphConstants(graph: KernelGraph): void {
-  for (const v of graph.values.values()) if (v.kind === 'constant' && v.constant && !v.constant.isDisposed) v.constant.dispose();
+  for (const v of graph.values.values()) {
+    if (v.kind === 'constant' && v.constant && !v.constant.isDisposed) v.constant.dispose();
+    v.folded?.dispose();
+  }
+}
+
+/** The tensor a non-intermediate value holds now (folded values computed on demand). */
+export function valueTensor(v: GraphValue, inputs: readonly tf.Tensor[]): tf.Tensor | undefined {
+  switch (v.kind) {
+    case 'input':
+      return inputs[v.inputIndex!];
+    case 'variable':
+      return v.variable;
+    case 'constant':
+      return v.constant;
+    case 'folded':
+      return v.folded!.current();
+    default:
+      return undefined;
+  }
 }
 
 /** Kernels the graph runs, counted by name (for reports). */

@@ -25,6 +25,17 @@ type Engine = {
 
 const READ_METHODS = ['dataSync', 'data', 'array', 'arraySync', 'bufferSync', 'buffer'] as const;
 
+let activeTraces = 0;
+
+/**
+ * Whether a trace is recording right now. A compiled function called inside another
+ * trace runs its original code instead of its plan, so the outer trace records the
+ * real kernels (a direct-kernel plan would be invisible to it).
+ */
+export function isTracing(): boolean {
+  return activeTraces > 0;
+}
+
 /**
  * Runs `fn(...inputs)` once for real while recording every top-level
  * `engine.runKernel` call into a kernel graph. Nested kernel calls (a kernel that
@@ -122,10 +133,19 @@ export function traceCall(fn: (...inputs: tf.Tensor[]) => unknown, inputs: reado
     );
   }
 
+  patch(engine as unknown as { makeTensorFromTensorInfo: (...a: unknown[]) => tf.Tensor }, 'makeTensorFromTensorInfo', (original) =>
+    function (this: unknown, ...args: unknown[]) {
+      if (depth === 0) once({ cause: 'untraced-kernel', reason: `a tensor was made from a backend result outside engine.runKernel${callSite()} (a direct backend kernel call), which a trace cannot see` });
+      return original.apply(this, args);
+    },
+  );
+
   let outputs: unknown;
+  activeTraces++;
   try {
     outputs = fn(...inputs);
   } finally {
+    activeTraces--;
     for (const restore of restores.reverse()) restore();
   }
   const list = Array.isArray(outputs) ? outputs : [outputs];

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { injectable } from 'tsyringe';
 import { Benchmarker } from '../benchmark/benchmarker.js';
-import { describeError, KilnError } from '../errors.js';
+import { CandidateRejectedError, describeError, KilnError } from '../errors.js';
 import type { KilnModel } from '../kiln-model.js';
 import type { OptimizationPlugin, PluginContext, PluginMeta } from '../plugin.js';
+import { summariseOutcomes, type ValidationBudget } from '../validation/budget.js';
 import { WeightGuard } from '../weight-guard.js';
 import { modelBytes } from './model-bytes.js';
 import type { Decision, DecisionStatus, MetricValue } from './report.js';
@@ -22,6 +23,8 @@ export interface TrialOutcome {
   readonly decision: Decision;
   /** The candidate's model when `applied`; the caller then owns it. */
   readonly model?: KilnModel;
+  /** The accuracy budget it was validated under, when one was in force; it then holds for later candidates. */
+  readonly budget?: ValidationBudget;
 }
 
 /**
@@ -38,8 +41,10 @@ export class CandidateTrial {
     const { meta } = spec;
     const notes: string[] = [];
     const metrics: Record<string, MetricValue> = {};
+    const tables: Record<string, readonly Record<string, MetricValue>[]> = {};
     const decide = (status: DecisionStatus, reason: string): Decision => ({
       slot: spec.slot, plugin: meta.name, kind: meta.kind, objective: meta.objective, status, reason, metrics, notes,
+      ...(Object.keys(tables).length ? { tables } : {}),
     });
     const makeContext = (signal: AbortSignal): PluginContext<object> => ({
       options: spec.options,
@@ -48,6 +53,8 @@ export class CandidateTrial {
       signal,
       note: (message) => notes.push(message),
       metric: (name, value) => { metrics[name] = value; },
+      table: (name, rows) => { tables[name] = rows.map((row) => ({ ...row })); },
+      validation: { inputSets: run.validation.inputSetLabels, check: (model, budget) => run.validation.check(model, budget ?? run.budget) },
     });
 
     try {
@@ -73,6 +80,7 @@ export class CandidateTrial {
           if (late !== current) late.dispose();
         });
       } catch (error) {
+        if (error instanceof CandidateRejectedError) return rollBack('rejected', error.message);
         const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
         return rollBack('failed', timedOut ? `${describeError(error)}: rolled back` : `apply threw: ${describeError(error)}`);
       }
@@ -84,8 +92,12 @@ export class CandidateTrial {
 
       metrics.coldMs = round(this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs));
 
-      const validation = run.validation.check(candidate);
+      // A budget the candidate was made under (e.g. quantisation) replaces atol/rtol, for it and every later candidate.
+      const budget = candidate.validationBudget ?? run.budget;
+      const validation = run.validation.check(candidate, budget);
       metrics.maxAbsDiff = validation.maxAbsDiff;
+      for (const o of validation.budget ?? []) metrics[`budget.${o.output}.${o.term}`] = Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved);
+      const withinBudget = validation.budget?.length ? `; within budget: ${summariseOutcomes(validation.budget)}` : '';
       metrics.inputSets = validation.inputSets.length;
       if (validation.gradients) metrics.gradientMaxAbsDiff = validation.gradients.maxAbsDiff;
       const afterValidation = guard.changed();
@@ -121,7 +133,7 @@ export class CandidateTrial {
         if (!(speedup >= run.minSpeedup)) {
           return rollBack('rejected', `not faster: ${speedup.toFixed(2)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)`);
         }
-        return { decision: decide('applied', `${speedup.toFixed(2)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), max |diff| ${validation.maxAbsDiff.toExponential(2)}`), model: candidate };
+        return { decision: decide('applied', `${speedup.toFixed(2)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`), model: candidate, budget };
       }
       const before = modelBytes(current);
       const after = modelBytes(candidate);
@@ -130,7 +142,7 @@ export class CandidateTrial {
       if (!(gain >= run.minSizeGain)) {
         return rollBack('rejected', `not smaller: ${gain.toFixed(2)}x (${before} -> ${after} bytes), below the required ${run.minSizeGain}x`);
       }
-      return { decision: decide('applied', `${gain.toFixed(2)}x smaller (${before} -> ${after} bytes), max |diff| ${validation.maxAbsDiff.toExponential(2)}`), model: candidate };
+      return { decision: decide('applied', `${gain.toFixed(2)}x smaller (${before} -> ${after} bytes), max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`), model: candidate, budget };
     } catch (error) {
       return rollBack('failed', `${describeError(error)}`);
     } finally {

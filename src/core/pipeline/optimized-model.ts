@@ -31,6 +31,16 @@ export class OptimizedModel implements KilnModel {
   get artifactBytes(): number | undefined {
     return this.final.artifactBytes;
   }
+  /**
+   * The model files of the weights it runs, where a kept plugin changed how they are
+   * stored (e.g. quantised): the final model's, or those of the kept model whose
+   * LayersModel the final one still runs (a later plugin may wrap it).
+   */
+  get artifacts(): tf.io.ModelArtifacts | undefined {
+    if (this.final.artifacts) return this.final.artifacts;
+    const layers = this.final.layersModel;
+    return layers ? [...this.chain].reverse().find((m) => m.artifacts && m.layersModel === layers)?.artifacts : undefined;
+  }
 
   /** Same contract as `tf.LayersModel.predict`: the caller owns the returned tensors. */
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {

@@ -11,6 +11,7 @@ import { backendOfTensor } from '../tensor-backend.js';
 import { KILN_CONFIG, LOGGER } from '../tokens.js';
 import { checkSampleInputs, syntheticSampleInputs } from '../validation/validation-inputs.js';
 import { Validator, type LossFunction, type ValidationSession } from '../validation/validator.js';
+import { describeBudget, type ValidationBudget } from '../validation/budget.js';
 import { BackendManager, BUILT_IN_BACKENDS } from '../backend-manager.js';
 import { CandidateTrial } from './candidate-trial.js';
 import { OptimizedModel } from './optimized-model.js';
@@ -74,7 +75,7 @@ export class Pipeline {
     try {
       checkSampleInputs(samples, baseline.inputs);
       session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
-      const run: RunContext = {
+      let run: RunContext = {
         mode: config.mode,
         userModel,
         sampleInputs: samples,
@@ -97,6 +98,7 @@ export class Pipeline {
             const outcome = await this.tryCandidate(slotIndex, candidate, meta, current, run);
             decision = outcome.decision;
             if (outcome.model) {
+              if (outcome.budget) run = { ...run, budget: outcome.budget };
               kept.push(outcome.model);
               current = outcome.model;
               winner = meta.name;
@@ -112,7 +114,7 @@ export class Pipeline {
         }
       }
       const endToEnd = current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
-      const report = this.report(startedAt, decisions, current, session, endToEnd);
+      const report = this.report(startedAt, decisions, current, session, endToEnd, run.budget);
       return { model: new OptimizedModel(current, kept, report.backend), report };
     } catch (error) {
       for (const model of kept.reverse()) model.dispose();
@@ -152,7 +154,7 @@ export class Pipeline {
     };
   }
 
-  private report(startedAt: Date, decisions: Decision[], final: KilnModel, session: ValidationSession | undefined, endToEnd: EndToEnd | undefined): KilnReport {
+  private report(startedAt: Date, decisions: Decision[], final: KilnModel, session: ValidationSession | undefined, endToEnd: EndToEnd | undefined, budget?: ValidationBudget): KilnReport {
     return {
       kilnVersion: KILN_VERSION,
       tfjsVersion: tf.version.tfjs,
@@ -163,7 +165,7 @@ export class Pipeline {
       final: final.description,
       decisions,
       endToEnd,
-      validation: { atol: this.config.validation.atol, rtol: this.config.validation.rtol, inputSets: session?.inputSetLabels ?? [] },
+      validation: { atol: this.config.validation.atol, rtol: this.config.validation.rtol, inputSets: session?.inputSetLabels ?? [], ...(budget ? { budget: describeBudget(budget) } : {}) },
     };
   }
 }

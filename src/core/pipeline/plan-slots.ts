@@ -1,5 +1,5 @@
 import type { KilnConfig } from '../../config/kiln-config.js';
-import { resolvePipeline } from '../../config/resolve-pipeline.js';
+import { resolvePipeline, validateOptions } from '../../config/resolve-pipeline.js';
 import { ConfigError } from '../errors.js';
 import type { PluginRegistry } from '../plugin-registry.js';
 
@@ -33,12 +33,12 @@ export function planSlots(config: KilnConfig, registry: PluginRegistry): Planned
         const known = registry.list().filter((p) => p.meta.kind === 'backend').map((p) => p.meta.name.replace(/^backend-/, ''));
         throw new ConfigError(`backend.preference[${i}]: unknown backend "${backend}"; known backends: ${known.join(', ')}.`);
       }
-      return { name, options: {}, timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) };
+      return { name, options: defaultOptions(registry, name), timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) };
     }),
   };
   if (config.pipeline === undefined) {
     const defaults = DEFAULT_LATENCY_PLUGINS.filter((name) => registry.has(name));
-    return [backendSlot, ...defaults.map((name) => ({ label: name, candidates: [{ name, options: {}, timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) }] }))];
+    return [backendSlot, ...defaults.map((name) => ({ label: name, candidates: [{ name, options: defaultOptions(registry, name), timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) }] }))];
   }
   const slots = resolvePipeline(config, registry);
   return [
@@ -48,6 +48,11 @@ export function planSlots(config: KilnConfig, registry: PluginRegistry): Planned
       candidates: slot.candidates.map((c) => ({ name: c.name, options: c.options, timeLimitMs: c.timeLimitMs ?? timeLimitOf(registry, c.name, config.timeLimitMs) })),
     })),
   ];
+}
+
+/** The plugin's options with every default, as when the config gives none. */
+function defaultOptions(registry: PluginRegistry, name: string): object {
+  return validateOptions(registry.get(name).meta.optionsClass, undefined, `${name}.options`, 'defaults');
 }
 
 function timeLimitOf(registry: PluginRegistry, name: string, fallback: number): number {

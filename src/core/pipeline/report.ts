@@ -25,6 +25,8 @@ export interface Decision {
   readonly metrics: Record<string, MetricValue>;
   /** Lines the plugin added while it ran. */
   readonly notes: readonly string[];
+  /** Tables the plugin added (e.g. one row per weight), by name; absent when none. */
+  readonly tables?: Record<string, readonly Record<string, MetricValue>[]>;
 }
 
 /** A summary of how the final model compares with plain tf.js. */
@@ -50,5 +52,11 @@ export interface KilnReport {
   readonly final: string;
   readonly decisions: Decision[];
   readonly endToEnd?: EndToEnd;
-  readonly validation: { readonly atol: number; readonly rtol: number; readonly inputSets: readonly string[] };
+  readonly validation: {
+    readonly atol: number;
+    readonly rtol: number;
+    readonly inputSets: readonly string[];
+    /** The accuracy budget the final model was validated under, when a kept plugin set one (see KilnModel.validationBudget). */
+    readonly budget?: Record<string, Record<string, number | string>>;
+  };
 }

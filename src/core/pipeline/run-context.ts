@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BenchmarkSettings } from '../benchmark/benchmarker.js';
 import type { KilnMode } from '../plugin.js';
+import type { ValidationBudget } from '../validation/budget.js';
 import type { ValidationSession } from '../validation/validator.js';
 
 /** What every candidate of one pipeline run is judged against. */
@@ -13,6 +14,8 @@ export interface RunContext {
   readonly benchmark: BenchmarkSettings;
   readonly minSpeedup: number;
   readonly minSizeGain: number;
+  /** The accuracy budget in force: set by a kept model's `validationBudget`, it holds for every later candidate. */
+  readonly budget?: ValidationBudget;
   /** Called between benchmark rounds, for progress displays. */
   readonly onProgress?: (label: string, done: number, total: number) => void;
 }

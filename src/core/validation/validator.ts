@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
 import type { KilnMode } from '../plugin.js';
 import { allclose, unravelIndex } from './allclose.js';
+import { budgetFor, evaluateOutputBudget, type BudgetOutcome, type ValidationBudget } from './budget.js';
 import { buildValidationInputs, type ValidationInputSet } from './validation-inputs.js';
 
 export interface ValidationSettings {
@@ -43,6 +44,8 @@ export interface ValidationResult {
   readonly worst?: Mismatch;
   /** In training mode: gradients compared and the largest difference among them. */
   readonly gradients?: { readonly variables: number; readonly maxAbsDiff: number };
+  /** When checked under a budget: every term of every output, with the value achieved. */
+  readonly budget?: readonly BudgetOutcome[];
 }
 
 interface ReferenceOutputs {
@@ -95,7 +98,14 @@ export class ValidationSession {
     return this.sets.map((s) => s.label);
   }
 
-  check(candidate: KilnModel): ValidationResult {
+  /**
+   * Runs the candidate on every input set and compares its outputs with the
+   * reference's: element-wise within validation.atol/rtol, or, given a `budget`,
+   * under that budget instead (per output; outputs it does not cover keep
+   * atol/rtol). NaN or Inf where the reference is finite fails either way.
+   */
+  check(candidate: KilnModel, budget?: ValidationBudget): ValidationResult {
+    if (budget) return this.checkBudget(candidate, budget);
     const { atol, rtol } = this.settings;
     const labels = this.reference.map((r) => r.set.label);
     let maxAbsDiff = 0;
@@ -130,6 +140,66 @@ export class ValidationSession {
     }
     if (!this.referenceGradients) return { passed: true, reason: '', maxAbsDiff, inputSets: labels, worst: closest };
     return this.checkGradients(candidate, maxAbsDiff, labels, closest);
+  }
+
+  /** `check` under a budget: each output's terms are evaluated over the rows of every input set together. */
+  private checkBudget(candidate: KilnModel, budget: ValidationBudget): ValidationResult {
+    const labels = this.reference.map((r) => r.set.label);
+    const actual: ReferenceOutputs['outputs'][] = [];
+    for (const ref of this.reference) {
+      let outputs;
+      try {
+        outputs = readOutputs(candidate, ref.set.inputs);
+      } catch (error) {
+        return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
+      }
+      if (outputs.length !== ref.outputs.length) {
+        return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
+      }
+      for (let o = 0; o < outputs.length; o++) {
+        const expected = ref.outputs[o]!;
+        if (expected.shape.join(',') !== outputs[o]!.shape.join(',')) {
+          return fail(`output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`, Infinity, labels);
+        }
+      }
+      actual.push(outputs);
+    }
+    let maxAbsDiff = 0;
+    const outcomes: BudgetOutcome[] = [];
+    let failed: { reason: string; worst?: Mismatch } | undefined;
+    const outputCount = this.reference[0]?.outputs.length ?? 0;
+    for (let o = 0; o < outputCount; o++) {
+      const name = this.outputNames[o] ?? `output ${o}`;
+      const parts = this.reference.map((r) => r.outputs[o]!);
+      const shape = pooledShape(parts.map((p) => p.shape));
+      const result = evaluateOutputBudget(name, pool(parts.map((p) => p.values)), pool(actual.map((a) => a[o]!.values)), shape, budgetFor(budget, name, this.settings));
+      maxAbsDiff = Math.max(maxAbsDiff, result.maxAbsDiff);
+      outcomes.push(...result.outcomes);
+      if (result.failure && !failed) {
+        const worst = result.worstIndex === undefined ? undefined : this.locate(name, o, result.worstIndex, actual);
+        const where = worst ? ` at [${worst.index}] on input set "${worst.inputSet}": expected ${worst.expected}, got ${worst.actual}` : '';
+        failed = { reason: `${result.failure}${where}`, worst };
+      }
+    }
+    if (failed) return { passed: false, reason: failed.reason, maxAbsDiff, inputSets: labels, worst: failed.worst, budget: outcomes };
+    if (!this.referenceGradients) return { passed: true, reason: '', maxAbsDiff, inputSets: labels, budget: outcomes };
+    return { ...this.checkGradients(candidate, maxAbsDiff, labels, undefined), budget: outcomes };
+  }
+
+  /** The input set, index and values of a flat index into an output pooled over every input set. */
+  private locate(output: string, o: number, flat: number, actual: ReferenceOutputs['outputs'][]): Mismatch | undefined {
+    let offset = 0;
+    for (let s = 0; s < this.reference.length; s++) {
+      const expected = this.reference[s]!.outputs[o]!;
+      if (flat < offset + expected.values.length) {
+        const i = flat - offset;
+        const e = expected.values[i]!;
+        const a = actual[s]![o]!.values[i]!;
+        return { output, inputSet: this.reference[s]!.set.label, index: unravelIndex(i, expected.shape), expected: e, actual: a, absDiff: Math.abs(a - e) };
+      }
+      offset += expected.values.length;
+    }
+    return undefined;
   }
 
   private checkGradients(candidate: KilnModel, outputsMaxDiff: number, labels: string[], closest: Mismatch | undefined): ValidationResult {
@@ -220,6 +290,23 @@ function reclaimAbandonedTape(): void {
   if (state.gradientDepth !== 0 || !state.activeTape) return;
   for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
   state.activeTape = null;
+}
+
+/** The values of every input set, one after the other (the batch axis grows). */
+function pool(parts: readonly ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Shape of outputs concatenated along the batch axis (a scalar output becomes one value per set). */
+function pooledShape(shapes: readonly number[][]): number[] {
+  if (shapes[0]!.length === 0) return [shapes.length];
+  return [shapes.reduce((n, s) => n + s[0]!, 0), ...shapes[0]!.slice(1)];
 }
 
 function fail(reason: string, maxAbsDiff: number, inputSets: string[]): ValidationResult {

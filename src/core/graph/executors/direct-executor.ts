@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelGraph, ValueId } from '../ir.js';
+import { valueTensor, type KernelGraph, type ValueId } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 import { prepareNodes, type GraphExecutor, type PreparedNode } from './executor.js';
 
@@ -38,11 +38,7 @@ export class DirectExecutor implements GraphExecutor {
 
   run(inputs: readonly tf.Tensor[]): tf.Tensor[] {
     const env = new Array<Info | undefined>(this.slots);
-    for (const v of this.graph.values.values()) {
-      if (v.kind === 'input') env[v.id] = inputs[v.inputIndex!];
-      else if (v.kind === 'variable') env[v.id] = v.variable;
-      else if (v.kind === 'constant') env[v.id] = v.constant;
-    }
+    for (const v of this.graph.values.values()) if (v.kind !== 'intermediate') env[v.id] = valueTensor(v, inputs);
     const backend = this.backend;
     const live: ValueId[] = [];
     try {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelGraph } from '../ir.js';
+import { valueTensor, type KernelGraph } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 import { prepareNodes, type GraphExecutor, type PreparedNode } from './executor.js';
 
@@ -82,11 +82,7 @@ export class ReplayExecutor implements GraphExecutor {
 /** Inputs, variables (read now) and constants placed in a fresh environment. */
 export function seedEnvironment(graph: KernelGraph, inputs: readonly tf.Tensor[], slots: number): (tf.Tensor | undefined)[] {
   const env = new Array<tf.Tensor | undefined>(slots);
-  for (const v of graph.values.values()) {
-    if (v.kind === 'input') env[v.id] = inputs[v.inputIndex!];
-    else if (v.kind === 'variable') env[v.id] = v.variable;
-    else if (v.kind === 'constant') env[v.id] = v.constant;
-  }
+  for (const v of graph.values.values()) if (v.kind !== 'intermediate') env[v.id] = valueTensor(v, inputs);
   return env;
 }
 

@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelNode } from '../../ir.js';
+import { normaliseConvAttrs } from '../activations.js';
+import type { FusionPattern, FusionSite } from '../fusion-pattern.js';
+
+/** Unfused producer kernel -> the fused kernel that can also add a bias. */
+const FUSES_TO: Readonly<Record<string, string>> = {
+  Conv2D: 'FusedConv2D',
+  FusedConv2D: 'FusedConv2D',
+  DepthwiseConv2dNative: 'FusedDepthwiseConv2D',
+  FusedDepthwiseConv2D: 'FusedDepthwiseConv2D',
+  BatchMatMul: '_FusedMatMul',
+  _FusedMatMul: '_FusedMatMul',
+};
+
+/**
+ * A bias added right after a conv, depthwise conv or matmul (`Add`/`BiasAdd` of a 1-D
+ * weight over the last axis, as tf.layers does for DepthwiseConv2D and a linear Dense)
+ * moved into the fused kernel's bias input. Exact in value and gradient.
+ */
+export const biasAdd: FusionPattern = {
+  name: 'bias-add',
+  description: 'move a bias Add after a conv, depthwise conv or matmul into the fused kernel',
+  trainingSafe: true,
+  match(graph, context, tools) {
+    const sites: FusionSite[] = [];
+    for (const node of graph.nodes) {
+      const fused = FUSES_TO[node.kernel];
+      if (!fused || node.inputs.bias !== undefined || (node.attrs.activation ?? 'linear') !== 'linear') continue;
+      if (!tf.getKernel(fused, context.backend)) continue;
+      const add = tools.soleConsumer(node.outputs[0]!);
+      if (!add || (add.kernel !== 'Add' && add.kernel !== 'BiasAdd')) continue;
+      const [first, second] = [add.inputs.a ?? add.inputs.x, add.inputs.b ?? add.inputs.bias];
+      const bias = first === node.outputs[0] ? second : first;
+      if (bias === undefined || !tools.isWeight(bias)) continue;
+      const outShape = tools.value(node.outputs[0]!).shape;
+      const biasShape = tools.value(bias).shape;
+      if (biasShape.length !== 1 || biasShape[0] !== outShape[outShape.length - 1]) continue;
+      if (tools.value(add.outputs[0]!).shape.join(',') !== outShape.join(',')) continue;
+      const attrs = fused === '_FusedMatMul'
+        ? { transposeA: node.attrs.transposeA ?? false, transposeB: node.attrs.transposeB ?? false, activation: 'linear', leakyreluAlpha: node.attrs.leakyreluAlpha }
+        : normaliseConvAttrs(node.attrs);
+      const inputs: Record<string, number> = fused === '_FusedMatMul' ? { a: node.inputs.a!, b: node.inputs.b!, bias } : { x: node.inputs.x!, filter: node.inputs.filter!, bias };
+      const replacement: KernelNode = { id: node.id, kernel: fused, inputs, positional: false, attrs, outputs: add.outputs, returnsList: add.returnsList, layer: node.layer };
+      sites.push({ pattern: this.name, key: `${this.name}@${node.id}`, anchor: node.id, removes: [node.id, add.id], replacement, newValues: [], layers: [node.layer, add.layer].filter((l): l is string => !!l) });
+    }
+    return sites;
+  },
+};

@@ -1,0 +1,291 @@
+import { allclose } from './allclose.js';
+
+/**
+ * An accuracy budget for one output: how far a candidate may drift from the
+ * reference. Every term given must hold; a term left out is not checked. The
+ * element-wise check (atol/rtol) runs when either is given (the other is then 0).
+ */
+export interface OutputBudget {
+  /** Element-wise: |candidate - reference| <= atol + rtol * |reference|. */
+  readonly atol?: number;
+  readonly rtol?: number;
+  /**
+   * Share of rows (every index but the last axis) whose top-1 index is unchanged,
+   * from 0 to 1: e.g. the move a policy head picks. Needs an output of rank >= 2.
+   */
+  readonly argmaxAgreement?: number;
+  /**
+   * Largest mean KL(reference || candidate) per row, in nats, for outputs whose rows
+   * are probability distributions (non-negative, summing to 1).
+   */
+  readonly klDivergence?: number;
+  /** A metric of your own (from code only; YAML cannot carry a function). */
+  readonly metric?: BudgetMetric;
+}
+
+/** A user-supplied budget metric: a number computed from the reference and candidate outputs. */
+export interface BudgetMetric {
+  /** Names the metric in reports and messages. */
+  readonly name: string;
+  /**
+   * Computes the metric over every validation row at once: both arrays hold the
+   * output of every input set, concatenated along the batch axis, of shape `shape`.
+   */
+  readonly compute: (reference: Float32Array, candidate: Float32Array, shape: readonly number[]) => number;
+  /** The metric must be <= max (lower is better). */
+  readonly max?: number;
+  /** The metric must be >= min (higher is better). */
+  readonly min?: number;
+}
+
+/**
+ * Budgets per output name; the key `*` covers every output not named. An output
+ * neither named nor covered by `*` is held to the fallback (validation.atol/rtol).
+ */
+export type ValidationBudget = Readonly<Record<string, OutputBudget>>;
+
+/** The key of a budget entry that covers every output not named. */
+export const ANY_OUTPUT = '*';
+
+/** How one budget term came out on one output. */
+export interface BudgetOutcome {
+  readonly output: string;
+  /** `maxAbsDiff` (the atol/rtol check), `argmaxAgreement`, `klDivergence`, or the user metric's name. */
+  readonly term: string;
+  /** The value measured: max |diff|, the share of agreeing rows, the mean KL, the metric. */
+  readonly achieved: number;
+  /** The bound, in words: "<= 0.01 + 0 x |expected|", ">= 0.99". */
+  readonly limit: string;
+  readonly passed: boolean;
+  /**
+   * How much of the budget this uses: 0 untouched, 1 at the limit, above 1 broken.
+   * Continuous even where the term is discrete (argmax agreement uses how much of
+   * each row's top-1 margin is consumed), so that changes can be ranked by it.
+   */
+  readonly usage: number;
+}
+
+/** The budget that applies to `output`: its own entry, else `*`, else the fallback tolerance. */
+export function budgetFor(budget: ValidationBudget, output: string, fallback: { atol: number; rtol: number }): OutputBudget {
+  if (Object.prototype.hasOwnProperty.call(budget, output)) return budget[output]!;
+  if (Object.prototype.hasOwnProperty.call(budget, ANY_OUTPUT)) return budget[ANY_OUTPUT]!;
+  return { atol: fallback.atol, rtol: fallback.rtol };
+}
+
+/** The outcome of every term of one output's budget, and the first failure in words. */
+export interface OutputBudgetResult {
+  readonly outcomes: BudgetOutcome[];
+  /** Why it failed (naming the output and the term), or undefined when every term holds. */
+  readonly failure?: string;
+  /** Flat index of the worst element of the element-wise check (for messages). */
+  readonly worstIndex?: number;
+  readonly maxAbsDiff: number;
+}
+
+/**
+ * Evaluates one output's budget over every validation row: `reference` and
+ * `candidate` are the output of every input set, concatenated along the batch axis,
+ * of shape `shape`. A non-finite value where the reference is finite (or the reverse)
+ * always fails, whatever the budget says.
+ */
+export function evaluateOutputBudget(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  shape: readonly number[],
+  budget: OutputBudget,
+): OutputBudgetResult {
+  const outcomes: BudgetOutcome[] = [];
+  let failure: string | undefined;
+  const fail = (why: string) => (failure ??= why);
+
+  const finite = allclose(reference, candidate, Infinity, 0);
+  let maxAbsDiff = finite.maxAbsDiff;
+  if (finite.mismatchedLength) {
+    return { outcomes, failure: `output "${output}" has ${candidate.length} values, the original ${reference.length}`, maxAbsDiff: Infinity };
+  }
+  if (finite.nonFinite) {
+    const at = finite.nonFinite;
+    return { outcomes, failure: `output "${output}" produced ${at.actual} where the original gives ${at.expected}`, worstIndex: at.index, maxAbsDiff: Infinity };
+  }
+
+  let worstIndex: number | undefined;
+  if (budget.atol !== undefined || budget.rtol !== undefined) {
+    const atol = budget.atol ?? 0;
+    const rtol = budget.rtol ?? 0;
+    const c = allclose(reference, candidate, atol, rtol);
+    maxAbsDiff = c.maxAbsDiff;
+    const usage = c.worst ? ratio(c.worst.absDiff, atol + rtol * Math.abs(c.worst.expected)) : 0;
+    worstIndex = c.worst?.index;
+    outcomes.push({ output, term: 'maxAbsDiff', achieved: c.maxAbsDiff, limit: `<= ${atol} + ${rtol} x |expected|`, passed: c.ok, usage });
+    if (!c.ok && c.worst) {
+      fail(`output "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`);
+    }
+  }
+
+  if (budget.argmaxAgreement !== undefined) {
+    const result = argmaxAgreement(reference, candidate, shape, budget.argmaxAgreement);
+    if (typeof result === 'string') {
+      outcomes.push({ output, term: 'argmaxAgreement', achieved: NaN, limit: `>= ${budget.argmaxAgreement}`, passed: false, usage: Infinity });
+      fail(`output "${output}": ${result}`);
+    } else {
+      outcomes.push({ output, term: 'argmaxAgreement', achieved: result.agreement, limit: `>= ${budget.argmaxAgreement}`, passed: result.passed, usage: result.usage });
+      if (!result.passed) {
+        fail(`output "${output}" keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${budget.argmaxAgreement})`);
+      }
+    }
+  }
+
+  if (budget.klDivergence !== undefined) {
+    const kl = meanKlDivergence(reference, candidate, shape);
+    if (typeof kl === 'string') {
+      outcomes.push({ output, term: 'klDivergence', achieved: NaN, limit: `<= ${budget.klDivergence}`, passed: false, usage: Infinity });
+      fail(`output "${output}": ${kl}`);
+    } else {
+      const passed = kl <= budget.klDivergence;
+      outcomes.push({ output, term: 'klDivergence', achieved: kl, limit: `<= ${budget.klDivergence}`, passed, usage: ratio(kl, budget.klDivergence) });
+      if (!passed) fail(`output "${output}" has mean KL divergence ${fmt(kl)} nats per row (budget <= ${budget.klDivergence})`);
+    }
+  }
+
+  if (budget.metric) {
+    const m = budget.metric;
+    const limit = [m.min !== undefined ? `>= ${m.min}` : '', m.max !== undefined ? `<= ${m.max}` : ''].filter(Boolean).join(' and ');
+    let value: number;
+    try {
+      value = m.compute(reference, candidate, shape);
+    } catch (error) {
+      value = NaN;
+      fail(`output "${output}": metric "${m.name}" threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      outcomes.push({ output, term: m.name, achieved: NaN, limit, passed: false, usage: Infinity });
+      fail(`output "${output}": metric "${m.name}" returned ${String(value)}, not a finite number`);
+    } else {
+      const passed = (m.max === undefined || value <= m.max) && (m.min === undefined || value >= m.min);
+      const usage = metricUsage(value, m, passed);
+      outcomes.push({ output, term: m.name, achieved: value, limit, passed, usage });
+      if (!passed) fail(`output "${output}" has ${m.name} ${fmt(value)} (budget ${limit})`);
+    }
+  }
+  return { outcomes, failure, worstIndex, maxAbsDiff };
+}
+
+interface Agreement {
+  readonly rows: number;
+  readonly agreeing: number;
+  readonly agreement: number;
+  readonly passed: boolean;
+  readonly usage: number;
+}
+
+/**
+ * Share of rows whose top-1 index (first maximum) is unchanged. Its usage is how much
+ * of the reference's top-1 margin the candidate consumes in the row that decides the
+ * budget (the (k+1)-th worst, where k flips are allowed): 1 means that row flips.
+ */
+export function argmaxAgreement(reference: Float32Array, candidate: Float32Array, shape: readonly number[], threshold: number): Agreement | string {
+  if (shape.length < 2) return `argmax agreement needs an output with a class axis (rank >= 2), got shape [${shape.join(', ')}]`;
+  const classes = shape[shape.length - 1]!;
+  const rows = classes > 0 ? reference.length / classes : 0;
+  if (rows === 0 || classes === 0) return `argmax agreement needs a non-empty output, got shape [${shape.join(', ')}]`;
+  const consumed: number[] = [];
+  let agreeing = 0;
+  for (let r = 0; r < rows; r++) {
+    const off = r * classes;
+    const k = argmaxAt(reference, off, classes);
+    const kc = argmaxAt(candidate, off, classes);
+    if (k === kc) agreeing++;
+    const margin = reference[off + k]! - runnerUp(reference, off, classes, k);
+    const kept = candidate[off + k]! - runnerUp(candidate, off, classes, k);
+    if (k !== kc) consumed.push(Math.max(1.000001, margin > 0 ? (margin - kept) / margin : Infinity));
+    else consumed.push(margin > 0 ? Math.min(1, Math.max(0, (margin - kept) / margin)) : 0);
+  }
+  const agreement = agreeing / rows;
+  const passed = agreement >= threshold;
+  const allowedFlips = Math.floor((1 - threshold) * rows + 1e-9);
+  consumed.sort((a, b) => b - a);
+  let usage = allowedFlips < rows ? consumed[allowedFlips]! : 0;
+  if (!passed) usage = Math.max(usage, 1.000001);
+  else usage = Math.min(usage, 1);
+  return { rows, agreeing, agreement, passed, usage };
+}
+
+/** Mean over rows of KL(reference || candidate), or why the output is not a distribution. */
+export function meanKlDivergence(reference: Float32Array, candidate: Float32Array, shape: readonly number[]): number | string {
+  if (shape.length < 2) return `KL divergence needs rows of probabilities (rank >= 2), got shape [${shape.join(', ')}]`;
+  const classes = shape[shape.length - 1]!;
+  const rows = classes > 0 ? reference.length / classes : 0;
+  if (rows === 0) return `KL divergence needs a non-empty output, got shape [${shape.join(', ')}]`;
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const off = r * classes;
+    let sum = 0;
+    let kl = 0;
+    for (let j = 0; j < classes; j++) {
+      const p = reference[off + j]!;
+      const q = Math.max(candidate[off + j]!, 1e-30);
+      if (p < -1e-6) return `KL divergence applies to probability outputs; row ${r} has a negative value ${p}`;
+      sum += p;
+      if (p > 0) kl += p * (Math.log(p) - Math.log(q));
+    }
+    if (Math.abs(sum - 1) > 1e-3) return `KL divergence applies to probability outputs (rows summing to 1); row ${r} sums to ${sum.toPrecision(4)}`;
+    total += Math.max(0, kl);
+  }
+  return total / rows;
+}
+
+function argmaxAt(values: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (values[offset + j]! > values[offset + best]!) best = j;
+  return best;
+}
+
+function runnerUp(values: Float32Array, offset: number, n: number, except: number): number {
+  let best = -Infinity;
+  for (let j = 0; j < n; j++) if (j !== except && values[offset + j]! > best) best = values[offset + j]!;
+  return n > 1 ? best : -Infinity;
+}
+
+/** Usage of a user metric's bounds: value / max (lower is better), min / value (higher is better). */
+function metricUsage(value: number, m: BudgetMetric, passed: boolean): number {
+  let usage = 0;
+  if (m.max !== undefined) usage = Math.max(usage, m.max > 0 ? Math.max(0, value / m.max) : value <= m.max ? 0 : Infinity);
+  if (m.min !== undefined) usage = Math.max(usage, m.min > 0 && value > 0 ? m.min / value : value >= m.min ? 0 : Infinity);
+  return passed ? Math.min(usage, 1) : Math.max(usage, 1.000001);
+}
+
+/** a / b, where 0 / 0 is 0 (nothing used of nothing allowed) and x / 0 is Infinity. */
+function ratio(a: number, b: number): number {
+  if (a === 0) return 0;
+  return b > 0 ? a / b : Infinity;
+}
+
+/** A budget as plain JSON for reports: the metric function becomes its name and bounds. */
+export function describeBudget(budget: ValidationBudget): Record<string, Record<string, number | string>> {
+  const out: Record<string, Record<string, number | string>> = {};
+  for (const [name, b] of Object.entries(budget)) {
+    const entry: Record<string, number | string> = {};
+    if (b.atol !== undefined) entry.atol = b.atol;
+    if (b.rtol !== undefined) entry.rtol = b.rtol;
+    if (b.argmaxAgreement !== undefined) entry.argmaxAgreement = b.argmaxAgreement;
+    if (b.klDivergence !== undefined) entry.klDivergence = b.klDivergence;
+    if (b.metric) entry.metric = [b.metric.name, b.metric.min !== undefined ? `>= ${b.metric.min}` : '', b.metric.max !== undefined ? `<= ${b.metric.max}` : ''].filter(Boolean).join(' ');
+    out[name] = entry;
+  }
+  return out;
+}
+
+/** The achieved budget values in a few words: `policy argmaxAgreement 1 (>= 0.99), value maxAbsDiff 3.1e-3 (<= 0.01 + 0 x |expected|)`. */
+export function summariseOutcomes(outcomes: readonly BudgetOutcome[]): string {
+  return outcomes.map((o) => `${o.output} ${o.term} ${formatAchieved(o)} (${o.limit})`).join(', ');
+}
+
+function formatAchieved(o: BudgetOutcome): string {
+  if (o.term === 'argmaxAgreement') return Number(o.achieved.toFixed(4)).toString();
+  return Number.isFinite(o.achieved) ? Number(o.achieved.toPrecision(3)).toString() : String(o.achieved);
+}
+
+function fmt(x: number): string {
+  return x.toExponential(2);
+}

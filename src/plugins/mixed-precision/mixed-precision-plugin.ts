@@ -1,0 +1,253 @@
+import * as tf from '@tensorflow/tfjs';
+import { inject } from 'tsyringe';
+import type { KilnConfig } from '../../config/kiln-config.js';
+import { withBackendAsync } from '../../core/backend-scope.js';
+import { CandidateRejectedError } from '../../core/errors.js';
+import type { KilnModel } from '../../core/kiln-model.js';
+import { LayersKilnModel } from '../../core/layers-kiln-model.js';
+import { AVAILABLE, unavailable, type AvailabilityContext, type OptimizationPlugin, type PluginContext, type PluginValidation } from '../../core/plugin.js';
+import { Plugin } from '../../core/plugin-decorator.js';
+import { KILN_CONFIG } from '../../core/tokens.js';
+import { ANY_OUTPUT, summariseOutcomes, type ValidationBudget } from '../../core/validation/budget.js';
+import { Validator } from '../../core/validation/validator.js';
+import { budgetOf, MixedPrecisionOptions } from './mixed-precision-options.js';
+import { autoSearch, copyArtifacts, measureAlone, WorkingModel, type Measurement, type SearchResult, type WeightEntry } from './precision-search.js';
+import { encodeWeight, float32Weights, PRECISION_BYTES, quantizeArtifacts, unsupportedReason, type EncodedWeight, type StoredPrecision } from './quantize.js';
+import { QuantizedKilnModel } from './quantized-model.js';
+
+/** What the report says about compute precision on a backend: tf.js dequantises weights to float32 at load. */
+export function computeStatement(backend: string): string {
+  const why = backend === 'webgl'
+    ? 'Kiln does not switch webgl to float16 textures (WEBGL_FORCE_F16_TEXTURES is a global tf.js flag, not a per-model setting); set it yourself and rerun Kiln to validate it'
+    : `the ${backend} backend computes in float32`;
+  return `compute stays float32 on ${backend}: tf.js dequantises the stored weights to float32 at load, and ${why}; the gain is download size and load time, not speed`;
+}
+
+/**
+ * Stores each weight at the smallest precision (float32, float16, uint16, uint8) that
+ * keeps the outputs within an accuracy budget, as stock tf.js model files. The model
+ * Kiln validates is loaded by tf.js from exactly those files, so it is what a user
+ * who loads them gets. Compute stays float32: tf.js dequantises at load.
+ */
+@Plugin({
+  name: 'mixed-precision',
+  kind: 'precision',
+  objective: 'size',
+  description: 'store each weight as float16/uint16/uint8 where an accuracy budget allows (stock tf.js quantised weights; compute stays float32)',
+  optionsClass: MixedPrecisionOptions,
+})
+export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOptions> {
+  constructor(
+    private readonly validator: Validator,
+    @inject(KILN_CONFIG) private readonly config: KilnConfig,
+  ) {}
+
+  isAvailable(context: AvailabilityContext) {
+    if (context.mode === 'training') {
+      return unavailable('training mode: the weights are being updated, so storing them at reduced precision belongs at export (run Kiln in inference mode on the trained model)');
+    }
+    return AVAILABLE;
+  }
+
+  async apply(target: KilnModel, context: PluginContext<MixedPrecisionOptions>): Promise<KilnModel> {
+    const options = context.options;
+    const policy = options.policy === 'int8' ? 'uint8' : options.policy;
+    if (!target.layersModel) throw new Error(`mixed precision needs a LayersModel to store; "${target.description}" exposes none`);
+    const budget = budgetOf(options);
+    checkBudgetOutputs(budget, target.outputNames);
+    if (options.policy === 'int8') context.note('int8 is stored as affine uint8: tf.js weight files have no int8 type');
+
+    const source = await saveArtifacts(target.layersModel);
+    const weights = describeWeights(source, options.minElements);
+    const eligible = [...weights.values()].filter((w) => !w.keep);
+    if (eligible.length === 0) {
+      context.note(`no float32 weight has ${options.minElements} elements or more (minElements); nothing to store at reduced precision`);
+      return target;
+    }
+    const own = context.validation ? undefined : this.ownValidation(target, context);
+    const validation = context.validation ?? own!.validation;
+    // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
+    const searchBackend = target.backend === 'cpu' && tf.findBackend('wasm') ? 'wasm' : target.backend;
+    let result: SearchResult = { state: new Map(), final: EMPTY_MEASUREMENT, alone: new Map() };
+    let rejection: string | undefined;
+    let work: WorkingModel | undefined;
+    try {
+      work = await WorkingModel.create(source, searchBackend, weights, validation, budget, context.signal);
+      const baseline = work.measure();
+      if (!baseline.passed) {
+        rejection = `the budget cannot be met even with every weight float32 (on ${searchBackend}): ${baseline.reason}`;
+        result = { ...result, final: baseline };
+      } else if (policy === 'auto') {
+        result = autoSearch(work, eligible, baseline);
+        const least = leastHarmful(result);
+        if (result.state.size === 0) {
+          rejection = `no weight can be stored below float32 within the budget${least ? `: the least harmful change alone, ${least.name} as ${least.precision}, already breaks it (${least.m.reason})` : ''}`;
+        }
+      } else {
+        const precisionOf = (w: WeightEntry) => (unsupportedReason(w.values!, policy) ? [] : [policy]);
+        const alone = measureAlone(work, eligible, precisionOf);
+        const all = new Map(eligible.filter((w) => precisionOf(w).length).map((w) => [w.name, policy]));
+        work.apply(all);
+        result = { state: all, final: work.measure(), alone };
+        if (!result.final.passed) rejection = `policy ${options.policy} (${storedBytes(weights, all)} bytes) breaks the budget: ${result.final.reason}`;
+      }
+      context.metric('budgetChecks', work.checks);
+      context.metric('searchBackend', searchBackend);
+    } finally {
+      work?.dispose();
+      own?.dispose();
+    }
+
+    const state = rejection ? new Map<string, StoredPrecision>() : result.state;
+    const encoded = this.report(weights, state, result, context, options.minElements, target.backend);
+    if (rejection) throw new CandidateRejectedError(`${rejection}; every weight stays float32`);
+    if (result.broke) context.note(`the budget broke when ${result.broke.name} went to ${result.broke.to} on top of the changes ranked before it (${result.broke.reason}); the search kept what held`);
+
+    const { artifacts, weightBytes } = quantizeArtifacts(source, encoded);
+    const layers = await withBackendAsync(target.backend, () => tf.loadLayersModel(tf.io.fromMemory(copyArtifacts(artifacts))));
+    const counts = countPrecisions(weights, state);
+    const description = `LayersModel.predict on ${target.backend}, weights stored as ${Object.entries(counts).filter(([, n]) => n > 0).map(([p, n]) => `${n} ${p}`).join(', ')} (compute float32)`;
+    const model = new QuantizedKilnModel(layers, target.backend, artifacts, weightBytes, budget, description);
+
+    // What the pipeline will check: the model tf.js loaded from the files, on its backend.
+    const final = validation.check(model, budget);
+    if (!final.passed) {
+      model.dispose();
+      throw new CandidateRejectedError(`the chosen precisions held on ${searchBackend} but the model loaded from the quantised files does not on ${target.backend}: ${final.reason}; every weight stays float32`);
+    }
+    context.note(`within budget: ${summariseOutcomes(final.budget ?? [])}`);
+    return model;
+  }
+
+  /** Per-weight notes, table and figures; returns the stored bytes of every weight not kept float32. */
+  private report(
+    weights: ReadonlyMap<string, WeightEntry>,
+    state: ReadonlyMap<string, StoredPrecision>,
+    result: SearchResult,
+    context: PluginContext<MixedPrecisionOptions>,
+    minElements: number,
+    backend: string,
+  ): Map<string, EncodedWeight> {
+    const encoded = new Map<string, EncodedWeight>();
+    const rows: Record<string, number | string | boolean>[] = [];
+    let before = 0;
+    let after = 0;
+    for (const w of weights.values()) {
+      const precision = state.get(w.name) ?? 'float32';
+      const width = w.spec.dtype === 'float32' || w.spec.dtype === 'int32' ? 4 : 1;
+      const bytesBefore = w.elements * width;
+      const bytesAfter = precision === 'float32' ? bytesBefore : w.elements * PRECISION_BYTES[precision];
+      before += bytesBefore;
+      after += bytesAfter;
+      const alone = result.alone.get(w.name);
+      const m = precision === 'float32' ? undefined : alone?.get(precision);
+      // encodeWeight is a pure function of the values: these are the bytes the search decoded.
+      if (precision !== 'float32') encoded.set(w.name, encodeWeight(w.spec, w.values!, precision));
+      const why = w.keep ?? (precision === 'float32' ? triedWhy(alone) : '');
+      rows.push({
+        weight: w.name,
+        shape: w.spec.shape.join('x') || 'scalar',
+        precision,
+        bytesBefore,
+        bytesAfter,
+        errorContribution: m ? round(m.usage) : 0,
+        maxAbsDiffAlone: m ? round(m.maxAbsDiff) : 0,
+        ...(why ? { note: why } : {}),
+      });
+      context.note(precision === 'float32'
+        ? `${w.name}: float32, ${bytesBefore} bytes (${why})`
+        : `${w.name}: ${precision}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`);
+    }
+    context.table?.('weights', rows);
+    const counts = countPrecisions(weights, state);
+    for (const [p, n] of Object.entries(counts)) context.metric(`weights.${p}`, n);
+    context.metric('weightBytesFloat32', before);
+    context.metric('weightBytesStored', after);
+    context.metric('computePrecision', 'float32');
+    context.note(`minElements ${minElements}: ${[...weights.values()].filter((w) => w.keep).length} weight(s) stay float32 whatever the budget`);
+    context.note(computeStatement(backend));
+    for (const o of result.final.outcomes) context.metric(`budget.${o.output}.${o.term}`, Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved));
+    return encoded;
+  }
+
+  /** Validation against `target` on cpu, for a context made outside the pipeline. */
+  private ownValidation(target: KilnModel, context: PluginContext<MixedPrecisionOptions>): { validation: PluginValidation; dispose(): void } {
+    const reference = new LayersKilnModel(target.layersModel!, 'cpu', false, 'reference on cpu');
+    const session = this.validator.prepare(reference, context.sampleInputs, this.config.validation, 'inference');
+    return { validation: { inputSets: session.inputSetLabels, check: (m, b) => session.check(m, b) }, dispose: () => session.dispose() };
+  }
+}
+
+/** A LayersModel's model files, float32 weights included (the model is only read). */
+async function saveArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    artifacts = a;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  if (!artifacts) throw new Error(`could not serialise model "${model.name}"`);
+  return artifacts;
+}
+
+/** Every weight, with why it stays float32 whatever the policy (dtype, size, values). */
+function describeWeights(source: tf.io.ModelArtifacts, minElements: number): Map<string, WeightEntry> {
+  const out = new Map<string, WeightEntry>();
+  for (const [name, { spec, values }] of float32Weights(source)) {
+    const elements = spec.shape.reduce((n, d) => n * d, 1);
+    let keep: string | undefined;
+    if (!values) keep = `${spec.dtype}, not float32`;
+    else if (elements < minElements) keep = `${elements} elements, under minElements ${minElements}`;
+    else keep = unsupportedReason(values, 'uint8');
+    out.set(name, { name, spec, elements, values, keep });
+  }
+  return out;
+}
+
+function checkBudgetOutputs(budget: ValidationBudget, outputs: readonly string[]): void {
+  const unknown = Object.keys(budget).filter((name) => name !== ANY_OUTPUT && !outputs.includes(name));
+  if (unknown.length) {
+    throw new Error(`budgets name output(s) ${unknown.map((n) => `"${n}"`).join(', ')} that the model does not have; its outputs are: ${outputs.join(', ')} (or "*" for all)`);
+  }
+}
+
+/** What was tried for a weight left float32, and how much of the budget it used alone. */
+function triedWhy(alone: ReadonlyMap<StoredPrecision, Measurement> | undefined): string {
+  if (!alone || alone.size === 0) return 'not tried';
+  const tried = [...alone.entries()].map(([p, m]) => `${p} alone uses ${fmt(m.usage)} of the budget${m.passed ? '' : ' (breaks it)'}`);
+  const why = [...alone.values()].every((m) => !m.passed) ? 'every precision tried breaks the budget alone' : 'the budget broke with it in combination';
+  return `kept: ${why}; ${tried.join(', ')}`;
+}
+
+/** Bytes the weights take with the given precisions (float32 elsewhere). */
+function storedBytes(weights: ReadonlyMap<string, WeightEntry>, state: ReadonlyMap<string, StoredPrecision>): number {
+  let total = 0;
+  for (const w of weights.values()) {
+    const p = state.get(w.name);
+    total += w.elements * (p ? PRECISION_BYTES[p] : w.spec.dtype === 'bool' ? 1 : 4);
+  }
+  return total;
+}
+
+const EMPTY_MEASUREMENT: Measurement = { passed: true, usage: 0, maxAbsDiff: 0, reason: '', outcomes: [] };
+
+function leastHarmful(result: SearchResult): { name: string; precision: StoredPrecision; m: Measurement } | undefined {
+  let best: { name: string; precision: StoredPrecision; m: Measurement } | undefined;
+  for (const [name, byPrecision] of result.alone) {
+    for (const [precision, m] of byPrecision) if (!best || m.usage < best.m.usage) best = { name, precision, m };
+  }
+  return best;
+}
+
+function countPrecisions(weights: ReadonlyMap<string, WeightEntry>, state: ReadonlyMap<string, StoredPrecision>): Record<StoredPrecision, number> {
+  const counts: Record<StoredPrecision, number> = { float32: 0, float16: 0, uint16: 0, uint8: 0 };
+  for (const w of weights.values()) counts[state.get(w.name) ?? 'float32']++;
+  return counts;
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(4)) : x;
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toExponential(2) : String(x);
+}

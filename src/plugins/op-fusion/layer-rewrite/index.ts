@@ -1,0 +1,15 @@
+export {
+  LAYER_REWRITE_RULE_NAMES,
+  LAYER_REWRITE_RULES,
+  rewriteLayers,
+  type LayerRewriteApplication,
+  type LayerRewriteOptions,
+  type LayerRewriteReport,
+} from './rewrite-layers.js';
+export type { LayerRewriteRule, RewriteContext, RuleVerdict } from './rule.js';
+export { LayerGraph, TopologyFormatError, type GraphLayer, type OutputUse, type TensorRef } from './layer-graph.js';
+export { WeightStore, type Float32Weight } from './weight-store.js';
+export { foldBatchNorm, FOLDABLE_CLASSES } from './fold-batchnorm.js';
+export { mergeActivation, ACTIVATION_HOSTS } from './merge-activation.js';
+export { dropInferenceNoops, INFERENCE_NOOP_CLASSES } from './drop-inference-noops.js';
+export { findSerializationGaps, SerializationGapError } from './serialization-gaps.js';
