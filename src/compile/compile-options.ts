@@ -1,13 +1,17 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Logger } from '../core/logger.js';
 import type { KilnMode } from '../core/plugin.js';
-import { DEFAULT_RECOMPILE_LIMIT, type GraphFunctionSettings } from '../core/graph/graph-function.js';
+import { DEFAULT_RECOMPILE_LIMIT, type CompileMode, type GraphFunctionSettings } from '../core/graph/graph-function.js';
 import type { GraphPass } from '../core/graph/passes/graph-pass.js';
 
 /** Options of `compile()`, `@compiled()` and the `graph-compile` plugin. */
 export interface CompileOptions {
-  /** `inference` (default) or `training`: training keeps every pass gradient-exact and always replays through the tape. */
-  readonly mode?: KilnMode;
+  /**
+   * `inference` (default for compile() and models), `training` (every pass gradient-exact, always replayed
+   * through the tape), or `auto` (default for @compiled: training under a gradient tape, inference otherwise;
+   * each phase gets its own plan).
+   */
+  readonly mode?: CompileMode;
   /** Graph passes to skip by name: dead-code, cse, constant-folding, noop-removal, memory-plan. */
   readonly disablePasses?: readonly string[];
   /** Signatures to compile at most (default 8, as torch.compile); past it new signatures run eagerly with one warning. */
@@ -28,9 +32,9 @@ export interface CompileOptions {
   readonly extraPasses?: readonly GraphPass[];
 }
 
-export function graphFunctionSettings(options: CompileOptions, name: string, layers?: readonly tf.layers.Layer[]): GraphFunctionSettings {
+export function graphFunctionSettings(options: CompileOptions, name: string, layers?: readonly tf.layers.Layer[], defaultMode: CompileMode = 'inference'): GraphFunctionSettings {
   return {
-    mode: options.mode ?? 'inference',
+    mode: options.mode ?? defaultMode,
     disabledPasses: options.disablePasses ?? [],
     executor: options.executor ?? 'auto',
     selectionRuns: options.selectionRuns ?? 5,

@@ -31,7 +31,9 @@ export function explain(
   const samples = sampleList(sampleInputs)!;
   const isModel = target instanceof tf.LayersModel;
   const fn = isModel ? (...xs: tf.Tensor[]) => target.predict(xs.length === 1 ? xs[0]! : xs) : target;
-  const outcome = compileSignature(fn, samples, { ...graphFunctionSettings(options, 'explain', isModel ? target.layers : undefined), selectionRuns: 0 });
+  const settings = graphFunctionSettings(options, 'explain', isModel ? target.layers : undefined);
+  const mode = settings.mode === 'auto' ? 'inference' : settings.mode;
+  const outcome = compileSignature(fn, samples, { ...settings, mode, selectionRuns: 0 });
   disposeCallOutputs(outcome);
   const traced: KernelGraph = outcome.kind === 'compiled' ? outcome.plan.traced : outcome.graph;
   const passes = outcome.kind === 'compiled' ? outcome.plan.stats.passes : [];

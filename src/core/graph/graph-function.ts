@@ -11,7 +11,12 @@ import { isTracing } from './trace.js';
 /** torch.compile's default cache size per function. */
 export const DEFAULT_RECOMPILE_LIMIT = 8;
 
-export interface GraphFunctionSettings extends GraphCompileSettings {
+/** `auto`: training when called under a gradient tape (tf.grads, optimizer.minimize), inference otherwise. */
+export type CompileMode = KilnMode | 'auto';
+
+export interface GraphFunctionSettings extends Omit<GraphCompileSettings, 'mode'> {
+  /** The mode, or `auto` to follow the gradient tape call by call (a switch is a guard miss, not a reuse of the other plan). */
+  readonly mode: CompileMode;
   /** Signatures compiled at most; past it new signatures run eagerly, with one warning. */
   readonly recompileLimit: number;
   /** Turn a recompile or an eager fallback into an error (for CI). */
@@ -57,15 +62,18 @@ export class GraphFunction {
     private readonly settings: GraphFunctionSettings,
   ) {}
 
-  get mode(): KilnMode {
-    return this.settings.mode;
+  /** The mode of a call now: the configured one, or under `auto` whether a gradient tape is recording. */
+  currentMode(): KilnMode {
+    if (this.settings.mode !== 'auto') return this.settings.mode;
+    return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 ? 'training' : 'inference';
   }
 
   call(inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
     if (this.disposed) throw new Error(`compiled function "${this.settings.name}" has been disposed`);
     if (isTracing()) return this.fn(...inputs);
     this.calls++;
-    const key = signatureOf(inputs, tf.getBackend(), this.settings.mode);
+    const mode = this.currentMode();
+    const key = signatureOf(inputs, tf.getBackend(), mode);
     const entry = this.cache.get(key);
     if (entry?.kind === 'plan') {
       this.compiledCalls++;
@@ -77,10 +85,10 @@ export class GraphFunction {
       this.eagerCalls++;
       return this.fn(...inputs);
     }
-    return this.compileAndCall(key, inputs);
+    return this.compileAndCall(key, inputs, mode);
   }
 
-  private compileAndCall(key: string, inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+  private compileAndCall(key: string, inputs: readonly tf.Tensor[], mode: KilnMode): tf.Tensor | tf.Tensor[] {
     const compiledSignatures = [...this.cache.keys()];
     if (this.cache.size >= this.settings.recompileLimit) {
       const reason = `recompile limit of ${this.settings.recompileLimit} reached (compiled for ${compiledSignatures.length} signatures); this signature runs eagerly`;
@@ -96,7 +104,7 @@ export class GraphFunction {
     if (this.settings.strict && this.cache.size > 0) {
       throw new CompileStrictError(`strict: ${this.settings.name} would recompile for ${key} (compiled for: ${compiledSignatures.join('; ')}). Call it with the shapes it was compiled for, or drop strict.`);
     }
-    const outcome = compileSignature(this.fn, inputs, this.settings);
+    const outcome = compileSignature(this.fn, inputs, { ...this.settings, mode });
     if (outcome.kind === 'break') {
       const reason = `graph break: ${outcome.breaks.map((b) => b.reason).join('; ')}`;
       if (this.settings.strict) {
@@ -117,7 +125,7 @@ export class GraphFunction {
 
   /** The plan for a signature of these inputs, if one is compiled. */
   planFor(inputs: readonly tf.Tensor[]): CompiledPlan | undefined {
-    const entry = this.cache.get(signatureOf(inputs, tf.getBackend(), this.settings.mode));
+    const entry = this.cache.get(signatureOf(inputs, tf.getBackend(), this.currentMode()));
     return entry?.kind === 'plan' ? entry.plan : undefined;
   }
 

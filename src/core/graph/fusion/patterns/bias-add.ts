@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelNode } from '../../ir.js';
 import { normaliseConvAttrs } from '../activations.js';
-import type { FusionPattern, FusionSite } from '../fusion-pattern.js';
+import type { FusionPattern, FusionSite, GraphTools } from '../fusion-pattern.js';
 
 /** Unfused producer kernel -> the fused kernel that can also add a bias. */
 const FUSES_TO: Readonly<Record<string, string>> = {
@@ -31,11 +31,11 @@ export const biasAdd: FusionPattern = {
       const add = tools.soleConsumer(node.outputs[0]!);
       if (!add || (add.kernel !== 'Add' && add.kernel !== 'BiasAdd')) continue;
       const [first, second] = [add.inputs.a ?? add.inputs.x, add.inputs.b ?? add.inputs.bias];
-      const bias = first === node.outputs[0] ? second : first;
-      if (bias === undefined || !tools.isWeight(bias)) continue;
+      const added = first === node.outputs[0] ? second : first;
+      const bias = added === undefined ? undefined : channelWeight(tools, added);
+      if (bias === undefined) continue;
       const outShape = tools.value(node.outputs[0]!).shape;
-      const biasShape = tools.value(bias).shape;
-      if (biasShape.length !== 1 || biasShape[0] !== outShape[outShape.length - 1]) continue;
+      if (tools.value(bias).shape[0] !== outShape[outShape.length - 1]) continue;
       if (tools.value(add.outputs[0]!).shape.join(',') !== outShape.join(',')) continue;
       const attrs = fused === '_FusedMatMul'
         ? { transposeA: node.attrs.transposeA ?? false, transposeB: node.attrs.transposeB ?? false, activation: 'linear', leakyreluAlpha: node.attrs.leakyreluAlpha }
@@ -47,3 +47,19 @@ export const biasAdd: FusionPattern = {
     return sites;
   },
 };
+
+/**
+ * The 1-D weight behind a bias operand: the weight itself, or the weight a Reshape to
+ * [1, ..., 1, C] broadcasts (tf.layers' biasAdd for 4-D inputs); that Reshape is then
+ * left unused and dead-code removal drops it.
+ */
+function channelWeight(tools: GraphTools, value: number): number | undefined {
+  if (tools.isWeight(value)) return tools.value(value).shape.length === 1 ? value : undefined;
+  const producer = tools.value(value).producer;
+  const reshape = producer === undefined ? undefined : tools.node(producer);
+  if (!reshape || reshape.kernel !== 'Reshape' || !tools.isWeight(reshape.inputs.x)) return undefined;
+  const source = reshape.inputs.x!;
+  const shape = tools.value(value).shape;
+  const ones = shape.slice(0, -1).every((d) => d === 1);
+  return ones && tools.value(source).shape.length === 1 ? source : undefined;
+}

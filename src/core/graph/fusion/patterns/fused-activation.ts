@@ -36,7 +36,7 @@ export const fusedActivation: FusionPattern = {
       }
       if (!activation || !fusedActivationSupported(context.backend, activation)) continue;
       const replacement: KernelNode = { ...node, inputs, attrs: { ...node.attrs, activation, ...extra }, outputs: next.outputs, returnsList: next.returnsList };
-      sites.push({ pattern: this.name, key: `${this.name}@${node.id}`, anchor: node.id, removes: [node.id, next.id], replacement, newValues: [], layers: [node.layer, next.layer].filter((l): l is string => !!l) });
+      sites.push({ pattern: this.name, key: `${this.name}@${node.id}+${next.id}`, anchor: node.id, removes: [node.id, next.id], replacement, newValues: [], layers: [node.layer, next.layer].filter((l): l is string => !!l) });
     }
     return sites;
   },
