@@ -11,6 +11,14 @@ export { Pipeline } from './core/pipeline/pipeline.js';
 export { OptimizedModel } from './core/pipeline/optimized-model.js';
 export type { Decision, DecisionStatus, EndToEnd, KilnReport, MetricValue } from './core/pipeline/report.js';
 
+// Compiling models and functions (torch.compile style), and @compiled() methods.
+export { compile, type CompiledFunction } from './compile/compile.js';
+export { compiled, compiledFunctionOf } from './compile/compiled-decorator.js';
+export { CompiledModel } from './compile/compiled-model.js';
+export type { CompileOptions } from './compile/compile-options.js';
+export type { CompileMode, EagerSignature, GraphFunctionStats } from './core/graph/graph-function.js';
+export type { PlanStats } from './core/graph/compiled-plan.js';
+
 // Writing plugins.
 export { Plugin, pluginMetaOf, type PluginRegistrationOptions } from './core/plugin-decorator.js';
 export {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../core/errors.js';
 import { KILN_VERSION } from '../core/version.js';
+import { benchCommand } from './commands/bench-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { optimizeCommand } from './commands/optimize-command.js';
 import { pluginsCommand } from './commands/plugins-command.js';
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .version(KILN_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [optimizeCommand(), pluginsCommand(), demoCommand()]) program.addCommand(command.exitOverride());
+  for (const command of [optimizeCommand(), pluginsCommand(), demoCommand(), benchCommand()]) program.addCommand(command.exitOverride());
   return program;
 }
 

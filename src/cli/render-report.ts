@@ -25,6 +25,8 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
     const e = report.endToEnd;
     const verdict = e.speedup >= 1 ? `${e.speedup.toFixed(2)}x faster` : `${(1 / e.speedup).toFixed(2)}x slower`;
     lines.push(`End to end: ${verdict} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`);
+  } else if (report.decisions.some((d) => d.status === 'applied')) {
+    lines.push('End to end: not measured (benchmark.endToEnd is false).');
   } else {
     lines.push('End to end: nothing was kept; the model runs as plain tf.js would run it.');
   }
@@ -42,7 +44,10 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
 /** A plugin's table (rows of figures), its columns the keys of the rows in order of appearance. */
 function renderRows(rows: readonly Record<string, string | number | boolean>[]): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const table = new Table({ head: columns, style: { head: [], border: [] } });
+  const table = new Table({
+    head: columns,
+    style: { head: [], border: [], compact: true },
+  });
   for (const row of rows) table.push(columns.map((c) => (row[c] === undefined ? '' : String(row[c]))));
   return table.toString();
 }

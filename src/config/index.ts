@@ -24,6 +24,18 @@ export {
   type LoadConfigOptions,
   type ValidateConfigOptions,
 } from './load-config.js';
+export {
+  CONFIG_DESCRIPTIONS,
+  configReference,
+  formatDefault,
+  JSON_SCHEMA_DIALECT,
+  kilnJsonSchema,
+  renderConfigReference,
+  type ConfigField,
+  type ConfigSchemaOptions,
+  type JsonSchema,
+  type SchemaPlugin,
+} from './json-schema.js';
 export { mergeOverrides } from './merge-overrides.js';
 export {
   defaultModuleImporter,
@@ -45,3 +57,21 @@ export {
   type NumberRange,
   type StringListRule,
 } from './validators.js';
+export {
+  Backends,
+  KilnSettings,
+  Mode,
+  PipelineSteps,
+  Plugins,
+  Setting,
+  Tolerance,
+  TrainingMode,
+  configFromClass,
+  kilnSettingsOf,
+  settingFieldsOf,
+  type ConfigFromClassOptions,
+  type ConfigWithSettings,
+  type KilnSettingsOptions,
+  type PipelineStep,
+  type SettingField,
+} from './config-class.js';

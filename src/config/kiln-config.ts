@@ -20,7 +20,8 @@ import {
  * ```yaml
  * plugins: [./my-plugin.js]
  * backend:
- *   preference: [tensorflow-gpu, tensorflow, wasm, cpu]
+ *   preference: [tensorflow-gpu, tensorflow, wasm-threads, wasm, cpu]
+ *   threads: 2
  * pipeline:
  *   - name: graph-compile
  *   - oneOf:
@@ -38,7 +39,7 @@ import {
 export const BACKEND_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 /** The backend names Kiln tries by default, best first. */
-export const DEFAULT_BACKEND_PREFERENCE: readonly string[] = Object.freeze(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+export const DEFAULT_BACKEND_PREFERENCE: readonly string[] = Object.freeze(['tensorflow-gpu', 'tensorflow', 'wasm-threads', 'wasm', 'cpu']);
 
 /** `null` for a section (a YAML key with nothing under it) means "all defaults". */
 function sectionDefault<T>(make: () => T) {
@@ -52,10 +53,18 @@ export class BackendConfig {
   /**
    * tf.js backends to try, best first; the first one that can be initialised is used.
    * Names are lower-case letters, digits and dashes (`tensorflow-gpu`, `webgpu`, ...);
-   * at least one, no duplicates. Default: `[tensorflow-gpu, tensorflow, wasm, cpu]`.
+   * at least one, no duplicates. Default: `[tensorflow-gpu, tensorflow, wasm-threads, wasm, cpu]`.
    */
   @IsStringList({ items: 'backend names', minItems: 1, unique: true, pattern: BACKEND_NAME_PATTERN })
   preference: string[] = [...DEFAULT_BACKEND_PREFERENCE];
+
+  /**
+   * Threads of the `wasm-threads` backend (tfjs-backend-wasm's threaded build under
+   * Node). `1` switches it off (the candidate is `unavailable`, and single-threaded
+   * `wasm` is next). An integer from 1 to 8. Default: the machine's cores, at most 8.
+   */
+  @IsNumberInRange({ integer: true, min: 1, max: 8, optional: true })
+  threads?: number;
 }
 
 /** `validation:` — how each optimised model is checked against the model it replaces. */
@@ -190,7 +199,7 @@ export class KilnConfig {
   plugins: string[] = [];
 
   /** Backend selection; see {@link BackendConfig}. */
-  @IsMapping('a mapping with key: preference')
+  @IsMapping('a mapping with keys: preference, threads')
   @ValidateNested({ message: 'wrong type' })
   @Type(() => BackendConfig)
   @sectionDefault(() => new BackendConfig())

@@ -33,7 +33,33 @@ export interface FieldOptions {
 /** A check: returns undefined when the value is fine, else what is wrong with it. */
 type Check = (value: unknown, args: ValidationArguments) => string | undefined;
 
-function field(name: string, allowed: string, check: Check, options: FieldOptions & { atParent?: boolean } = {}) {
+/**
+ * What a field decorator of this module checks, as data. It is recorded as the
+ * decorator's constraint in class-validator's metadata storage
+ * (`getMetadataStorage()`), where the JSON Schema generator (`json-schema.ts`) reads
+ * it; validation itself does not use it.
+ */
+export type FieldRule = (
+  | { readonly kind: 'number'; readonly range: NumberRange }
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'oneOf'; readonly values: readonly string[] }
+  | { readonly kind: 'string' }
+  | { readonly kind: 'stringList'; readonly rule: StringListRule }
+  | { readonly kind: 'list'; readonly minItems?: number }
+  | { readonly kind: 'mapping' }
+  | { readonly kind: 'objectRule'; readonly name: string }
+) & {
+  /** What the field accepts, in words (the `allowed` of its problems). */
+  readonly allowed: string;
+  /** `undefined` (key absent) is accepted. */
+  readonly optional: boolean;
+};
+
+/** Distributes `Omit` over the members of a union. */
+type RuleShape = FieldRule extends infer R ? (R extends FieldRule ? Omit<R, 'allowed' | 'optional'> : never) : never;
+
+function field(name: string, allowed: string, check: Check, options: FieldOptions & { atParent?: boolean }, shape: RuleShape) {
+  const rule = { ...shape, allowed, optional: options.optional === true } as FieldRule;
   return function (target: object, propertyName: string): void {
     const context: ProblemContext = options.atParent ? { allowed, atParent: true } : { allowed };
     const problemOf = (value: unknown, args: ValidationArguments): string | undefined => {
@@ -44,6 +70,7 @@ function field(name: string, allowed: string, check: Check, options: FieldOption
       name,
       target: target.constructor,
       propertyName,
+      constraints: [rule],
       options: {
         context,
         message: (args: ValidationArguments) => problemOf(args.value, args) ?? 'invalid value',
@@ -95,12 +122,12 @@ export function IsNumberInRange(range: NumberRange = {}) {
     if (range.max !== undefined && value > range.max) return 'out of range';
     if (range.greaterThan !== undefined && !(value > range.greaterThan)) return 'out of range';
     return undefined;
-  }, range);
+  }, range, { kind: 'number', range });
 }
 
 /** `true` or `false` (not "yes", not 1). */
 export function IsBooleanValue(options: FieldOptions = {}) {
-  return field('kilnBoolean', 'true or false', (value) => (typeof value === 'boolean' ? undefined : 'wrong type'), options);
+  return field('kilnBoolean', 'true or false', (value) => (typeof value === 'boolean' ? undefined : 'wrong type'), options, { kind: 'boolean' });
 }
 
 /** One of the given strings. */
@@ -108,7 +135,7 @@ export function IsOneOfValues(values: readonly string[], options: FieldOptions =
   return field('kilnOneOf', `one of: ${values.join(', ')}`, (value) => {
     if (typeof value !== 'string') return 'wrong type';
     return values.includes(value) ? undefined : 'invalid value';
-  }, options);
+  }, options, { kind: 'oneOf', values: [...values] });
 }
 
 /** A non-empty string; `what` describes it ("a plugin name"). */
@@ -116,7 +143,7 @@ export function IsNonEmptyString(what: string, options: FieldOptions = {}) {
   return field('kilnString', `${what} (a non-empty string)`, (value) => {
     if (typeof value !== 'string') return 'wrong type';
     return value.trim() === '' ? 'empty' : undefined;
-  }, options);
+  }, options, { kind: 'string' });
 }
 
 export interface StringListRule extends FieldOptions {
@@ -150,7 +177,7 @@ export function IsStringList(rule: StringListRule) {
       seen.add(item);
     }
     return undefined;
-  }, rule);
+  }, rule, { kind: 'stringList', rule });
 }
 
 /** A list (of nested objects, validated with `@ValidateNested()`), at least `minItems` long. */
@@ -160,7 +187,7 @@ export function IsListOf(items: string, rule: FieldOptions & { minItems?: number
     if (!Array.isArray(value)) return 'wrong type';
     if (rule.minItems !== undefined && value.length < rule.minItems) return 'too few entries';
     return undefined;
-  }, rule);
+  }, rule, { kind: 'list', ...(rule.minItems !== undefined ? { minItems: rule.minItems } : {}) });
 }
 
 /** A mapping (a plain object, not a list). */
@@ -168,7 +195,7 @@ export function IsMapping(what: string, options: FieldOptions = {}) {
   return field('kilnMapping', what, (value) => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'wrong type';
     return undefined;
-  }, options);
+  }, options, { kind: 'mapping' });
 }
 
 /**
@@ -176,5 +203,5 @@ export function IsMapping(what: string, options: FieldOptions = {}) {
  * reported at the object's path with the object as the bad value.
  */
 export function ObjectRule(name: string, allowed: string, check: (object: Record<string, unknown>) => string | undefined) {
-  return field(name, allowed, (_value, args) => check(args.object as Record<string, unknown>), { atParent: true });
+  return field(name, allowed, (_value, args) => check(args.object as Record<string, unknown>), { atParent: true }, { kind: 'objectRule', name });
 }

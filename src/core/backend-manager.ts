@@ -3,6 +3,7 @@ import { inject, Lifecycle, scoped } from 'tsyringe';
 import { describeError } from './errors.js';
 import { AVAILABLE, unavailable, type Availability } from './plugin.js';
 import { MODULE_IMPORTER, type ModuleImporter } from './tokens.js';
+import { WASM_THREADS_DESCRIPTOR } from '../plugins/backend/wasm-threads/wasm-threads-descriptor.js';
 
 /** How Kiln brings up one tf.js backend. */
 export interface BackendDescriptor {
@@ -14,11 +15,19 @@ export interface BackendDescriptor {
   readonly packageName?: string;
   /** Ships with Kiln (a dependency), so "not installed" means a broken install. */
   readonly bundled?: boolean;
+  /**
+   * A bring-up of its own, for a backend that no package registers by being imported
+   * (wasm-threads starts a threaded build itself): registers the tf.js backend, or says
+   * why it cannot. Runs before `packageName` is imported, once per BackendManager (one per
+   * run), so it must answer again, without starting twice, when the backend is already up.
+   */
+  readonly register?: (importModule: ModuleImporter) => Promise<Availability>;
 }
 
 export const BUILT_IN_BACKENDS: readonly BackendDescriptor[] = [
   { name: 'tensorflow-gpu', tfName: 'tensorflow', packageName: '@tensorflow/tfjs-node-gpu' },
   { name: 'tensorflow', tfName: 'tensorflow', packageName: '@tensorflow/tfjs-node' },
+  WASM_THREADS_DESCRIPTOR,
   { name: 'wasm', tfName: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', bundled: true },
   { name: 'cpu', tfName: 'cpu' },
 ];
@@ -49,6 +58,10 @@ export class BackendManager {
   }
 
   private async bringUp(d: BackendDescriptor): Promise<Availability> {
+    if (d.register) {
+      const registered = await d.register(this.importModule).catch((error: unknown) => unavailable(`${d.name} failed to start: ${describeError(error)}`));
+      if (!registered.available) return registered;
+    }
     if (d.packageName && tf.findBackendFactory(d.tfName) == null) {
       try {
         await this.importModule(d.packageName);

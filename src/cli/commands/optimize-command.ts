@@ -10,6 +10,7 @@ import { syntheticSampleInputs } from '../../core/validation/validation-inputs.j
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk } from '../../io/model-files.js';
 import { optimize } from '../../optimize.js';
+import { writeHtmlReport } from '../../report/write-report.js';
 import { progressDisplay } from '../progress-display.js';
 import { renderReport } from '../render-report.js';
 
@@ -86,13 +87,18 @@ export function optimizeCommand(): Command {
     new Command('optimize')
       .description('optimise a LayersModel saved on disk (model.json and its weight shards)')
       .argument('<model>', 'path of model.json, or of the folder that holds it')
-      .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)'),
-  ).action(async (modelPath: string, flags: RunFlags & { out?: string }) => {
+      .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)')
+      .option('--report <file>', 'write a self-contained HTML report (decision timeline, speedups, latencies, weight precisions)'),
+  ).action(async (modelPath: string, flags: RunFlags & { out?: string; report?: string }) => {
     const config = await loadRunConfig(flags);
     const model = await loadModelFromDisk(modelPath);
     try {
-      const { report, optimized } = await runAndPrint(model, config, flags);
+      const { report, optimized } = await runAndPrint(model, config, flags).catch(async (error: unknown) => {
+        if (flags.report && error instanceof OptimizationFailedError) await writeHtmlReportTo(flags.report, error.report, modelPath);
+        throw error;
+      });
       try {
+        if (flags.report) await writeHtmlReportTo(flags.report, report, modelPath);
         if (flags.out) await writeOutputs(resolve(flags.out), optimized, model, report);
       } finally {
         optimized.dispose();
@@ -101,6 +107,12 @@ export function optimizeCommand(): Command {
       model.dispose();
     }
   });
+}
+
+/** Writes the HTML report of a run (also of one stopped under fallback: false), atomically. */
+async function writeHtmlReportTo(file: string, report: KilnReport, model: string): Promise<void> {
+  await writeHtmlReport(resolve(file), { kind: 'optimize', report, model });
+  process.stderr.write(`wrote report ${resolve(file)}\n`);
 }
 
 /**

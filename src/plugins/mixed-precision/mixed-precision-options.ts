@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
-import { ValidateNested } from 'class-validator';
+import { registerDecorator, ValidateNested, type ValidationArguments } from 'class-validator';
 import { IsMapping, IsNumberInRange, IsOneOfValues, ObjectRule } from '../../config/validators.js';
-import { registerDecorator, type ValidationArguments } from 'class-validator';
 import type { BudgetMetric, OutputBudget, ValidationBudget } from '../../core/validation/budget.js';
 
 /** The precision policies: one precision for every eligible weight, or `auto` (per weight, under the budget). */

@@ -20,7 +20,7 @@ export function computeStatement(backend: string): string {
   const why = backend === 'webgl'
     ? 'Kiln does not switch webgl to float16 textures (WEBGL_FORCE_F16_TEXTURES is a global tf.js flag, not a per-model setting); set it yourself and rerun Kiln to validate it'
     : `the ${backend} backend computes in float32`;
-  return `compute stays float32 on ${backend}: tf.js dequantises the stored weights to float32 at load, and ${why}; the gain is download size and load time, not speed`;
+  return `compute stays float32 on ${backend}: tf.js dequantises the stored weights to float32 at load, and ${why}; the gain is the size of the model files (load time and inference speed not measured)`;
 }
 
 /**

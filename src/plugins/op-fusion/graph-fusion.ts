@@ -47,7 +47,8 @@ export function fuseGraph(base: KilnModel, reference: KilnModel, samples: readon
       sampleInputs: [...samples],
       selectionRuns: measure ? 5 : 0,
       extraPasses: [fusionPass({ patterns: settings.patterns, disabled: settings.disabled, allowedSites: allowed, context: { mode: settings.mode, backend: base.backend } }, tally)],
-      logger: settings.logger,
+      // bisection trials are expected to break now and then: only the full and the kept build warn
+      logger: measure ? settings.logger : undefined,
     });
     return { model, tally };
   };
@@ -55,6 +56,9 @@ export function fuseGraph(base: KilnModel, reference: KilnModel, samples: readon
     let maxAbsDiff = 0;
     for (let k = 0; k < checkInputs.length; k++) {
       const got = run(model, checkInputs[k]!);
+      // a signature that fell back to eager runs the unfused model: it proves nothing about the fusion
+      const eager = model.stats().eager[0];
+      if (eager) return { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${eager.reason})` };
       for (let o = 0; o < got.length; o++) {
         const c = allclose(expected[k]![o]!, got[o]!, settings.atol, settings.rtol);
         maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
@@ -66,12 +70,24 @@ export function fuseGraph(base: KilnModel, reference: KilnModel, samples: readon
 
   const all = build();
   const firstStats = all.model.stats();
+  let kernelsBefore: number;
+  let verdict: ReturnType<typeof check>;
   if (firstStats.eager.length) {
-    all.model.dispose();
-    return { failure: firstStats.eager[0]!.reason };
+    // The compiler checks the replay against the traced (unfused) call and falls back to eager when
+    // it differs, which is what a faulty pattern does: tell that apart from a model that never compiles.
+    const plain = build(new Set());
+    const plainStats = plain.model.stats();
+    plain.model.dispose();
+    if (plainStats.eager.length) {
+      all.model.dispose();
+      return { failure: plainStats.eager[0]!.reason };
+    }
+    kernelsBefore = plainStats.compiled[0]!.kernelsTraced;
+    verdict = { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${firstStats.eager[0]!.reason})` };
+  } else {
+    kernelsBefore = firstStats.compiled[0]!.kernelsTraced;
+    verdict = check(all.model);
   }
-  const kernelsBefore = firstStats.compiled[0]!.kernelsTraced;
-  const verdict = check(all.model);
   if (verdict.ok) return { model: all.model, tally: all.tally, dropped: [], maxAbsDiff: verdict.maxAbsDiff, kernelsBefore, kernelsAfter: firstStats.compiled[0]!.kernelsAfterPasses };
   all.model.dispose();
   if (!settings.bisect) return { failure: `fused graph does not validate (${verdict.reason}) and bisection is off` };

@@ -5,26 +5,24 @@ import { prepareNodes, type GraphExecutor, type PreparedNode } from './executor.
 
 type Args = Record<string, tf.Tensor>;
 
+/** The arguments tf.fused.conv2d and tf.fused.depthwiseConv2d share, from a recorded node. */
+function convArgs(a: Args, at: Record<string, unknown>) {
+  return {
+    x: a.x as tf.Tensor4D, filter: a.filter as tf.Tensor4D, bias: a.bias, preluActivationWeights: a.preluActivationWeights,
+    strides: at.strides as [number, number], pad: at.pad as 'same', dataFormat: (at.dataFormat as 'NHWC') ?? 'NHWC',
+    dilations: (at.dilations as [number, number]) ?? [1, 1], dimRoundingMode: at.dimRoundingMode as 'round' | undefined,
+    activation: (at.activation as tf.fused.Activation) ?? 'linear', leakyreluAlpha: at.leakyreluAlpha as number | undefined,
+  };
+}
+
 /**
  * Fused kernels have no registered gradients in tfjs 4.22: eager code differentiates
  * them through the custom gradients of `tf.fused.*`. Under a gradient tape the replay
  * routes them there (attributes normalised: layers record `dilations: null`).
  */
 const FUSED_ROUTES: Record<string, (a: Args, attrs: Record<string, unknown>) => tf.Tensor> = {
-  FusedConv2D: (a, at) =>
-    tf.fused.conv2d({
-      x: a.x as tf.Tensor4D, filter: a.filter as tf.Tensor4D, bias: a.bias, preluActivationWeights: a.preluActivationWeights,
-      strides: at.strides as [number, number], pad: at.pad as 'same', dataFormat: (at.dataFormat as 'NHWC') ?? 'NHWC',
-      dilations: (at.dilations as [number, number]) ?? [1, 1], dimRoundingMode: at.dimRoundingMode as 'round' | undefined,
-      activation: (at.activation as tf.fused.Activation) ?? 'linear', leakyreluAlpha: at.leakyreluAlpha as number | undefined,
-    }),
-  FusedDepthwiseConv2D: (a, at) =>
-    tf.fused.depthwiseConv2d({
-      x: a.x as tf.Tensor4D, filter: a.filter as tf.Tensor4D, bias: a.bias, preluActivationWeights: a.preluActivationWeights,
-      strides: at.strides as [number, number], pad: at.pad as 'same', dataFormat: (at.dataFormat as 'NHWC') ?? 'NHWC',
-      dilations: (at.dilations as [number, number]) ?? [1, 1], dimRoundingMode: at.dimRoundingMode as 'round' | undefined,
-      activation: (at.activation as tf.fused.Activation) ?? 'linear', leakyreluAlpha: at.leakyreluAlpha as number | undefined,
-    }),
+  FusedConv2D: (a, at) => tf.fused.conv2d(convArgs(a, at)),
+  FusedDepthwiseConv2D: (a, at) => tf.fused.depthwiseConv2d(convArgs(a, at)),
   _FusedMatMul: (a, at) =>
     tf.fused.matMul({
       a: a.a!, b: a.b!, bias: a.bias, preluActivationWeights: a.preluActivationWeights,

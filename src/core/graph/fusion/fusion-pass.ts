@@ -21,32 +21,50 @@ export interface FusionTally {
 
 /**
  * Applies fusion patterns to a kernel graph: each pattern in order, repeatedly, until
- * it finds no new site (a site's rewrite can enable another). Sites of one round that
+ * it finds no new site (a site's rewrite can enable another), and the whole list again
+ * while a sweep changed something (at most 4 sweeps). Sites of one round that
  * touch the same nodes are applied one at a time. The tally it fills tells what
- * matched and what was applied, per pattern.
+ * matched and what was applied, per pattern, each site counted once however many
+ * signatures the pass compiles.
  */
 export function fusionPass(options: FusionPassOptions, tally: FusionTally): GraphPass {
+  // the pass runs once per compiled signature (a model checked at two batch sizes compiles
+  // twice): the tally counts each site once across those runs
+  const matchedKeys = new Set<string>();
+  const appliedKeys = new Set<string>();
   return {
     name: 'fusion',
     description: 'apply the fusion patterns',
     run(graph, passContext): { graph: KernelGraph; report: PassReport } {
       let current = graph;
-      const seen = new Set<string>();
-      for (const pattern of options.patterns) {
-        if (options.disabled?.includes(pattern.name)) continue;
-        if (passContext.mode === 'training' && !pattern.trainingSafe) continue;
-        for (let round = 0; round < 16; round++) {
-          const sites = pattern.match(current, options.context, new GraphTools(current)).filter((s) => !seen.has(s.key));
-          for (const s of sites) {
-            seen.add(s.key);
-            tally.matched[pattern.name] = (tally.matched[pattern.name] ?? 0) + 1;
-          }
-          const chosen = disjoint(sites.filter((s) => !options.allowedSites || options.allowedSites.has(s.key)));
-          if (chosen.length === 0) break;
-          current = applySites(current, chosen);
-          for (const s of chosen) {
-            tally.applied[pattern.name] = (tally.applied[pattern.name] ?? 0) + 1;
-            tally.sites.push({ key: s.key, pattern: s.pattern, layers: s.layers });
+      // keys applied in this run (never applied twice); a site that lost to an overlapping one
+      // stays eligible for the next round
+      const done = new Set<string>();
+      // sweeps over the pattern list until one applies nothing: a later pattern's rewrite can enable an
+      // earlier one (a depthwise conv's bias Add moved into the kernel lets the BatchNorm after it fold)
+      for (let sweep = 0, changed = true; changed && sweep < 4; sweep++) {
+        changed = false;
+        for (const pattern of options.patterns) {
+          if (options.disabled?.includes(pattern.name)) continue;
+          if (passContext.mode === 'training' && !pattern.trainingSafe) continue;
+          for (let round = 0; round < 16; round++) {
+            const sites = pattern.match(current, options.context, new GraphTools(current)).filter((s) => !done.has(s.key));
+            for (const s of sites) {
+              if (matchedKeys.has(s.key)) continue;
+              matchedKeys.add(s.key);
+              tally.matched[pattern.name] = (tally.matched[pattern.name] ?? 0) + 1;
+            }
+            const chosen = disjoint(sites.filter((s) => !options.allowedSites || options.allowedSites.has(s.key)));
+            if (chosen.length === 0) break;
+            current = applySites(current, chosen);
+            for (const s of chosen) {
+              done.add(s.key);
+              if (appliedKeys.has(s.key)) continue;
+              appliedKeys.add(s.key);
+              tally.applied[pattern.name] = (tally.applied[pattern.name] ?? 0) + 1;
+              tally.sites.push({ key: s.key, pattern: s.pattern, layers: s.layers });
+            }
+            changed = true;
           }
         }
       }

@@ -15,7 +15,7 @@ export interface FusionContext {
  */
 export interface FusionSite {
   readonly pattern: string;
-  /** `<pattern>@<anchor node id>`. */
+  /** `<pattern>@<anchor node id>`, plus `+<id>` of the other nodes where the anchor can host more than one rewrite (a chain); unique per rewrite, as the pass applies a key once. */
   readonly key: string;
   readonly anchor: number;
   /** Ids of every node the rewrite removes (the anchor included). */

@@ -13,6 +13,21 @@ const FUSES_TO: Readonly<Record<string, string>> = {
   _FusedMatMul: '_FusedMatMul',
 };
 
+/** Backends whose `_FusedMatMul` kernel adds a bias to any BatchMatMul (any rank, batch, transposition). */
+const FUSED_MATMUL_ANY_SHAPE = new Set(['cpu', 'webgl']);
+
+/**
+ * Whether `_FusedMatMul` on `backend` computes this BatchMatMul plus a bias exactly. Other
+ * backends get only the shape tf.fused.matMul itself passes for a tf.layers Dense (rank 3,
+ * batch 1, no transposition): tfjs-backend-wasm 4.22 reads a 2-D input out of bounds, and
+ * adds the bias wrongly for a batch above 1 or a transposed operand.
+ */
+function fusedMatMulExact(backend: string, node: KernelNode, tools: GraphTools): boolean {
+  if (FUSED_MATMUL_ANY_SHAPE.has(backend)) return true;
+  if (node.attrs.transposeA || node.attrs.transposeB) return false;
+  return [node.inputs.a, node.inputs.b].every((v) => v !== undefined && tools.value(v).shape.length === 3 && tools.value(v).shape[0] === 1);
+}
+
 /**
  * A bias added right after a conv, depthwise conv or matmul (`Add`/`BiasAdd` of a 1-D
  * weight over the last axis, as tf.layers does for DepthwiseConv2D and a linear Dense)
@@ -28,6 +43,7 @@ export const biasAdd: FusionPattern = {
       const fused = FUSES_TO[node.kernel];
       if (!fused || node.inputs.bias !== undefined || (node.attrs.activation ?? 'linear') !== 'linear') continue;
       if (!tf.getKernel(fused, context.backend)) continue;
+      if (fused === '_FusedMatMul' && !fusedMatMulExact(context.backend, node, tools)) continue;
       const add = tools.soleConsumer(node.outputs[0]!);
       if (!add || (add.kernel !== 'Add' && add.kernel !== 'BiasAdd')) continue;
       const [first, second] = [add.inputs.a ?? add.inputs.x, add.inputs.b ?? add.inputs.bias];

@@ -13,7 +13,7 @@ export const collapseReshape: FusionPattern = {
       const outer = tools.soleConsumer(inner.outputs[0]!);
       if (!outer || outer.kernel !== 'Reshape') continue;
       const replacement: KernelNode = { ...inner, inputs: { x: inner.inputs.x! }, attrs: { shape: [...tools.value(outer.outputs[0]!).shape] }, outputs: outer.outputs };
-      sites.push({ pattern: this.name, key: `${this.name}@${inner.id}`, anchor: inner.id, removes: [inner.id, outer.id], replacement, newValues: [], layers: [inner.layer, outer.layer].filter((l): l is string => !!l) });
+      sites.push({ pattern: this.name, key: `${this.name}@${inner.id}+${outer.id}`, anchor: inner.id, removes: [inner.id, outer.id], replacement, newValues: [], layers: [inner.layer, outer.layer].filter((l): l is string => !!l) });
     }
     return sites;
   },

@@ -23,7 +23,7 @@ export const collapseTranspose: FusionPattern = {
       const replacement: KernelNode = identity
         ? { ...inner, kernel: 'Identity', inputs: { x: inner.inputs.x! }, attrs: {}, outputs: outer.outputs }
         : { ...inner, attrs: { perm }, outputs: outer.outputs };
-      sites.push({ pattern: this.name, key: `${this.name}@${inner.id}`, anchor: inner.id, removes: [inner.id, outer.id], replacement, newValues: [], layers: [inner.layer, outer.layer].filter((l): l is string => !!l) });
+      sites.push({ pattern: this.name, key: `${this.name}@${inner.id}+${outer.id}`, anchor: inner.id, removes: [inner.id, outer.id], replacement, newValues: [], layers: [inner.layer, outer.layer].filter((l): l is string => !!l) });
     }
     return sites;
   },

@@ -1,0 +1,345 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KilnConfig } from '../config/kiln-config.js';
+import { activateBackend, withBackend, withBackendAsync } from '../core/backend-scope.js';
+import { summariseTimings } from '../core/benchmark/timing-stats.js';
+import { describeError } from '../core/errors.js';
+import { outputsAsArray, type KilnModel } from '../core/kiln-model.js';
+import type { KilnReport } from '../core/pipeline/report.js';
+import { backendOfTensor } from '../core/tensor-backend.js';
+import { KILN_VERSION } from '../core/version.js';
+import { modelFlops } from './flops.js';
+import { describeMachine } from './machine.js';
+import type { BenchSource } from './sources.js';
+import type { BenchResult, BenchSettings, CellResult, OptimizeRun, VariantResult } from './types.js';
+import { PLAIN_TFJS, PREDICT, type BenchBackend, type BenchVariant, type Disposable, type GroupContext, type VariantContext } from './variants.js';
+
+/** Where a cell is in the run, for progress displays. */
+export interface CellKey {
+  readonly model: string;
+  readonly backend: string;
+  readonly batch: number;
+}
+
+/** Events for progress displays (a terminal bar, log lines). */
+export interface BenchObserver {
+  cellStarted?(cell: CellKey, index: number, total: number): void;
+  /** What the cell is doing now: "building fused", "warm-up", "timing". */
+  phase?(cell: CellKey, what: string, roundsDone: number, roundsPlanned: number): void;
+  cellDone?(cell: CellResult, index: number, total: number): void;
+}
+
+export interface BenchRunOptions {
+  readonly sources: readonly BenchSource[];
+  /** Backends the cells run on, brought up already. */
+  readonly backends: readonly BenchBackend[];
+  /** Kiln's preferred backend among those that run here (brought up already). */
+  readonly bestBackend: BenchBackend;
+  readonly unavailableBackends?: Readonly<Record<string, string>>;
+  readonly batches: readonly number[];
+  /** The variants, in table order; must include `predict` (every ratio's reference). */
+  readonly variants: readonly BenchVariant[];
+  readonly settings: BenchSettings;
+  /** The config of Kiln's optimize() run for one backend. */
+  optimizeConfig(backend: BenchBackend): Promise<KilnConfig>;
+  readonly observer?: BenchObserver;
+}
+
+/** Default schedule: see {@link runBench}. */
+export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 2000, minRounds: 5, maxRounds: 200, warmupRounds: 2, outlierSigma: 3, seed: 0 };
+
+/**
+ * Measures every model on every backend at every batch size (a cell): builds each
+ * variant, times its first (cold) call, then warms up and times all of them
+ * interleaved, round after round (A B C ... then ... C B A), so that machine noise
+ * lands on all of them alike and the ratios hold on a noisy machine. A cell runs at
+ * least `minRounds` timed rounds, then goes on until `budgetMs` is spent, at most
+ * `maxRounds`; warm-up stops early once it has taken a quarter of the budget (after
+ * at least one round), so slow cells (large batches on cpu) stay affordable.
+ *
+ * Every call reads its outputs back (dataSync), in its own tf.tidy. Each variant gets
+ * its own copy of the inputs on the backend it runs on, so no call pays for moving
+ * them. Absolute times are for context; only ratios within one run compare.
+ */
+export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
+  if (!options.variants.some((v) => v.name === PREDICT)) throw new Error(`the variants must include "${PREDICT}", the reference of every ratio`);
+  const startedAt = new Date();
+  const start = performance.now();
+  const cells: CellResult[] = [];
+  const optimizeRuns: OptimizeRun[] = [];
+  const flopsCache = new Map<string, number>();
+  const total = options.backends.length * options.sources.length * options.batches.length;
+  const initialBackend = tf.getBackend();
+  try {
+    for (const backend of options.backends) {
+      for (const source of options.sources) {
+        const group = new Group(source, backend, options, optimizeRuns);
+        try {
+          for (const batch of options.batches) {
+            const key = { model: source.name, backend: backend.name, batch };
+            options.observer?.cellStarted?.(key, cells.length, total);
+            const flopsKey = `${source.name}@${batch}`;
+            if (!flopsCache.has(flopsKey)) flopsCache.set(flopsKey, await countModelFlops(source, options.bestBackend, batch, options.settings.seed));
+            const cell = await measureCell(key, source, backend, group, flopsCache.get(flopsKey)!, options);
+            cells.push(cell);
+            options.observer?.cellDone?.(cell, cells.length - 1, total);
+          }
+        } finally {
+          group.dispose();
+        }
+      }
+    }
+  } finally {
+    if (initialBackend && tf.findBackend(initialBackend)) activateBackend(initialBackend);
+  }
+  return {
+    kind: 'kiln-bench',
+    kilnVersion: KILN_VERSION,
+    tfjsVersion: tf.version.tfjs,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - start),
+    machine: await describeMachine(),
+    settings: options.settings,
+    bestBackend: options.bestBackend.name,
+    unavailableBackends: options.unavailableBackends ?? {},
+    variants: options.variants.map((v) => ({ name: v.name, description: v.description })),
+    cells,
+    optimizeRuns,
+  };
+}
+
+/** Things that live as long as one model on one backend (all its batch sizes). */
+class Group implements GroupContext {
+  private readonly shared = new Map<string, Promise<Disposable>>();
+  private readonly owned: Disposable[] = [];
+
+  constructor(
+    private readonly source: BenchSource,
+    readonly backend: BenchBackend,
+    private readonly options: BenchRunOptions,
+    private readonly runs: OptimizeRun[],
+  ) {}
+
+  get modelName(): string {
+    return this.source.name;
+  }
+
+  async buildModel(backend: string): Promise<tf.LayersModel> {
+    const model = await withBackendAsync(backend, () => this.source.build());
+    this.owned.push(model);
+    return model;
+  }
+
+  sampleInputs(model: tf.LayersModel, batch: number): tf.Tensor[] {
+    const samples = this.source.sampleInputs(model, batch, this.options.settings.seed);
+    this.owned.push({ dispose: () => tf.dispose(samples) });
+    return samples;
+  }
+
+  optimizeConfig(): Promise<KilnConfig> {
+    return this.options.optimizeConfig(this.backend);
+  }
+
+  recordOptimizeRun(report: KilnReport): void {
+    this.runs.push({ model: this.source.name, backend: this.backend.name, report });
+  }
+
+  get<T extends Disposable>(key: string, make: (group: GroupContext) => Promise<T>): Promise<T> {
+    let value = this.shared.get(key);
+    if (!value) {
+      const made: { value?: Disposable } = {};
+      value = make(this).then((v) => (made.value = v));
+      this.shared.set(key, value);
+      // Freed before the models it was made from (owned is freed last to first); the
+      // group is disposed after its cells, so the value has settled by then.
+      this.owned.push({ dispose: () => made.value?.dispose() });
+    }
+    return value as Promise<T>;
+  }
+
+  dispose(): void {
+    for (const d of this.owned.reverse()) d.dispose();
+    this.owned.length = 0;
+  }
+}
+
+/** FLOPs of one call at `batch`, traced on a fresh copy on the fastest backend; NaN when the trace fails. */
+async function countModelFlops(source: BenchSource, backend: BenchBackend, batch: number, seed: number): Promise<number> {
+  const model = await withBackendAsync(backend.tfName, () => source.build());
+  try {
+    return withBackend(backend.tfName, () => {
+      const samples = source.sampleInputs(model, batch, seed);
+      try {
+        return modelFlops(model, samples);
+      } finally {
+        tf.dispose(samples);
+      }
+    });
+  } catch {
+    return Number.NaN;
+  } finally {
+    model.dispose();
+  }
+}
+
+interface Running {
+  readonly variant: BenchVariant;
+  readonly model: KilnModel;
+  readonly feed: tf.Tensor | tf.Tensor[];
+  readonly timings: number[];
+  readonly result: { -readonly [K in keyof VariantResult]: VariantResult[K] };
+}
+
+async function measureCell(key: CellKey, source: BenchSource, backend: BenchBackend, group: Group, flops: number, options: BenchRunOptions): Promise<CellResult> {
+  const { settings, observer } = options;
+  const disposables: Disposable[] = [];
+  activateBackend(backend.tfName);
+  const model = await withBackendAsync(backend.tfName, () => source.build());
+  disposables.push(model);
+  const samples = withBackend(backend.tfName, () => source.sampleInputs(model, key.batch, settings.seed));
+  disposables.push({ dispose: () => tf.dispose(samples) });
+  const context: VariantContext = {
+    modelName: source.name,
+    backend,
+    bestBackend: options.bestBackend,
+    batch: key.batch,
+    model,
+    samples,
+    buildModel: async (b) => {
+      const copy = await withBackendAsync(b, () => source.build());
+      disposables.push(copy);
+      return copy;
+    },
+    shared: (k, make) => group.get(k, make),
+  };
+  const names = new Set(options.variants.map((v) => v.name));
+  const results: VariantResult[] = [];
+  const running: Running[] = [];
+  try {
+    for (const variant of options.variants) {
+      const alias = variant.sameAs?.({ backend, bestBackend: options.bestBackend });
+      if (alias && names.has(alias) && alias !== variant.name) {
+        results.push({ name: variant.name, sameAs: alias });
+        continue;
+      }
+      observer?.phase?.(key, `building ${variant.name}`, 0, 0);
+      const result: Running['result'] = { name: variant.name };
+      results.push(result);
+      try {
+        const t0 = performance.now();
+        const built = await variant.build(context);
+        result.buildMs = round(performance.now() - t0, 1);
+        disposables.push(built.model);
+        if (built.description) result.description = built.description;
+        const feed = inputsOn(samples, built.model.backend);
+        disposables.push({ dispose: () => tf.dispose(feed) });
+        const cold = timeCall(built.model, feed, true);
+        result.coldMs = round(cold.ms);
+        result.ranOn = cold.ranOn;
+        running.push({ variant, model: built.model, feed, timings: [], result });
+      } catch (error) {
+        result.error = describeError(error);
+      }
+      activateBackend(backend.tfName);
+    }
+
+    // Warm-up, then timed rounds, all variants interleaved.
+    const warmStart = performance.now();
+    let warmup = 0;
+    while (warmup < settings.warmupRounds && (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)) {
+      observer?.phase?.(key, 'warm-up', warmup, settings.warmupRounds);
+      playRound(running, warmup, false);
+      warmup++;
+    }
+    const timedStart = performance.now();
+    let rounds = 0;
+    const planned = () => Math.max(settings.minRounds, Math.min(settings.maxRounds, rounds ? Math.round((rounds * settings.budgetMs) / Math.max(1, performance.now() - timedStart)) : settings.minRounds));
+    while (rounds < settings.maxRounds && (rounds < settings.minRounds || performance.now() - timedStart < settings.budgetMs)) {
+      observer?.phase?.(key, 'timing', rounds, planned());
+      playRound(running, rounds, true);
+      rounds++;
+      if (running.every((r) => r.result.error)) break;
+    }
+
+    for (const r of running) {
+      if (r.result.error || r.timings.length === 0) continue;
+      const stats = summariseTimings(r.timings, settings.outlierSigma);
+      Object.assign(r.result, {
+        medianMs: round(stats.medianMs),
+        p10Ms: round(stats.p10Ms),
+        p90Ms: round(stats.p90Ms),
+        meanMs: round(stats.meanMs),
+        sdMs: round(stats.sdMs),
+        samples: stats.samples,
+        outliersDropped: stats.outliersDropped,
+        gflops: Number.isFinite(flops) ? round(flops / (stats.medianMs * 1e6), 3) : undefined,
+        timingsMs: r.timings.map((t) => round(t)),
+      });
+    }
+    const variants = results.map((r) => (r.sameAs ? { ...results.find((x) => x.name === r.sameAs)!, ...stripFigures(r), name: r.name, sameAs: r.sameAs } : r));
+    return {
+      ...key,
+      flops,
+      warmupRounds: warmup,
+      rounds,
+      variants,
+      vsPredict: ratiosAgainst(variants, PREDICT),
+      vsPlain: ratiosAgainst(variants, PLAIN_TFJS),
+    };
+  } finally {
+    for (const d of disposables.reverse()) d.dispose();
+    activateBackend(backend.tfName);
+  }
+}
+
+function stripFigures(r: VariantResult): Partial<VariantResult> {
+  return r.description ? { description: r.description } : {};
+}
+
+/** One round: every variant once, forwards on even rounds and backwards on odd ones. */
+function playRound(running: readonly Running[], index: number, record: boolean): void {
+  const order = index % 2 === 0 ? running : [...running].reverse();
+  for (const r of order) {
+    if (r.result.error) continue;
+    try {
+      const { ms } = timeCall(r.model, r.feed, false);
+      if (record) r.timings.push(ms);
+    } catch (error) {
+      r.result.error = `failed while timed: ${describeError(error)}`;
+    }
+  }
+}
+
+/** median of `reference` / median of each variant (absent where either has no figures). */
+function ratiosAgainst(variants: readonly VariantResult[], reference: string): Record<string, number> {
+  const base = variants.find((v) => v.name === reference)?.medianMs;
+  const out: Record<string, number> = {};
+  if (!base) return out;
+  for (const v of variants) if (v.medianMs) out[v.name] = round(base / v.medianMs, 3);
+  return out;
+}
+
+/** One call, outputs read back and disposed, in its own scope. */
+function timeCall(model: KilnModel, feed: tf.Tensor | tf.Tensor[], readBackend: boolean): { ms: number; ranOn?: string } {
+  let ms = 0;
+  let ranOn: string | undefined;
+  tf.tidy(() => {
+    const t0 = performance.now();
+    const outputs = outputsAsArray(model.predict(feed));
+    for (const o of outputs) o.dataSync();
+    ms = performance.now() - t0;
+    if (readBackend) ranOn = backendOfTensor(outputs[0]!);
+    tf.dispose(outputs);
+  });
+  return { ms, ranOn };
+}
+
+/** Copies of the inputs whose data lives on `backend` (so timed calls never move them). */
+function inputsOn(samples: readonly tf.Tensor[], backend: string): tf.Tensor | tf.Tensor[] {
+  const copies = withBackend(tf.findBackend(backend) ? backend : tf.getBackend(), () => samples.map((t) => tf.tensor(t.dataSync() as tf.TypedArray, t.shape, t.dtype)));
+  return copies.length === 1 ? copies[0]! : copies;
+}
+
+function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

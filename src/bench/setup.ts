@@ -1,0 +1,66 @@
+import type { KilnConfig } from '../config/kiln-config.js';
+import { loadConfig } from '../config/load-config.js';
+import { BackendManager, BUILT_IN_BACKENDS } from '../core/backend-manager.js';
+import { ConfigError } from '../core/errors.js';
+import { createRunContainer } from '../core/run-container.js';
+import { BUILT_IN_VARIANTS, PREDICT, type BenchBackend, type BenchVariant } from './variants.js';
+
+/**
+ * Settings of Kiln's optimize() inside the suite when no kiln.yaml is given: one
+ * perturbed validation sample and 15 timed runs per decision keep the run short; the
+ * end-to-end comparison is off because the suite measures it itself.
+ */
+export const BENCH_OPTIMIZE_DEFAULTS = { validation: { samples: 1 }, benchmark: { warmup: 3, iterations: 15 } } as const;
+
+/** Loads the optimize() config for one backend: the file (or the defaults above) with backend.preference set to it. */
+export function benchOptimizeConfig(configPath: string | undefined, backend?: BenchBackend): Promise<KilnConfig> {
+  const overrides: Record<string, unknown> = { benchmark: { endToEnd: false } };
+  if (backend) overrides.backend = { preference: [backend.name] };
+  return loadConfig(configPath ?? structuredClone(BENCH_OPTIMIZE_DEFAULTS), { overrides });
+}
+
+export interface BackendPlan {
+  /** The backends to run cells on, in the order asked (or Kiln's preference order). */
+  readonly backends: BenchBackend[];
+  /** Kiln's preferred backend among those that run here. */
+  readonly best: BenchBackend;
+  /** Backends in Kiln's list that cannot run here, with why. */
+  readonly unavailable: Record<string, string>;
+}
+
+/**
+ * Brings up every backend Kiln knows (tensorflow-gpu, tensorflow, wasm, cpu, in that
+ * order of preference), through the BackendManager, so an absent package is a reason
+ * and not a crash. `requested` (Kiln's names) picks the cells' backends; by default,
+ * all that run here. Asking for an unknown or unavailable one is a usage error.
+ */
+export async function planBackends(config: KilnConfig, requested?: readonly string[]): Promise<BackendPlan> {
+  const manager = createRunContainer(config).resolve(BackendManager);
+  const available: BenchBackend[] = [];
+  const unavailable: Record<string, string> = {};
+  for (const d of BUILT_IN_BACKENDS) {
+    const a = await manager.ensure(d);
+    if (a.available) available.push({ name: d.name, tfName: d.tfName });
+    else unavailable[d.name] = a.reason;
+  }
+  const best = available[0];
+  if (!best) throw new Error('no tf.js backend can run here (not even cpu)');
+  let backends = available;
+  if (requested?.length) {
+    backends = requested.map((name) => {
+      if (!BUILT_IN_BACKENDS.some((d) => d.name === name)) throw new ConfigError(`unknown backend "${name}" in --backend; Kiln knows: ${BUILT_IN_BACKENDS.map((d) => d.name).join(', ')}`);
+      const found = available.find((b) => b.name === name);
+      if (!found) throw new ConfigError(`backend "${name}" cannot run here: ${unavailable[name]}`);
+      return found;
+    });
+  }
+  return { backends, best, unavailable };
+}
+
+/** The built-in variants named in `names` (all when absent), in table order; `predict` is always kept. */
+export function pickVariants(names: readonly string[] | undefined, all: readonly BenchVariant[] = BUILT_IN_VARIANTS): BenchVariant[] {
+  if (!names?.length) return [...all];
+  const unknown = names.filter((n) => !all.some((v) => v.name === n));
+  if (unknown.length) throw new ConfigError(`unknown variant(s) ${unknown.map((n) => `"${n}"`).join(', ')} in --variants; the suite has: ${all.map((v) => v.name).join(', ')}`);
+  return all.filter((v) => v.name === PREDICT || names.includes(v.name));
+}

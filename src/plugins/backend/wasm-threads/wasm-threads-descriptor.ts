@@ -1,0 +1,14 @@
+import type { BackendDescriptor } from '../../../core/backend-manager.js';
+import { registerWasmThreads, WASM_THREADS_BACKEND } from './threaded-wasm.js';
+
+/**
+ * How the BackendManager brings `wasm-threads` up: no package registers it by being
+ * imported, so its `register` hook starts the threaded build (see threaded-wasm.ts)
+ * with `threads` threads (undefined: the machine's cores, at most 8).
+ */
+export function wasmThreadsDescriptor(threads?: number): BackendDescriptor {
+  return { name: 'wasm-threads', tfName: WASM_THREADS_BACKEND, bundled: true, register: (importModule) => registerWasmThreads(importModule, threads) };
+}
+
+/** The built-in descriptor, with the default thread count (what `kiln bench` and BUILT_IN_BACKENDS use). */
+export const WASM_THREADS_DESCRIPTOR: BackendDescriptor = wasmThreadsDescriptor();

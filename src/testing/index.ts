@@ -1,0 +1,25 @@
+/**
+ * tfjs-kiln/testing: the plugin author's kit. `describePluginConformance` declares a
+ * mocha suite that checks a plugin against Kiln's plugin contract on the zoo models;
+ * `runPluginConformance` runs the same checks and returns the report.
+ */
+import 'reflect-metadata';
+
+export {
+  CONFORMANCE_CHECKS,
+  CONFORMANCE_CONFIG,
+  ConformanceSession,
+  MODEL_CHECK_IDS,
+  PLUGIN_CHECK_IDS,
+  runPluginConformance,
+  type ConformanceCheck,
+  type ConformanceCheckId,
+  type ConformanceModel,
+  type ConformanceOptions,
+  type ConformanceReport,
+  type ConformanceTarget,
+  type ModelConformance,
+} from './conformance.js';
+export { ConformanceError, describePluginConformance, type DescribeConformanceOptions, type MochaContextLike, type MochaLike } from './describe-conformance.js';
+// The models the kit checks on, for tests of your own.
+export { listZoo, ZOO, zooSampleInputs, type ZooBuildOptions, type ZooEntry, type ZooName } from '../zoo/index.js';

@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { DEFAULT_BENCH_SETTINGS, runBench } from '../../src/bench/engine.js';
+import { benchOptimizeConfig } from '../../src/bench/setup.js';
+import { resolveSources } from '../../src/bench/sources.js';
+import type { BenchResult } from '../../src/bench/types.js';
+import { BUILT_IN_VARIANTS, type BenchVariant } from '../../src/bench/variants.js';
+import { LayersKilnModel } from '../../src/core/layers-kiln-model.js';
+
+const CPU = { name: 'cpu', tfName: 'cpu' };
+
+/** A variant from "later": joins the table by being in the array. */
+const EXTRA: BenchVariant = {
+  name: 'extra-engine',
+  description: 'a stand-in for a later engine',
+  build: async (c) => ({ model: new LayersKilnModel(await c.buildModel('cpu'), 'cpu', false, 'stand-in'), description: 'stand-in engine' }),
+};
+const BROKEN: BenchVariant = {
+  name: 'broken',
+  description: 'cannot be built',
+  build: async () => {
+    throw new Error('no such engine here');
+  },
+};
+
+describe('bench: engine (no timing assertions)', () => {
+  let result: BenchResult;
+  let tensorsBefore: number;
+  let tensorsAfter: number;
+  const events: string[] = [];
+
+  before(async () => {
+    tensorsBefore = tf.memory().numTensors;
+    result = await runBench({
+      sources: await resolveSources(['zoo:mlp'], { small: true }),
+      backends: [CPU],
+      bestBackend: CPU,
+      batches: [1, 2],
+      variants: [...BUILT_IN_VARIANTS, EXTRA, BROKEN],
+      settings: { ...DEFAULT_BENCH_SETTINGS, budgetMs: 0, minRounds: 3, maxRounds: 3, warmupRounds: 1 },
+      optimizeConfig: (b) => benchOptimizeConfig(undefined, b),
+      observer: { cellStarted: (c, i, n) => events.push(`start ${c.batch} ${i}/${n}`), cellDone: (c, i, n) => events.push(`done ${c.batch} ${i}/${n}`) },
+    });
+    tensorsAfter = tf.memory().numTensors;
+  });
+
+  it('measures one cell per model, backend and batch, every variant in table order', () => {
+    expect(result.cells.map((c) => [c.model, c.backend, c.batch])).to.deep.equal([['mlp (small)', 'cpu', 1], ['mlp (small)', 'cpu', 2]]);
+    const names = [...BUILT_IN_VARIANTS.map((v) => v.name), 'extra-engine', 'broken'];
+    expect(result.variants.map((v) => v.name)).to.deep.equal(names);
+    for (const c of result.cells) expect(c.variants.map((v) => v.name)).to.deep.equal(names);
+    expect(events).to.deep.equal(['start 1 0/2', 'done 1 0/2', 'start 2 1/2', 'done 2 1/2']);
+  });
+
+  it('records median, p10/p90, cold call, every timing and what each variant ran on', () => {
+    for (const c of result.cells) {
+      expect(c.rounds).to.equal(3);
+      for (const v of c.variants.filter((x) => !x.error)) {
+        expect(v.ranOn, v.name).to.equal('cpu');
+        expect(v.timingsMs, v.name).to.have.length(3);
+        expect(v.p10Ms!, v.name).to.be.at.most(v.medianMs!);
+        expect(v.medianMs!, v.name).to.be.at.most(v.p90Ms!);
+        expect(v.coldMs, v.name).to.be.a('number');
+      }
+    }
+  });
+
+  it('copies, not re-times, variants that are the same model on the same backend (plain tf.js and best backend on cpu)', () => {
+    for (const c of result.cells) {
+      const predict = c.variants.find((v) => v.name === 'predict')!;
+      for (const name of ['plain-tfjs', 'best-backend']) {
+        const v = c.variants.find((x) => x.name === name)!;
+        expect(v.sameAs).to.equal('predict');
+        expect(v.medianMs).to.equal(predict.medianMs);
+      }
+    }
+  });
+
+  it('keeps measuring when a variant cannot be built, and says why', () => {
+    for (const c of result.cells) {
+      const broken = c.variants.find((v) => v.name === 'broken')!;
+      expect(broken.error).to.equal('no such engine here');
+      expect(broken.medianMs).to.equal(undefined);
+      expect(c.vsPredict).not.to.have.property('broken');
+      expect(c.variants.find((v) => v.name === 'extra-engine')!.description).to.equal('stand-in engine');
+    }
+  });
+
+  it('derives every ratio and GFLOP/s from the medians and the traced FLOP count', () => {
+    for (const c of result.cells) {
+      expect(c.flops).to.be.greaterThan(0);
+      const predict = c.variants.find((v) => v.name === 'predict')!;
+      expect(c.vsPredict.predict).to.equal(1);
+      for (const v of c.variants.filter((x) => x.medianMs)) {
+        expect(c.vsPredict[v.name], v.name).to.be.closeTo(predict.medianMs! / v.medianMs!, 0.01 * (predict.medianMs! / v.medianMs!) + 1e-3);
+        expect(v.gflops!, v.name).to.be.closeTo(c.flops / (v.medianMs! * 1e6), 0.01 * v.gflops! + 1e-3);
+      }
+    }
+    expect(result.cells[1]!.flops, 'batch 2 does twice the work of batch 1').to.equal(2 * result.cells[0]!.flops);
+  });
+
+  it('runs Kiln\'s optimize() once per model and backend, shared by every batch size', () => {
+    expect(result.optimizeRuns.map((r) => [r.model, r.backend])).to.deep.equal([['mlp (small)', 'cpu']]);
+    expect(result.optimizeRuns[0]!.report.decisions).to.be.an('array').that.is.not.empty;
+    for (const c of result.cells) expect(c.variants.find((v) => v.name === 'kiln')!.medianMs).to.be.a('number');
+  });
+
+  it('frees every tensor it made', () => {
+    expect(tensorsAfter).to.equal(tensorsBefore);
+  });
+
+  it('refuses a variant list without predict, the reference of every ratio', async () => {
+    let caught: unknown;
+    try {
+      await runBench({ sources: [], backends: [CPU], bestBackend: CPU, batches: [1], variants: [EXTRA], settings: DEFAULT_BENCH_SETTINGS, optimizeConfig: (b) => benchOptimizeConfig(undefined, b) });
+    } catch (error) {
+      caught = error;
+    }
+    expect(String(caught)).to.match(/must include "predict"/);
+  });
+});

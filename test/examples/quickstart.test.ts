@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+
+import { main } from '../../examples/01-quickstart/quickstart.js';
+
+describe('examples/01-quickstart (smoke)', () => {
+  // The optimised model's first predict makes its backend the active one, and Kiln leaves it so (see README).
+  let backend: string;
+  before(() => {
+    backend = tf.getBackend();
+  });
+  after(async () => {
+    await tf.setBackend(backend);
+  });
+
+  it('optimises the demo network and returns the report, leaving no tensors behind', async () => {
+    const before = tf.memory().numTensors;
+    const report = await main({ small: true, print: false });
+    expect(tf.memory().numTensors).to.equal(before);
+    const plugins = report.decisions.map((d) => d.plugin);
+    expect(plugins).to.include.members(['backend-wasm', 'backend-cpu', 'graph-compile', 'op-fusion']);
+    expect(report.decisions.filter((d) => d.status === 'failed'), 'no candidate failed').to.deep.equal([]);
+    expect(report.backend).to.be.oneOf(['wasm', 'cpu']);
+    expect(tf.getBackend()).to.equal(report.backend); // the optimised model ran there
+  });
+});

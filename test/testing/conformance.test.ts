@@ -1,0 +1,29 @@
+// Kiln's own plugins against the plugin author's kit, through the package's public
+// entry points, exactly as a third-party plugin's tests use them.
+import * as kiln from 'tfjs-kiln';
+import { describePluginConformance, type DescribeConformanceOptions } from 'tfjs-kiln/testing';
+
+/**
+ * Which small zoo models each built-in plugin is checked on (the subset keeps the run
+ * short; each exercises something the plugin does). A built-in plugin not listed here
+ * is checked on the MLP.
+ */
+const SETTINGS: Record<string, DescribeConformanceOptions> = {
+  'backend-cpu': { models: ['mlp', 'attention-block'], backend: 'wasm' },   // starts on wasm, so it copies onto cpu
+  'backend-wasm': { models: ['mlp', 'depthwise-cnn'] },
+  'backend-tensorflow': { models: ['mlp'] },                                 // unavailable without tfjs-node: reported, not failed
+  'backend-tensorflow-gpu': { models: ['mlp'] },
+  'graph-compile': { models: ['mlp', 'shogi-resnet', 'custom-layer', 'attention-block'] },
+  'op-fusion': { models: ['shogi-resnet', 'depthwise-cnn', 'mlp'] },
+  'mixed-precision': { models: ['mlp', 'shogi-resnet', 'custom-layer'] },   // custom-layer: nothing to store below float32
+};
+
+const builtIns = Object.values(kiln)
+  .map((value) => kiln.pluginMetaOf(value))
+  .filter((meta): meta is kiln.PluginMeta => meta !== undefined)
+  .sort((a, b) => a.name.localeCompare(b.name));
+
+describe('built-in plugins pass the conformance kit (tfjs-kiln/testing)', () => {
+  // strictTolerance: Kiln's own plugins keep within the tolerance themselves, not only through the pipeline's rejection.
+  for (const meta of builtIns) describePluginConformance(meta.name, { models: ['mlp'], strictTolerance: true, ...SETTINGS[meta.name] });
+});
