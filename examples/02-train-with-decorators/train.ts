@@ -52,9 +52,9 @@ export class TrainingSettings {
   @Backends('cpu') backends!: string[];
 
   @IsNumberInRange({ greaterThan: 0 }) learningRate = 2e-3;
-  @IsInt() @Min(1) epochs = 5;
+  @IsInt() @Min(1) epochs = 6;
   /** Positions in the synthetic self-play data set. */
-  @IsInt() @Min(1) positions = 64;
+  @IsInt() @Min(1) positions = 32;
   @IsInt() @Min(1) batchSize = 16;
   @IsInt() @Min(1) channels = 8;
   @IsInt() @Min(0) blocks = 2;

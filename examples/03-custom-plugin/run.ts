@@ -38,7 +38,9 @@ async function link(at: string, to: string): Promise<void> {
   await fs.rm(at, { recursive: true, force: true }).catch(() => undefined);
   await fs.mkdir(path.dirname(at), { recursive: true });
   try {
-    await fs.symlink(path.relative(path.dirname(at), to), at, process.platform === 'win32' ? 'junction' : 'dir');
+    // A relative link, as npm makes; Windows junctions need an absolute target.
+    if (process.platform === 'win32') await fs.symlink(to, at, 'junction');
+    else await fs.symlink(path.relative(path.dirname(at), to), at, 'dir');
   } catch (error) {
     // Another process linked it meanwhile.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || (await real(at)) !== (await real(to))) throw error;

@@ -45,7 +45,7 @@ export interface BenchRunOptions {
 }
 
 /** Default schedule: see {@link runBench}. */
-export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 2000, minRounds: 5, maxRounds: 200, warmupRounds: 2, outlierSigma: 3, seed: 0 };
+export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 1500, minRounds: 5, maxRounds: 200, warmupRounds: 2, outlierSigma: 3, seed: 0, slowCallMs: 1000 };
 
 /**
  * Measures every model on every backend at every batch size (a cell): builds each
@@ -53,8 +53,10 @@ export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 2000, minRounds
  * interleaved, round after round (A B C ... then ... C B A), so that machine noise
  * lands on all of them alike and the ratios hold on a noisy machine. A cell runs at
  * least `minRounds` timed rounds, then goes on until `budgetMs` is spent, at most
- * `maxRounds`; warm-up stops early once it has taken a quarter of the budget (after
- * at least one round), so slow cells (large batches on cpu) stay affordable.
+ * `maxRounds`. Slow cells (large batches on cpu) stay affordable: warm-up stops once it
+ * has taken a quarter of the budget, and is skipped when the cold calls alone took
+ * longer than the budget (they warmed up); where one call of predict takes longer
+ * than `slowCallMs`, the optional variants are left out (with the reason).
  *
  * Every call reads its outputs back (dataSync), in its own tf.tidy. Each variant gets
  * its own copy of the inputs on the backend it runs on, so no call pays for moving
@@ -214,11 +216,16 @@ async function measureCell(key: CellKey, source: BenchSource, backend: BenchBack
   const names = new Set(options.variants.map((v) => v.name));
   const results: VariantResult[] = [];
   const running: Running[] = [];
+  let slow: string | undefined;
   try {
     for (const variant of options.variants) {
       const alias = variant.sameAs?.({ backend, bestBackend: options.bestBackend });
       if (alias && names.has(alias) && alias !== variant.name) {
         results.push({ name: variant.name, sameAs: alias });
+        continue;
+      }
+      if (variant.optional && slow) {
+        results.push({ name: variant.name, skipped: slow });
         continue;
       }
       observer?.phase?.(key, `building ${variant.name}`, 0, 0);
@@ -236,6 +243,9 @@ async function measureCell(key: CellKey, source: BenchSource, backend: BenchBack
         result.coldMs = round(cold.ms);
         result.ranOn = cold.ranOn;
         running.push({ variant, model: built.model, feed, timings: [], result });
+        if (variant.name === PREDICT && settings.slowCallMs > 0 && cold.ms > settings.slowCallMs) {
+          slow = `slow cell: one call of ${PREDICT} took ${(cold.ms / 1000).toFixed(1)} s (over ${settings.slowCallMs} ms), so optional variants are left out (--slow-call-ms 0 keeps them)`;
+        }
       } catch (error) {
         result.error = describeError(error);
       }
@@ -243,9 +253,10 @@ async function measureCell(key: CellKey, source: BenchSource, backend: BenchBack
     }
 
     // Warm-up, then timed rounds, all variants interleaved.
+    const coldTotal = running.reduce((sum, r) => sum + (r.result.coldMs ?? 0), 0);
     const warmStart = performance.now();
     let warmup = 0;
-    while (warmup < settings.warmupRounds && (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)) {
+    while (warmup < settings.warmupRounds && (settings.budgetMs === 0 || coldTotal <= settings.budgetMs) && (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)) {
       observer?.phase?.(key, 'warm-up', warmup, settings.warmupRounds);
       playRound(running, warmup, false);
       warmup++;

@@ -18,7 +18,9 @@ function formatGflops(g: number | undefined): string {
 }
 
 function formatMflop(flops: number): string {
-  return Number.isFinite(flops) ? (flops / 1e6).toFixed(flops >= 1e8 ? 0 : 2) : '-';
+  if (!Number.isFinite(flops)) return '-';
+  const m = flops / 1e6;
+  return m >= 100 ? m.toFixed(0) : m >= 0.1 ? m.toFixed(2) : String(Number(m.toPrecision(2)));
 }
 
 /** Variant names in table order. */
@@ -69,6 +71,7 @@ export function detailGrid(result: BenchResult): Grid {
 
 function variantFigures(c: CellResult, v: VariantResult): string[] {
   if (v.error && !v.sameAs) return [v.ranOn ?? '-', `error: ${v.error.length > 60 ? `${v.error.slice(0, 57)}...` : v.error}`, '', '', '', '', ''];
+  if (v.skipped) return ['-', 'skipped (slow cell)', '', '', '', '', ''];
   const same = v.sameAs ? ` (= ${v.sameAs})` : '';
   return [
     `${v.ranOn ?? '-'}${same}`,

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { wasmThreadsInfo } from '../plugins/backend/wasm-threads/threaded-wasm.js';
 import type { MachineInfo } from './types.js';
 
 /**
@@ -15,6 +16,8 @@ export async function describeMachine(): Promise<MachineInfo> {
     const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
     backendFlags.wasm = `SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'}`;
   }
+  const threaded = wasmThreadsInfo();
+  if (threaded && tf.findBackend('wasm-threads')) backendFlags['wasm-threads'] = `SIMD on, ${threaded.threads} threads (the threaded build, started by Kiln)`;
   if (tf.findBackend('tensorflow')) backendFlags.tensorflow = 'libtensorflow (tfjs-node)';
   const info = {
     cpu: cpus[0]?.model.trim() ?? 'unknown CPU',

@@ -9,7 +9,8 @@ const label = (c: CellKey) => `${c.model} ${c.backend} b${c.batch}`;
 export function cellLine(cell: CellResult, index: number, total: number): string {
   const figures = cell.variants.filter((v) => v.medianMs !== undefined && !v.sameAs).map((v) => `${v.name} ${formatMs(v.medianMs)}`);
   const errors = cell.variants.filter((v) => v.error && !v.sameAs).map((v) => `${v.name} failed`);
-  return `[${index + 1}/${total}] ${label(cell)}: ${[...figures, ...errors].join(', ')} ms (${cell.rounds} rounds)`;
+  const skipped = cell.variants.filter((v) => v.skipped).length;
+  return `[${index + 1}/${total}] ${label(cell)}: ${[...figures, ...errors].join(', ')} ms (${cell.rounds} rounds${skipped ? `; ${skipped} optional variant(s) left out: slow cell` : ''})`;
 }
 
 /**

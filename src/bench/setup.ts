@@ -12,16 +12,32 @@ import { BUILT_IN_VARIANTS, PREDICT, type BenchBackend, type BenchVariant } from
  */
 export const BENCH_OPTIMIZE_DEFAULTS = { validation: { samples: 1 }, benchmark: { warmup: 3, iterations: 15 } } as const;
 
-/** Loads the optimize() config for one backend: the file (or the defaults above) with backend.preference set to it. */
-export function benchOptimizeConfig(configPath: string | undefined, backend?: BenchBackend): Promise<KilnConfig> {
+/**
+ * Loads the optimize() config of the kiln variant: the file (or the defaults above),
+ * end-to-end comparison off, and `backend.preference` set to `preference` when given.
+ */
+export function benchOptimizeConfig(configPath: string | undefined, preference?: readonly string[]): Promise<KilnConfig> {
   const overrides: Record<string, unknown> = { benchmark: { endToEnd: false } };
-  if (backend) overrides.backend = { preference: [backend.name] };
+  if (preference?.length) overrides.backend = { preference: [...preference] };
   return loadConfig(configPath ?? structuredClone(BENCH_OPTIMIZE_DEFAULTS), { overrides });
+}
+
+/**
+ * The backend preference of the kiln variant in a cell: the cell's backend first, then
+ * the backends Kiln would fall back to from there (those after it in Kiln's order that
+ * run here). Kiln keeps the first that validates and is faster, so a backend Kiln
+ * rejects shows as what Kiln chose instead (the detail table's "ran on" says which).
+ */
+export function fallbackChain(backend: BenchBackend, available: readonly BenchBackend[]): string[] {
+  const i = available.findIndex((b) => b.name === backend.name);
+  return i < 0 ? [backend.name] : available.slice(i).map((b) => b.name);
 }
 
 export interface BackendPlan {
   /** The backends to run cells on, in the order asked (or Kiln's preference order). */
   readonly backends: BenchBackend[];
+  /** Every backend that runs here, in Kiln's preference order. */
+  readonly available: BenchBackend[];
   /** Kiln's preferred backend among those that run here. */
   readonly best: BenchBackend;
   /** Backends in Kiln's list that cannot run here, with why. */
@@ -54,7 +70,7 @@ export async function planBackends(config: KilnConfig, requested?: readonly stri
       return found;
     });
   }
-  return { backends, best, unavailable };
+  return { backends, available, best, unavailable };
 }
 
 /** The built-in variants named in `names` (all when absent), in table order; `predict` is always kept. */

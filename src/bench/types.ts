@@ -25,6 +25,8 @@ export interface VariantResult {
   readonly sameAs?: string;
   /** Set when the variant could not be built or run here; then no figures. */
   readonly error?: string;
+  /** Set when the variant was left out of this cell on purpose (a slow cell), with why. */
+  readonly skipped?: string;
   /** Milliseconds to build it (copy, compile, fuse, or Kiln's whole optimize() run). */
   readonly buildMs?: number;
   /** The first call after it was built (building may already have run it: see the variant's description). */
@@ -73,6 +75,8 @@ export interface BenchSettings {
   readonly warmupRounds: number;
   readonly outlierSigma: number;
   readonly seed: number;
+  /** A cell whose predict takes longer than this per call (its cold call) leaves out the optional variants; 0: never. */
+  readonly slowCallMs: number;
 }
 
 /** A regression check of one ratio against a stored baseline. */

@@ -75,6 +75,11 @@ export interface BenchVariant {
    * of timing the same thing twice.
    */
   sameAs?(context: { readonly backend: BenchBackend; readonly bestBackend: BenchBackend }): string | undefined;
+  /**
+   * Left out of slow cells (where one call of predict takes longer than the engine's
+   * `slowCallMs`): the variants a cell cannot do without are the references and Kiln.
+   */
+  readonly optional?: boolean;
   build(context: VariantContext): Promise<BuiltVariant>;
 }
 
@@ -124,36 +129,63 @@ export const PREDICT_VARIANT: BenchVariant = {
   build: async (c) => ({ model: new LayersKilnModel(c.model, c.backend.tfName, false) }),
 };
 
+/** A model a group (one model on one backend) owns, shared by its batch sizes. */
+class GroupModel implements Disposable {
+  constructor(readonly model: KilnModel, readonly description?: string) {}
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * Builds a variant once per model and backend, from a fresh copy of the model and
+ * batch-1 sample inputs, and lends it to every batch size's cell. A compiled variant
+ * meets a new batch size as a new input signature: its first call there compiles it,
+ * which the cell's cold figure includes (as a user's first call at that batch would).
+ */
+async function buildOncePerGroup(c: VariantContext, key: string, make: (model: tf.LayersModel, samples: tf.Tensor[], backend: string) => Promise<KilnModel>): Promise<BuiltVariant> {
+  const entry = await c.shared(key, async (group) => {
+    const model = await group.buildModel(group.backend.tfName);
+    const samples = group.sampleInputs(model, 1);
+    return new GroupModel(await make(model, samples, group.backend.tfName));
+  });
+  return { model: borrowed(entry.model) };
+}
+
 export const COMPILED_VARIANT: BenchVariant = {
   name: 'compiled',
-  description: 'graph-compile alone: replay of the traced kernels (no fusion); built by tracing the cell\'s inputs',
-  build: async (c) => ({ model: new CompiledModel(new LayersKilnModel(c.model, c.backend.tfName, false), { sampleInputs: [...c.samples], selectionRuns: 5 }) }),
+  description: 'graph-compile alone: replay of the traced kernels (no fusion); compiled once per model and backend on batch-1 inputs, other batches compile on their first call',
+  optional: true,
+  build: (c) => buildOncePerGroup(c, 'compiled', async (model, samples, backend) => new CompiledModel(new LayersKilnModel(model, backend, false), { sampleInputs: samples, selectionRuns: 5 })),
 };
 
 export const LAYERS_FUSED_VARIANT: BenchVariant = {
   name: 'layers-fused',
   description: 'op-fusion\'s layer rewrite alone (BatchNorm folded, activations merged), run by plain predict',
-  build: async (c) => ({ model: await layerFused(c.model, c.backend.tfName) }),
+  optional: true,
+  build: (c) => buildOncePerGroup(c, 'layers-fused', (model, _samples, backend) => layerFused(model, backend)),
 };
 
 export const FUSED_VARIANT: BenchVariant = {
   name: 'fused',
-  description: 'op-fusion: layer rewrite, then the compiled kernel graph with the fusion patterns; built on the cell\'s inputs',
-  build: async (c) => {
-    const base = await layerFused(c.model, c.backend.tfName);
-    const reference = new LayersKilnModel(c.model, c.backend.tfName, false);
-    const checks = buildValidationInputs([...c.samples], reference.inputs, { samples: 1, seed: 5, largeMagnitude: 10 });
-    try {
-      const result = fuseGraph(base, reference, [...c.samples], checks.map((k) => k.inputs), { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true });
-      if ('failure' in result) {
-        base.dispose();
-        throw new Error(result.failure);
+  description: 'op-fusion: layer rewrite, then the compiled kernel graph with the fusion patterns, validated on batch-1 inputs once per model and backend; other batches compile on their first call',
+  optional: true,
+  build: (c) =>
+    buildOncePerGroup(c, 'fused', async (model, samples, backend) => {
+      const base = await layerFused(model, backend);
+      const reference = new LayersKilnModel(model, backend, false);
+      const checks = buildValidationInputs(samples, reference.inputs, { samples: 1, seed: 5, largeMagnitude: 10 });
+      try {
+        const result = fuseGraph(base, reference, samples, checks.map((k) => k.inputs), { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true });
+        if ('failure' in result) {
+          base.dispose();
+          throw new Error(result.failure);
+        }
+        return result.model.withOwned(base);
+      } finally {
+        for (const k of checks) tf.dispose(k.inputs);
       }
-      return { model: result.model.withOwned(base) };
-    } finally {
-      for (const k of checks) tf.dispose(k.inputs);
-    }
-  },
+    }),
 };
 
 /** Kiln's optimised model with its report, shared by every batch size of one model and backend. */
@@ -166,12 +198,13 @@ class OptimizedEntry implements Disposable {
 
 export const KILN_VARIANT: BenchVariant = {
   name: KILN,
-  description: 'Kiln\'s optimised model: optimize() with backend.preference set to the cell\'s backend, run once per model and backend on batch-1 samples (as `kiln optimize` does by default) and timed at every batch',
+  description: 'Kiln\'s optimised model: optimize() with backend.preference starting at the cell\'s backend (then Kiln\'s fallbacks after it), run once per model and backend on batch-1 samples (as `kiln optimize` does by default) and timed at every batch',
   build: async (c) => {
     const entry = await c.shared('kiln', async (group) => {
+      // As a plain tf.js user starts: the model, its inputs and the run on the cpu backend.
       const model = await group.buildModel('cpu');
-      const samples = group.sampleInputs(model, 1);
-      const { model: optimized, report } = await optimize(model, { sampleInputs: samples, config: await group.optimizeConfig() });
+      const config = await group.optimizeConfig();
+      const { model: optimized, report } = await withBackendAsync('cpu', async () => optimize(model, { sampleInputs: group.sampleInputs(model, 1), config }));
       group.recordOptimizeRun(report);
       return new OptimizedEntry(optimized, report);
     });

@@ -45,8 +45,10 @@ export interface ConfigSchemaOptions {
 export interface ConfigField {
   /** Where it is written: `validation.atol`, `pipeline[].oneOf[].name`, `options.budgets.<output>.atol`. */
   readonly path: string;
-  /** The table it belongs to: `top level`, `backend`, `pipeline[]`, `plugin graph-compile`, ... */
+  /** The table it belongs to: `top level`, `backend`, `pipeline[]`, `graph-compile options`, ... */
   readonly section: string;
+  /** The plugin whose options it is, for a plugin option. */
+  readonly plugin?: string;
   /** The class that declares it, and the property. */
   readonly owner: Function;
   readonly property: string;
@@ -98,7 +100,6 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = Object.free
   'CandidateConfig.name': 'Name of a registered plugin (`kiln plugins` lists them).',
   'CandidateConfig.options': 'The plugin\'s options, checked against the plugin\'s options class. Absent: the plugin\'s defaults. A plugin without options accepts none.',
   'CandidateConfig.timeLimitMs': 'Time limit for this candidate\'s `apply`, in ms; overrides the plugin\'s own and the top-level `timeLimitMs`.',
-  'WasmThreadsOptions.compareWithWasm': 'Also time the model on single-threaded `wasm`, interleaved with `wasm-threads`, and step aside (`rejected`, so `wasm` is tried next) unless the threads are at least `benchmark.minSpeedup` faster.',
   'GraphCompileOptions.disablePasses': 'Passes to switch off by name.',
   'GraphCompileOptions.executor': '`auto` measures replay against direct kernel calls at compile time and keeps the faster; `replay` or `direct` forces one.',
   'GraphCompileOptions.recompileLimit': 'Signatures (input shapes) compiled at most; past it, new signatures run eagerly (with one warning).',
@@ -172,7 +173,6 @@ interface TypeMetadataStorage {
 }
 
 // class-transformer keeps `@Type` in a storage its index does not export.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const typeStorage = (require('class-transformer/cjs/storage') as { defaultMetadataStorage: TypeMetadataStorage }).defaultMetadataStorage;
 
 function isFieldRule(value: unknown): value is FieldRule {
@@ -516,6 +516,7 @@ export function configReference(options: ConfigSchemaOptions = {}): ConfigField[
       out.push({
         path: `${s.prefix}${f.property}`,
         section: s.title,
+        ...(s.plugin ? { plugin: s.plugin.name } : {}),
         owner: s.cls,
         property: f.property,
         type: typeWords(f),

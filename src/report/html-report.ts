@@ -248,10 +248,12 @@ function cellLatency(c: CellResult, names: readonly string[]): string {
     }));
   const errors = c.variants.filter((v) => v.error && !v.sameAs).map((v) => el('div', { class: 'errors', 'data-variant': v.name }, esc(`${v.name}: ${v.error}`)));
   const same = c.variants.filter((v) => v.sameAs).map((v) => `${v.name} = ${v.sameAs}`);
+  const skipped = c.variants.filter((v) => v.skipped).map((v) => el('div', { class: 'legend', 'data-skipped': v.name }, esc(`${v.name}: ${v.skipped}`)));
   return el('section', { class: 'cell', 'data-model': c.model, 'data-backend': c.backend, 'data-batch': c.batch },
     el('h3', {}, esc(`${c.model} · ${c.backend} · batch ${c.batch}`), el('span', { class: 'legend' }, esc(` — ${c.rounds} rounds${Number.isFinite(c.flops) ? `, ${(c.flops / 1e6).toFixed(2)} MFLOP per call` : ''}${same.length ? `; ${same.join(', ')}` : ''}`))),
     rows.length ? latencyChart(rows, `Latency: ${c.model} on ${c.backend}, batch ${c.batch}`) : '',
     ...errors,
+    ...skipped,
   );
 }
 

@@ -346,10 +346,16 @@ async function preparePlugin(target: ConformanceTarget, name: string, options: C
   const timeLimitMs = options.timeLimitMs ?? meta.timeLimitMs ?? config.timeLimitMs;
 
   // Availability: a well-formed answer, with a reason when unavailable.
-  let availability: Availability;
+  let plugin: OptimizationPlugin<object>;
   try {
     const run = createRunContainer(config, { parent: container, logger: new CollectingLogger() });
-    const plugin = run.resolve(new PluginRegistry(container).get(meta.name).pluginClass);
+    plugin = run.resolve(new PluginRegistry(container).get(meta.name).pluginClass) as OptimizationPlugin<object>;
+  } catch (error) {
+    checks.push(check('available', 'failed', `the plugin could not be constructed: ${describeError(error)}. Register every service its constructor asks for in the container.`));
+    return { name, checks, meta, blocked: 'the plugin could not be constructed' };
+  }
+  let availability: Availability;
+  try {
     availability = await plugin.isAvailable({ mode: config.mode });
   } catch (error) {
     checks.push(check('available', 'failed', `isAvailable threw: ${describeError(error)}. Answer unavailable('why') instead of throwing.`));

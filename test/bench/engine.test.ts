@@ -38,7 +38,7 @@ describe('bench: engine (no timing assertions)', () => {
       batches: [1, 2],
       variants: [...BUILT_IN_VARIANTS, EXTRA, BROKEN],
       settings: { ...DEFAULT_BENCH_SETTINGS, budgetMs: 0, minRounds: 3, maxRounds: 3, warmupRounds: 1 },
-      optimizeConfig: (b) => benchOptimizeConfig(undefined, b),
+      optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
       observer: { cellStarted: (c, i, n) => events.push(`start ${c.batch} ${i}/${n}`), cellDone: (c, i, n) => events.push(`done ${c.batch} ${i}/${n}`) },
     });
     tensorsAfter = tf.memory().numTensors;
@@ -109,10 +109,29 @@ describe('bench: engine (no timing assertions)', () => {
     expect(tensorsAfter).to.equal(tensorsBefore);
   });
 
+  it('leaves the optional variants out of a slow cell, saying why', async () => {
+    const slow = await runBench({
+      sources: await resolveSources(['zoo:mlp'], { small: true }),
+      backends: [CPU],
+      bestBackend: CPU,
+      batches: [1],
+      variants: BUILT_IN_VARIANTS.filter((v) => ['predict', 'compiled', 'fused'].includes(v.name)),
+      // every call is "slow" against a limit of a nanosecond
+      settings: { ...DEFAULT_BENCH_SETTINGS, budgetMs: 0, minRounds: 2, maxRounds: 2, warmupRounds: 0, slowCallMs: 1e-6 },
+      optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
+    });
+    const [predict, compiled, fused] = slow.cells[0]!.variants;
+    expect(predict!.medianMs).to.be.a('number');
+    for (const v of [compiled!, fused!]) {
+      expect(v.skipped).to.match(/^slow cell: one call of predict took .* so optional variants are left out/);
+      expect(v.medianMs).to.equal(undefined);
+    }
+  });
+
   it('refuses a variant list without predict, the reference of every ratio', async () => {
     let caught: unknown;
     try {
-      await runBench({ sources: [], backends: [CPU], bestBackend: CPU, batches: [1], variants: [EXTRA], settings: DEFAULT_BENCH_SETTINGS, optimizeConfig: (b) => benchOptimizeConfig(undefined, b) });
+      await runBench({ sources: [], backends: [CPU], bestBackend: CPU, batches: [1], variants: [EXTRA], settings: DEFAULT_BENCH_SETTINGS, optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]) });
     } catch (error) {
       caught = error;
     }

@@ -42,7 +42,7 @@ export function benchResultWith(cells: { model: string; backend: string; batch: 
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 1234,
     machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 8, platform: 'linux x64', node: 'v20', tfjs: '4.22.0', backendFlags: {}, description: 'Test CPU, 2 cores' },
-    settings: { budgetMs: 0, minRounds: 7, maxRounds: 7, warmupRounds: 1, outlierSigma: 3, seed: 0 },
+    settings: { budgetMs: 0, minRounds: 7, maxRounds: 7, warmupRounds: 1, outlierSigma: 3, seed: 0, slowCallMs: 1000 },
     bestBackend: 'wasm',
     unavailableBackends: {},
     variants: [

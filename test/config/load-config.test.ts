@@ -23,7 +23,7 @@ import {
 
 const DEFAULTS = {
   plugins: [],
-  backend: { preference: ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] },
+  backend: { preference: ['tensorflow-gpu', 'tensorflow', 'wasm-threads', 'wasm', 'cpu'] },
   validation: { atol: 1e-5, rtol: 1e-4, samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
   benchmark: { warmup: 10, iterations: 50, minSpeedup: 1.05, minSizeGain: 1.05, outlierSigma: 2, endToEnd: true },
   fallback: true,

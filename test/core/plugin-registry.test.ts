@@ -21,7 +21,7 @@ describe('plugin registry', () => {
   it('lists the built-in backend plugins with their kind, registered by importing their module', () => {
     const registry = new PluginRegistry();
     const backends = registry.list().filter((p) => p.meta.kind === 'backend').map((p) => p.meta.name);
-    expect(backends).to.deep.equal(['backend-tensorflow-gpu', 'backend-tensorflow', 'backend-wasm', 'backend-cpu']);
+    expect(backends).to.deep.equal(['backend-tensorflow-gpu', 'backend-tensorflow', 'backend-wasm', 'backend-cpu', 'backend-wasm-threads']);
     expect(registry.get('backend-wasm').meta.objective).to.equal('latency');
   });
 

@@ -10,10 +10,10 @@ import { REPO_ROOT } from './repo-root.js';
 const EXAMPLE = path.join(REPO_ROOT, 'examples', '03-custom-plugin');
 const PACKAGE = path.join(EXAMPLE, 'kiln-plugin-example');
 
-/** Runs the example as a user does, in its own process (its plugin registers in that process's Kiln only). */
-function runExample(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `node <args>` in `cwd`, in its own process (a plugin it loads registers in that process's Kiln only). */
+function runNode(args: string[], cwd = REPO_ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'examples', '03-custom-plugin', 'run.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -27,7 +27,7 @@ describe('examples/03-custom-plugin (smoke)', () => {
   let result: CustomPluginResult;
 
   before(async () => {
-    const run = await runExample(['--small', '--json']);
+    const run = await runNode([path.join(REPO_ROOT, 'dist', 'examples', '03-custom-plugin', 'run.js'), '--small', '--json']);
     expect(run.code, run.stderr).to.equal(0);
     result = JSON.parse(run.stdout) as CustomPluginResult;
   });
@@ -58,5 +58,17 @@ describe('examples/03-custom-plugin (smoke)', () => {
     const required = [...source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
     expect(required.sort()).to.deep.equal(['@tensorflow/tfjs', 'tfjs-kiln']);
     expect(source).not.to.match(/\bimport\b.*from|src\//);
+    const test = await fs.readFile(path.join(PACKAGE, 'test', 'conformance.test.js'), 'utf8');
+    expect([...test.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]).sort()).to.deep.equal(['..', 'tfjs-kiln/testing']);
+  });
+
+  it('its own test, written with tfjs-kiln/testing\'s conformance kit, passes (npm test in the package)', async () => {
+    // mocha from the repository's node_modules, as the package's devDependency would provide it
+    const run = await runNode([path.join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--no-config', '--reporter', 'json', '--timeout', '120000', 'test/conformance.test.js'], PACKAGE);
+    const json = run.stdout.slice(run.stdout.indexOf('{'));
+    const { stats, failures } = JSON.parse(json) as { stats: { passes: number; failures: number }; failures: { fullTitle: string; err: { message: string } }[] };
+    expect(failures.map((f) => `${f.fullTitle}: ${f.err.message}`), run.stderr).to.deep.equal([]);
+    expect(run.code).to.equal(0);
+    expect(stats.passes).to.be.greaterThan(10);
   });
 });

@@ -68,7 +68,7 @@ describe('HTML report in headless Chromium', () => {
       batches: [1, 2],
       variants: BUILT_IN_VARIANTS,
       settings: { ...DEFAULT_BENCH_SETTINGS, budgetMs: 0, minRounds: 4, maxRounds: 4, warmupRounds: 1 },
-      optimizeConfig: (b) => benchOptimizeConfig(undefined, b),
+      optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
     });
     const file = path.join(dir, 'bench.html');
     await writeHtmlReport(file, { kind: 'bench', bench: result });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { container as rootContainer } from 'tsyringe';
+import { container as rootContainer, inject } from 'tsyringe';
 import { AVAILABLE, CandidateRejectedError, Plugin, PluginRegistry, type KilnModel, type OptimizationPlugin } from 'tfjs-kiln';
 import {
   CONFORMANCE_CHECKS,
@@ -76,6 +76,15 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
   class ThrowsLeakingPlugin implements OptimizationPlugin {
     isAvailable() { return AVAILABLE; }
     async apply(): Promise<KilnModel> { tf.zeros([3]); throw new Error('half way'); }
+  }
+
+  /** Asks for a service nobody registered. */
+  const MISSING = Symbol('kit-test.missing-service');
+  @Plugin(meta('kit-unconstructible'), { container })
+  class UnconstructiblePlugin implements OptimizationPlugin {
+    constructor(@inject(MISSING) readonly service: unknown) {}
+    isAvailable() { return AVAILABLE; }
+    async apply(target: KilnModel) { return target; }
   }
 
   class Undecorated implements OptimizationPlugin {
@@ -174,6 +183,12 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
     expect(messageOf(unknown, 'registered')).to.match(/no plugin named "no-such-plugin" is registered/);
   });
 
+  it('a plugin that cannot be constructed: the availability check says so', async () => {
+    const report = await run(UnconstructiblePlugin, { pipeline: false });
+    expect(outcomes(report)).to.include({ registered: 'passed', available: 'failed', tolerance: 'skipped' });
+    expect(messageOf(report, 'available')).to.match(/could not be constructed/);
+  });
+
   it('refuses options the plugin does not take', async () => {
     const report = await runPluginConformance('graph-compile', { models: ['mlp'], options: { fast: true } });
     expect(outcomes(report)).to.include({ registered: 'failed' });
@@ -251,6 +266,11 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
       await recorded.run();
       expect(recorded.outcomes[`stand-in / on mlp / ${CONFORMANCE_CHECKS.tolerance}`]).to.equal('skipped');
       expect(recorded.outcomes[`stand-in / on mlp / ${CONFORMANCE_CHECKS.pipeline}`]).to.equal('passed');
+    });
+
+    it("takes mocha's own functions as they are typed", () => {
+      const explicit: MochaLike = { describe, it, before };
+      expect(explicit.it).to.equal(it);
     });
 
     it("says how to pass mocha's functions when its globals are absent", () => {

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { BenchRegressionError, baselineFrom, compareToBaseline, readBaseline, writeBaseline } from '../../bench/baseline.js';
 import { DEFAULT_BENCH_SETTINGS, runBench } from '../../bench/engine.js';
 import { renderBench } from '../../bench/format.js';
 import { benchProgress } from '../../bench/progress-bar.js';
-import { benchOptimizeConfig, pickVariants, planBackends } from '../../bench/setup.js';
+import { benchOptimizeConfig, fallbackChain, pickVariants, planBackends } from '../../bench/setup.js';
 import { resolveSources } from '../../bench/sources.js';
 import type { BenchResult, BenchSettings } from '../../bench/types.js';
 import type { BenchBackend } from '../../bench/variants.js';
@@ -28,6 +28,7 @@ export interface BenchFlags {
   warmup: number;
   rounds?: number;
   seed: number;
+  slowCallMs: number;
   small?: boolean;
   markdown?: boolean;
   detail: boolean;
@@ -69,10 +70,10 @@ export function benchCommand(): Command {
   return new Command('bench')
     .description('benchmark a model against plain tf.js and its backends, interleaved in one process; compare the ratios with a baseline')
     .argument('<models...>', 'model.json (or its folder), zoo:NAME, or "zoo" for every zoo model')
-    .option('-c, --config <file>', 'kiln.yaml for the kiln variant\'s optimize() run (backend.preference is set per cell)')
+    .option('-c, --config <file>', 'kiln.yaml for the kiln variant\'s optimize() run (backend.preference is set per cell: its backend, then Kiln\'s fallbacks)')
     .option('--json', 'print one JSON document (every figure, timing and ratio) instead of the tables')
     .option('--backend <list>', 'backends to run cells on, comma separated (default: every one that runs here)', list)
-    .option('--batch <list>', 'batch sizes, comma separated', batches, [1, 32])
+    .addOption(new Option('--batch <list>', 'batch sizes, comma separated').argParser(batches).default([1, 32], '1,32'))
     .option('--variants <list>', 'variants to measure, comma separated (predict is always measured)', list)
     .option('--baseline <file>', 'compare each kiln/predict ratio with this baseline; exit 1 when one fell by more than --max-regression')
     .option('--max-regression <pct>', 'largest allowed fall of a ratio, in percent', percent, 10)
@@ -84,6 +85,7 @@ export function benchCommand(): Command {
     .option('--rounds <n>', 'exactly this many timed rounds per cell (sets --min-rounds and --max-rounds)', positiveInt)
     .option('--warmup <n>', 'warm-up rounds per cell (fewer when they take over a quarter of the budget)', nonNegativeInt, DEFAULT_BENCH_SETTINGS.warmupRounds)
     .option('--seed <n>', 'seed of the sample inputs', nonNegativeInt, DEFAULT_BENCH_SETTINGS.seed)
+    .option('--slow-call-ms <n>', 'leave the optional variants (compiled, layers-fused, fused) out of cells where a call of predict takes longer; 0 keeps them', nonNegativeInt, DEFAULT_BENCH_SETTINGS.slowCallMs)
     .option('--small', 'zoo models at their scaled-down size (quick checks)')
     .option('--markdown', 'also print the summary as a Markdown table')
     .option('--no-detail', 'leave out the per-variant table')
@@ -110,10 +112,11 @@ export async function runBenchCommand(targets: string[], flags: BenchFlags): Pro
     maxRounds: flags.rounds ?? flags.maxRounds,
     warmupRounds: flags.warmup,
     seed: flags.seed,
+    slowCallMs: flags.slowCallMs,
   };
   const configs = new Map<string, Promise<KilnConfig>>();
   const optimizeConfig = (b: BenchBackend) => {
-    if (!configs.has(b.name)) configs.set(b.name, benchOptimizeConfig(configPath, b));
+    if (!configs.has(b.name)) configs.set(b.name, benchOptimizeConfig(configPath, fallbackChain(b, plan.available)));
     return configs.get(b.name)!;
   };
 

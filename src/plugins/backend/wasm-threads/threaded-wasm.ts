@@ -172,6 +172,10 @@ let live: Live | undefined;
  * the thread count is fixed: asking for another count is `unavailable`.
  */
 export async function startWasmThreads(options: StartOptions): Promise<WasmThreadsStart> {
+  if (live && tf.findBackendFactory(WASM_THREADS_BACKEND) == null) {
+    // Someone called tf.removeBackend('wasm-threads'), which disposed the module: start afresh.
+    await stopWasmThreads();
+  }
   if (current && current.threads !== options.threads) {
     const started = await current.start;
     if (started.available) {
@@ -204,11 +208,12 @@ export async function stopWasmThreads(): Promise<void> {
   current = undefined;
   const stopping = live;
   live = undefined;
+  if (!stopping) return; // nothing of ours runs (a backend of that name that someone else registered stays)
   if (tf.getBackend() === WASM_THREADS_BACKEND) await tf.setBackend('cpu');
   for (const kernel of tf.getKernelsForBackend(WASM_THREADS_BACKEND)) tf.unregisterKernel(kernel.kernelName, WASM_THREADS_BACKEND);
   // removeBackend disposes the BackendWasm, which terminates the module's threads.
   if (tf.findBackendFactory(WASM_THREADS_BACKEND)) tf.removeBackend(WASM_THREADS_BACKEND);
-  if (stopping) await terminateAll(stopping.workers);
+  await terminateAll(stopping.workers);
 }
 
 // ---- the start ----
@@ -358,6 +363,7 @@ function captureGlobals(): CapturedGlobals {
 
 /** Runs the emscripten factory with Kiln's hooks; resolves once the module and its pool of workers are ready. */
 async function startModule(factory: ThreadedFactory, files: ThreadedFiles, threads: number, messages: string[], globals: CapturedGlobals, timeoutMs: number): Promise<{ module: ThreadedModule; poolWorkers: Worker[] }> {
+  let starting = true;
   let failStart!: (error: unknown) => void;
   const failed = new Promise<never>((_, reject) => { failStart = reject; });
   failed.catch(() => undefined);
@@ -377,13 +383,15 @@ async function startModule(factory: ThreadedFactory, files: ThreadedFiles, threa
         .catch((error) => failStart(new Error(`instantiating ${files.wasmBinary} failed: ${describeError(error)}`)));
       return {};
     },
-    print: (text) => messages.push(String(text)),
-    printErr: (text) => messages.push(String(text)),
+    // Kept for the reason while starting; afterwards the module prints as emscripten would.
+    print: (text) => (starting ? messages.push(String(text)) : console.log(String(text))),
+    printErr: (text) => (starting ? messages.push(String(text)) : console.warn(String(text))),
     onAbort: (what) => failStart(new Error(`emscripten aborted: ${describeError(what)}`)),
   };
   let ready: Promise<ThreadedModule>;
   try {
-    ready = factory(config);
+    ready = Promise.resolve(factory(config));
+    ready.catch(() => undefined); // a rejection after the time limit has no one to tell
   } finally {
     // Synchronous part done: emscripten has added its rethrowing process listeners and
     // created the pool's workers (PThread.init).
@@ -415,6 +423,7 @@ async function startModule(factory: ThreadedFactory, files: ThreadedFiles, threa
     await terminateAll(poolWorkers);
     throw error;
   } finally {
+    starting = false;
     clearTimeout(timer);
     detach();
   }

@@ -216,4 +216,18 @@ describe('backend-wasm-threads', () => {
     const same = await startWasmThreads({ threads: 2, importModule: nodeImporter });
     expect(same).to.equal(first);
   });
+
+  it('starts afresh after tf.removeBackend("wasm-threads") disposed it', async () => {
+    const first = await startWasmThreads({ threads: 2, importModule: nodeImporter });
+    expect(first.available).to.equal(true);
+    tf.removeBackend(WASM_THREADS_BACKEND);
+    const again = await startWasmThreads({ threads: 2, importModule: nodeImporter });
+    expect(again.available, again.available ? '' : again.reason).to.equal(true);
+    expect(again).to.not.equal(first);
+    expect(await tf.setBackend(WASM_THREADS_BACKEND)).to.equal(true);
+    const y = tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 2]) as tf.Tensor4D, 1, 'same');
+    expect(Array.from(y.dataSync()).slice(0, 2)).to.deep.equal([8, 8]);
+    tf.dispose(y);
+    await tf.setBackend('cpu');
+  });
 });
