@@ -20,7 +20,7 @@ describe('examples/01-quickstart (smoke)', () => {
     const plugins = report.decisions.map((d) => d.plugin);
     expect(plugins).to.include.members(['backend-wasm', 'backend-cpu', 'graph-compile', 'op-fusion']);
     expect(report.decisions.filter((d) => d.status === 'failed'), 'no candidate failed').to.deep.equal([]);
-    expect(report.backend).to.be.oneOf(['wasm', 'cpu']);
+    expect(report.backend).to.be.oneOf(['wasm-threads', 'wasm', 'cpu']);
     expect(tf.getBackend()).to.equal(report.backend); // the optimised model ran there
   });
 });
