@@ -108,25 +108,17 @@ export class ValidationSession {
     if (budget) return this.checkBudget(candidate, budget);
     const { atol, rtol } = this.settings;
     const labels = this.reference.map((r) => r.set.label);
+    const run = this.runEverySet(candidate, labels);
+    if (!Array.isArray(run)) return run;
     let maxAbsDiff = 0;
     let closest: Mismatch | undefined;
-    for (const ref of this.reference) {
-      let outputs;
-      try {
-        outputs = readOutputs(candidate, ref.set.inputs);
-      } catch (error) {
-        return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
-      }
-      if (outputs.length !== ref.outputs.length) {
-        return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
-      }
+    for (let s = 0; s < this.reference.length; s++) {
+      const ref = this.reference[s]!;
+      const outputs = run[s]!;
       for (let o = 0; o < outputs.length; o++) {
         const name = this.outputNames[o] ?? `output ${o}`;
         const expected = ref.outputs[o]!;
         const actual = outputs[o]!;
-        if (expected.shape.join(',') !== actual.shape.join(',')) {
-          return fail(`output "${name}" on input set "${ref.set.label}" has shape [${actual.shape}], expected [${expected.shape}]`, Infinity, labels);
-        }
         const c = allclose(expected.values, actual.values, atol, rtol);
         maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
         const at = c.nonFinite ?? c.worst;
@@ -145,25 +137,8 @@ export class ValidationSession {
   /** `check` under a budget: each output's terms are evaluated over the rows of every input set together. */
   private checkBudget(candidate: KilnModel, budget: ValidationBudget): ValidationResult {
     const labels = this.reference.map((r) => r.set.label);
-    const actual: ReferenceOutputs['outputs'][] = [];
-    for (const ref of this.reference) {
-      let outputs;
-      try {
-        outputs = readOutputs(candidate, ref.set.inputs);
-      } catch (error) {
-        return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
-      }
-      if (outputs.length !== ref.outputs.length) {
-        return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
-      }
-      for (let o = 0; o < outputs.length; o++) {
-        const expected = ref.outputs[o]!;
-        if (expected.shape.join(',') !== outputs[o]!.shape.join(',')) {
-          return fail(`output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`, Infinity, labels);
-        }
-      }
-      actual.push(outputs);
-    }
+    const actual = this.runEverySet(candidate, labels);
+    if (!Array.isArray(actual)) return actual;
     let maxAbsDiff = 0;
     const outcomes: BudgetOutcome[] = [];
     let failed: { reason: string; worst?: Mismatch } | undefined;
@@ -184,6 +159,33 @@ export class ValidationSession {
     if (failed) return { passed: false, reason: failed.reason, maxAbsDiff, inputSets: labels, worst: failed.worst, budget: outcomes };
     if (!this.referenceGradients) return { passed: true, reason: '', maxAbsDiff, inputSets: labels, budget: outcomes };
     return { ...this.checkGradients(candidate, maxAbsDiff, labels, undefined), budget: outcomes };
+  }
+
+  /**
+   * The candidate's outputs on every input set, in order; or the failed result when it
+   * throws, returns another number of outputs, or an output of another shape.
+   */
+  private runEverySet(candidate: KilnModel, labels: string[]): ReferenceOutputs['outputs'][] | ValidationResult {
+    const all: ReferenceOutputs['outputs'][] = [];
+    for (const ref of this.reference) {
+      let outputs;
+      try {
+        outputs = readOutputs(candidate, ref.set.inputs);
+      } catch (error) {
+        return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
+      }
+      if (outputs.length !== ref.outputs.length) {
+        return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
+      }
+      for (let o = 0; o < outputs.length; o++) {
+        const expected = ref.outputs[o]!;
+        if (expected.shape.join(',') !== outputs[o]!.shape.join(',')) {
+          return fail(`output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`, Infinity, labels);
+        }
+      }
+      all.push(outputs);
+    }
+    return all;
   }
 
   /** The input set, index and values of a flat index into an output pooled over every input set. */
