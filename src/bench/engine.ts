@@ -45,7 +45,7 @@ export interface BenchRunOptions {
 }
 
 /** Default schedule: see {@link runBench}. */
-export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 1500, minRounds: 5, maxRounds: 200, warmupRounds: 2, outlierSigma: 3, seed: 0, slowCallMs: 1000 };
+export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 2500, minRounds: 15, maxRounds: 200, warmupRounds: 2, outlierSigma: 3, seed: 0, slowCallMs: 1000 };
 
 /**
  * Measures every model on every backend at every batch size (a cell): builds each
