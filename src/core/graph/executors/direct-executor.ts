@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { valueTensor, type KernelGraph, type ValueId } from '../ir.js';
+import { valueTensor, type GraphValue, type KernelGraph, type ValueId } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
-import { prepareNodes, type GraphExecutor, type PreparedNode } from './executor.js';
+import { prepareNodes, usedSourceValues, type GraphExecutor, type PreparedNode } from './executor.js';
 
 type Info = tf.TensorInfo | tf.Tensor;
 type KernelFn = (params: { inputs: Record<string, Info> | Info[]; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => Info | Info[];
@@ -20,6 +20,7 @@ export class DirectExecutor implements GraphExecutor {
   private readonly kernels: KernelFn[];
   private readonly backend: tf.KernelBackend;
   private readonly slots: number;
+  private readonly sources: readonly GraphValue[];
   private readonly outputKinds: boolean[];
 
   constructor(private readonly graph: KernelGraph, plan: MemoryPlan | undefined, readonly backendName: string) {
@@ -33,12 +34,13 @@ export class DirectExecutor implements GraphExecutor {
       return k.kernelFunc as unknown as KernelFn;
     });
     this.slots = graph.values.size;
+    this.sources = usedSourceValues(graph);
     this.outputKinds = graph.outputs.map((id) => graph.values.get(id)!.kind === 'intermediate');
   }
 
   run(inputs: readonly tf.Tensor[]): tf.Tensor[] {
     const env = new Array<Info | undefined>(this.slots);
-    for (const v of this.graph.values.values()) if (v.kind !== 'intermediate') env[v.id] = valueTensor(v, inputs);
+    for (const v of this.sources) env[v.id] = valueTensor(v, inputs);
     const backend = this.backend;
     const live: ValueId[] = [];
     try {

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { KernelGraph, ValueId } from '../ir.js';
+import type { GraphValue, KernelGraph, ValueId } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 
 /** Runs a kernel graph on concrete inputs; the caller owns the outputs. */
@@ -42,4 +42,16 @@ export function prepareNodes(graph: KernelGraph, plan: MemoryPlan | undefined): 
   });
   if (!plan && nodes.length) nodes[nodes.length - 1] = { ...nodes[nodes.length - 1]!, free: deferred };
   return nodes;
+}
+
+/**
+ * The non-intermediate values (inputs, variables, constants, folded values) that a
+ * node or a graph output actually uses: what each call places in its environment.
+ * Computed once per executor, so a call does not walk every value of the graph (nor
+ * compute a folded value that nothing reads any more).
+ */
+export function usedSourceValues(graph: KernelGraph): GraphValue[] {
+  const used = new Set<ValueId>(graph.outputs);
+  for (const n of graph.nodes) for (const v of Object.values(n.inputs)) used.add(v);
+  return [...used].map((id) => graph.values.get(id)!).filter((v) => v.kind !== 'intermediate');
 }

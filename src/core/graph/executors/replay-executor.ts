@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { valueTensor, type KernelGraph } from '../ir.js';
+import { valueTensor, type GraphValue, type KernelGraph } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
-import { prepareNodes, type GraphExecutor, type PreparedNode } from './executor.js';
+import { prepareNodes, usedSourceValues, type GraphExecutor, type PreparedNode } from './executor.js';
 
 type Args = Record<string, tf.Tensor>;
 
@@ -40,14 +40,16 @@ export class ReplayExecutor implements GraphExecutor {
   readonly kind = 'replay';
   private readonly nodes: PreparedNode[];
   private readonly slots: number;
+  private readonly sources: readonly GraphValue[];
 
   constructor(private readonly graph: KernelGraph, plan: MemoryPlan | undefined) {
     this.nodes = prepareNodes(graph, plan);
     this.slots = graph.values.size;
+    this.sources = usedSourceValues(graph);
   }
 
   run(inputs: readonly tf.Tensor[]): tf.Tensor[] {
-    const env = seedEnvironment(this.graph, inputs, this.slots);
+    const env = seedEnvironment(this.sources, inputs, this.slots);
     const engine = tf.engine();
     const taped = (engine.state as unknown as { gradientDepth: number }).gradientDepth > 0;
     const produced: tf.Tensor[] = [];
@@ -78,9 +80,9 @@ export class ReplayExecutor implements GraphExecutor {
 }
 
 /** Inputs, variables (read now) and constants placed in a fresh environment. */
-export function seedEnvironment(graph: KernelGraph, inputs: readonly tf.Tensor[], slots: number): (tf.Tensor | undefined)[] {
+export function seedEnvironment(sources: readonly GraphValue[], inputs: readonly tf.Tensor[], slots: number): (tf.Tensor | undefined)[] {
   const env = new Array<tf.Tensor | undefined>(slots);
-  for (const v of graph.values.values()) if (v.kind !== 'intermediate') env[v.id] = valueTensor(v, inputs);
+  for (const v of sources) env[v.id] = valueTensor(v, inputs);
   return env;
 }
 
