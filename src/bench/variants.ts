@@ -161,7 +161,7 @@ export const COMPILED_VARIANT: BenchVariant = {
 
 export const LAYERS_FUSED_VARIANT: BenchVariant = {
   name: 'layers-fused',
-  description: 'op-fusion\'s layer rewrite alone (BatchNorm folded, activations merged), run by plain predict',
+  description: 'op-fusion\'s layer rewrite alone (BatchNorm folded, relu6 as a ReLU layer, activations merged), run by plain predict',
   optional: true,
   build: (c) => buildOncePerGroup(c, 'layers-fused', (model, _samples, backend) => layerFused(model, backend)),
 };

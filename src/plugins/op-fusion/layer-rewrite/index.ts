@@ -11,5 +11,6 @@ export { LayerGraph, TopologyFormatError, type GraphLayer, type OutputUse, type 
 export { WeightStore, type Float32Weight } from './weight-store.js';
 export { foldBatchNorm, FOLDABLE_CLASSES } from './fold-batchnorm.js';
 export { mergeActivation, ACTIVATION_HOSTS } from './merge-activation.js';
+export { relu6AsClippedRelu } from './relu6-as-clipped-relu.js';
 export { dropInferenceNoops, INFERENCE_NOOP_CLASSES } from './drop-inference-noops.js';
 export { findSerializationGaps, SerializationGapError } from './serialization-gaps.js';

@@ -1,9 +1,10 @@
 /**
  * A small editable view over the Keras JSON topology of a functional tfjs model
  * (`class_name: 'Model'`): layers with their configs and inbound nodes, the model's
- * inputs and outputs, who reads whose output, and the one structural edit the rewrite
+ * inputs and outputs, who reads whose output, and the structural edits the rewrite
  * rules need: remove a single-input layer and rewire everything that read its output
- * to read its input instead.
+ * to read its input instead; replace a weightless layer by another; insert a layer
+ * after another and rewire that layer's readers to it.
  *
  * JSON shapes (tfjs-layers 4.22 `model.toJSON()`):
  * - a layer: `{ name, class_name, config, inbound_nodes }`;
@@ -174,6 +175,54 @@ export class LayerGraph {
     this.layerList = this.layerList.filter((l) => l !== layer);
     for (const other of this.layerList) other.inboundNodes = other.inboundNodes.map((node) => node.map(bypass));
     this.outputs = this.outputs.map(bypass);
+  }
+
+  /**
+   * Replaces layer `name` by a layer of class `className` with `config` (its name is kept,
+   * and so are its calls and every reader of its output). For a weightless layer only: the
+   * weights of the layer replaced are not touched.
+   */
+  replaceLayer(name: string, className: string, config: JsonDict): void {
+    const index = this.layerList.findIndex((l) => l.name === name);
+    if (index < 0) throw new Error(`LayerGraph: no layer ${name}`);
+    const old = this.layerList[index]!;
+    this.layerList[index] = { name, className, config: { ...config, name }, inboundNodes: old.inboundNodes, raw: { name } };
+  }
+
+  /**
+   * Inserts a new single-input layer right after layer `after`, which must be called once:
+   * the new layer reads output 0 of that call, and every reader of that output (other
+   * layers, model outputs) reads the new layer instead.
+   *
+   * @throws Error when `after` is missing or shared, or the name is taken.
+   */
+  insertAfter(after: string, layer: { name: string; className: string; config: JsonDict }): void {
+    const index = this.layerList.findIndex((l) => l.name === after);
+    if (index < 0) throw new Error(`LayerGraph: no layer ${after}`);
+    if (this.layerList[index]!.inboundNodes.length > 1) throw new Error(`LayerGraph: ${after} is a shared layer; cannot insert after it`);
+    if (this.get(layer.name)) throw new Error(`LayerGraph: layer name ${layer.name} is taken`);
+    // `after` is called once, so every reference to its output 0 names that one call; its
+    // node index is whatever tfjs numbered it (1 for a nested model's call, for example).
+    const reads = (ref: TensorRef) => ref.layer === after && ref.tensorIndex === 0;
+    const use = [...this.layerList.flatMap((l) => l.inboundNodes.flat()), ...this.outputs].find(reads);
+    const nodeIndex = use?.nodeIndex ?? 0;
+    const redirect = (ref: TensorRef): TensorRef => (reads(ref) ? { ...ref, layer: layer.name, nodeIndex: 0 } : ref);
+    for (const other of this.layerList) other.inboundNodes = other.inboundNodes.map((node) => node.map(redirect));
+    this.outputs = this.outputs.map(redirect);
+    const inserted: GraphLayer = {
+      name: layer.name,
+      className: layer.className,
+      config: { ...layer.config, name: layer.name },
+      inboundNodes: [[{ layer: after, nodeIndex, tensorIndex: 0, kwargs: {} }]],
+      raw: { name: layer.name },
+    };
+    this.layerList.splice(index + 1, 0, inserted);
+  }
+
+  /** `base` when no layer has that name, else the first free `base_1`, `base_2`, ... */
+  freeName(base: string): string {
+    if (!this.get(base)) return base;
+    for (let i = 1; ; i++) if (!this.get(`${base}_${i}`)) return `${base}_${i}`;
   }
 
   /** The edited topology as Keras JSON (a fresh object; other keys of the original are kept). */

@@ -1,7 +1,7 @@
 /**
  * Layer-level rewriting of a tfjs LayersModel for inference: drop inference no-ops,
- * fold BatchNormalization into the conv/dense before it, merge standalone Activation
- * layers into the layer before them. The result is a stock `tf.LayersModel` built by
+ * fold BatchNormalization into the conv/dense before it, compute relu6 with the ReLU
+ * layer, merge standalone Activation layers into the layer before them. The result is a stock `tf.LayersModel` built by
  * `tf.loadLayersModel(tf.io.fromMemory(...))` from rewritten Keras JSON and weights:
  * it predicts, saves and loads with plain @tensorflow/tfjs, with no Kiln code at run time.
  */
@@ -10,6 +10,7 @@ import { dropInferenceNoops } from './drop-inference-noops.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { LayerGraph } from './layer-graph.js';
 import { mergeActivation } from './merge-activation.js';
+import { relu6AsClippedRelu } from './relu6-as-clipped-relu.js';
 import { functionalArtifacts, joinWeightData, loadStockModel } from './model-artifacts.js';
 import type { LayerRewriteRule, RewriteContext } from './rule.js';
 import { findSerializationGaps, SerializationGapError } from './serialization-gaps.js';
@@ -44,10 +45,12 @@ export interface LayerRewriteReport {
 
 /**
  * The rules in the order they run. Each runs to completion over the whole graph
- * before the next: dropping no-ops first lets conv -> Dropout -> BN fold, and folding
- * BN before merging lets conv -> BN -> relu become one conv with relu.
+ * before the next: dropping no-ops first lets conv -> Dropout -> BN fold, folding
+ * BN before merging lets conv -> BN -> relu become one conv with relu, and relu6 turns
+ * into a ReLU layer before merging so it is never merged into a layer that would
+ * compute it the slow way.
  */
-export const LAYER_REWRITE_RULES: readonly LayerRewriteRule[] = [dropInferenceNoops, foldBatchNorm, mergeActivation];
+export const LAYER_REWRITE_RULES: readonly LayerRewriteRule[] = [dropInferenceNoops, foldBatchNorm, relu6AsClippedRelu, mergeActivation];
 
 export const LAYER_REWRITE_RULE_NAMES: readonly string[] = LAYER_REWRITE_RULES.map((r) => r.name);
 

@@ -151,6 +151,24 @@ for (const backend of BACKENDS) {
       });
     });
 
+    it("fused-activation: the ReLU layer with maxValue 6 (Relu then ClipByValue 0..6, what the layer rewrite makes of relu6) after depthwise + BN becomes relu6", () => {
+      const build = () => {
+        const input = tf.input({ shape: [6, 6, 3] });
+        let h = apply(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: he(4), name: 'dw' }), input);
+        h = apply(tf.layers.batchNormalization({ name: 'bn' }), h);
+        h = apply(tf.layers.reLU({ maxValue: 6, name: 'relu6' }), h);
+        const model = tf.model({ inputs: input, outputs: h });
+        seedBatchNorms(model, 7);
+        return model;
+      };
+      withModel(build, [foldBatchNorm, fusedActivation], ({ plan, tally }) => {
+        expect(kernelsOf(plan.traced)).to.include.members(['DepthwiseConv2dNative', 'FusedBatchNorm', 'Relu', 'ClipByValue']);
+        expect(kernelsOf(plan.graph)).to.deep.equal(['FusedDepthwiseConv2D']);
+        expect(onlyNode(plan.graph, 'FusedDepthwiseConv2D').attrs.activation).to.equal('relu6');
+        expect(tally.applied).to.deep.equal({ 'fold-batchnorm': 1, 'fused-activation': 2 });
+      });
+    });
+
     it('bias-add: a tf.layers depthwise bias (Reshape of the bias + Add) moves into FusedDepthwiseConv2D, and relu follows', () => {
       withModel(depthwiseBiasRelu, [biasAdd, fusedActivation], ({ plan, tally }) => {
         expect(kernelsOf(plan.traced)).to.include.members(['DepthwiseConv2dNative', 'Reshape', 'Add', 'Relu']);
@@ -202,6 +220,30 @@ for (const backend of BACKENDS) {
         });
       } finally {
         tf.dispose([filter, bias]);
+      }
+    });
+
+    it('fused-activation: ClipByValue(0, 6) right after a conv becomes relu6; ClipByValue(0, 5) and ClipByValue(-1, 6) on a linear conv stay', () => {
+      const filter = seededVariable([3, 3, 3, 4], 33);
+      try {
+        const conv = (t: tf.Tensor) => tf.conv2d(t as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
+        withFunction((t) => tf.clipByValue(conv(t).mul(4), 0, 6), x, [fusedActivation], ({ plan }) => {
+          // Mul is not a fused kernel: nothing to absorb into
+          expect(kernelsOf(plan.graph)).to.deep.equal(['Conv2D', 'Multiply', 'ClipByValue']);
+        });
+        withFunction((t) => tf.clipByValue(tf.fused.conv2d({ x: t as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same' }), 0, 6), x, [fusedActivation], ({ plan, tally }) => {
+          expect(kernelsOf(plan.graph)).to.deep.equal(['FusedConv2D']);
+          expect(onlyNode(plan.graph, 'FusedConv2D').attrs.activation).to.equal('relu6');
+          expect(tally.applied).to.deep.equal({ 'fused-activation': 1 });
+        });
+        for (const [min, max] of [[0, 5], [-1, 6]] as const) {
+          withFunction((t) => tf.clipByValue(tf.fused.conv2d({ x: t as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: 1, pad: 'same' }), min, max), x, [fusedActivation], ({ plan, tally }) => {
+            expect(kernelsOf(plan.graph), `clip(${min}, ${max})`).to.deep.equal(['FusedConv2D', 'ClipByValue']);
+            expect(tally.applied).to.deep.equal({});
+          });
+        }
+      } finally {
+        filter.dispose();
       }
     });
 

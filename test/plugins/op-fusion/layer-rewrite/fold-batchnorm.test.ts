@@ -61,7 +61,7 @@ describe('layer-rewrite: fold-batchnorm', () => {
     }
   });
 
-  it('DepthwiseConv2D (depth multiplier 2) + BN + relu6 becomes one DepthwiseConv2D with relu6', async () => {
+  it('DepthwiseConv2D (depth multiplier 2) + BN + relu6 becomes one DepthwiseConv2D with relu6 (merged when relu6-as-clipped-relu is off)', async () => {
     const model = build([6, 6, 3], (x) =>
       apply(
         tf.layers.activation({ activation: 'relu6', name: 'act' }),
@@ -71,7 +71,7 @@ describe('layer-rewrite: fold-batchnorm', () => {
         ),
       ),
     );
-    const { model: out, report } = await rewriteAndVerify(model);
+    const { model: out, report } = await rewriteAndVerify(model, { disabled: ['relu6-as-clipped-relu'] });
     try {
       expect(classesOf(out)).to.deep.equal(['InputLayer', 'DepthwiseConv2D']);
       expect(configOf(out, 'dw')).to.include({ useBias: true, activation: 'relu6' });

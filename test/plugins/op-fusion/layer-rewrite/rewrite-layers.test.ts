@@ -36,6 +36,7 @@ describe('layer-rewrite: rewriteLayers', () => {
       expect(report.perRule).to.deep.equal({
         'drop-inference-noops': { matched: 1, applied: 1 },
         'fold-batchnorm': { matched: 3, applied: 3 },
+        'relu6-as-clipped-relu': { matched: 0, applied: 0 },
         'merge-activation': { matched: 3, applied: 2 },
       });
       expect(report.skipped).to.deep.equal([
@@ -74,16 +75,18 @@ describe('layer-rewrite: rewriteLayers', () => {
     const { model: out, report } = await rewriteAndVerify(model);
     try {
       expect(out).to.not.be.instanceOf(tf.Sequential);
-      expect(classesOf(out)).to.deep.equal(['InputLayer', 'Conv2D', 'Flatten', 'Dense']);
+      expect(classesOf(out)).to.deep.equal(['InputLayer', 'Conv2D', 'ReLU', 'Flatten', 'Dense']);
       expect(out.inputs[0]!.sourceLayer.name).to.equal(model.inputs[0]!.sourceLayer.name);
+      expect(configOf(out, 'conv')).to.include({ activation: 'linear', useBias: true });
+      expect(configOf(out, 'act')).to.include({ maxValue: 6 });
       expect(configOf(out, 'fc')).to.include({ activation: 'softmax', useBias: true });
       // The Sequential's 8 layers plus its implicit InputLayer.
-      expect(report).to.deep.include({ layersBefore: 9, layersAfter: 4 });
+      expect(report).to.deep.include({ layersBefore: 9, layersAfter: 5 });
       expect(report.applied).to.deep.equal([
         { rule: 'drop-inference-noops', layers: ['drop'] },
         { rule: 'fold-batchnorm', layers: ['conv', 'bn'] },
         { rule: 'fold-batchnorm', layers: ['fc', 'fc_bn'] },
-        { rule: 'merge-activation', layers: ['conv', 'act'] },
+        { rule: 'relu6-as-clipped-relu', layers: ['act'] },
         { rule: 'merge-activation', layers: ['fc', 'probs'] },
       ]);
     } finally {
@@ -143,11 +146,8 @@ describe('layer-rewrite: rewriteLayers', () => {
       expect(classesOf(none.model)).to.deep.equal(classesOf(model));
       expect(none.report.applied).to.deep.equal([]);
       expect(none.report.skipped).to.deep.equal([]);
-      expect(Object.values(none.report.perRule)).to.deep.equal([
-        { matched: 0, applied: 0 },
-        { matched: 0, applied: 0 },
-        { matched: 0, applied: 0 },
-      ]);
+      expect(Object.values(none.report.perRule)).to.deep.equal(LAYER_REWRITE_RULE_NAMES.map(() => ({ matched: 0, applied: 0 })));
+      expect(LAYER_REWRITE_RULE_NAMES).to.have.length(4);
       expect(none.report.layersBefore).to.equal(none.report.layersAfter);
     } finally {
       none.model.dispose();

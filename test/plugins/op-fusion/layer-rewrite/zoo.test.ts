@@ -3,35 +3,30 @@ import { buildAttentionBlock, buildCustomLayerModel, buildDepthwiseCnn, buildMlp
 import { classesOf, countOf, rewriteAndVerify } from './helpers.js';
 
 describe('layer-rewrite: zoo models', () => {
-  it('depthwise CNN: all 8 BN, all 8 relu6 Activations and the Dropout go (28 -> 11 layers)', async () => {
+  it('depthwise CNN: all 8 BN and the Dropout go, all 8 relu6 Activations become ReLU(maxValue 6) layers (28 -> 19 layers)', async () => {
     const model = buildDepthwiseCnn();
     expect(countOf(model, 'BatchNormalization')).to.equal(8);
     expect(countOf(model, 'Activation')).to.equal(8);
     const { model: out, report } = await rewriteAndVerify(model, undefined, 2);
     try {
-      expect(report).to.deep.include({ layersBefore: 28, layersAfter: 11 });
+      expect(report).to.deep.include({ layersBefore: 28, layersAfter: 19 });
       expect(classesOf(out)).to.deep.equal([
         'InputLayer',
-        'Conv2D',
-        'DepthwiseConv2D',
-        'Conv2D',
-        'DepthwiseConv2D',
-        'Conv2D',
-        'DepthwiseConv2D',
-        'Conv2D',
-        'SeparableConv2D',
+        ...['Conv2D', 'DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'SeparableConv2D'].flatMap((conv) => [conv, 'ReLU']),
         'GlobalAveragePooling2D',
         'Dense',
       ]);
-      expect(out.layers.filter((l) => l.getClassName().includes('Conv')).every((l) => l.getConfig().activation === 'relu6')).to.equal(true);
+      expect(out.layers.filter((l) => l.getClassName().includes('Conv')).every((l) => l.getConfig().activation === 'linear')).to.equal(true);
+      expect(out.layers.filter((l) => l.getClassName() === 'ReLU').every((l) => l.getConfig().maxValue === 6)).to.equal(true);
       expect(report.perRule).to.deep.equal({
         'drop-inference-noops': { matched: 1, applied: 1 },
         'fold-batchnorm': { matched: 8, applied: 8 },
-        'merge-activation': { matched: 8, applied: 8 },
+        'relu6-as-clipped-relu': { matched: 8, applied: 8 },
+        'merge-activation': { matched: 0, applied: 0 },
       });
       expect(report.skipped).to.deep.equal([]);
       expect(report.applied).to.deep.include({ rule: 'fold-batchnorm', layers: ['sep_conv', 'sep_bn'] });
-      expect(report.applied).to.deep.include({ rule: 'merge-activation', layers: ['block1_dw', 'block1_dw_relu6'] });
+      expect(report.applied).to.deep.include({ rule: 'relu6-as-clipped-relu', layers: ['block1_dw_relu6'] });
     } finally {
       out.dispose();
       model.dispose();
@@ -48,6 +43,7 @@ describe('layer-rewrite: zoo models', () => {
       expect(report.perRule).to.deep.equal({
         'drop-inference-noops': { matched: 0, applied: 0 },
         'fold-batchnorm': { matched: 5, applied: 5 },
+        'relu6-as-clipped-relu': { matched: 0, applied: 0 },
         'merge-activation': { matched: 6, applied: 4 },
       });
       expect(report.skipped).to.deep.equal([

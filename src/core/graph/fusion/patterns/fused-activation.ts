@@ -6,13 +6,14 @@ import type { FusionPattern, FusionSite } from '../fusion-pattern.js';
  * An activation kernel right after a fused conv, depthwise conv or matmul (tf.layers'
  * standalone Activation layers, or the ReLU after a folded BatchNorm) absorbed into
  * the fused kernel's `activation` attribute, where the backend's fused kernel
- * implements that activation. Also relu followed by Minimum(6) (tf.layers' relu6)
- * becomes relu6. Exact in value; under a tape the replay routes fused kernels through
+ * implements that activation. Also relu followed by Minimum(6) (tf.layers' relu6
+ * activation), relu followed by ClipByValue(<= 0, 6) (tf.layers' ReLU layer with
+ * maxValue 6) and a linear result followed by ClipByValue(0, 6) become relu6. Exact in value; under a tape the replay routes fused kernels through
  * tf.fused.*, whose gradients are exact.
  */
 export const fusedActivation: FusionPattern = {
   name: 'fused-activation',
-  description: 'absorb Relu/Relu6/Elu/Sigmoid/LeakyRelu/Prelu (and relu then Minimum 6) into the fused kernel before it',
+  description: 'absorb Relu/Relu6/Elu/Sigmoid/LeakyRelu/Prelu (and relu then Minimum 6 or ClipByValue 0..6) into the fused kernel before it',
   trainingSafe: true,
   match(graph, context, tools) {
     const sites: FusionSite[] = [];
@@ -33,6 +34,8 @@ export const fusedActivation: FusionPattern = {
         }
       } else if (current === 'relu' && next.kernel === 'Minimum' && isScalarSix(tools, next.inputs.a === node.outputs[0] ? next.inputs.b : next.inputs.a)) {
         activation = 'relu6';
+      } else if (next.kernel === 'ClipByValue' && isRelu6Clip(current, next.attrs)) {
+        activation = 'relu6';
       }
       if (!activation || !fusedActivationSupported(context.backend, activation)) continue;
       const replacement: KernelNode = { ...node, inputs, attrs: { ...node.attrs, activation, ...extra }, outputs: next.outputs, returnsList: next.returnsList };
@@ -46,4 +49,13 @@ function isScalarSix(tools: { value(id: number): { kind: string; constant?: { si
   if (id === undefined) return false;
   const v = tools.value(id);
   return v.kind === 'constant' && v.constant!.size === 1 && v.constant!.dataSync()[0] === 6;
+}
+
+/** Whether ClipByValue(attrs) after a fused kernel with activation `current` computes relu6 of its pre-activation. */
+function isRelu6Clip(current: string, attrs: Record<string, unknown>): boolean {
+  const min = Number(attrs.clipValueMin);
+  const max = Number(attrs.clipValueMax);
+  if (max !== 6) return false;
+  if (current === 'relu') return min <= 0; // relu's output is >= 0 already
+  return current === 'linear' && min === 0;
 }
