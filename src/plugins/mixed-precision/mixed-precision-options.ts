@@ -8,6 +8,9 @@ import type { BudgetMetric, OutputBudget, ValidationBudget } from '../../core/va
 export const PRECISION_POLICIES = ['auto', 'float16', 'uint16', 'uint8', 'int8'] as const;
 export type PrecisionPolicy = (typeof PRECISION_POLICIES)[number];
 
+/** How uint8 codes are chosen (see `rounding`). */
+export const ROUNDINGS = ['error-feedback', 'nearest'] as const;
+
 const BUDGET_TERMS = ['atol', 'rtol', 'argmaxAgreement', 'klDivergence', 'metric'] as const;
 
 /**
@@ -60,6 +63,16 @@ export class MixedPrecisionOptions {
    */
   @IsNumberInRange({ integer: true, min: 1 })
   minElements = 1024;
+
+  /**
+   * How uint8 codes are chosen. `error-feedback` (default): for Conv2D and Dense
+   * kernels, GPTQ's error-feedback rounding against the layer inputs of the sample
+   * inputs (the same grid and file format, codes chosen so the layer's output moves
+   * least); other weights round to nearest. `nearest`: every value to its nearest
+   * code, as the tf.js converter does.
+   */
+  @IsOneOfValues(ROUNDINGS)
+  rounding: (typeof ROUNDINGS)[number] = 'error-feedback';
 
   /**
    * Accuracy budgets, per output name; `*` covers every output not named. An output

@@ -12,7 +12,9 @@ import { ANY_OUTPUT, summariseOutcomes, type ValidationBudget } from '../../core
 import { Validator } from '../../core/validation/validator.js';
 import { budgetOf, MixedPrecisionOptions } from './mixed-precision-options.js';
 import { autoSearch, copyArtifacts, measureAlone, WorkingModel, type Measurement, type SearchResult, type WeightEntry } from './precision-search.js';
-import { encodeWeight, float32Weights, PRECISION_BYTES, quantizeArtifacts, unsupportedReason, type EncodedWeight, type StoredPrecision } from './quantize.js';
+import { calibrate, type Calibration } from './calibration.js';
+import { WeightEncoder } from './weight-encoder.js';
+import { float32Weights, PRECISION_BYTES, quantizeArtifacts, unsupportedReason, type EncodedWeight, type StoredPrecision } from './quantize.js';
 import { QuantizedKilnModel } from './quantized-model.js';
 
 /** What the report says about compute precision on a backend: tf.js dequantises weights to float32 at load. */
@@ -64,15 +66,16 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       context.note(`no float32 weight has ${options.minElements} elements or more (minElements); nothing to store at reduced precision`);
       return target;
     }
-    const own = context.validation ? undefined : this.ownValidation(target, context);
-    const validation = context.validation ?? own!.validation;
     // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
     const searchBackend = target.backend === 'cpu' && tf.findBackend('wasm') ? 'wasm' : target.backend;
+    const encoder = new WeightEncoder(weights, await this.calibration(source, eligible, policy, searchBackend, context));
+    const own = context.validation ? undefined : this.ownValidation(target, context);
+    const validation = context.validation ?? own!.validation;
     let result: SearchResult = { state: new Map(), final: EMPTY_MEASUREMENT, alone: new Map() };
     let rejection: string | undefined;
     let work: WorkingModel | undefined;
     try {
-      work = await WorkingModel.create(source, searchBackend, weights, validation, budget, context.signal);
+      work = await WorkingModel.create(source, searchBackend, weights, encoder, validation, budget, context.signal);
       const baseline = work.measure();
       if (!baseline.passed) {
         rejection = `the budget cannot be met even with every weight float32 (on ${searchBackend}): ${baseline.reason}`;
@@ -99,7 +102,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     }
 
     const state = rejection ? new Map<string, StoredPrecision>() : result.state;
-    const encoded = this.report(weights, state, result, context, options.minElements, target.backend);
+    const encoded = this.report(weights, state, result, context, options.minElements, target.backend, encoder);
     if (rejection) throw new CandidateRejectedError(`${rejection}; every weight stays float32`);
     if (result.broke) context.note(`the budget broke when ${result.broke.name} went to ${result.broke.to} on top of the changes ranked before it (${result.broke.reason}); the search kept what held`);
 
@@ -127,6 +130,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     context: PluginContext<MixedPrecisionOptions>,
     minElements: number,
     backend: string,
+    encoder: WeightEncoder,
   ): Map<string, EncodedWeight> {
     const encoded = new Map<string, EncodedWeight>();
     const rows: Record<string, number | string | boolean>[] = [];
@@ -141,13 +145,15 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       after += bytesAfter;
       const alone = result.alone.get(w.name);
       const m = precision === 'float32' ? undefined : alone?.get(precision);
-      // encodeWeight is a pure function of the values: these are the bytes the search decoded.
-      if (precision !== 'float32') encoded.set(w.name, encodeWeight(w.spec, w.values!, precision));
+      // The shared encoder's bytes: exactly what the search decoded and validated.
+      if (precision !== 'float32') encoded.set(w.name, encoder.encoded(w.name, precision));
+      const rounding = precision === 'uint8' || precision === 'uint16' ? encoder.roundingOf(w.name, precision) : undefined;
       const why = w.keep ?? (precision === 'float32' ? triedWhy(alone) : '');
       rows.push({
         weight: w.name,
         shape: w.spec.shape.join('x') || 'scalar',
         precision,
+        ...(rounding ? { rounding } : {}),
         bytesBefore,
         bytesAfter,
         errorContribution: m ? round(m.usage) : 0,
@@ -156,7 +162,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       });
       context.note(precision === 'float32'
         ? `${w.name}: float32, ${bytesBefore} bytes (${why})`
-        : `${w.name}: ${precision}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`);
+        : `${w.name}: ${precision}${rounding === 'error-feedback' ? ' (error-feedback rounding)' : ''}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`);
     }
     context.table?.('weights', rows);
     const counts = countPrecisions(weights, state);
@@ -168,6 +174,30 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     context.note(computeStatement(backend));
     for (const o of result.final.outcomes) context.metric(`budget.${o.output}.${o.term}`, Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved));
     return encoded;
+  }
+
+  /**
+   * Input moments of the eligible kernels on the samples, for error-feedback rounding of
+   * uint8 codes; none when rounding is `nearest` or the policy never stores uint8.
+   */
+  private async calibration(
+    source: tf.io.ModelArtifacts,
+    eligible: readonly WeightEntry[],
+    policy: string,
+    backend: string,
+    context: PluginContext<MixedPrecisionOptions>,
+  ): Promise<Calibration | undefined> {
+    if (context.options.rounding !== 'error-feedback' || (policy !== 'auto' && policy !== 'uint8')) return undefined;
+    const calibration = await calibrate(copyArtifacts(source), context.sampleInputs, backend, eligible.map((w) => w.name));
+    const rows = [...calibration.moments.values()].map((m) => m.inputRows);
+    context.note(
+      `uint8 rounding: error feedback (GPTQ) for ${calibration.moments.size} kernel(s), calibrated on the layer inputs of your ${context.sampleInputs[0]?.shape[0] ?? 0} sample row(s)` +
+        (rows.length ? ` (${Math.min(...rows)} to ${Math.max(...rows)} input rows per kernel)` : '') +
+        `; the budget is still checked on every validation set, including the perturbed, scaled and doubled ones calibration never saw` +
+        (calibration.skipped.size ? `; rounded to nearest: ${[...calibration.skipped].map(([n, why]) => `${n} (${why})`).join(', ')}` : ''),
+    );
+    context.metric('errorFeedbackKernels', calibration.moments.size);
+    return calibration;
   }
 
   /** Validation against `target` on cpu, for a context made outside the pipeline. */

@@ -4,7 +4,8 @@ import { LayersKilnModel } from '../../core/layers-kiln-model.js';
 import type { PluginValidation } from '../../core/plugin.js';
 import type { BudgetOutcome, ValidationBudget } from '../../core/validation/budget.js';
 import type { ValidationResult } from '../../core/validation/validator.js';
-import { decodeWithTfjs, encodeWeight, PRECISION_BYTES, unsupportedReason, type EncodedWeight, type StoredPrecision } from './quantize.js';
+import { decodeWithTfjs, PRECISION_BYTES, unsupportedReason, type EncodedWeight, type StoredPrecision } from './quantize.js';
+import type { WeightEncoder } from './weight-encoder.js';
 
 /** One weight of the model, as the search sees it. */
 export interface WeightEntry {
@@ -36,7 +37,6 @@ export interface Measurement {
  */
 export class WorkingModel {
   private readonly current = new Map<string, StoredPrecision>();
-  private readonly encodings = new Map<string, Map<StoredPrecision, EncodedWeight>>();
   private readonly variables = new Map<string, tf.LayerVariable>();
   private readonly kiln: LayersKilnModel;
   /** How many budget checks were run. */
@@ -46,6 +46,7 @@ export class WorkingModel {
     private readonly model: tf.LayersModel,
     readonly backend: string,
     private readonly weights: ReadonlyMap<string, WeightEntry>,
+    private readonly encoder: WeightEncoder,
     private readonly validation: PluginValidation,
     private readonly budget: ValidationBudget,
     private readonly signal: AbortSignal,
@@ -59,24 +60,18 @@ export class WorkingModel {
     source: tf.io.ModelArtifacts,
     backend: string,
     weights: ReadonlyMap<string, WeightEntry>,
+    encoder: WeightEncoder,
     validation: PluginValidation,
     budget: ValidationBudget,
     signal: AbortSignal,
   ): Promise<WorkingModel> {
     const model = await withBackendAsync(backend, () => tf.loadLayersModel(tf.io.fromMemory(copyArtifacts(source))));
-    return new WorkingModel(model, backend, weights, validation, budget, signal);
+    return new WorkingModel(model, backend, weights, encoder, validation, budget, signal);
   }
 
-  /** The stored bytes of a weight at a precision (computed once). */
+  /** The stored bytes of a weight at a precision (computed once, by the shared encoder). */
   encoded(name: string, precision: StoredPrecision): EncodedWeight {
-    let byPrecision = this.encodings.get(name);
-    if (!byPrecision) this.encodings.set(name, (byPrecision = new Map()));
-    let e = byPrecision.get(precision);
-    if (!e) {
-      const w = this.weights.get(name)!;
-      byPrecision.set(precision, (e = encodeWeight(w.spec, w.values!, precision)));
-    }
-    return e;
+    return this.encoder.encoded(name, precision);
   }
 
   precisionOf(name: string): StoredPrecision {

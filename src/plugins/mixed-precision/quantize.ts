@@ -10,6 +10,7 @@
  *   stored in a Float32Array.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nearestCode, type AffineGrid } from './error-feedback.js';
 
 /** How one weight is stored: as it is, or quantised. */
 export type StoredPrecision = 'float32' | 'float16' | 'uint16' | 'uint8';
@@ -72,12 +73,11 @@ export interface AffineQuantized {
 }
 
 /**
- * Affine quantisation as the tf.js converter does it: scale = (max - min) / qmax,
- * and min nudged to a whole number of steps so that 0 is represented exactly; values
- * are clipped to the nudged range and rounded to the nearest code. A constant weight
- * keeps its value exactly (scale 1, every code 0).
+ * The affine grid of a weight as the tf.js converter makes it: scale = (max - min) /
+ * qmax, and min nudged to a whole number of steps so that 0 is represented exactly. A
+ * constant weight gets scale 1 and min its value, so it is stored exactly.
  */
-export function quantizeAffine(values: Float32Array, dtype: 'uint8' | 'uint16'): AffineQuantized {
+export function affineGrid(values: Float32Array, dtype: 'uint8' | 'uint16'): AffineGrid {
   const qmax = dtype === 'uint8' ? 255 : 65535;
   let lo = Infinity;
   let hi = -Infinity;
@@ -86,16 +86,22 @@ export function quantizeAffine(values: Float32Array, dtype: 'uint8' | 'uint16'):
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  const codes = dtype === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
-  if (!(hi > lo)) return { codes, min: values.length ? lo : 0, scale: 1 };
+  if (!(hi > lo)) return { min: values.length ? lo : 0, scale: 1, qmax };
   const scale = (hi - lo) / qmax;
-  const min = Math.round(lo / scale) * scale;
-  const max = min + scale * qmax;
-  for (let i = 0; i < values.length; i++) {
-    const clipped = Math.min(max, Math.max(min, values[i]!));
-    codes[i] = Math.min(qmax, Math.max(0, Math.round((clipped - min) / scale)));
+  return { min: Math.round(lo / scale) * scale, scale, qmax };
+}
+
+/**
+ * Affine quantisation as the tf.js converter does it: the grid of {@link affineGrid},
+ * each value rounded to its nearest code (values outside the nudged range clip).
+ */
+export function quantizeAffine(values: Float32Array, dtype: 'uint8' | 'uint16'): AffineQuantized {
+  const grid = affineGrid(values, dtype);
+  const codes = dtype === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  if (grid.scale !== 1 || values.some((v) => v !== grid.min)) {
+    for (let i = 0; i < values.length; i++) codes[i] = nearestCode(values[i]!, grid);
   }
-  return { codes, min, scale };
+  return { codes, min: grid.min, scale: grid.scale };
 }
 
 /** Why a weight cannot be stored at `precision`, or undefined when it can. */
@@ -118,7 +124,15 @@ export function encodeWeight(spec: tf.io.WeightsManifestEntry, values: Float32Ar
   if (precision === 'float32') return { spec: base, data: bytesOf(values) };
   if (precision === 'float16') return { spec: { ...base, quantization: { dtype: 'float16' } }, data: bytesOf(toFloat16(values)) };
   const q = quantizeAffine(values, precision);
-  return { spec: { ...base, quantization: { dtype: precision, min: q.min, scale: q.scale } }, data: bytesOf(q.codes) };
+  return encodeAffine(spec, q.codes, q);
+}
+
+/** The stored bytes and manifest entry of affine codes on the grid `{ min, scale }` (uint8 or uint16 by the codes' type). */
+export function encodeAffine(spec: tf.io.WeightsManifestEntry, codes: Uint8Array | Uint16Array, grid: { min: number; scale: number }): EncodedWeight {
+  const base: tf.io.WeightsManifestEntry = { name: spec.name, shape: [...spec.shape], dtype: spec.dtype };
+  if (spec.group !== undefined) base.group = spec.group;
+  const dtype = codes instanceof Uint8Array ? 'uint8' : 'uint16';
+  return { spec: { ...base, quantization: { dtype, min: grid.min, scale: grid.scale } }, data: bytesOf(codes) };
 }
 
 /** The weight's values as tf.js decodes `encoded` (so exactly what a loader gets). */

@@ -11,13 +11,14 @@ import { FAST_CONFIG, tinyConvModel } from '../../helpers/tiny-models.js';
 const options = (o: object) => ({ pipeline: [{ name: 'mixed-precision', options: o }] });
 
 describe('mixed-precision options', () => {
-  it('defaults: policy auto, minElements 1024, every output within atol 1e-3', async () => {
+  it('defaults: policy auto, minElements 1024, error-feedback rounding, every output within atol 1e-3', async () => {
     const config = await loadConfig(options({}));
     const [slot] = resolvePipeline(config, new PluginRegistry());
     const o = slot!.candidates[0]!.options as MixedPrecisionOptions;
     expect(o).to.be.instanceOf(MixedPrecisionOptions);
     expect(o.policy).to.equal('auto');
     expect(o.minElements).to.equal(1024);
+    expect(o.rounding).to.equal('error-feedback');
     expect([...o.budgets.entries()]).to.deep.equal([['*', Object.assign(new OutputBudgetOptions(), { atol: 1e-3 })]]);
   });
 
@@ -26,6 +27,7 @@ describe('mixed-precision options', () => {
       loadConfig(options({
         policy: 'int4',
         minElements: 0,
+        rounding: 'stochastic',
         budgets: { policy: { argmaxAgreement: 1.5, argmax: 1 }, value: {}, '*': { metric: 'mse' }, other: 3 },
       })),
       /options/,
@@ -34,6 +36,7 @@ describe('mixed-precision options', () => {
     const expected = [
       /^config object: pipeline\[0\]\.options\.policy: invalid value \(got "int4"\); allowed: one of: auto, float16, uint16, uint8, int8$/,
       /^config object: pipeline\[0\]\.options\.minElements: out of range \(got 0\); allowed: an integer >= 1$/,
+      /^config object: pipeline\[0\]\.options\.rounding: invalid value \(got "stochastic"\); allowed: one of: error-feedback, nearest$/,
       /^config object: pipeline\[0\]\.options\.budgets\.policy\.argmaxAgreement: out of range \(got 1\.5\); allowed: a number from 0 to 1$/,
       /^config object: pipeline\[0\]\.options\.budgets\.policy\.argmax: unknown key "argmax" \(got 1\); allowed: atol, rtol, argmaxAgreement, klDivergence, metric$/,
       /^config object: pipeline\[0\]\.options\.budgets\.value: sets no budget term \(got \{\}\); allowed: at least one of: atol, rtol, argmaxAgreement, klDivergence, metric$/,

@@ -150,22 +150,43 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       expect(d.reason).to.match(/within budget: policy argmaxAgreement 1 \(>= 0\.99\), value maxAbsDiff [\d.e-]+ \(<= 0\.01/);
     });
 
-    it('gives every large weight its smallest passing precision: 2 bytes here, since uint8 alone already breaks this budget', () => {
-      // Not the issue's 0.35x: on this network per-tensor uint8 moves `value` by 0.7-2.8e-2 per weight, or flips
-      // a near-tied policy row, even for one weight alone (see docs/mixed-precision.md). A looser budget below gets 0.32x.
-      expect((d.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.51);
+    it('stores some block convs as uint8 with error-feedback codes, the rest at 2 bytes: 0.387x here, short of the issue\'s 0.35x', () => {
+      // Measured: 4 of the 8 block convs, policy_conv and value_dense fit as uint8 with error-feedback codes
+      // (512,708 bytes); the fifth block conv breaks `value` atol 1e-2 in combination (see docs/mixed-precision.md).
+      expect((d.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.4);
       const rows = weightRows(d).filter((r) => r.bytesBefore as number >= 4096);
       expect(rows).to.have.lengthOf(LARGE_WEIGHTS);
       for (const r of rows) {
         expect(['uint16', 'float16', 'uint8'], String(r.weight)).to.include(r.precision);
         expect(r.errorContribution as number).to.be.below(1);
       }
-      // uint16 beats float16 on these weights (8x smaller error for the same 2 bytes).
-      expect(rows.filter((r) => r.precision === 'uint16').length).to.be.greaterThan(rows.length / 2);
+      const uint8 = rows.filter((r) => r.precision === 'uint8');
+      expect(uint8.length).to.be.at.least(4);
+      expect(uint8.every((r) => r.rounding === 'error-feedback')).to.equal(true);
+      expect(rows.filter((r) => r.precision === 'uint16').every((r) => r.rounding === 'nearest')).to.equal(true);
+      expect(d.metrics.errorFeedbackKernels).to.equal(LARGE_WEIGHTS);
+      expect(d.notes.some((n) => /^uint8 rounding: error feedback \(GPTQ\) for 11 kernel\(s\), calibrated on the layer inputs of your 8 sample row\(s\)/.test(n))).to.equal(true);
     });
 
     it('the artifact loads with plain tf.loadLayersModel and reproduces the validated outputs exactly', async () => {
       await expectPlainLoadReproduces(optimized, 'auto-strict');
+    });
+  });
+
+  describe('rounding to nearest under the same budget (the tf.js converter\'s rounding)', () => {
+    let d: Decision;
+
+    before(async () => {
+      const result = await run([mixed({ policy: 'auto', rounding: 'nearest', budgets: { policy: { argmaxAgreement: 0.99 }, value: { atol: 1e-2 } } })]);
+      result.model.dispose();
+      d = decisionsOf(result.report)[0]!;
+    });
+
+    it('fits no weight as uint8: every per-tensor uint8 alone moves value by over 1e-2 or flips a policy row, so 0.504x', () => {
+      expect(d.status, d.reason).to.equal('applied');
+      expect(d.metrics['weights.uint8']).to.equal(0);
+      expect(d.metrics.bytesAfter).to.equal(667_076);
+      expect(d.metrics.errorFeedbackKernels).to.equal(undefined);
     });
   });
 
@@ -180,14 +201,12 @@ describe('mixed-precision on the demo shogi ResNet', function () {
     });
     after(() => optimized?.dispose());
 
-    it('mixes uint8 and 2-byte weights, searched and bisected, to at most 0.35x within the budget', () => {
+    it('stores every large weight as uint8 (error feedback): 0.256x within the budget', () => {
       expect(d.status, d.reason).to.equal('applied');
-      expect((d.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.35);
-      expect(d.metrics['weights.uint8']).to.be.greaterThan(0);
-      expect((d.metrics['weights.uint16'] as number) + (d.metrics['weights.float16'] as number)).to.be.greaterThan(0);
+      expect(d.metrics.bytesAfter).to.equal(338_756);
+      expect(d.metrics['weights.uint8']).to.equal(LARGE_WEIGHTS);
       expect(d.metrics['budget.policy.argmaxAgreement']).to.be.at.least(0.98);
       expect(d.metrics['budget.value.maxAbsDiff']).to.be.at.most(3e-2);
-      expect(d.notes.some((n) => /^the budget broke when \S+ went to uint8 on top of the changes ranked before it/.test(n))).to.equal(true);
     });
 
     it('the artifact loads with plain tf.loadLayersModel and reproduces the validated outputs exactly', async () => {

@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { calibrate } from '../../../src/plugins/mixed-precision/calibration.js';
+import { choleskyLower, errorFeedbackCodes, inverseFromCholesky, nearestCode, type AffineGrid } from '../../../src/plugins/mixed-precision/error-feedback.js';
+import { affineGrid, quantizeAffine } from '../../../src/plugins/mixed-precision/quantize.js';
+
+/** A seeded [rows, cols] matrix of standard normal values. */
+const normal = (rows: number, cols: number, seed: number) => tf.tidy(() => tf.randomNormal([rows, cols], 0, 1, 'float32', seed).dataSync() as Float32Array);
+
+/** X^T X of a [n, k] row-major matrix, in double precision. */
+function gram(x: Float32Array, n: number, k: number): Float64Array {
+  const h = new Float64Array(k * k);
+  for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) h[i * k + j] += x[r * k + i]! * x[r * k + j]!;
+  return h;
+}
+
+/** ||X (W - decode(codes))||^2: the layer output error of the codes on inputs X. */
+function outputError(x: Float32Array, n: number, w: Float32Array, codes: ArrayLike<number>, k: number, c: number, grid: AffineGrid): number {
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    for (let o = 0; o < c; o++) {
+      let e = 0;
+      for (let i = 0; i < k; i++) e += x[r * k + i]! * (w[i * c + o]! - (codes[i * c + o]! * grid.scale + grid.min));
+      total += e * e;
+    }
+  }
+  return total;
+}
+
+async function withSaved(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let artifacts!: tf.io.ModelArtifacts;
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    artifacts = a;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  return artifacts;
+}
+
+describe('mixed-precision: error-feedback rounding (GPTQ)', () => {
+  it('Cholesky factor and inverse of a symmetric positive definite matrix are exact to 1e-10', () => {
+    const n = 6;
+    const a = gram(normal(20, n, 3), 20, n);
+    const l = choleskyLower(a, n);
+    const inv = inverseFromCholesky(l, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let llt = 0;
+        let product = 0;
+        for (let k = 0; k < n; k++) {
+          llt += l[i * n + k]! * l[j * n + k]!;
+          product += a[i * n + k]! * inv[k * n + j]!;
+        }
+        expect(llt, `(L L^T)[${i},${j}]`).to.be.closeTo(a[i * n + j]!, 1e-10);
+        expect(product, `(A A^-1)[${i},${j}]`).to.be.closeTo(i === j ? 1 : 0, 1e-10);
+      }
+    }
+    expect(() => choleskyLower(new Float64Array([1, 2, 2, 1]), 2)).to.throw(/not positive definite \(pivot 1/);
+  });
+
+  it('with uncorrelated inputs (diagonal H) there is nothing to feed back: the codes are the nearest ones', () => {
+    const [k, c] = [12, 5];
+    const w = normal(k, c, 4);
+    const h = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) h[i * k + i] = 1 + i;
+    const grid = affineGrid(w, 'uint8');
+    expect([...errorFeedbackCodes(w, h, k, c, grid)]).to.deep.equal([...quantizeAffine(w, 'uint8').codes]);
+  });
+
+  it('with correlated inputs the codes stay on the same grid and the layer output error falls well below round-to-nearest', () => {
+    const [n, k, c] = [200, 24, 8];
+    // Correlated inputs: 6 latent factors mixed into 24 inputs, plus a little noise.
+    const x = tf.tidy(() => tf.matMul(tf.randomNormal([n, 6], 0, 1, 'float32', 5), tf.randomNormal([6, k], 0, 1, 'float32', 6)).add(tf.randomNormal([n, k], 0, 0.1, 'float32', 7)).dataSync() as Float32Array);
+    const w = normal(k, c, 8);
+    const grid = affineGrid(w, 'uint8');
+    const codes = errorFeedbackCodes(w, gram(x, n, k), k, c, grid);
+    expect(codes).to.be.instanceOf(Uint8Array);
+    const nearest = Uint8Array.from(w, (v) => nearestCode(v, grid));
+    const feedback = outputError(x, n, w, codes, k, c, grid);
+    const rounded = outputError(x, n, w, nearest, k, c, grid);
+    expect(feedback).to.be.below(rounded / 3);
+    expect([...codes].filter((q, i) => q !== nearest[i]).length, 'codes that differ from nearest').to.be.greaterThan(0);
+  });
+
+  it('an input that is always zero (a dead channel) gets nearest codes and no feedback, never an error', () => {
+    const [n, k, c] = [50, 4, 3];
+    const x = normal(n, k, 9);
+    for (let r = 0; r < n; r++) x[r * k + 2] = 0;
+    const w = normal(k, c, 10);
+    const grid = affineGrid(w, 'uint8');
+    const codes = errorFeedbackCodes(w, gram(x, n, k), k, c, grid);
+    for (let o = 0; o < c; o++) expect(codes[2 * c + o], `dead input, output ${o}`).to.equal(nearestCode(w[2 * c + o]!, grid));
+    expect(() => errorFeedbackCodes(w, new Float64Array(k * k), k, c, grid)).to.throw(/all zero on the samples/);
+  });
+});
+
+describe('mixed-precision: calibration (layer input moments)', () => {
+  function convModel(padding: 'same' | 'valid', strides: number): tf.LayersModel {
+    const input = tf.input({ shape: [7, 6, 3] });
+    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides, padding, useBias: false, kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }), name: 'conv' });
+    const flat = tf.layers.flatten().apply(tf.layers.activation({ activation: 'relu' }).apply(conv.apply(input) as tf.SymbolicTensor)) as tf.SymbolicTensor;
+    const dense = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }), name: 'fc' }).apply(flat) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: dense });
+  }
+
+  for (const [padding, strides] of [['same', 1], ['same', 2], ['valid', 1], ['valid', 2]] as const) {
+    it(`Conv2D (${padding}, stride ${strides}) and Dense: w^T H w equals the squared layer output, per output channel`, async () => {
+      const model = convModel(padding, strides);
+      const x = tf.randomNormal([2, 7, 6, 3], 0, 1, 'float32', 11);
+      const before = tf.memory().numTensors;
+      const { moments, skipped } = await calibrate(await withSaved(model), [x], tf.getBackend(), ['conv/kernel', 'fc/kernel', 'fc/bias']);
+      expect(tf.memory().numTensors, 'no tensor left behind').to.equal(before);
+      expect(skipped.get('fc/bias')).to.equal('not the kernel of fc (Dense)');
+      for (const [name, layer] of [['conv/kernel', 'conv'], ['fc/kernel', 'fc']] as const) {
+        const m = moments.get(name)!;
+        const kernel = model.getLayer(layer).getWeights()[0]!;
+        expect(m.rows * m.cols).to.equal(kernel.size);
+        const w = kernel.dataSync();
+        // the layer's output before bias and activation, from tf.js itself
+        const outputs = tf.tidy(() => {
+          const input = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).input as tf.SymbolicTensor }).predict(x) as tf.Tensor;
+          const y = layer === 'conv' ? tf.conv2d(input as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding) : tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D);
+          return y.reshape([-1, m.cols]).square().sum(0).dataSync();
+        });
+        for (let o = 0; o < m.cols; o++) {
+          let quadratic = 0;
+          for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.rows; j++) quadratic += w[i * m.cols + o]! * m.hessian[i * m.rows + j]! * w[j * m.cols + o]!;
+          expect(quadratic, `${name} output channel ${o}`).to.be.closeTo(outputs[o]!, 1e-3 * Math.max(1, outputs[o]!));
+        }
+      }
+      tf.dispose([x]);
+      model.dispose();
+    });
+  }
+
+  it('leaves other layers to round-to-nearest, with the reason', async () => {
+    const input = tf.input({ shape: [6, 6, 2] });
+    const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, name: 'dw' }).apply(input) as tf.SymbolicTensor;
+    const dilated = tf.layers.conv2d({ filters: 2, kernelSize: 2, dilationRate: 2, name: 'dilated' }).apply(dw) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: dilated });
+    const x = tf.randomNormal([1, 6, 6, 2], 0, 1, 'float32', 12);
+    const { moments, skipped } = await calibrate(await withSaved(model), [x], tf.getBackend(), ['dw/depthwise_kernel', 'dilated/kernel']);
+    expect(moments.size).to.equal(0);
+    expect(Object.fromEntries(skipped)).to.deep.equal({
+      'dw/depthwise_kernel': 'a DepthwiseConv2D weight (error feedback covers Conv2D and Dense kernels)',
+      'dilated/kernel': 'dilated is dilated',
+    });
+    x.dispose();
+    model.dispose();
+  });
+});
