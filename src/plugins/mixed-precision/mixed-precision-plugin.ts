@@ -187,12 +187,18 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     backend: string,
     context: PluginContext<MixedPrecisionOptions>,
   ): Promise<Calibration | undefined> {
+    const rows = context.sampleInputs[0]?.shape[0] ?? 0;
+    if (rows < FEW_SAMPLE_ROWS) {
+      context.note(
+        `calibration and the budget checks rest on ${rows} sample row(s) and the validation sets derived from them; a budget that holds there says little about other inputs: pass at least ${FEW_SAMPLE_ROWS} representative samples (sampleInputs, or --batch with your own model files) for a stronger check`,
+      );
+    }
     if (context.options.rounding !== 'error-feedback' || (policy !== 'auto' && policy !== 'uint8')) return undefined;
     const calibration = await calibrate(copyArtifacts(source), context.sampleInputs, backend, eligible.map((w) => w.name));
-    const rows = [...calibration.moments.values()].map((m) => m.inputRows);
+    const inputRows = [...calibration.moments.values()].map((m) => m.inputRows);
     context.note(
-      `uint8 rounding: error feedback (GPTQ) for ${calibration.moments.size} kernel(s), calibrated on the layer inputs of your ${context.sampleInputs[0]?.shape[0] ?? 0} sample row(s)` +
-        (rows.length ? ` (${Math.min(...rows)} to ${Math.max(...rows)} input rows per kernel)` : '') +
+      `uint8 rounding: error feedback (GPTQ) for ${calibration.moments.size} kernel(s), calibrated on the layer inputs of your ${rows} sample row(s)` +
+        (inputRows.length ? ` (${Math.min(...inputRows)} to ${Math.max(...inputRows)} input rows per kernel)` : '') +
         `; the budget is still checked on every validation set, including the perturbed, scaled and doubled ones calibration never saw` +
         (calibration.skipped.size ? `; rounded to nearest: ${[...calibration.skipped].map(([n, why]) => `${n} (${why})`).join(', ')}` : ''),
     );
@@ -207,6 +213,9 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     return { validation: { inputSets: session.inputSetLabels, check: (m, b) => session.check(m, b) }, dispose: () => session.dispose() };
   }
 }
+
+/** Fewer sample rows than this get a note that the budget check is weak. */
+const FEW_SAMPLE_ROWS = 8;
 
 /** A LayersModel's model files, float32 weights included (the model is only read). */
 async function saveArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {

@@ -2,7 +2,9 @@
  * The mixed-precision plugin on the FULL demo network (buildShogiResNet(): 59 weights,
  * 1,323,716 float32 bytes), through the whole pipeline: wasm backend slot, then the
  * plugin; the pipeline re-validates every result against the original on cpu.
- * Validation: 8 samples, 4 perturbations, x10, batch 16 = 64 rows per output.
+ * First as `kiln demo` runs it (no samples: one synthetic board, 8 validation rows), then
+ * with 8 sample boards: 8 samples, 4 perturbations, x10, batch 16 = 64 rows per output,
+ * a stricter check under which the same budgets keep more weights at 2 bytes.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -68,6 +70,50 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       plain.dispose();
     }
   }
+
+  describe('as `kiln demo` runs it: no sample inputs, so one synthetic board (seeded), 8 validation rows', () => {
+    let float16: OptimizedModel;
+    let auto: OptimizedModel;
+    let f16: Decision;
+    let a: Decision;
+    const demo = (pipeline: object[]) => optimize(model, { config: { ...RUN, pipeline } });
+
+    before(async () => {
+      const r1 = await demo([mixed({ policy: 'float16', budgets: { '*': { atol: 1e-3 } } })]);
+      float16 = r1.model;
+      f16 = decisionsOf(r1.report)[0]!;
+      const r2 = await demo([mixed({ policy: 'auto', budgets: { policy: { argmaxAgreement: 0.99 }, value: { atol: 1e-2 } } })]);
+      auto = r2.model;
+      a = decisionsOf(r2.report)[0]!;
+    });
+    after(() => {
+      float16?.dispose();
+      auto?.dispose();
+    });
+
+    it('float16 holds atol 1e-3 on every output: 0.504x the float32 bytes', () => {
+      expect(f16.status, f16.reason).to.equal('applied');
+      expect(f16.metrics.bytesAfter).to.equal(667_076);
+      expect((f16.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.51);
+      expect(f16.metrics['budget.policy.maxAbsDiff']).to.be.at.most(1e-3);
+      expect(f16.metrics['budget.value.maxAbsDiff']).to.be.at.most(1e-3);
+    });
+
+    it('auto under policy argmax agreement >= 0.99 and value atol 1e-2 stores all 11 large kernels as uint8: 0.256x', () => {
+      expect(a.status, a.reason).to.equal('applied');
+      expect(a.metrics.bytesAfter).to.equal(338_756);
+      expect((a.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.35);
+      expect(a.metrics['budget.policy.argmaxAgreement']).to.be.at.least(0.99);
+      expect(a.metrics['budget.value.maxAbsDiff']).to.be.at.most(1e-2);
+      expect(weightRows(a).filter((r) => r.precision === 'uint8').every((r) => r.rounding === 'error-feedback')).to.equal(true);
+      expect(a.notes.some((n) => /^calibration and the budget checks rest on 1 sample row/.test(n)), 'the few-rows warning').to.equal(true);
+    });
+
+    it('both artifacts load with plain tf.loadLayersModel and reproduce the validated outputs exactly', async () => {
+      await expectPlainLoadReproduces(float16, 'demo-float16');
+      await expectPlainLoadReproduces(auto, 'demo-auto');
+    });
+  });
 
   describe('fixed policies, and budgets that cannot be met', () => {
     let optimized: OptimizedModel;
