@@ -108,6 +108,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = Object.free
   'OpFusionOptions.bisect': 'When the fused graph fails validation, find the pattern applications at fault by halving and drop only those.',
   'MixedPrecisionOptions.policy': '`auto`: each weight gets the smallest precision the budgets allow (measured, then searched). `float16`, `uint16`, `uint8`: every eligible weight at that precision, if the budgets hold. `int8` is stored as affine `uint8` (tf.js weight files have no int8 type).',
   'MixedPrecisionOptions.minElements': 'Weights with fewer elements stay float32 (biases, BatchNorm parameters): they cost little and are often sensitive.',
+  'MixedPrecisionOptions.rounding': 'How uint8 codes are chosen: `error-feedback` (GPTQ, for Conv2D and Dense kernels, calibrated on the layer inputs of the sample inputs; same grid and file format) or `nearest` (each value to its nearest code, as the tf.js converter does).',
   'MixedPrecisionOptions.budgets': 'Accuracy budgets, per output name; `*` covers every output not named. An output neither named nor covered by `*` is held to `validation.atol`/`rtol`.',
   'OutputBudgetOptions.atol': 'Element-wise `|candidate - original| <= atol + rtol * |original|`. Every term given must hold; at least one term is required.',
   'OutputBudgetOptions.rtol': 'Relative part of the element-wise check (see `atol`).',
