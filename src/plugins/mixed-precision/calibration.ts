@@ -110,8 +110,9 @@ function flattenRows(x: tf.Tensor): { data: Float32Array; count: number } {
 
 /**
  * The input patches of a Conv2D (channels-last, dilation 1) as rows of
- * `kh * kw * cin` values in the kernel's `[kh, kw, cin]` order, one per output position,
- * zero where the window leaves the image (tf.js 'same' padding puts the odd pixel after).
+ * `kh * kw * cin` values in the kernel's `[kh, kw, cin]` order, one per output position
+ * (every `stride`-th one beyond {@link MAX_CALIBRATION_ROWS} positions), zero where the
+ * window leaves the image (tf.js 'same' padding puts the odd pixel after).
  */
 function im2col(x: tf.Tensor, layer: tf.layers.Layer): { data: Float32Array; count: number } {
   const config = layer.getConfig();
@@ -128,14 +129,18 @@ function im2col(x: tf.Tensor, layer: tf.layers.Layer): { data: Float32Array; cou
   const padTop = same ? Math.floor(Math.max((outH - 1) * strideH + kernelH - h!, 0) / 2) : 0;
   const padLeft = same ? Math.floor(Math.max((outW - 1) * strideW + kernelW - w!, 0) / 2) : 0;
   const k = kernelH * kernelW * c!;
-  const count = n! * outH * outW;
+  const positions = n! * outH * outW;
+  // Only every `stride`-th output position becomes a row, so memory stays bounded on large inputs.
+  const stride = Math.ceil(positions / MAX_CALIBRATION_ROWS);
+  const count = Math.ceil(positions / stride);
   const src = x.dataSync();
   const data = new Float32Array(count * k);
-  let row = 0;
+  let position = -1;
   for (let b = 0; b < n!; b++) {
     for (let i = 0; i < outH; i++) {
-      for (let j = 0; j < outW; j++, row++) {
-        let at = row * k;
+      for (let j = 0; j < outW; j++) {
+        if (++position % stride !== 0) continue;
+        let at = (position / stride) * k;
         for (let a = 0; a < kernelH; a++) {
           for (let e = 0; e < kernelW; e++, at += c!) {
             const y = i * strideH + a - padTop;
@@ -151,7 +156,7 @@ function im2col(x: tf.Tensor, layer: tf.layers.Layer): { data: Float32Array; cou
   return { data, count };
 }
 
-/** `X^T X` of `count` rows of `k` values (at most {@link MAX_CALIBRATION_ROWS} rows, evenly strided). */
+/** `X^T X` of `count` rows of `k` values (at most {@link MAX_CALIBRATION_ROWS} rows, evenly strided: a Dense input may hold more). */
 function secondMoments(patches: { data: Float32Array; count: number }, k: number): { hessian: Float64Array; inputRows: number } {
   const stride = Math.ceil(patches.count / MAX_CALIBRATION_ROWS);
   let rows = patches.data;

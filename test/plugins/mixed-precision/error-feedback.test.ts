@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { calibrate } from '../../../src/plugins/mixed-precision/calibration.js';
+import { calibrate, MAX_CALIBRATION_ROWS } from '../../../src/plugins/mixed-precision/calibration.js';
 import { choleskyLower, errorFeedbackCodes, inverseFromCholesky, nearestCode, type AffineGrid } from '../../../src/plugins/mixed-precision/error-feedback.js';
 import { affineGrid, quantizeAffine } from '../../../src/plugins/mixed-precision/quantize.js';
 
@@ -131,6 +131,29 @@ describe('mixed-precision: calibration (layer input moments)', () => {
       model.dispose();
     });
   }
+
+  it(`past ${MAX_CALIBRATION_ROWS} output positions uses every n-th one, so memory stays bounded`, async () => {
+    const input = tf.input({ shape: [64, 64, 2] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }), name: 'conv' });
+    const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
+    const x = tf.randomNormal([5, 64, 64, 2], 0, 1, 'float32', 13); // 20480 positions: every 2nd one
+    const { moments } = await calibrate(await withSaved(model), [x], tf.getBackend(), ['conv/kernel']);
+    const m = moments.get('conv/kernel')!;
+    expect(m.inputRows).to.equal(10240);
+    const w = model.getLayer('conv').getWeights()[0]!.dataSync();
+    const outputs = tf.tidy(() => {
+      const y = (model.predict(x) as tf.Tensor).reshape([-1, 3]);
+      const even = tf.gather(y, tf.range(0, 20480, 2, 'int32'));
+      return even.square().sum(0).dataSync();
+    });
+    for (let o = 0; o < 3; o++) {
+      let quadratic = 0;
+      for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.rows; j++) quadratic += w[i * 3 + o]! * m.hessian[i * m.rows + j]! * w[j * 3 + o]!;
+      expect(quadratic, `output channel ${o}`).to.be.closeTo(outputs[o]!, 1e-3 * outputs[o]!);
+    }
+    x.dispose();
+    model.dispose();
+  });
 
   it('leaves other layers to round-to-nearest, with the reason', async () => {
     const input = tf.input({ shape: [6, 6, 2] });
