@@ -24,6 +24,11 @@ export class CompiledModel implements KilnModel {
     if (samples) tf.dispose(this.predict(samples.length === 1 ? samples[0]! : samples));
   }
 
+  /** The model this one compiles (not owned unless handed over with `withOwned`). */
+  get source(): KilnModel {
+    return this.inner;
+  }
+
   get backend(): string {
     return this.inner.backend;
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { inject, type DependencyContainer } from 'tsyringe';
+import { CompiledModel } from '../../compile/compiled-model.js';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { IsBooleanValue, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import { withBackendAsync } from '../../core/backend-scope.js';
@@ -89,7 +90,9 @@ export class OpFusionPlugin implements OptimizationPlugin<OpFusionOptions> {
 
     const checkSets = buildValidationInputs(context.sampleInputs, target.inputs, { samples: 2, seed: this.config.validation.seed + 17, largeMagnitude: this.config.validation.largeMagnitude });
     try {
-      const result = fuseGraph(base, target, context.sampleInputs, checkSets.map((s) => s.inputs), {
+      // An already compiled model is fused from what it compiles, not traced through its replay.
+      const fuseFrom = base === target && target instanceof CompiledModel ? target.source : base;
+      const result = fuseGraph(fuseFrom, target, context.sampleInputs, checkSets.map((s) => s.inputs), {
         patterns,
         disabled: disable,
         mode: context.mode,
