@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { activateBackend } from './backend-scope.js';
+import { disposeLayersModel } from './dispose-layers-model.js';
 import type { KilnModel, TensorSpec } from './kiln-model.js';
 
 /**
@@ -44,6 +45,6 @@ export class LayersKilnModel implements KilnModel {
   dispose(): void {
     if (this.disposed || !this.owned) return;
     this.disposed = true;
-    this.layersModel.dispose();
+    disposeLayersModel(this.layersModel);
   }
 }

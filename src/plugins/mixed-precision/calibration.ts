@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { withBackend, withBackendAsync } from '../../core/backend-scope.js';
+import { disposeLayersModel } from '../../core/dispose-layers-model.js';
 
 /** The input second moments of one kernel, seen as a `rows x cols` matrix (rows = inputs per output). */
 export interface KernelInputMoments {
@@ -27,8 +28,28 @@ export interface Calibration {
 /** Kernels with more inputs per output are rounded to nearest: error feedback costs O(rows^3) in JavaScript. */
 export const MAX_CALIBRATED_ROWS = 1024;
 
-/** At most this many input rows go into one kernel's moments (evenly strided beyond it). */
+/** At most about this many input rows go into one kernel's moments (a pseudo-random subset beyond it). */
 export const MAX_CALIBRATION_ROWS = 16384;
+
+/**
+ * Kernels whose error feedback would cost more multiply-adds than this (the factorisations,
+ * rows^3, plus the updates, rows^2 x outputs) are rounded to nearest: a few seconds of JavaScript.
+ */
+export const MAX_FEEDBACK_WORK = 2e9;
+
+/**
+ * Which of `count` rows (output positions, or Dense input rows) calibration uses: all of
+ * them up to {@link MAX_CALIBRATION_ROWS}, beyond that a fixed pseudo-random subset of
+ * about that size (a multiplicative hash of the index, so a regular stride cannot alias
+ * with the image width and keep only even columns).
+ */
+export function calibrationRows(count: number): Int32Array {
+  if (count <= MAX_CALIBRATION_ROWS) return Int32Array.from({ length: count }, (_, i) => i);
+  const keep = MAX_CALIBRATION_ROWS / count;
+  const chosen: number[] = [];
+  for (let i = 0; i < count; i++) if (((Math.imul(i + 1, 2654435761) >>> 0) / 4294967296) < keep) chosen.push(i);
+  return Int32Array.from(chosen);
+}
 
 interface KernelSite {
   readonly name: string;
@@ -61,21 +82,24 @@ export async function calibrate(
     }
     if (sites.length === 0) return { moments, skipped };
     withBackend(backend, () => {
-      const probe = tf.model({ inputs: model.inputs, outputs: sites.map((s) => s.layer.input as tf.SymbolicTensor) });
+      // One probe output per distinct tensor: kernels that read the same tensor (branches, a
+      // projection shortcut) share it, and tf.js refuses a model with a repeated output.
+      const tensors = [...new Set(sites.map((s) => s.layer.input as tf.SymbolicTensor))];
+      const probe = tf.model({ inputs: model.inputs, outputs: tensors });
       const inputs = probe.predict(samples.length === 1 ? samples[0]! : [...samples]);
       const list = Array.isArray(inputs) ? inputs : [inputs];
       try {
-        sites.forEach((site, i) => {
-          const x = list[i]!;
+        for (const site of sites) {
+          const x = list[tensors.indexOf(site.layer.input as tf.SymbolicTensor)]!;
           const patches = site.layer.getClassName() === 'Conv2D' ? im2col(x, site.layer) : flattenRows(x);
           moments.set(site.name, { rows: site.rows, cols: site.cols, ...secondMoments(patches, site.rows) });
-        });
+        }
       } finally {
         tf.dispose(list);
       }
     });
   } finally {
-    model.dispose();
+    disposeLayersModel(model);
   }
   return { moments, skipped };
 }
@@ -85,6 +109,7 @@ function kernelSite(model: tf.LayersModel, name: string): KernelSite | string {
   const layer = model.layers.find((l) => l.weights.some((w) => w.originalName === name));
   if (!layer) return 'not a weight of a top-level layer';
   const className = layer.getClassName();
+  if (layer instanceof tf.LayersModel) return `inside the nested model ${layer.name} (error feedback covers top-level Conv2D and Dense kernels)`;
   if (className !== 'Conv2D' && className !== 'Dense') return `a ${className} weight (error feedback covers Conv2D and Dense kernels)`;
   const kernel = layer.weights[0]!;
   if (kernel.originalName !== name) return `not the kernel of ${layer.name} (${className})`;
@@ -99,19 +124,26 @@ function kernelSite(model: tf.LayersModel, name: string): KernelSite | string {
   const cols = shape[shape.length - 1]!;
   const rows = shape.reduce((n, d) => n * d, 1) / cols;
   if (rows > MAX_CALIBRATED_ROWS) return `${rows} inputs per output, over ${MAX_CALIBRATED_ROWS}`;
+  const work = rows ** 3 + rows * rows * cols;
+  if (work > MAX_FEEDBACK_WORK) return `error feedback would take about ${work.toExponential(1)} multiply-adds (rows^3 + rows^2 x outputs), over ${MAX_FEEDBACK_WORK.toExponential(0)}`;
   return { name, layer, rows, cols };
 }
 
-/** Every row of a Dense input `[..., K]` as a `[rows, K]` Float32Array. */
+/** The rows of a Dense input `[..., K]` that {@link calibrationRows} picks, as a `[rows, K]` Float32Array. */
 function flattenRows(x: tf.Tensor): { data: Float32Array; count: number } {
   const k = x.shape[x.rank - 1]!;
-  return { data: x.dataSync() as Float32Array, count: x.size / k };
+  const all = x.dataSync() as Float32Array;
+  const chosen = calibrationRows(x.size / k);
+  if (chosen.length === x.size / k) return { data: all, count: chosen.length };
+  const data = new Float32Array(chosen.length * k);
+  chosen.forEach((r, i) => data.set(all.subarray(r * k, (r + 1) * k), i * k));
+  return { data, count: chosen.length };
 }
 
 /**
  * The input patches of a Conv2D (channels-last, dilation 1) as rows of
  * `kh * kw * cin` values in the kernel's `[kh, kw, cin]` order, one per output position
- * (every `stride`-th one beyond {@link MAX_CALIBRATION_ROWS} positions), zero where the
+ * that {@link calibrationRows} picks, zero where the
  * window leaves the image (tf.js 'same' padding puts the odd pixel after).
  */
 function im2col(x: tf.Tensor, layer: tf.layers.Layer): { data: Float32Array; count: number } {
@@ -129,43 +161,33 @@ function im2col(x: tf.Tensor, layer: tf.layers.Layer): { data: Float32Array; cou
   const padTop = same ? Math.floor(Math.max((outH - 1) * strideH + kernelH - h!, 0) / 2) : 0;
   const padLeft = same ? Math.floor(Math.max((outW - 1) * strideW + kernelW - w!, 0) / 2) : 0;
   const k = kernelH * kernelW * c!;
-  const positions = n! * outH * outW;
-  // Only every `stride`-th output position becomes a row, so memory stays bounded on large inputs.
-  const stride = Math.ceil(positions / MAX_CALIBRATION_ROWS);
-  const count = Math.ceil(positions / stride);
+  // Only the positions calibrationRows picks become rows: the patch matrix stays bounded on large inputs.
+  const chosen = calibrationRows(n! * outH * outW);
+  const count = chosen.length;
   const src = x.dataSync();
   const data = new Float32Array(count * k);
-  let position = -1;
-  for (let b = 0; b < n!; b++) {
-    for (let i = 0; i < outH; i++) {
-      for (let j = 0; j < outW; j++) {
-        if (++position % stride !== 0) continue;
-        let at = (position / stride) * k;
-        for (let a = 0; a < kernelH; a++) {
-          for (let e = 0; e < kernelW; e++, at += c!) {
-            const y = i * strideH + a - padTop;
-            const z = j * strideW + e - padLeft;
-            if (y < 0 || z < 0 || y >= h! || z >= w!) continue;
-            const base = ((b * h! + y) * w! + z) * c!;
-            for (let ch = 0; ch < c!; ch++) data[at + ch] = src[base + ch]!;
-          }
-        }
+  for (let row = 0; row < count; row++) {
+    const position = chosen[row]!;
+    const b = Math.floor(position / (outH * outW));
+    const i = Math.floor(position / outW) % outH;
+    const j = position % outW;
+    let at = row * k;
+    for (let a = 0; a < kernelH; a++) {
+      for (let e = 0; e < kernelW; e++, at += c!) {
+        const y = i * strideH + a - padTop;
+        const z = j * strideW + e - padLeft;
+        if (y < 0 || z < 0 || y >= h! || z >= w!) continue;
+        const base = ((b * h! + y) * w! + z) * c!;
+        for (let ch = 0; ch < c!; ch++) data[at + ch] = src[base + ch]!;
       }
     }
   }
   return { data, count };
 }
 
-/** `X^T X` of `count` rows of `k` values (at most {@link MAX_CALIBRATION_ROWS} rows, evenly strided: a Dense input may hold more). */
+/** `X^T X` of `count` rows of `k` values. */
 function secondMoments(patches: { data: Float32Array; count: number }, k: number): { hessian: Float64Array; inputRows: number } {
-  const stride = Math.ceil(patches.count / MAX_CALIBRATION_ROWS);
-  let rows = patches.data;
-  let count = patches.count;
-  if (stride > 1) {
-    count = Math.ceil(patches.count / stride);
-    rows = new Float32Array(count * k);
-    for (let r = 0; r < count; r++) rows.set(patches.data.subarray(r * stride * k, (r * stride + 1) * k), r * k);
-  }
+  const { data: rows, count } = patches;
   const product = tf.tidy(() => {
     const x = tf.tensor2d(rows, [count, k]);
     return tf.matMul(x, x, true, false).dataSync() as Float32Array;

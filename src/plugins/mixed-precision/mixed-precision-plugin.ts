@@ -66,6 +66,11 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       context.note(`no float32 weight has ${options.minElements} elements or more (minElements); nothing to store at reduced precision`);
       return target;
     }
+    if (sampleRows(context) < FEW_SAMPLE_ROWS) {
+      context.note(
+        `the budget checks${options.rounding === 'error-feedback' ? ' and calibration' : ''} rest on ${sampleRows(context)} sample row(s) and the validation sets derived from them; a budget that holds there says little about other inputs: pass at least ${FEW_SAMPLE_ROWS} representative samples (sampleInputs) for a stronger check`,
+      );
+    }
     // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
     const searchBackend = target.backend === 'cpu' && tf.findBackend('wasm') ? 'wasm' : target.backend;
     const encoder = new WeightEncoder(weights, await this.calibration(source, eligible, policy, searchBackend, context));
@@ -148,12 +153,14 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       // The shared encoder's bytes: exactly what the search decoded and validated.
       if (precision !== 'float32') encoded.set(w.name, encoder.encoded(w.name, precision));
       const rounding = precision === 'uint8' || precision === 'uint16' ? encoder.roundingOf(w.name, precision) : undefined;
+      const roundingNote = precision === 'uint8' && rounding === 'nearest' ? encoder.nearestWhy(w.name) : undefined;
       const why = w.keep ?? (precision === 'float32' ? triedWhy(alone) : '');
       rows.push({
         weight: w.name,
         shape: w.spec.shape.join('x') || 'scalar',
         precision,
         ...(rounding ? { rounding } : {}),
+        ...(roundingNote ? { roundingNote } : {}),
         bytesBefore,
         bytesAfter,
         errorContribution: m ? round(m.usage) : 0,
@@ -162,7 +169,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       });
       context.note(precision === 'float32'
         ? `${w.name}: float32, ${bytesBefore} bytes (${why})`
-        : `${w.name}: ${precision}${rounding === 'error-feedback' ? ' (error-feedback rounding)' : ''}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`);
+        : `${w.name}: ${precision}${rounding === 'error-feedback' ? ' (error-feedback rounding)' : roundingNote ? ` (rounded to nearest: ${roundingNote})` : ''}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`);
     }
     context.table?.('weights', rows);
     const counts = countPrecisions(weights, state);
@@ -187,20 +194,19 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     backend: string,
     context: PluginContext<MixedPrecisionOptions>,
   ): Promise<Calibration | undefined> {
-    const rows = context.sampleInputs[0]?.shape[0] ?? 0;
-    if (rows < FEW_SAMPLE_ROWS) {
-      context.note(
-        `calibration and the budget checks rest on ${rows} sample row(s) and the validation sets derived from them; a budget that holds there says little about other inputs: pass at least ${FEW_SAMPLE_ROWS} representative samples (sampleInputs, or --batch with your own model files) for a stronger check`,
-      );
-    }
     if (context.options.rounding !== 'error-feedback' || (policy !== 'auto' && policy !== 'uint8')) return undefined;
-    const calibration = await calibrate(copyArtifacts(source), context.sampleInputs, backend, eligible.map((w) => w.name));
+    let calibration: Calibration;
+    try {
+      calibration = await calibrate(copyArtifacts(source), context.sampleInputs, backend, eligible.map((w) => w.name));
+    } catch (error) {
+      context.note(`uint8 rounding: to nearest for every weight: calibration for error feedback failed (${(error as Error).message})`);
+      return undefined;
+    }
     const inputRows = [...calibration.moments.values()].map((m) => m.inputRows);
     context.note(
-      `uint8 rounding: error feedback (GPTQ) for ${calibration.moments.size} kernel(s), calibrated on the layer inputs of your ${rows} sample row(s)` +
+      `uint8 rounding: error feedback (GPTQ) for ${calibration.moments.size} kernel(s), calibrated on the layer inputs of the ${sampleRows(context)} sample row(s)` +
         (inputRows.length ? ` (${Math.min(...inputRows)} to ${Math.max(...inputRows)} input rows per kernel)` : '') +
-        `; the budget is still checked on every validation set, including the perturbed, scaled and doubled ones calibration never saw` +
-        (calibration.skipped.size ? `; rounded to nearest: ${[...calibration.skipped].map(([n, why]) => `${n} (${why})`).join(', ')}` : ''),
+        '; the budget is still checked on every validation set, including the perturbed, scaled and doubled ones calibration never saw',
     );
     context.metric('errorFeedbackKernels', calibration.moments.size);
     return calibration;
@@ -216,6 +222,9 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
 
 /** Fewer sample rows than this get a note that the budget check is weak. */
 const FEW_SAMPLE_ROWS = 8;
+
+/** Rows (batch size) of the sample inputs. */
+const sampleRows = (context: PluginContext<MixedPrecisionOptions>): number => context.sampleInputs[0]?.shape[0] ?? 0;
 
 /** A LayersModel's model files, float32 weights included (the model is only read). */
 async function saveArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { withBackend, withBackendAsync } from '../../core/backend-scope.js';
+import { disposeLayersModel } from '../../core/dispose-layers-model.js';
 import { LayersKilnModel } from '../../core/layers-kiln-model.js';
 import type { PluginValidation } from '../../core/plugin.js';
 import type { BudgetOutcome, ValidationBudget } from '../../core/validation/budget.js';
@@ -119,7 +120,7 @@ export class WorkingModel {
   }
 
   dispose(): void {
-    this.model.dispose();
+    disposeLayersModel(this.model);
   }
 }
 

@@ -98,9 +98,7 @@ export function affineGrid(values: Float32Array, dtype: 'uint8' | 'uint16'): Aff
 export function quantizeAffine(values: Float32Array, dtype: 'uint8' | 'uint16'): AffineQuantized {
   const grid = affineGrid(values, dtype);
   const codes = dtype === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
-  if (grid.scale !== 1 || values.some((v) => v !== grid.min)) {
-    for (let i = 0; i < values.length; i++) codes[i] = nearestCode(values[i]!, grid);
-  }
+  for (let i = 0; i < values.length; i++) codes[i] = nearestCode(values[i]!, grid);
   return { codes, min: grid.min, scale: grid.scale };
 }
 

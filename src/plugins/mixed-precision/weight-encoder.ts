@@ -20,8 +20,8 @@ export interface EncodableWeight {
 export class WeightEncoder {
   private readonly cache = new Map<string, Map<StoredPrecision, EncodedWeight>>();
   private readonly rounded = new Map<string, Rounding>();
-  /** By weight name: why error feedback was asked for but not used (beyond calibration's own skips). */
-  readonly fallbacks = new Map<string, string>();
+  /** By weight name: why error feedback failed on a weight calibration covers. */
+  private readonly fallbacks = new Map<string, string>();
 
   constructor(
     private readonly weights: ReadonlyMap<string, EncodableWeight>,
@@ -35,6 +35,16 @@ export class WeightEncoder {
     let e = byPrecision.get(precision);
     if (!e) byPrecision.set(precision, (e = this.encode(name, precision)));
     return e;
+  }
+
+  /**
+   * Why the uint8 codes of `name` were rounded to nearest although error feedback was
+   * asked for: calibration does not cover the weight, or error feedback failed on it.
+   * Undefined when error feedback was not asked for (no calibration) or was used.
+   */
+  nearestWhy(name: string): string | undefined {
+    if (!this.calibration || this.rounded.get(name) === 'error-feedback') return undefined;
+    return this.fallbacks.get(name) ?? this.calibration.skipped.get(name);
   }
 
   /** How the uint8 codes of `name` were chosen (`nearest` until they are computed, and for every other precision). */
@@ -53,7 +63,7 @@ export class WeightEncoder {
         this.rounded.set(name, 'error-feedback');
         return encodeAffine(w.spec, codes, grid);
       } catch (error) {
-        this.fallbacks.set(name, `error feedback failed (${(error as Error).message}); rounded to nearest`);
+        this.fallbacks.set(name, `error feedback failed: ${(error as Error).message}`);
       }
     }
     return encodeWeight(w.spec, w.values, precision);

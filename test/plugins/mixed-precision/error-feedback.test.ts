@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { calibrate, MAX_CALIBRATION_ROWS } from '../../../src/plugins/mixed-precision/calibration.js';
+import { calibrate, calibrationRows, MAX_CALIBRATION_ROWS } from '../../../src/plugins/mixed-precision/calibration.js';
 import { choleskyLower, errorFeedbackCodes, inverseFromCholesky, nearestCode, type AffineGrid } from '../../../src/plugins/mixed-precision/error-feedback.js';
 import { affineGrid, quantizeAffine } from '../../../src/plugins/mixed-precision/quantize.js';
+import { optimize } from '../../../src/optimize.js';
+import { weightRows } from './helpers.js';
 
 /** A seeded [rows, cols] matrix of standard normal values. */
 const normal = (rows: number, cols: number, seed: number) => tf.tidy(() => tf.randomNormal([rows, cols], 0, 1, 'float32', seed).dataSync() as Float32Array);
@@ -132,25 +134,47 @@ describe('mixed-precision: calibration (layer input moments)', () => {
     });
   }
 
-  it(`past ${MAX_CALIBRATION_ROWS} output positions uses every n-th one, so memory stays bounded`, async () => {
+  it(`past ${MAX_CALIBRATION_ROWS} output positions uses a fixed pseudo-random subset of them, so the patch matrix stays bounded`, async () => {
     const input = tf.input({ shape: [64, 64, 2] });
     const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }), name: 'conv' });
     const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
-    const x = tf.randomNormal([5, 64, 64, 2], 0, 1, 'float32', 13); // 20480 positions: every 2nd one
+    const x = tf.randomNormal([5, 64, 64, 2], 0, 1, 'float32', 13); // 20480 positions
+    const chosen = calibrationRows(20480);
+    expect(chosen.length).to.be.within(MAX_CALIBRATION_ROWS * 0.98, MAX_CALIBRATION_ROWS * 1.02);
+    // both even and odd columns are kept (a stride of 2 would keep only even ones)
+    expect(new Set([...chosen].map((p) => p % 2)).size).to.equal(2);
     const { moments } = await calibrate(await withSaved(model), [x], tf.getBackend(), ['conv/kernel']);
     const m = moments.get('conv/kernel')!;
-    expect(m.inputRows).to.equal(10240);
+    expect(m.inputRows).to.equal(chosen.length);
     const w = model.getLayer('conv').getWeights()[0]!.dataSync();
     const outputs = tf.tidy(() => {
       const y = (model.predict(x) as tf.Tensor).reshape([-1, 3]);
-      const even = tf.gather(y, tf.range(0, 20480, 2, 'int32'));
-      return even.square().sum(0).dataSync();
+      return tf.gather(y, tf.tensor1d(chosen, 'int32')).square().sum(0).dataSync();
     });
     for (let o = 0; o < 3; o++) {
       let quadratic = 0;
       for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.rows; j++) quadratic += w[i * 3 + o]! * m.hessian[i * m.rows + j]! * w[j * 3 + o]!;
       expect(quadratic, `output channel ${o}`).to.be.closeTo(outputs[o]!, 1e-3 * outputs[o]!);
     }
+    x.dispose();
+    model.dispose();
+  });
+
+  it('two kernels reading the same tensor (branches) share one probe output; a shared layer is skipped and leaks nothing', async () => {
+    const input = tf.input({ shape: [6] });
+    const trunk = tf.layers.dense({ units: 5, activation: 'relu', name: 'trunk' }).apply(input) as tf.SymbolicTensor;
+    const a = tf.layers.dense({ units: 4, name: 'a' }).apply(trunk) as tf.SymbolicTensor;
+    const b = tf.layers.dense({ units: 4, name: 'b' }).apply(trunk) as tf.SymbolicTensor;
+    const shared = tf.layers.dense({ units: 4, name: 'shared' });
+    const twice = shared.apply(shared.apply(tf.layers.add().apply([a, b]) as tf.SymbolicTensor)) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: twice });
+    const x = tf.randomNormal([3, 6], 0, 1, 'float32', 14);
+    const before = tf.memory().numTensors;
+    const { moments, skipped } = await calibrate(await withSaved(model), [x], tf.getBackend(), ['a/kernel', 'b/kernel', 'shared/kernel']);
+    expect(tf.memory().numTensors, 'no tensor left behind').to.equal(before);
+    expect([...moments.keys()]).to.deep.equal(['a/kernel', 'b/kernel']);
+    expect([...moments.get('a/kernel')!.hessian]).to.deep.equal([...moments.get('b/kernel')!.hessian]);
+    expect(skipped.get('shared/kernel')).to.equal('shared is shared (called 2 times)');
     x.dispose();
     model.dispose();
   });
@@ -167,6 +191,46 @@ describe('mixed-precision: calibration (layer input moments)', () => {
       'dw/depthwise_kernel': 'a DepthwiseConv2D weight (error feedback covers Conv2D and Dense kernels)',
       'dilated/kernel': 'dilated is dilated',
     });
+    x.dispose();
+    model.dispose();
+  });
+});
+
+describe('mixed-precision: rounding through the plugin', function () {
+  this.timeout(60_000);
+
+  it('a model with branches and a depthwise conv: error feedback where calibration covers the kernel, nearest with the reason elsewhere', async () => {
+    const input = tf.input({ shape: [8, 8, 8] }); // every kernel >= 1024 elements (minElements)
+    const he = (seed: number) => tf.initializers.heNormal({ seed });
+    const trunk = tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: he(1), name: 'trunk' }).apply(input) as tf.SymbolicTensor;
+    const left = tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', kernelInitializer: he(2), name: 'left' }).apply(trunk) as tf.SymbolicTensor;
+    const right = tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', kernelInitializer: he(3), name: 'right' }).apply(trunk) as tf.SymbolicTensor;
+    const merged = tf.layers.add().apply([left, right]) as tf.SymbolicTensor;
+    const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 8, padding: 'same', depthwiseInitializer: he(4), name: 'dw' }).apply(merged) as tf.SymbolicTensor;
+    const out = tf.layers.globalAveragePooling2d({}).apply(dw) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const x = tf.randomNormal([8, 8, 8, 8], 0, 1, 'float32', 15);
+    const before = tf.memory().numTensors;
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: { backend: { preference: ['wasm'] }, benchmark: { warmup: 1, iterations: 3, endToEnd: false }, pipeline: [{ name: 'mixed-precision', options: { policy: 'uint8', budgets: { '*': { atol: 1 } } } }] },
+    });
+    try {
+      const d = report.decisions.find((x) => x.plugin === 'mixed-precision')!;
+      expect(d.status, d.reason).to.equal('applied');
+      const rows = new Map(weightRows(d).map((r) => [r.weight, r]));
+      for (const name of ['trunk/kernel', 'left/kernel', 'right/kernel']) expect(rows.get(name), name).to.deep.include({ precision: 'uint8', rounding: 'error-feedback' });
+      expect(rows.get('dw/depthwise_kernel')).to.deep.include({
+        precision: 'uint8',
+        rounding: 'nearest',
+        roundingNote: 'a DepthwiseConv2D weight (error feedback covers Conv2D and Dense kernels)',
+      });
+      expect(d.metrics.errorFeedbackKernels).to.equal(3);
+    } finally {
+      optimized.dispose();
+      await tf.setBackend('cpu');
+    }
+    expect(tf.memory().numTensors, 'no tensor left once the optimised model is disposed').to.equal(before);
     x.dispose();
     model.dispose();
   });

@@ -35,6 +35,47 @@ function topology() {
 }
 
 describe('layer-rewrite: LayerGraph', () => {
+  it('replaces a layer in place: new class and config under the same name, same inputs and readers', () => {
+    const graph = LayerGraph.fromTopology(topology());
+    graph.replaceLayer('drop', 'ReLU', { max_value: 6, trainable: true });
+    const out = graph.toTopology() as ReturnType<typeof topology>;
+    const replaced = out.config.layers[2]!;
+    expect(replaced).to.deep.equal({ name: 'drop', class_name: 'ReLU', config: { max_value: 6, trainable: true, name: 'drop' }, inbound_nodes: [[['fc', 0, 0, {}]]] });
+    expect(graph.usesOf('drop')).to.have.length(3);
+    expect(() => graph.replaceLayer('nope', 'ReLU', {})).to.throw(/no layer nope/);
+  });
+
+  it('inserts a layer after another: it reads that layer, and every reader (layers with their kwargs, model outputs) reads it instead', () => {
+    const graph = LayerGraph.fromTopology(topology());
+    graph.insertAfter('drop', { name: 'clip', className: 'ReLU', config: { max_value: 6 } });
+    const out = graph.toTopology() as ReturnType<typeof topology>;
+    expect(out.config.layers.map((l) => l.name)).to.deep.equal(['x', 'fc', 'drop', 'clip', 'a', 'b']);
+    expect(out.config.layers[3]).to.deep.equal({ name: 'clip', class_name: 'ReLU', config: { max_value: 6, name: 'clip' }, inbound_nodes: [[['drop', 0, 0, {}]]] });
+    expect(out.config.layers[4]!.inbound_nodes).to.deep.equal([[['clip', 0, 0, { mask: null }]]]);
+    expect(out.config.layers[5]!.inbound_nodes).to.deep.equal([[['a', 0, 0, {}], ['clip', 0, 0, {}]]]);
+    expect(out.config.output_layers).to.deep.equal([['clip', 0, 0], ['b', 0, 0]]);
+    expect(() => graph.insertAfter('drop', { name: 'fc', className: 'ReLU', config: {} })).to.throw(/layer name fc is taken/);
+  });
+
+  it('inserting after a layer whose call tf.js numbered 1 (a nested model) reads that node; its readers then read node 0 of the new layer', () => {
+    const source = topology();
+    source.config.layers[1]!.class_name = 'Sequential';
+    source.config.layers[2]!.inbound_nodes = [[['fc', 1, 0, {}]]];
+    const graph = LayerGraph.fromTopology(source);
+    graph.insertAfter('fc', { name: 'after_fc', className: 'ReLU', config: {} });
+    const out = graph.toTopology() as ReturnType<typeof topology>;
+    expect(out.config.layers[2]!.inbound_nodes).to.deep.equal([[['fc', 1, 0, {}]]]);
+    expect(out.config.layers[3]!.inbound_nodes).to.deep.equal([[['after_fc', 0, 0, {}]]]);
+  });
+
+  it('freeName gives the name itself when free, else the first free name_1, name_2, ...', () => {
+    const graph = LayerGraph.fromTopology(topology());
+    expect(graph.freeName('relu')).to.equal('relu');
+    expect(graph.freeName('fc')).to.equal('fc_1');
+    graph.insertAfter('fc', { name: 'fc_1', className: 'ReLU', config: {} });
+    expect(graph.freeName('fc')).to.equal('fc_2');
+  });
+
   it('lists the readers of a layer output, layer inputs and model outputs', () => {
     const graph = LayerGraph.fromTopology(topology());
     expect(graph.size).to.equal(5);
