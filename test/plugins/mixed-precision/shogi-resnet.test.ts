@@ -211,7 +211,7 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       expect(uint8.every((r) => r.rounding === 'error-feedback')).to.equal(true);
       expect(rows.filter((r) => r.precision === 'uint16').every((r) => r.rounding === 'nearest')).to.equal(true);
       expect(d.metrics.errorFeedbackKernels).to.equal(LARGE_WEIGHTS);
-      expect(d.notes.some((n) => /^uint8 rounding: error feedback \(GPTQ\) for 11 kernel\(s\), calibrated on the layer inputs of your 8 sample row\(s\)/.test(n))).to.equal(true);
+      expect(d.notes.some((n) => /^uint8 rounding: error feedback \(GPTQ\) for 11 kernel\(s\), calibrated on the layer inputs of the 8 sample row\(s\)/.test(n))).to.equal(true);
     });
 
     it('the artifact loads with plain tf.loadLayersModel and reproduces the validated outputs exactly', async () => {
