@@ -68,7 +68,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     }
     if (sampleRows(context) < FEW_SAMPLE_ROWS) {
       context.note(
-        `the budget checks${options.rounding === 'error-feedback' ? ' and calibration' : ''} rest on ${sampleRows(context)} sample row(s) and the validation sets derived from them; a budget that holds there says little about other inputs: pass at least ${FEW_SAMPLE_ROWS} representative samples (sampleInputs) for a stronger check`,
+        `the budget checks${calibrates(options.rounding, policy) ? ' and calibration' : ''} rest on ${sampleRows(context)} sample row(s) and the validation sets derived from them; a budget that holds there says little about other inputs: pass at least ${FEW_SAMPLE_ROWS} representative samples (sampleInputs) for a stronger check`,
       );
     }
     // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
@@ -194,7 +194,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     backend: string,
     context: PluginContext<MixedPrecisionOptions>,
   ): Promise<Calibration | undefined> {
-    if (context.options.rounding !== 'error-feedback' || (policy !== 'auto' && policy !== 'uint8')) return undefined;
+    if (!calibrates(context.options.rounding, policy)) return undefined;
     let calibration: Calibration;
     try {
       calibration = await calibrate(copyArtifacts(source), context.sampleInputs, backend, eligible.map((w) => w.name));
@@ -222,6 +222,9 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
 
 /** Fewer sample rows than this get a note that the budget check is weak. */
 const FEW_SAMPLE_ROWS = 8;
+
+/** Whether uint8 codes get error feedback, which needs calibration: `rounding: error-feedback` under a policy that stores uint8. */
+const calibrates = (rounding: string, policy: string): boolean => rounding === 'error-feedback' && (policy === 'auto' || policy === 'uint8');
 
 /** Rows (batch size) of the sample inputs. */
 const sampleRows = (context: PluginContext<MixedPrecisionOptions>): number => context.sampleInputs[0]?.shape[0] ?? 0;

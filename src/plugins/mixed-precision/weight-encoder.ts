@@ -4,6 +4,7 @@
  * codes come from error feedback where calibration covers the weight (see
  * error-feedback.ts), from round-to-nearest otherwise.
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { Calibration } from './calibration.js';
 import { errorFeedbackCodes } from './error-feedback.js';
 import { affineGrid, encodeAffine, encodeWeight, type EncodedWeight, type StoredPrecision } from './quantize.js';
@@ -13,7 +14,7 @@ export type Rounding = 'nearest' | 'error-feedback';
 
 /** What the encoder needs of a weight. */
 export interface EncodableWeight {
-  readonly spec: import('@tensorflow/tfjs').io.WeightsManifestEntry;
+  readonly spec: tf.io.WeightsManifestEntry;
   readonly values?: Float32Array;
 }
 
