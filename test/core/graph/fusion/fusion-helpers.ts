@@ -25,26 +25,8 @@ export function onBackend(backend: string): void {
   });
 }
 
-/**
- * Gives every BatchNormalization of `model` seeded, clearly non-trivial statistics:
- * gamma in [-1.5, 1.5], beta and moving mean in [-0.5, 0.5], moving variance in [0.3, 2].
- */
-export function seedBatchNorms(model: tf.LayersModel, seed: number): void {
-  model.layers.forEach((layer, i) => {
-    if (layer.getClassName() !== 'BatchNormalization') return;
-    const values = tf.tidy(() =>
-      layer.weights.map((w, k) => {
-        const s = seed + 10 * i + k + 1;
-        const name = w.originalName.split('/').pop();
-        if (name === 'gamma') return tf.randomUniform(w.shape as number[], -1.5, 1.5, 'float32', s);
-        if (name === 'moving_variance') return tf.randomUniform(w.shape as number[], 0.3, 2, 'float32', s);
-        return tf.randomUniform(w.shape as number[], -0.5, 0.5, 'float32', s);
-      }),
-    );
-    layer.setWeights(values);
-    tf.dispose(values);
-  });
-}
+/** Seeded, clearly non-trivial BatchNorm statistics: the layer-rewrite tests' helper, shared. */
+export { seedBatchNorms } from '../../../plugins/op-fusion/layer-rewrite/helpers.js';
 
 /** The live variable behind the weight of `layer` whose name ends with `suffix` (e.g. moving_mean, kernel). */
 export function variableOf(model: tf.LayersModel, layer: string, suffix: string): tf.Variable {
