@@ -12,12 +12,12 @@ export { OptimizedModel } from './core/pipeline/optimized-model.js';
 export type { Decision, DecisionStatus, EndToEnd, KilnReport, MetricValue } from './core/pipeline/report.js';
 
 // Compiling models and functions (torch.compile style), and @compiled() methods.
-export { compile, type CompiledFunction } from './compile/compile.js';
-export { compiled, compiledFunctionOf } from './compile/compiled-decorator.js';
-export { CompiledModel } from './compile/compiled-model.js';
-export type { CompileOptions } from './compile/compile-options.js';
-export type { CompileMode, EagerSignature, GraphFunctionStats } from './core/graph/graph-function.js';
-export type { PlanStats } from './core/graph/compiled-plan.js';
+export { compile, type CompiledFunction } from './compiler/api/compile.js';
+export { compiled, compiledFunctionOf } from './compiler/api/compiled-decorator.js';
+export { CompiledModel } from './compiler/api/compiled-model.js';
+export type { CompileOptions } from './compiler/api/compile-options.js';
+export type { CompileMode, EagerSignature, GraphFunctionStats } from './compiler/graph-function.js';
+export type { PlanStats } from './compiler/compiled-plan.js';
 
 // Writing plugins.
 export { Plugin, pluginMetaOf, type PluginRegistrationOptions } from './core/plugin-decorator.js';
@@ -53,6 +53,7 @@ export { summariseTimings, type TimingStats } from './core/benchmark/timing-stat
 
 // Configuration.
 export * from './config/index.js';
+export * from './core/config-loading/index.js';
 
 // Model files on disk.
 export { diskModelIO, loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk, writeFileAtomic, writeFilesAtomic } from './io/index.js';

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DependencyContainer } from 'tsyringe';
 import { KilnConfig } from './config/kiln-config.js';
-import { loadConfig } from './config/load-config.js';
+import { loadConfig } from './core/config-loading/load-config.js';
 import type { Logger } from './core/logger.js';
 import { Pipeline, type OptimizationResult, type PipelineObserver } from './core/pipeline/pipeline.js';
 import { createRunContainer } from './core/run-container.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { disposeGraphConstants, type KernelGraph, type KernelNode } from '../core/graph/ir.js';
-import { traceCall } from '../core/graph/trace.js';
+import { disposeGraphConstants, type KernelGraph, type KernelNode } from '../compiler/ir.js';
+import { traceCall } from '../compiler/trace.js';
 
 /**
  * FLOP count of a model call, from the kernels it runs. The rule, per kernel:

@@ -1,5 +1,5 @@
 import type { KilnConfig } from '../config/kiln-config.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig } from '../core/config-loading/load-config.js';
 import { BackendManager, BUILT_IN_BACKENDS } from '../core/backend-manager.js';
 import { ConfigError } from '../core/errors.js';
 import { createRunContainer } from '../core/run-container.js';

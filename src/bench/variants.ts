@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { CompiledModel } from '../compile/compiled-model.js';
+import { CompiledModel } from '../compiler/api/compiled-model.js';
 import type { KilnConfig } from '../config/kiln-config.js';
 import { withBackendAsync } from '../core/backend-scope.js';
-import { BUILT_IN_FUSION_PATTERNS } from '../core/graph/fusion/index.js';
+import { BUILT_IN_FUSION_PATTERNS } from '../plugins/op-fusion/kernel-fusion/index.js';
 import type { KilnModel } from '../core/kiln-model.js';
 import { LayersKilnModel } from '../core/layers-kiln-model.js';
 import type { KilnReport } from '../core/pipeline/report.js';

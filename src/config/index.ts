@@ -18,13 +18,6 @@ export {
   type PathSegment,
 } from './format-validation-errors.js';
 export {
-  CONFIG_OBJECT_SOURCE,
-  loadConfig,
-  validateConfig,
-  type LoadConfigOptions,
-  type ValidateConfigOptions,
-} from './load-config.js';
-export {
   CONFIG_DESCRIPTIONS,
   configReference,
   formatDefault,
@@ -37,14 +30,7 @@ export {
   type SchemaPlugin,
 } from './json-schema.js';
 export { mergeOverrides } from './merge-overrides.js';
-export {
-  defaultModuleImporter,
-  importPluginModules,
-  resolvePluginSpecifier,
-  type ImportPluginModulesOptions,
-} from './plugin-modules.js';
 export { parseConfigText, readConfigFile } from './read-config-file.js';
-export { resolvePipeline, validateOptions, type ResolvedCandidate, type ResolvedSlot } from './resolve-pipeline.js';
 export {
   IsBooleanValue,
   IsMapping,
@@ -57,21 +43,6 @@ export {
   type NumberRange,
   type StringListRule,
 } from './validators.js';
-export {
-  Backends,
-  KilnSettings,
-  Mode,
-  PipelineSteps,
-  Plugins,
-  Setting,
-  Tolerance,
-  TrainingMode,
-  configFromClass,
-  kilnSettingsOf,
-  settingFieldsOf,
-  type ConfigFromClassOptions,
-  type ConfigWithSettings,
-  type KilnSettingsOptions,
-  type PipelineStep,
-  type SettingField,
-} from './config-class.js';
+export { CONFIG_OBJECT_SOURCE, validateConfig, type ValidateConfigOptions } from './validate-config.js';
+export { validateOptions } from './validate-options.js';
+export type { KilnMode } from './kiln-mode.js';

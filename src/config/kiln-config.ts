@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import { ValidateNested } from 'class-validator';
-import type { KilnMode } from '../core/plugin.js';
+import type { KilnMode } from './kiln-mode.js';
 import {
   IsBooleanValue,
   IsListOf,

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { ConfigError, describeError } from '../core/errors.js';
+import { ConfigError, describeError } from '../errors/index.js';
 import { formatValue } from './format-validation-errors.js';
 
 /**

@@ -1,62 +1,13 @@
 /**
- * Every error Kiln raises on purpose. Each carries a stable `code` and a message
- * that names the thing at fault and what to do about it.
+ * The errors of the pipeline and the compiler. The base class, the codes and the
+ * errors of what the user hands Kiln (config, plugins, model files, inputs) live in
+ * `src/errors/`, below every other layer, and are re-exported here.
  */
-export type KilnErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_SYNTAX'
-  | 'CONFIG_NOT_FOUND'
-  | 'PLUGIN_UNKNOWN'
-  | 'PLUGIN_DUPLICATE'
-  | 'PLUGIN_IMPORT'
-  | 'PLUGIN_INVALID'
-  | 'OPTIMIZATION_FAILED'
-  | 'MODEL_FILE'
-  | 'BACKEND_UNAVAILABLE'
-  | 'INPUT_INVALID'
-  | 'TIME_LIMIT'
-  | 'COMPILE_STRICT'
-  | 'CANDIDATE_REJECTED';
+import { KilnError } from '../errors/kiln-error.js';
+import type { KilnReport } from './pipeline/report.js';
 
-export class KilnError extends Error {
-  readonly code: KilnErrorCode;
-
-  constructor(code: KilnErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-/** A problem in kiln.yaml or the object passed to `loadConfig`. */
-export class ConfigError extends KilnError {
-  constructor(message: string, code: KilnErrorCode = 'CONFIG_INVALID', options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
-/** A plugin that cannot be found, imported or registered. */
-export class PluginError extends KilnError {}
-
-/** A model file on disk that cannot be read or written safely. */
-export class ModelFileError extends KilnError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('MODEL_FILE', message, options);
-  }
-}
-
-/** Inputs handed to Kiln that it cannot use. */
-export class InputError extends KilnError {
-  constructor(message: string) {
-    super('INPUT_INVALID', message);
-  }
-}
-
-/** Text of an unknown error, for reports and chained messages. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
+export { describeError, KilnError, type KilnErrorCode } from '../errors/kiln-error.js';
+export { ConfigError, InputError, ModelFileError, PluginError } from '../errors/input-errors.js';
 
 /**
  * Raised under `fallback: false` at the first candidate that is rolled back; carries
@@ -65,7 +16,7 @@ export function describeError(error: unknown): string {
 export class OptimizationFailedError extends KilnError {
   constructor(
     message: string,
-    readonly report: import('./pipeline/report.js').KilnReport,
+    readonly report: KilnReport,
   ) {
     super('OPTIMIZATION_FAILED', message);
   }

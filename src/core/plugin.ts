@@ -1,5 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { KilnMode } from '../config/kiln-mode.js';
 import type { KilnModel } from './kiln-model.js';
+
+export type { KilnMode } from '../config/kiln-mode.js';
 import type { ValidationBudget } from './validation/budget.js';
 import type { ValidationResult } from './validation/validator.js';
 
@@ -34,8 +37,6 @@ export function unavailable(reason: string): Availability {
   return { available: false, reason };
 }
 
-/** Whether the pipeline optimises for inference or for a training loop. */
-export type KilnMode = 'inference' | 'training';
 
 /** What `isAvailable` is told: enough to answer without a model (`kiln plugins` asks too). */
 export interface AvailabilityContext {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { countFlops, kernelFlops, modelFlops } from '../../src/bench/flops.js';
-import type { KernelGraph, KernelNode } from '../../src/core/graph/ir.js';
+import type { KernelGraph, KernelNode } from '../../src/compiler/ir.js';
 
 /** A one-kernel graph: value ids 0.. for the given input shapes, then the output. */
 function node(kernel: string, inputs: Record<string, number[]>, out: number[], attrs: Record<string, unknown> = {}): { node: KernelNode; shapeOf: (id: number) => number[] } {

@@ -9,7 +9,7 @@ import { KILN_CONFIG, PLUGIN_CLASS } from '../../src/core/tokens.js';
 import { Validator } from '../../src/core/validation/validator.js';
 import { BackendManager } from '../../src/core/backend-manager.js';
 import { createRunContainer } from '../../src/core/run-container.js';
-import { loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/core/config-loading/load-config.js';
 import '../../src/plugins/index.js';
 
 class Noop implements OptimizationPlugin {

@@ -18,7 +18,7 @@ import {
   type JsonSchema,
   type SchemaPlugin,
 } from '../../src/config/json-schema.js';
-import { loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/core/config-loading/load-config.js';
 import { validate } from './mini-json-schema.js';
 
 const ROOT = path.resolve(__dirname, '../../..');

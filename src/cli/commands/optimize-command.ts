@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { KilnConfig } from '../../config/kiln-config.js';
-import { loadConfig } from '../../config/load-config.js';
+import { loadConfig } from '../../core/config-loading/load-config.js';
 import { OptimizationFailedError } from '../../core/errors.js';
 import type { OptimizedModel } from '../../core/pipeline/optimized-model.js';
 import type { KilnReport } from '../../core/pipeline/report.js';

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { loadConfig } from '../../config/load-config.js';
+import { loadConfig } from '../../core/config-loading/load-config.js';
 import { PluginRegistry } from '../../core/plugin-registry.js';
 import { createRunContainer } from '../../core/run-container.js';
 import '../../plugins/index.js';

@@ -1,5 +1,5 @@
 import type { KilnConfig } from '../../config/kiln-config.js';
-import { resolvePipeline, validateOptions } from '../../config/resolve-pipeline.js';
+import { resolvePipeline, validateOptions } from '../config-loading/resolve-pipeline.js';
 import { ConfigError } from '../errors.js';
 import type { PluginRegistry } from '../plugin-registry.js';
 

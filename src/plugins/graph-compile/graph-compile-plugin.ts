@@ -1,11 +1,11 @@
 import { inject } from 'tsyringe';
-import { CompiledModel } from '../../compile/compiled-model.js';
+import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import { IsNumberInRange, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import type { KilnModel } from '../../core/kiln-model.js';
 import type { Logger } from '../../core/logger.js';
 import { AVAILABLE, type OptimizationPlugin, type PluginContext } from '../../core/plugin.js';
 import { Plugin } from '../../core/plugin-decorator.js';
-import { PASS_NAMES } from '../../core/graph/passes/index.js';
+import { PASS_NAMES } from '../../compiler/passes/index.js';
 import { LOGGER } from '../../core/tokens.js';
 
 /** `options:` of the graph-compile plugin. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { CompiledModel } from '../../compile/compiled-model.js';
-import { emptyTally, fusionPass, type FusionPattern, type FusionTally } from '../../core/graph/fusion/index.js';
+import { CompiledModel } from '../../compiler/api/compiled-model.js';
+import { emptyTally, fusionPass, type FusionPattern, type FusionTally } from './kernel-fusion/index.js';
 import { outputsAsArray, type KilnModel } from '../../core/kiln-model.js';
 import type { Logger } from '../../core/logger.js';
 import type { KilnMode } from '../../core/plugin.js';

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { inject, type DependencyContainer } from 'tsyringe';
-import { CompiledModel } from '../../compile/compiled-model.js';
+import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { IsBooleanValue, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import { withBackendAsync } from '../../core/backend-scope.js';
 import { resolveAllByLevel } from '../../core/container-chain.js';
-import { BUILT_IN_FUSION_PATTERNS, type FusionPattern } from '../../core/graph/fusion/index.js';
+import { BUILT_IN_FUSION_PATTERNS, type FusionPattern } from './kernel-fusion/index.js';
 import type { KilnModel } from '../../core/kiln-model.js';
 import { LayersKilnModel } from '../../core/layers-kiln-model.js';
 import type { Logger } from '../../core/logger.js';

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { optimize } from '../../../src/optimize.js';
 import { ZOO, zooSampleInputs } from '../../../src/zoo/index.js';
 import { expectRejects } from '../../helpers/expect-rejects.js';
-import { asList, expectTensorsClose, recordingLogger } from '../../compile/compile-helpers.js';
+import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
 
 /** A layer that reads a value in `call`: a graph break for the compiler. */
 class ReadsItsInput extends tf.layers.Layer {

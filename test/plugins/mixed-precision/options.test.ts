@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { loadConfig } from '../../../src/config/load-config.js';
-import { resolvePipeline } from '../../../src/config/resolve-pipeline.js';
+import { loadConfig } from '../../../src/core/config-loading/load-config.js';
+import { resolvePipeline } from '../../../src/core/config-loading/resolve-pipeline.js';
 import { PluginRegistry } from '../../../src/core/plugin-registry.js';
 import { optimize } from '../../../src/optimize.js';
 import { MixedPrecisionOptions, OutputBudgetOptions } from '../../../src/plugins/mixed-precision/index.js';

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { container } from 'tsyringe';
-import { FUSED_KERNELS } from '../../../src/core/graph/fusion/activations.js';
-import { BUILT_IN_FUSION_PATTERNS, type FusionPattern, type FusionSite } from '../../../src/core/graph/fusion/index.js';
+import { FUSED_KERNELS } from '../../../src/plugins/op-fusion/kernel-fusion/activations.js';
+import { BUILT_IN_FUSION_PATTERNS, type FusionPattern, type FusionSite } from '../../../src/plugins/op-fusion/kernel-fusion/index.js';
 import { LayersKilnModel } from '../../../src/core/layers-kiln-model.js';
 import { FUSION_PATTERN } from '../../../src/core/tokens.js';
 import { optimize } from '../../../src/optimize.js';
 import { fuseGraph } from '../../../src/plugins/op-fusion/graph-fusion.js';
-import { asList, expectTensorsClose, recordingLogger } from '../../compile/compile-helpers.js';
-import { compileModel, seedBatchNorms } from '../../core/graph/fusion/fusion-helpers.js';
+import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { compileModel, seedBatchNorms } from './kernel-fusion/fusion-helpers.js';
 
 /**
  * A deliberately wrong third-party pattern: every Relu whose input does not come from

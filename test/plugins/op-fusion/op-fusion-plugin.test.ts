@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { saveModelToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { ZOO, zooSampleInputs, type ZooName } from '../../../src/zoo/index.js';
-import { asList, expectTensorsClose, recordingLogger } from '../../compile/compile-helpers.js';
+import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
 
 const config = (backend: string, options?: object, extra: object = {}) => ({
   backend: { preference: [backend] },

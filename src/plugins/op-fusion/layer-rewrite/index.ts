@@ -9,7 +9,7 @@ export {
 export type { LayerRewriteRule, RewriteContext, RuleVerdict } from './rule.js';
 export { LayerGraph, TopologyFormatError, type GraphLayer, type OutputUse, type TensorRef } from './layer-graph.js';
 export { WeightStore, type Float32Weight } from './weight-store.js';
-export { foldBatchNorm, FOLDABLE_CLASSES } from './fold-batchnorm.js';
+export { foldBatchNormLayers, FOLDABLE_CLASSES } from './fold-batchnorm-layers.js';
 export { mergeActivation, ACTIVATION_HOSTS } from './merge-activation.js';
 export { relu6AsClippedRelu } from './relu6-as-clipped-relu.js';
 export { dropInferenceNoops, INFERENCE_NOOP_CLASSES } from './drop-inference-noops.js';

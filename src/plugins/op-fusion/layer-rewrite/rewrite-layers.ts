@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dropInferenceNoops } from './drop-inference-noops.js';
-import { foldBatchNorm } from './fold-batchnorm.js';
+import { foldBatchNormLayers } from './fold-batchnorm-layers.js';
 import { LayerGraph } from './layer-graph.js';
 import { mergeActivation } from './merge-activation.js';
 import { relu6AsClippedRelu } from './relu6-as-clipped-relu.js';
@@ -50,7 +50,7 @@ export interface LayerRewriteReport {
  * into a ReLU layer before merging so it is never merged into a layer that would
  * compute it the slow way.
  */
-export const LAYER_REWRITE_RULES: readonly LayerRewriteRule[] = [dropInferenceNoops, foldBatchNorm, relu6AsClippedRelu, mergeActivation];
+export const LAYER_REWRITE_RULES: readonly LayerRewriteRule[] = [dropInferenceNoops, foldBatchNormLayers, relu6AsClippedRelu, mergeActivation];
 
 export const LAYER_REWRITE_RULE_NAMES: readonly string[] = LAYER_REWRITE_RULES.map((r) => r.name);
 

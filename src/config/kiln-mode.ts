@@ -1,0 +1,2 @@
+/** Whether the pipeline optimises for inference or for a training loop. */
+export type KilnMode = 'inference' | 'training';
