@@ -36,8 +36,8 @@ export {
 } from './core/plugin.js';
 export { PluginRegistry, type RegisteredPlugin } from './core/plugin-registry.js';
 export { outputsAsArray, type KilnModel, type TensorSpec } from './core/kiln-model.js';
-export { LayersKilnModel } from './core/layers-kiln-model.js';
-export { cloneLayersModel } from './core/clone-layers-model.js';
+export { LayersKilnModel } from './formats/layers-model/layers-kiln-model.js';
+export { cloneLayersModel } from './formats/layers-model/clone-layers-model.js';
 export { activateBackend, withBackend, withBackendAsync } from './core/backend-scope.js';
 export { BackendManager, BUILT_IN_BACKENDS, nodeImporter, type BackendDescriptor } from './core/backend-manager.js';
 export { createRunContainer, type RunContainerOptions } from './core/run-container.js';

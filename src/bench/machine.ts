@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { wasmThreadsInfo } from '../plugins/backend/wasm-threads/threaded-wasm.js';
+import { wasmThreadsInfo } from '../engines/tfjs/wasm-threads/threaded-wasm.js';
 import type { MachineInfo } from './types.js';
 
 /**

@@ -3,7 +3,7 @@ import { inject, Lifecycle, scoped } from 'tsyringe';
 import { describeError } from './errors.js';
 import { AVAILABLE, unavailable, type Availability } from './plugin.js';
 import { MODULE_IMPORTER, type ModuleImporter } from './tokens.js';
-import { WASM_THREADS_DESCRIPTOR } from '../plugins/backend/wasm-threads/wasm-threads-descriptor.js';
+import { WASM_THREADS_DESCRIPTOR } from '../engines/tfjs/wasm-threads/wasm-threads-descriptor.js';
 
 /** How Kiln brings up one tf.js backend. */
 export interface BackendDescriptor {

@@ -4,7 +4,7 @@ import type { KilnConfig } from '../../config/kiln-config.js';
 import { Benchmarker } from '../benchmark/benchmarker.js';
 import { describeError, OptimizationFailedError } from '../errors.js';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
-import { LayersKilnModel } from '../layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
 import type { Logger } from '../logger.js';
 import { PluginRegistry } from '../plugin-registry.js';
 import { backendOfTensor } from '../tensor-backend.js';

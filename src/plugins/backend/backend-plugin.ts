@@ -1,7 +1,7 @@
 import { BackendManager, type BackendDescriptor } from '../../core/backend-manager.js';
-import { cloneLayersModel } from '../../core/clone-layers-model.js';
+import { cloneLayersModel } from '../../formats/layers-model/clone-layers-model.js';
 import type { KilnModel } from '../../core/kiln-model.js';
-import { LayersKilnModel } from '../../core/layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
 import type { Availability, OptimizationPlugin, PluginContext } from '../../core/plugin.js';
 
 /**

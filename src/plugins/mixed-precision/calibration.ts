@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { withBackend, withBackendAsync } from '../../core/backend-scope.js';
-import { disposeLayersModel } from '../../core/dispose-layers-model.js';
+import { disposeLayersModel } from '../../formats/layers-model/dispose-layers-model.js';
 
 /** The input second moments of one kernel, seen as a `rows x cols` matrix (rows = inputs per output). */
 export interface KernelInputMoments {

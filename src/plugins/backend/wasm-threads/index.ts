@@ -8,6 +8,6 @@ export {
   wasmThreadsInfo,
   type WasmThreadsInfo,
   type WasmThreadsStart,
-} from './threaded-wasm.js';
-export { WASM_THREADS_DESCRIPTOR, wasmThreadsDescriptor } from './wasm-threads-descriptor.js';
+} from '../../../engines/tfjs/wasm-threads/threaded-wasm.js';
+export { WASM_THREADS_DESCRIPTOR, wasmThreadsDescriptor } from '../../../engines/tfjs/wasm-threads/wasm-threads-descriptor.js';
 export { WasmThreadsBackendPlugin } from './wasm-threads-plugin.js';

@@ -2,16 +2,16 @@ import { inject } from 'tsyringe';
 import type { KilnConfig } from '../../../config/kiln-config.js';
 import { BackendManager, BUILT_IN_BACKENDS, type BackendDescriptor } from '../../../core/backend-manager.js';
 import { Benchmarker } from '../../../core/benchmark/benchmarker.js';
-import { cloneLayersModel } from '../../../core/clone-layers-model.js';
+import { cloneLayersModel } from '../../../formats/layers-model/clone-layers-model.js';
 import { CandidateRejectedError } from '../../../core/errors.js';
 import type { KilnModel } from '../../../core/kiln-model.js';
-import { LayersKilnModel } from '../../../core/layers-kiln-model.js';
+import { LayersKilnModel } from '../../../formats/layers-model/layers-kiln-model.js';
 import type { PluginContext } from '../../../core/plugin.js';
 import { Plugin } from '../../../core/plugin-decorator.js';
 import { KILN_CONFIG } from '../../../core/tokens.js';
 import { BackendPlugin } from '../backend-plugin.js';
-import { wasmThreadsInfo } from './threaded-wasm.js';
-import { wasmThreadsDescriptor } from './wasm-threads-descriptor.js';
+import { wasmThreadsInfo } from '../../../engines/tfjs/wasm-threads/threaded-wasm.js';
+import { wasmThreadsDescriptor } from '../../../engines/tfjs/wasm-threads/wasm-threads-descriptor.js';
 
 /**
  * tfjs-backend-wasm's threaded SIMD build, which the package itself never starts under

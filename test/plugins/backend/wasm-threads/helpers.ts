@@ -4,7 +4,7 @@ import { container, type DependencyContainer } from 'tsyringe';
 import { nodeImporter } from '../../../../src/core/backend-manager.js';
 import type { Decision } from '../../../../src/core/pipeline/report.js';
 import { MODULE_IMPORTER, type ModuleImporter } from '../../../../src/core/tokens.js';
-import { THREADED_FACTORY_MODULE, WASM_PACKAGE } from '../../../../src/plugins/backend/wasm-threads/threaded-wasm.js';
+import { THREADED_FACTORY_MODULE, WASM_PACKAGE } from '../../../../src/engines/tfjs/wasm-threads/threaded-wasm.js';
 import { FAST_CONFIG } from '../../../helpers/tiny-models.js';
 
 /** Fast settings; minSpeedup near 0 so that these tests check selection and validation, not speed. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
-import { cloneLayersModel } from '../../../../src/core/clone-layers-model.js';
+import { cloneLayersModel } from '../../../../src/formats/layers-model/clone-layers-model.js';
 import { withBackend } from '../../../../src/core/backend-scope.js';
 import { allclose } from '../../../../src/core/validation/allclose.js';
 import { DEFAULT_BACKEND_PREFERENCE } from '../../../../src/config/kiln-config.js';
@@ -12,7 +12,7 @@ import {
   stopWasmThreads,
   WASM_THREADS_BACKEND,
   wasmThreadsInfo,
-} from '../../../../src/plugins/backend/wasm-threads/threaded-wasm.js';
+} from '../../../../src/engines/tfjs/wasm-threads/threaded-wasm.js';
 import { nodeImporter } from '../../../../src/core/backend-manager.js';
 import { listZoo, ZOO, zooSampleInputs, type ZooEntry } from '../../../../src/zoo/index.js';
 import { tinyConvModel } from '../../../helpers/tiny-models.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { withBackendAsync } from './backend-scope.js';
+import { withBackendAsync } from '../../core/backend-scope.js';
 
 /**
  * A deep copy of a LayersModel (topology and weight values) whose variables live on

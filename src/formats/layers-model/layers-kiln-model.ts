@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { activateBackend } from './backend-scope.js';
+import { activateBackend } from '../../core/backend-scope.js';
 import { disposeLayersModel } from './dispose-layers-model.js';
-import type { KilnModel, TensorSpec } from './kiln-model.js';
+import type { KilnModel, TensorSpec } from '../../core/kiln-model.js';
 
 /**
  * A `tf.LayersModel` run by its own `predict` on one backend. `owned` says whether
