@@ -36,13 +36,19 @@ export {
 } from './core/plugin.js';
 export { PluginRegistry, type RegisteredPlugin } from './core/plugin-registry.js';
 export { outputsAsArray, type KilnModel, type TensorSpec } from './core/kiln-model.js';
-export { LayersKilnModel } from './formats/layers-model/layers-kiln-model.js';
-export { cloneLayersModel } from './formats/layers-model/clone-layers-model.js';
 export { activateBackend, withBackend, withBackendAsync } from './core/backend-scope.js';
-export { BackendManager, BUILT_IN_BACKENDS, nodeImporter, type BackendDescriptor } from './core/backend-manager.js';
 export { createRunContainer, type RunContainerOptions } from './core/run-container.js';
-export { KILN_CONFIG, LOGGER, MODULE_IMPORTER, PLUGIN_CLASS, type ModuleImporter } from './core/tokens.js';
+export { EXECUTION_ENGINE, KILN_CONFIG, LOGGER, MODEL_FORMAT, MODULE_IMPORTER, nodeImporter, PLUGIN_CLASS, type ModuleImporter } from './core/tokens.js';
 export { ConsoleLogger, type Logger, type LogLevel } from './core/logger.js';
+
+// Extension points: model formats and execution engines (docs/architecture.md).
+export { FormatRegistry, registerModelFormat } from './core/formats/format-registry.js';
+export type { ModelFormat, ModelWeight, StockModel } from './core/formats/model-format.js';
+export { EngineRegistry, registerEngine } from './core/engines/engine-registry.js';
+export { EngineManager } from './core/engines/engine-manager.js';
+export type { EngineStartContext, ExecutionEngine } from './core/engines/execution-engine.js';
+export { cloneLayersModel, LayersKilnModel, layersModelFormat } from './formats/index.js';
+export { BUILT_IN_ENGINES, CPU_ENGINE, TENSORFLOW_ENGINE, TENSORFLOW_GPU_ENGINE, TfjsBackendEngine, WASM_ENGINE, WASM_THREADS_ENGINE, type BackendDescriptor } from './engines/index.js';
 
 // Services plugins can inject.
 export { seededWeightedSum, Validator, ValidationSession, type LossFunction, type Mismatch, type ValidationResult, type ValidationSettings } from './core/validation/validator.js';

@@ -6,6 +6,8 @@ import type { Logger } from './core/logger.js';
 import { Pipeline, type OptimizationResult, type PipelineObserver } from './core/pipeline/pipeline.js';
 import { createRunContainer } from './core/run-container.js';
 import type { LossFunction } from './core/validation/validator.js';
+import './formats/index.js';
+import './engines/index.js';
 import './plugins/index.js';
 
 export interface OptimizeOptions {

@@ -1,6 +1,7 @@
 import type { KilnConfig } from '../config/kiln-config.js';
 import { loadConfig } from '../core/config-loading/load-config.js';
-import { BackendManager, BUILT_IN_BACKENDS } from '../core/backend-manager.js';
+import { EngineManager } from '../core/engines/engine-manager.js';
+import { BUILT_IN_ENGINES } from '../engines/index.js';
 import { ConfigError } from '../core/errors.js';
 import { createRunContainer } from '../core/run-container.js';
 import { BUILT_IN_VARIANTS, PREDICT, type BenchBackend, type BenchVariant } from './variants.js';
@@ -46,17 +47,17 @@ export interface BackendPlan {
 
 /**
  * Brings up every backend Kiln knows (tensorflow-gpu, tensorflow, wasm, cpu, in that
- * order of preference), through the BackendManager, so an absent package is a reason
+ * order of preference), through the EngineManager, so an absent package is a reason
  * and not a crash. `requested` (Kiln's names) picks the cells' backends; by default,
  * all that run here. Asking for an unknown or unavailable one is a usage error.
  */
 export async function planBackends(config: KilnConfig, requested?: readonly string[]): Promise<BackendPlan> {
-  const manager = createRunContainer(config).resolve(BackendManager);
+  const manager = createRunContainer(config).resolve(EngineManager);
   const available: BenchBackend[] = [];
   const unavailable: Record<string, string> = {};
-  for (const d of BUILT_IN_BACKENDS) {
+  for (const d of BUILT_IN_ENGINES) {
     const a = await manager.ensure(d);
-    if (a.available) available.push({ name: d.name, tfName: d.tfName });
+    if (a.available) available.push({ name: d.name, tfName: d.tfjsBackend });
     else unavailable[d.name] = a.reason;
   }
   const best = available[0];
@@ -64,7 +65,7 @@ export async function planBackends(config: KilnConfig, requested?: readonly stri
   let backends = available;
   if (requested?.length) {
     backends = requested.map((name) => {
-      if (!BUILT_IN_BACKENDS.some((d) => d.name === name)) throw new ConfigError(`unknown backend "${name}" in --backend; Kiln knows: ${BUILT_IN_BACKENDS.map((d) => d.name).join(', ')}`);
+      if (!BUILT_IN_ENGINES.some((d) => d.name === name)) throw new ConfigError(`unknown backend "${name}" in --backend; Kiln knows: ${BUILT_IN_ENGINES.map((d) => d.name).join(', ')}`);
       const found = available.find((b) => b.name === name);
       if (!found) throw new ConfigError(`backend "${name}" cannot run here: ${unavailable[name]}`);
       return found;

@@ -4,7 +4,7 @@ import type { KilnConfig } from '../config/kiln-config.js';
 import { withBackendAsync } from '../core/backend-scope.js';
 import { BUILT_IN_FUSION_PATTERNS } from '../plugins/op-fusion/kernel-fusion/index.js';
 import type { KilnModel } from '../core/kiln-model.js';
-import { LayersKilnModel } from '../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../formats/layers-model/layers-model-format.js';
 import type { KilnReport } from '../core/pipeline/report.js';
 import { buildValidationInputs } from '../core/validation/validation-inputs.js';
 import { optimize } from '../optimize.js';

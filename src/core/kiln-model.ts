@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { StockModel } from './formats/model-format.js';
 import type { ValidationBudget } from './validation/budget.js';
 
 /** Shape (null where free, as in a Keras input) and dtype of one model input. */
@@ -20,6 +21,12 @@ export interface KilnModel {
   readonly description: string;
   readonly inputs: readonly TensorSpec[];
   readonly outputNames: readonly string[];
+  /**
+   * The stock model it runs with that model's own predict, and its format, where it
+   * has one (a backend copy, a layer rewrite; not a compiled graph, which replays
+   * kernels). Plugins must not mutate it.
+   */
+  readonly stock?: StockModel;
   /** The layers-level model it runs, where it has one. Plugins must not mutate it. */
   readonly layersModel?: tf.LayersModel;
   /** Bytes of its saved weights, where a plugin changed how they are stored (e.g. quantised). */

@@ -15,3 +15,10 @@ export type ModuleImporter = (specifier: string) => Promise<unknown>;
 export const RUN_CONTAINER = Symbol.for('kiln.RunContainer');
 /** Multi-token of graph fusion patterns added by third parties (`FusionPattern` objects). */
 export const FUSION_PATTERN = Symbol.for('kiln.FusionPattern');
+/** Multi-token of model format adapters (`ModelFormat` objects; see `registerModelFormat`). */
+export const MODEL_FORMAT = Symbol.for('kiln.ModelFormat');
+/** Multi-token of execution engines (`ExecutionEngine` objects; see `registerEngine`). */
+export const EXECUTION_ENGINE = Symbol.for('kiln.ExecutionEngine');
+
+/** Imports with Node's own `import()`: the default `MODULE_IMPORTER`. */
+export const nodeImporter: ModuleImporter = (specifier) => import(specifier);

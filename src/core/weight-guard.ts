@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { ModelWeight } from './formats/model-format.js';
 
 /** FNV-1a over the bytes of a typed array: cheap, and any changed bit shows. */
 function checksum(values: tf.TypedArray | string[]): number {
@@ -23,7 +24,8 @@ function checksumText(text: string): number {
 
 interface GuardedWeight {
   readonly name: string;
-  readonly variable: tf.Variable;
+  readonly variable: tf.Tensor;
+  readonly assign?: (values: tf.Tensor) => void;
   readonly checksum: number;
   readonly shape: readonly number[];
   readonly snapshot: tf.Tensor;
@@ -37,12 +39,13 @@ interface GuardedWeight {
 export class WeightGuard {
   private constructor(private readonly weights: readonly GuardedWeight[]) {}
 
-  static capture(model: tf.LayersModel): WeightGuard {
-    const weights = model.weights.map((w) => {
-      const variable = w.read() as tf.Variable;
+  static capture(modelWeights: readonly ModelWeight[]): WeightGuard {
+    const weights = modelWeights.map((w) => {
+      const variable = w.value;
       return {
-        name: w.originalName ?? w.name,
+        name: w.name,
         variable,
+        assign: w.assign,
         checksum: checksum(variable.dataSync()),
         shape: [...variable.shape],
         snapshot: tf.clone(variable),
@@ -67,7 +70,7 @@ export class WeightGuard {
         continue;
       }
       if (!sameShape(w.variable.shape, w.shape) || checksum(w.variable.dataSync()) !== w.checksum) {
-        if (sameShape(w.variable.shape, w.shape)) w.variable.assign(w.snapshot);
+        if (sameShape(w.variable.shape, w.shape) && w.assign) w.assign(w.snapshot);
         else lost.push(w.name);
       }
     }

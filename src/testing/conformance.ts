@@ -6,11 +6,14 @@ import { validateConfig } from '../core/config-loading/load-config.js';
 import { mergeOverrides } from '../config/merge-overrides.js';
 import { validateOptions } from '../core/config-loading/resolve-pipeline.js';
 import { activateBackend } from '../core/backend-scope.js';
-import { BackendManager, BUILT_IN_BACKENDS } from '../core/backend-manager.js';
+import { EngineManager } from '../core/engines/engine-manager.js';
+import { EngineRegistry } from '../core/engines/engine-registry.js';
+import { TfjsBackendEngine } from '../engines/index.js';
+import { layersModelFormat } from '../formats/index.js';
 import { cloneLayersModel } from '../formats/layers-model/clone-layers-model.js';
 import { CandidateRejectedError, describeError } from '../core/errors.js';
 import { outputsAsArray, type KilnModel } from '../core/kiln-model.js';
-import { LayersKilnModel } from '../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../formats/layers-model/layers-model-format.js';
 import type { Logger } from '../core/logger.js';
 import type { Availability, OptimizationPlugin, PluginContext, PluginMeta } from '../core/plugin.js';
 import { pluginMetaOf } from '../core/plugin-decorator.js';
@@ -489,22 +492,21 @@ async function checkDirect(plugin: PreparedPlugin, user: tf.LayersModel, samples
   const run = createRunContainer(config, { parent: plugin.container!, logger });
   const instance = run.resolve(new PluginRegistry(plugin.container!).get(meta.name).pluginClass) as OptimizationPlugin<object>;
   const backend = options.backend ?? 'cpu';
+  const engines = new EngineRegistry(run);
+  const engine = engines.has(backend) ? engines.get(backend) : new TfjsBackendEngine({ name: backend, tfName: backend });
   if (backend !== 'cpu') {
-    const descriptor = BUILT_IN_BACKENDS.find((d) => d.name === backend) ?? { name: backend, tfName: backend };
-    const up = await run.resolve(BackendManager).ensure(descriptor);
+    const up = await run.resolve(EngineManager).ensure(engine);
     if (!up.available) return { checks: all('skipped', `the input backend ${backend} is unavailable here: ${up.reason}`), applied: 'not run', notes };
   }
-  const tfBackend = BUILT_IN_BACKENDS.find((d) => d.name === backend)?.tfName ?? backend;
-  const input: KilnModel = tfBackend === 'cpu'
-    ? new LayersKilnModel(user, 'cpu', false)
-    : new LayersKilnModel(await cloneLayersModel(user, tfBackend), tfBackend, true);
+  const onCpu = new LayersKilnModel(user, 'cpu', false);
+  const input: KilnModel = (engine.tfjsBackend ?? backend) === 'cpu' ? onCpu : await engine.prepare(onCpu);
   let session: ValidationSession | undefined;
   const guards: { user?: WeightGuard; input?: WeightGuard } = {};
   try {
     runOnce(input, samples); // first-call kernel set-up is not the plugin's allocation
     session = run.resolve(Validator).prepare(new LayersKilnModel(user, 'cpu', false, 'reference on cpu'), samples, config.validation, config.mode);
-    guards.user = WeightGuard.capture(user);
-    if (input.layersModel && input.layersModel !== user) guards.input = WeightGuard.capture(input.layersModel);
+    guards.user = WeightGuard.capture(layersModelFormat.weights(user));
+    if (input.layersModel && input.layersModel !== user) guards.input = WeightGuard.capture(layersModelFormat.weights(input.layersModel));
     const changed = () => ({ user: guards.user!.changed(), input: guards.input?.changed() ?? [] });
 
     const validation = session;
@@ -681,7 +683,7 @@ async function checkDirect(plugin: PreparedPlugin, user: tf.LayersModel, samples
 /** The plugin alone through `optimize()`: its decision, and nothing left behind once the result is disposed. */
 async function checkPipeline(plugin: PreparedPlugin, user: tf.LayersModel, samples: tf.Tensor[], options: ConformanceOptions): Promise<{ check: ConformanceCheck; decision?: Decision }> {
   const meta = plugin.meta!;
-  const guard = WeightGuard.capture(user);
+  const guard = WeightGuard.capture(layersModelFormat.weights(user));
   const logger = new CollectingLogger();
   try {
     const before = memory();

@@ -5,7 +5,7 @@ import { benchOptimizeConfig } from '../../src/bench/setup.js';
 import { resolveSources } from '../../src/bench/sources.js';
 import type { BenchResult } from '../../src/bench/types.js';
 import { BUILT_IN_VARIANTS, type BenchVariant } from '../../src/bench/variants.js';
-import { LayersKilnModel } from '../../src/formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../src/formats/layers-model/layers-model-format.js';
 
 const CPU = { name: 'cpu', tfName: 'cpu' };
 

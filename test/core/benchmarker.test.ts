@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { Benchmarker } from '../../src/core/benchmark/benchmarker.js';
-import { LayersKilnModel } from '../../src/formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../src/formats/layers-model/layers-model-format.js';
 import { WrappedModel } from '../helpers/broken-plugins.js';
 import { tinyDenseModel } from '../helpers/tiny-models.js';
 

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { container } from 'tsyringe';
 import { CandidateRejectedError } from '../../src/core/errors.js';
 import type { KilnModel } from '../../src/core/kiln-model.js';
-import { LayersKilnModel } from '../../src/formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../src/formats/layers-model/layers-model-format.js';
 import { modelBytes } from '../../src/core/pipeline/model-bytes.js';
 import { Plugin } from '../../src/core/plugin-decorator.js';
 import { AVAILABLE, type OptimizationPlugin, type PluginContext } from '../../src/core/plugin.js';

@@ -7,7 +7,7 @@ import { PluginRegistry } from '../../src/core/plugin-registry.js';
 import type { KilnModel } from '../../src/core/kiln-model.js';
 import { KILN_CONFIG, PLUGIN_CLASS } from '../../src/core/tokens.js';
 import { Validator } from '../../src/core/validation/validator.js';
-import { BackendManager } from '../../src/core/backend-manager.js';
+import { EngineManager } from '../../src/core/engines/engine-manager.js';
 import { createRunContainer } from '../../src/core/run-container.js';
 import { loadConfig } from '../../src/core/config-loading/load-config.js';
 import '../../src/plugins/index.js';
@@ -59,13 +59,13 @@ describe('plugin registry', () => {
     const parent = container.createChildContainer();
     @Plugin({ name: 'needs-services', kind: 'test', objective: 'latency', description: 'x' }, { container: parent })
     class NeedsServices extends Noop {
-      constructor(readonly validator: Validator, readonly backends: BackendManager, @inject(KILN_CONFIG) readonly config: KilnConfig) { super(); }
+      constructor(readonly validator: Validator, readonly backends: EngineManager, @inject(KILN_CONFIG) readonly config: KilnConfig) { super(); }
     }
     const config = await loadConfig({ fallback: false });
     const run = createRunContainer(config, { parent });
     const plugin = run.resolve(PluginRegistry).create('needs-services') as NeedsServices;
     expect(plugin.validator).to.be.instanceOf(Validator);
-    expect(plugin.backends).to.be.instanceOf(BackendManager);
+    expect(plugin.backends).to.be.instanceOf(EngineManager);
     expect(plugin.config.fallback).to.equal(false);
     // One backend manager per run container: a second run gets its own.
     const other = createRunContainer(config, { parent }).resolve(PluginRegistry).create('needs-services') as NeedsServices;

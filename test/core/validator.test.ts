@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { LayersKilnModel } from '../../src/formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../src/formats/layers-model/layers-model-format.js';
 import { Validator, type ValidationSettings } from '../../src/core/validation/validator.js';
 import { buildValidationInputs, checkSampleInputs, syntheticSampleInputs } from '../../src/core/validation/validation-inputs.js';
 import { cloneLayersModel } from '../../src/formats/layers-model/clone-layers-model.js';

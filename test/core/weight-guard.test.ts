@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { WeightGuard } from '../../src/core/weight-guard.js';
+import { layersModelFormat } from '../../src/formats/index.js';
 import { tinyDenseModel } from '../helpers/tiny-models.js';
 
 describe('weight guard', () => {
   it('names the weights a plugin changed and restores their values', () => {
     const model = tinyDenseModel(2);
     const before = model.weights.map((w) => Array.from(w.read().dataSync()));
-    const guard = WeightGuard.capture(model);
+    const guard = WeightGuard.capture(layersModelFormat.weights(model));
     expect(guard.changed()).to.deep.equal([]);
     const kernel = model.weights[2]!.read() as tf.Variable;
     tf.tidy(() => kernel.assign(kernel.add(1e-7)));
@@ -22,7 +23,7 @@ describe('weight guard', () => {
   it('frees its snapshots on dispose', () => {
     const model = tinyDenseModel(2);
     const n = tf.memory().numTensors;
-    WeightGuard.capture(model).dispose();
+    WeightGuard.capture(layersModelFormat.weights(model)).dispose();
     expect(tf.memory().numTensors).to.equal(n);
     model.dispose();
   });

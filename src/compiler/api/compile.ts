@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { GraphFunction, type GraphFunctionStats } from '../graph-function.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import { graphFunctionSettings, sampleList, type CompileOptions } from './compile-options.js';
 import { CompiledModel } from './compiled-model.js';
 

@@ -1,15 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { injectable } from 'tsyringe';
-import { Benchmarker } from '../benchmark/benchmarker.js';
+import { Benchmarker, type BenchmarkResult } from '../benchmark/benchmarker.js';
 import { CandidateRejectedError, describeError, KilnError } from '../errors.js';
 import type { KilnModel } from '../kiln-model.js';
-import type { OptimizationPlugin, PluginContext, PluginMeta } from '../plugin.js';
+import type { OptimizationPlugin, PluginMeta } from '../plugin.js';
 import { summariseOutcomes, type ValidationBudget } from '../validation/budget.js';
+import type { ValidationResult } from '../validation/validator.js';
 import { WeightGuard } from '../weight-guard.js';
-import { modelBytes } from './model-bytes.js';
-import type { Decision, DecisionStatus, MetricValue } from './report.js';
+import type { Decision, DecisionStatus } from './report.js';
 import type { RunContext } from './run-context.js';
 import { withTimeLimit } from './time-limit.js';
+import { OBJECTIVE_JUDGES } from './trial/objectives.js';
+import { round, TrialRecord } from './trial/trial-record.js';
 
 export interface CandidateSpec {
   readonly slot: number;
@@ -27,136 +29,136 @@ export interface TrialOutcome {
   readonly budget?: ValidationBudget;
 }
 
+/** A step that ends the trial: the status and reason it is rolled back with. */
+class TrialStop {
+  constructor(
+    readonly status: DecisionStatus,
+    readonly reason: string,
+  ) {}
+}
+
 /**
  * Judges one candidate against the model the pipeline has so far: availability,
  * apply under its time limit, the user's weights untouched, numerical validation
- * against the reference, no leaks, and its objective. Anything short of all that is
- * rolled back (the candidate disposed, the user's weights restored).
+ * against the reference, no leaks, and its objective (see trial/objectives.ts).
+ * Anything short of all that is rolled back (the candidate disposed, the user's
+ * weights restored). Each step either passes or throws a TrialStop.
  */
 @injectable()
 export class CandidateTrial {
   constructor(private readonly benchmarker: Benchmarker) {}
 
   async run(spec: CandidateSpec, current: KilnModel, run: RunContext): Promise<TrialOutcome> {
-    const { meta } = spec;
-    const notes: string[] = [];
-    const metrics: Record<string, MetricValue> = {};
-    const tables: Record<string, readonly Record<string, MetricValue>[]> = {};
-    const decide = (status: DecisionStatus, reason: string): Decision => ({
-      slot: spec.slot, plugin: meta.name, kind: meta.kind, objective: meta.objective, status, reason, metrics, notes,
-      ...(Object.keys(tables).length ? { tables } : {}),
-    });
-    const makeContext = (signal: AbortSignal): PluginContext<object> => ({
-      options: spec.options,
-      mode: run.mode,
-      sampleInputs: run.sampleInputs,
-      signal,
-      note: (message) => notes.push(message),
-      metric: (name, value) => { metrics[name] = value; },
-      table: (name, rows) => { tables[name] = rows.map((row) => ({ ...row })); },
-      validation: { inputSets: run.validation.inputSetLabels, check: (model, budget) => run.validation.check(model, budget ?? run.budget) },
-    });
+    const record = new TrialRecord(spec.slot, spec.meta);
+    const unavailable = await this.checkAvailability(spec, run, record);
+    if (unavailable) return { decision: unavailable };
 
-    try {
-      const availability = await spec.plugin.isAvailable({ mode: run.mode });
-      if (!availability.available) return { decision: decide('unavailable', availability.reason) };
-    } catch (error) {
-      return { decision: decide('failed', `availability check threw: ${describeError(error)}`) };
-    }
-
-    const guard = WeightGuard.capture(run.userModel);
+    const guard = WeightGuard.capture(run.userModel.format.weights(run.userModel.model));
     const tensorsBefore = tf.memory().numTensors;
     let candidate: KilnModel | undefined;
-    const rollBack = (status: DecisionStatus, reason: string): TrialOutcome => {
+    try {
+      candidate = await this.apply(spec, current, run, record);
+      checkWeights(guard);
+      if (candidate === current) throw new TrialStop('skipped', record.notes.at(-1) ?? 'nothing to change');
+      record.metrics.coldMs = round(this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs));
+      const { validation, budget } = validate(candidate, run, record);
+      checkWeights(guard);
+      const bench = this.benchmark(spec.meta, current, candidate, run, record);
+      checkWeights(guard);
+      const verdict = OBJECTIVE_JUDGES[spec.meta.objective]({ current, candidate, bench, run, record, accuracy: accuracyPhrase(validation) });
+      if (!verdict.met) throw new TrialStop('rejected', verdict.reason);
+      return { decision: record.decide('applied', verdict.reason), model: candidate, budget };
+    } catch (error) {
+      const stop = error instanceof TrialStop ? error : new TrialStop('failed', describeError(error));
       if (candidate && candidate !== current) candidate.dispose();
       const leftOver = tf.memory().numTensors - tensorsBefore;
-      if (leftOver > 0 && status !== 'applied') notes.push(`${leftOver} tensor(s) were still held after the candidate was disposed`);
-      return { decision: decide(status, reason) };
-    };
-    try {
-      const started = performance.now();
-      try {
-        candidate = await withTimeLimit((signal) => spec.plugin.apply(current, makeContext(signal)), spec.timeLimitMs, `${meta.name}.apply`, (late) => {
-          if (late !== current) late.dispose();
-        });
-      } catch (error) {
-        if (error instanceof CandidateRejectedError) return rollBack('rejected', error.message);
-        const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
-        return rollBack('failed', timedOut ? `${describeError(error)}: rolled back` : `apply threw: ${describeError(error)}`);
-      }
-      metrics.applyMs = round(performance.now() - started);
-
-      const mutated = guard.changed();
-      if (mutated.length) return rollBack('failed', mutatedReason(mutated, guard));
-      if (candidate === current) return rollBack('skipped', notes.at(-1) ?? 'nothing to change');
-
-      metrics.coldMs = round(this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs));
-
-      // A budget the candidate was made under (e.g. quantisation) replaces atol/rtol, for it and every later candidate.
-      const budget = candidate.validationBudget ?? run.budget;
-      const validation = run.validation.check(candidate, budget);
-      metrics.maxAbsDiff = validation.maxAbsDiff;
-      for (const o of validation.budget ?? []) metrics[`budget.${o.output}.${o.term}`] = Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved);
-      const withinBudget = validation.budget?.length ? `; within budget: ${summariseOutcomes(validation.budget)}` : '';
-      metrics.inputSets = validation.inputSets.length;
-      if (validation.gradients) metrics.gradientMaxAbsDiff = validation.gradients.maxAbsDiff;
-      const afterValidation = guard.changed();
-      if (afterValidation.length) return rollBack('failed', mutatedReason(afterValidation, guard));
-      if (!validation.passed) {
-        return validation.error ? rollBack('failed', `validation could not run it: ${validation.reason}`) : rollBack('rejected', `numerical mismatch: ${validation.reason}`);
-      }
-
-      const bench = this.benchmarker.compare(
-        [{ name: 'current', model: current }, { name: meta.name, model: candidate }],
-        run.validation.sampleInputs,
-        run.benchmark,
-        (done, total) => run.onProgress?.(meta.name, done, total),
-      );
-      const [base, cand] = bench.variants as [typeof bench.variants[0], typeof bench.variants[0]];
-      const speedup = base.timing.medianMs / cand.timing.medianMs;
-      Object.assign(metrics, {
-        baselineMedianMs: round(base.timing.medianMs),
-        candidateMedianMs: round(cand.timing.medianMs),
-        candidateP10Ms: round(cand.timing.p10Ms),
-        candidateP90Ms: round(cand.timing.p90Ms),
-        outliersDropped: cand.timing.outliersDropped,
-        speedup: round(speedup, 4),
-      });
-      if (cand.leakedTensorsPerCall > 0 || cand.leakedDataIdsPerCall > 0) {
-        const what = cand.leakedTensorsPerCall > 0 ? `${round(cand.leakedTensorsPerCall, 2)} tensor(s)` : `${round(cand.leakedDataIdsPerCall, 2)} backend buffer(s)`;
-        return rollBack('failed', `leaks ${what} per call (tf.memory().numTensors grows on every predict)`);
-      }
-      const afterBench = guard.changed();
-      if (afterBench.length) return rollBack('failed', mutatedReason(afterBench, guard));
-
-      if (meta.objective === 'latency') {
-        if (!(speedup >= run.minSpeedup)) {
-          return rollBack('rejected', `not faster: ${speedup.toFixed(2)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)`);
-        }
-        return { decision: decide('applied', `${speedup.toFixed(2)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`), model: candidate, budget };
-      }
-      const before = modelBytes(current);
-      const after = modelBytes(candidate);
-      const gain = before / after;
-      Object.assign(metrics, { bytesBefore: before, bytesAfter: after, sizeGain: round(gain, 3) });
-      if (!(gain >= run.minSizeGain)) {
-        return rollBack('rejected', `not smaller: ${gain.toFixed(2)}x (${before} -> ${after} bytes), below the required ${run.minSizeGain}x`);
-      }
-      return { decision: decide('applied', `${gain.toFixed(2)}x smaller (${before} -> ${after} bytes), max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`), model: candidate, budget };
-    } catch (error) {
-      return rollBack('failed', `${describeError(error)}`);
+      if (leftOver > 0) record.notes.push(`${leftOver} tensor(s) were still held after the candidate was disposed`);
+      return { decision: record.decide(stop.status, stop.reason) };
     } finally {
       guard.dispose();
     }
   }
+
+  /** The plugin's own availability check; a decision when it is not available (or the check threw). */
+  private async checkAvailability(spec: CandidateSpec, run: RunContext, record: TrialRecord): Promise<Decision | undefined> {
+    try {
+      const availability = await spec.plugin.isAvailable({ mode: run.mode });
+      return availability.available ? undefined : record.decide('unavailable', availability.reason);
+    } catch (error) {
+      return record.decide('failed', `availability check threw: ${describeError(error)}`);
+    }
+  }
+
+  /** `apply` under the candidate's time limit; a result that arrives after the limit is disposed. */
+  private async apply(spec: CandidateSpec, current: KilnModel, run: RunContext, record: TrialRecord): Promise<KilnModel> {
+    const started = performance.now();
+    try {
+      const candidate = await withTimeLimit((signal) => spec.plugin.apply(current, record.pluginContext(spec.options, run, signal)), spec.timeLimitMs, `${spec.meta.name}.apply`, (late) => {
+        if (late !== current) late.dispose();
+      });
+      record.metrics.applyMs = round(performance.now() - started);
+      return candidate;
+    } catch (error) {
+      if (error instanceof CandidateRejectedError) throw new TrialStop('rejected', error.message);
+      const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
+      throw new TrialStop('failed', timedOut ? `${describeError(error)}: rolled back` : `apply threw: ${describeError(error)}`);
+    }
+  }
+
+  /** Times the candidate against the current model, interleaved; a leak fails it. */
+  private benchmark(meta: PluginMeta, current: KilnModel, candidate: KilnModel, run: RunContext, record: TrialRecord): BenchmarkResult {
+    const bench = this.benchmarker.compare(
+      [{ name: 'current', model: current }, { name: meta.name, model: candidate }],
+      run.validation.sampleInputs,
+      run.benchmark,
+      (done, total) => run.onProgress?.(meta.name, done, total),
+    );
+    const [base, cand] = bench.variants as [(typeof bench.variants)[0], (typeof bench.variants)[0]];
+    Object.assign(record.metrics, {
+      baselineMedianMs: round(base.timing.medianMs),
+      candidateMedianMs: round(cand.timing.medianMs),
+      candidateP10Ms: round(cand.timing.p10Ms),
+      candidateP90Ms: round(cand.timing.p90Ms),
+      outliersDropped: cand.timing.outliersDropped,
+      speedup: round(base.timing.medianMs / cand.timing.medianMs, 4),
+    });
+    if (cand.leakedTensorsPerCall > 0 || cand.leakedDataIdsPerCall > 0) {
+      const what = cand.leakedTensorsPerCall > 0 ? `${round(cand.leakedTensorsPerCall, 2)} tensor(s)` : `${round(cand.leakedDataIdsPerCall, 2)} backend buffer(s)`;
+      throw new TrialStop('failed', `leaks ${what} per call (tf.memory().numTensors grows on every predict)`);
+    }
+    return bench;
+  }
 }
 
-function mutatedReason(names: string[], guard: WeightGuard): string {
+const MUTATED = "mutated the user's weights";
+
+/** Every output on every input set against the reference, under the budget in force (the candidate's own, else the run's). */
+function validate(candidate: KilnModel, run: RunContext, record: TrialRecord): { validation: ValidationResult; budget: ValidationBudget | undefined } {
+  // A budget the candidate was made under (e.g. quantisation) replaces atol/rtol, for it and every later candidate.
+  const budget = candidate.validationBudget ?? run.budget;
+  const validation = run.validation.check(candidate, budget);
+  const { metrics } = record;
+  metrics.maxAbsDiff = validation.maxAbsDiff;
+  for (const o of validation.budget ?? []) metrics[`budget.${o.output}.${o.term}`] = Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved);
+  metrics.inputSets = validation.inputSets.length;
+  if (validation.gradients) metrics.gradientMaxAbsDiff = validation.gradients.maxAbsDiff;
+  if (!validation.passed) {
+    throw validation.error ? new TrialStop('failed', `validation could not run it: ${validation.reason}`) : new TrialStop('rejected', `numerical mismatch: ${validation.reason}`);
+  }
+  return { validation, budget };
+}
+
+/** `max |diff| 2.26e-6; within budget: ...`, for an applied decision's reason. */
+function accuracyPhrase(validation: ValidationResult): string {
+  const withinBudget = validation.budget?.length ? `; within budget: ${summariseOutcomes(validation.budget)}` : '';
+  return `max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`;
+}
+
+/** Fails the trial when the user's weights changed, after restoring them. */
+function checkWeights(guard: WeightGuard): void {
+  const names = guard.changed();
+  if (!names.length) return;
   const lost = guard.restore();
   const restored = lost.length ? `restored all but ${lost.join(', ')}` : 'their values were restored';
-  return `mutated the user's weights (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''}); ${restored}`;
-}
-
-function round(x: number, digits = 4): number {
-  return Number(x.toPrecision(digits));
+  throw new TrialStop('failed', `${MUTATED} (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''}); ${restored}`);
 }

@@ -4,7 +4,6 @@ import type { KilnConfig } from '../../config/kiln-config.js';
 import { Benchmarker } from '../benchmark/benchmarker.js';
 import { describeError, OptimizationFailedError } from '../errors.js';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
 import type { Logger } from '../logger.js';
 import { PluginRegistry } from '../plugin-registry.js';
 import { backendOfTensor } from '../tensor-backend.js';
@@ -12,7 +11,10 @@ import { KILN_CONFIG, LOGGER } from '../tokens.js';
 import { checkSampleInputs, syntheticSampleInputs } from '../validation/validation-inputs.js';
 import { Validator, type LossFunction, type ValidationSession } from '../validation/validator.js';
 import { describeBudget, type ValidationBudget } from '../validation/budget.js';
-import { BackendManager, BUILT_IN_BACKENDS } from '../backend-manager.js';
+import { EngineManager } from '../engines/engine-manager.js';
+import { EngineRegistry } from '../engines/engine-registry.js';
+import { FormatRegistry } from '../formats/format-registry.js';
+import type { StockModel } from '../formats/model-format.js';
 import { CandidateTrial } from './candidate-trial.js';
 import { OptimizedModel } from './optimized-model.js';
 import { planSlots } from './plan-slots.js';
@@ -55,18 +57,24 @@ export class Pipeline {
     private readonly validator: Validator,
     private readonly benchmarker: Benchmarker,
     private readonly trial: CandidateTrial,
-    private readonly backends: BackendManager,
+    private readonly engines: EngineManager,
+    private readonly engineRegistry: EngineRegistry,
+    private readonly formats: FormatRegistry,
   ) {}
 
-  async run(userModel: tf.LayersModel, options: PipelineRunOptions = {}): Promise<OptimizationResult> {
+  /**
+   * Optimises `userModel`, a model of any registered format (a `tf.LayersModel` with the
+   * built-ins); a model no format owns is an InputError naming the formats Kiln takes.
+   */
+  async run(userModel: object, options: PipelineRunOptions = {}): Promise<OptimizationResult> {
     const startedAt = new Date();
     const config = this.config;
     const activeBackend = tf.getBackend();
+    const source = this.formats.stockModelOf(userModel);
     const slots = planSlots(config, this.registry);
-    const cpu = await this.backends.ensure(BUILT_IN_BACKENDS.find((b) => b.name === 'cpu')!);
-    if (!cpu.available) throw new Error(`the cpu backend, Kiln's reference, cannot start: ${cpu.reason}`);
+    await this.startReference();
 
-    const baseline = new LayersKilnModel(userModel, 'cpu', false, 'plain tf.js: LayersModel.predict on cpu');
+    const baseline = source.format.wrap(source.model, 'cpu', false, `plain tf.js: ${baselineCall(source)} on cpu`);
     const synthetic = options.sampleInputs === undefined;
     const samples = options.sampleInputs ? [...options.sampleInputs] : syntheticSampleInputs(baseline.inputs, config.validation.seed);
     let session: ValidationSession | undefined;
@@ -77,7 +85,7 @@ export class Pipeline {
       session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
       let run: RunContext = {
         mode: config.mode,
-        userModel,
+        userModel: source,
         sampleInputs: samples,
         validation: session,
         benchmark: config.benchmark,
@@ -127,6 +135,12 @@ export class Pipeline {
     }
   }
 
+  /** Starts the cpu backend, Kiln's reference. */
+  private async startReference(): Promise<void> {
+    const cpu = await this.engines.ensure(this.engineRegistry.get('cpu'));
+    if (!cpu.available) throw new Error(`the cpu backend, Kiln's reference, cannot start: ${cpu.reason}`);
+  }
+
   private async tryCandidate(slot: number, candidate: ReturnType<typeof planSlots>[number]['candidates'][number], meta: ReturnType<PluginRegistry['get']>['meta'], current: KilnModel, run: RunContext) {
     let plugin;
     try {
@@ -168,6 +182,11 @@ export class Pipeline {
       validation: { atol: this.config.validation.atol, rtol: this.config.validation.rtol, inputSets: session?.inputSetLabels ?? [], ...(budget ? { budget: describeBudget(budget) } : {}) },
     };
   }
+}
+
+/** `LayersModel.predict`: what the user's model runs by itself. */
+function baselineCall(source: StockModel): string {
+  return `${source.format.displayName.replace(/^tf\./, '')}.predict`;
 }
 
 /** Runs the model once and reads which backend holds its output. */

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BenchmarkSettings } from '../benchmark/benchmarker.js';
+import type { StockModel } from '../formats/model-format.js';
 import type { KilnMode } from '../plugin.js';
 import type { ValidationBudget } from '../validation/budget.js';
 import type { ValidationSession } from '../validation/validator.js';
@@ -8,7 +9,7 @@ import type { ValidationSession } from '../validation/validator.js';
 export interface RunContext {
   readonly mode: KilnMode;
   /** The user's model, whose weights are guarded. */
-  readonly userModel: tf.LayersModel;
+  readonly userModel: StockModel;
   readonly sampleInputs: readonly tf.Tensor[];
   readonly validation: ValidationSession;
   readonly benchmark: BenchmarkSettings;

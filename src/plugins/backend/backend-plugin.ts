@@ -1,33 +1,33 @@
-import { BackendManager, type BackendDescriptor } from '../../core/backend-manager.js';
-import { cloneLayersModel } from '../../formats/layers-model/clone-layers-model.js';
+import { EngineManager } from '../../core/engines/engine-manager.js';
+import type { ExecutionEngine } from '../../core/engines/execution-engine.js';
 import type { KilnModel } from '../../core/kiln-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
 import type { Availability, OptimizationPlugin, PluginContext } from '../../core/plugin.js';
 
 /**
- * Runs the model on one tf.js backend: the model's layers are copied (topology and
- * weights) onto that backend, so the user's model stays where it was. The pipeline
- * then validates the copy against the cpu reference and keeps it only if faster.
- * One subclass per backend; the `backend` slot tries them in `backend.preference` order.
+ * Runs the model on one execution engine (a tf.js backend): the engine makes its own
+ * copy (for tf.js backends, the model's weights copied through its format), so the
+ * user's model stays where it was. The pipeline then validates the copy against the
+ * cpu reference and keeps it only if faster. The `backend` slot tries one of these
+ * per name in `backend.preference`; `defineBackendPlugin` makes one for an engine.
  */
 export abstract class BackendPlugin implements OptimizationPlugin {
-  protected abstract readonly descriptor: BackendDescriptor;
+  protected abstract readonly engine: ExecutionEngine;
 
-  constructor(protected readonly backends: BackendManager) {}
+  constructor(protected readonly engines: EngineManager) {}
 
   isAvailable(): Promise<Availability> {
-    return this.backends.ensure(this.descriptor);
+    return this.engines.ensure(this.engine);
   }
 
   async apply(target: KilnModel, context: PluginContext): Promise<KilnModel> {
-    if (target.backend === this.descriptor.tfName) {
-      context.note(`the model already runs on ${this.descriptor.tfName}`);
+    const runsOn = this.engine.tfjsBackend ?? this.engine.name;
+    if (target.backend === runsOn) {
+      context.note(`the model already runs on ${runsOn}`);
       return target;
     }
-    if (!target.layersModel) {
-      throw new Error(`backend selection needs a LayersModel; got "${target.description}". Put the backend slot first in the pipeline.`);
+    if (!target.stock) {
+      throw new Error(`backend selection needs the stock model (e.g. a LayersModel); got "${target.description}". Put the backend slot first in the pipeline.`);
     }
-    const copy = await cloneLayersModel(target.layersModel, this.descriptor.tfName);
-    return new LayersKilnModel(copy, this.descriptor.tfName, true);
+    return this.engine.prepare(target);
   }
 }

@@ -1,3 +1,4 @@
 export { BackendPlugin } from './backend-plugin.js';
-export { backendPluginName, CpuBackendPlugin, TensorflowBackendPlugin, TensorflowGpuBackendPlugin, WasmBackendPlugin } from './backend-plugins.js';
+export { backendPluginName, defineBackendPlugin, type BackendPluginClass } from './define-backend-plugin.js';
+export { CpuBackendPlugin, TensorflowBackendPlugin, TensorflowGpuBackendPlugin, WasmBackendPlugin } from './backend-plugins.js';
 export * from './wasm-threads/index.js';

@@ -4,7 +4,7 @@ import type { KilnConfig } from '../../config/kiln-config.js';
 import { withBackendAsync } from '../../core/backend-scope.js';
 import { CandidateRejectedError } from '../../core/errors.js';
 import type { KilnModel } from '../../core/kiln-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import { AVAILABLE, unavailable, type AvailabilityContext, type OptimizationPlugin, type PluginContext, type PluginValidation } from '../../core/plugin.js';
 import { Plugin } from '../../core/plugin-decorator.js';
 import { KILN_CONFIG } from '../../core/tokens.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { withBackend, withBackendAsync } from '../../core/backend-scope.js';
 import { disposeLayersModel } from '../../formats/layers-model/dispose-layers-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import type { PluginValidation } from '../../core/plugin.js';
 import type { BudgetOutcome, ValidationBudget } from '../../core/validation/budget.js';
 import type { ValidationResult } from '../../core/validation/validator.js';

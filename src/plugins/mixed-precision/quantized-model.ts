@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import type { ValidationBudget } from '../../core/validation/budget.js';
 
 /**

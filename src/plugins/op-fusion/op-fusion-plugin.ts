@@ -7,7 +7,7 @@ import { withBackendAsync } from '../../core/backend-scope.js';
 import { resolveAllByLevel } from '../../core/container-chain.js';
 import { BUILT_IN_FUSION_PATTERNS, type FusionPattern } from './kernel-fusion/index.js';
 import type { KilnModel } from '../../core/kiln-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import type { Logger } from '../../core/logger.js';
 import { AVAILABLE, type OptimizationPlugin, type PluginContext } from '../../core/plugin.js';
 import { Plugin } from '../../core/plugin-decorator.js';

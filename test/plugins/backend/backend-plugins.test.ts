@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { container, type DependencyContainer } from 'tsyringe';
 import { MODULE_IMPORTER, type ModuleImporter } from '../../../src/core/tokens.js';
-import { nodeImporter } from '../../../src/core/backend-manager.js';
+import { nodeImporter } from '../../../src/core/tokens.js';
 import { optimize } from '../../../src/optimize.js';
 import type { Decision } from '../../../src/core/pipeline/report.js';
 import { FAST_CONFIG, tinyConvModel, tinyDenseModel } from '../../helpers/tiny-models.js';

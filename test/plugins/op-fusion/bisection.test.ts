@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { container } from 'tsyringe';
 import { FUSED_KERNELS } from '../../../src/plugins/op-fusion/kernel-fusion/activations.js';
 import { BUILT_IN_FUSION_PATTERNS, type FusionPattern, type FusionSite } from '../../../src/plugins/op-fusion/kernel-fusion/index.js';
-import { LayersKilnModel } from '../../../src/formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../../src/formats/layers-model/layers-model-format.js';
 import { FUSION_PATTERN } from '../../../src/core/tokens.js';
 import { optimize } from '../../../src/optimize.js';
 import { fuseGraph } from '../../../src/plugins/op-fusion/graph-fusion.js';

@@ -1,11 +1,12 @@
 import { inject } from 'tsyringe';
 import type { KilnConfig } from '../../../config/kiln-config.js';
-import { BackendManager, BUILT_IN_BACKENDS, type BackendDescriptor } from '../../../core/backend-manager.js';
 import { Benchmarker } from '../../../core/benchmark/benchmarker.js';
-import { cloneLayersModel } from '../../../formats/layers-model/clone-layers-model.js';
+import { EngineManager } from '../../../core/engines/engine-manager.js';
+import type { ExecutionEngine } from '../../../core/engines/execution-engine.js';
 import { CandidateRejectedError } from '../../../core/errors.js';
 import type { KilnModel } from '../../../core/kiln-model.js';
-import { LayersKilnModel } from '../../../formats/layers-model/layers-kiln-model.js';
+import { WASM_ENGINE } from '../../../engines/tfjs/built-in-engines.js';
+import { TfjsBackendEngine } from '../../../engines/tfjs/tfjs-backend-engine.js';
 import type { PluginContext } from '../../../core/plugin.js';
 import { Plugin } from '../../../core/plugin-decorator.js';
 import { KILN_CONFIG } from '../../../core/tokens.js';
@@ -34,15 +35,15 @@ import { wasmThreadsDescriptor } from '../../../engines/tfjs/wasm-threads/wasm-t
   description: "WebAssembly with SIMD and threads: tfjs-backend-wasm's threaded build on worker_threads (backend.threads; default: the cores)",
 })
 export class WasmThreadsBackendPlugin extends BackendPlugin {
-  protected readonly descriptor: BackendDescriptor;
+  protected readonly engine: ExecutionEngine;
 
   constructor(
-    backends: BackendManager,
+    engines: EngineManager,
     private readonly benchmarker: Benchmarker,
     @inject(KILN_CONFIG) private readonly config: KilnConfig,
   ) {
-    super(backends);
-    this.descriptor = wasmThreadsDescriptor(config.backend.threads);
+    super(engines);
+    this.engine = new TfjsBackendEngine(wasmThreadsDescriptor(config.backend.threads));
   }
 
   override async apply(target: KilnModel, context: PluginContext): Promise<KilnModel> {
@@ -54,9 +55,9 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
       context.note(`threaded SIMD build of tfjs-backend-wasm ${info.wasmVersion}: ${info.threads} threads in XNNPACK's pool (the calling thread and ${info.pthreadsRunning} pthread worker(s), each seen running)`);
     }
     const candidate = await super.apply(target, context);
-    if (candidate === target || !target.layersModel) return candidate;
+    if (candidate === target) return candidate;
     try {
-      await this.compareWithWasm(target.layersModel, candidate, context, info?.threads);
+      await this.compareWithWasm(target, candidate, context, info?.threads);
     } catch (error) {
       candidate.dispose();
       throw error;
@@ -65,13 +66,13 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
   }
 
   /** Times the model on single-threaded wasm and on wasm-threads, interleaved; rejects when the threads do not pay. */
-  private async compareWithWasm(source: NonNullable<KilnModel['layersModel']>, candidate: KilnModel, context: PluginContext, threads: number | undefined): Promise<void> {
-    const wasm = await this.backends.ensure(BUILT_IN_BACKENDS.find((d) => d.name === 'wasm')!);
+  private async compareWithWasm(target: KilnModel, candidate: KilnModel, context: PluginContext, threads: number | undefined): Promise<void> {
+    const wasm = await this.engines.ensure(WASM_ENGINE);
     if (!wasm.available) {
       context.note(`not compared with single-threaded wasm, which cannot run: ${wasm.reason}`);
       return;
     }
-    const single = new LayersKilnModel(await cloneLayersModel(source, 'wasm'), 'wasm', true);
+    const single = await WASM_ENGINE.prepare(target);
     try {
       const { warmup, iterations, outlierSigma, minSpeedup } = this.config.benchmark;
       const result = this.benchmarker.compare(

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
 import { container, type DependencyContainer } from 'tsyringe';
-import { nodeImporter } from '../../../../src/core/backend-manager.js';
+import { nodeImporter } from '../../../../src/core/tokens.js';
 import type { Decision } from '../../../../src/core/pipeline/report.js';
 import { MODULE_IMPORTER, type ModuleImporter } from '../../../../src/core/tokens.js';
 import { THREADED_FACTORY_MODULE, WASM_PACKAGE } from '../../../../src/engines/tfjs/wasm-threads/threaded-wasm.js';

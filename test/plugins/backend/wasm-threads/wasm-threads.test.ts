@@ -13,7 +13,7 @@ import {
   WASM_THREADS_BACKEND,
   wasmThreadsInfo,
 } from '../../../../src/engines/tfjs/wasm-threads/threaded-wasm.js';
-import { nodeImporter } from '../../../../src/core/backend-manager.js';
+import { nodeImporter } from '../../../../src/core/tokens.js';
 import { listZoo, ZOO, zooSampleInputs, type ZooEntry } from '../../../../src/zoo/index.js';
 import { tinyConvModel } from '../../../helpers/tiny-models.js';
 import { decision, otherVersionImporter, outputsOf, threadsConfig, withImporter, wrappedFactoryImporter } from './helpers.js';

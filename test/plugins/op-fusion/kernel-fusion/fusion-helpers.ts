@@ -6,7 +6,7 @@ import type { CompiledPlan } from '../../../../src/compiler/compiled-plan.js';
 import { emptyTally, fusionPass, type FusionPattern, type FusionTally } from '../../../../src/plugins/op-fusion/kernel-fusion/index.js';
 import { GraphFunction } from '../../../../src/compiler/graph-function.js';
 import type { KernelGraph, KernelNode } from '../../../../src/compiler/ir.js';
-import { LayersKilnModel } from '../../../../src/formats/layers-model/layers-kiln-model.js';
+import { LayersKilnModel } from '../../../../src/formats/layers-model/layers-model-format.js';
 import type { KilnMode } from '../../../../src/core/plugin.js';
 import { asList, expectTensorsClose } from '../../../compiler/api/compile-helpers.js';
 
