@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KilnMode } from '../core/plugin.js';
+import { isRecordingGradients } from '../core/tape-state.js';
 import { allclose } from '../core/validation/allclose.js';
 import { CompiledPlan } from './compiled-plan.js';
 import { DirectExecutor } from './executors/direct-executor.js';
@@ -89,7 +90,8 @@ export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs
     return { kind: 'break', breaks: [{ cause: 'unstable-trace', reason: mismatch }], graph: first.graph, outputs, made };
   }
   stats.compileMs = performance.now() - started;
-  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !taped()) chooseExecutor(plan, fn, inputs, settings, stats);
+  // under a gradient tape, timing runs would be recorded on it for nothing: skip them there
+  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !isRecordingGradients()) chooseExecutor(plan, fn, inputs, settings, stats);
   else if (direct && settings.executor === 'direct') Object.assign(stats, { executor: 'direct', executorReason: 'direct forced by option' });
   plan.stats = stats;
   return { kind: 'compiled', plan, outputs, made };
@@ -177,9 +179,4 @@ function median(xs: number[]): number {
 
 function asList(out: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
   return Array.isArray(out) ? out : [out];
-}
-
-/** Under a gradient tape, timing runs would be recorded on it for nothing: skip them there. */
-function taped(): boolean {
-  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { isRecordingGradients } from '../../core/tape-state.js';
 import { valueTensor, type GraphValue, type KernelGraph } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 import { prepareNodes, usedSourceValues, type GraphExecutor, type PreparedNode } from './executor.js';
@@ -51,7 +52,7 @@ export class ReplayExecutor implements GraphExecutor {
   run(inputs: readonly tf.Tensor[]): tf.Tensor[] {
     const env = seedEnvironment(this.sources, inputs, this.slots);
     const engine = tf.engine();
-    const taped = (engine.state as unknown as { gradientDepth: number }).gradientDepth > 0;
+    const taped = isRecordingGradients();
     const produced: tf.Tensor[] = [];
     try {
       for (const node of this.nodes) {
