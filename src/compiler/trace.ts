@@ -295,7 +295,7 @@ function nonPlainAttribute(attrs: unknown): { key: string; what: string } | unde
 /** " at file:line" of the first caller outside tf.js and Kiln's graph code, for break reasons. */
 function callSite(): string {
   const lines = (new Error().stack ?? '').split('\n').slice(2);
-  const user = lines.find((l) => !l.includes('@tensorflow') && !l.includes('/core/graph/') && !l.includes('node:internal'));
+  const user = lines.find((l) => !l.includes('@tensorflow') && !l.includes('/src/compiler/') && !l.includes('node:internal'));
   const match = user?.match(/\(?([^()\s]+:\d+):\d+\)?$/);
   return match ? ` at ${match[1]}` : '';
 }
