@@ -11,10 +11,14 @@ const registry = new Map<ExecutorKind, ExecutorDefinition>();
  * against the replay, and the `executor` option (of compile() and of the
  * graph-compile plugin) accepts its name. The name must be new. Register before the
  * graph-compile plugin's module loads, whose option validation lists the names then.
+ * Returns a function that removes it again (plans already built keep theirs).
  */
-export function registerExecutor(definition: ExecutorDefinition): void {
+export function registerExecutor(definition: ExecutorDefinition): () => void {
   if (registry.has(definition.name)) throw new Error(`an executor named "${definition.name}" is already registered`);
   registry.set(definition.name, definition);
+  return () => {
+    if (registry.get(definition.name) === definition) registry.delete(definition.name);
+  };
 }
 
 /** The registered executors' names, in registration order (the replay first). */
