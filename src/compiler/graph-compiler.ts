@@ -45,8 +45,8 @@ export function disposeCallOutputs(outcome: CompileOutcome): void {
  * Compiles one signature of `fn`: traces a real call (whose outputs are returned,
  * so the first call costs no extra run), traces again when the call made tensors
  * without a kernel or ran a random kernel (random values or seeds differ between the
- * two), runs the passes, checks that the replay reproduces the traced call's outputs,
- * and picks the executor.
+ * two), runs the passes, builds the executors (see `buildExecutors`), checks that
+ * each reproduces the traced call's outputs, and picks the one for inference calls.
  */
 export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings): CompileOutcome {
   const started = performance.now();
