@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { KilnMode } from '../core/plugin.js';
-import type { DirectExecutor } from './executors/direct-executor.js';
-import type { ReplayExecutor } from './executors/replay-executor.js';
+import { REPLAY, type ExecutorKind, type GraphExecutor } from './executors/executor.js';
 import { countKernels, disposeGraphConstants, type KernelGraph } from './ir.js';
 import type { MemoryPlan } from './passes/memory-plan.js';
 import type { PassReport } from './passes/graph-pass.js';
@@ -16,8 +15,8 @@ export interface PlanStats {
   /** Trace, passes and executor set-up, in ms (includes the one real call the trace makes). */
   readonly compileMs: number;
   /** Executor used for inference calls outside a gradient tape. */
-  readonly executor: 'replay' | 'direct';
-  /** Why that executor (measured medians, or why direct was not possible). */
+  readonly executor: ExecutorKind;
+  /** Why that executor (measured medians, or why the others were not used). */
   readonly executorReason: string;
   /** Median per-call ms of the eager function and of the compiled call, where measured. */
   readonly eagerMs?: number;
@@ -28,28 +27,40 @@ export interface PlanStats {
 
 /** One signature's compiled graph and the executors that run it. */
 export class CompiledPlan {
+  private readonly replay: GraphExecutor;
+
+  /** `executors`: those built for this graph, by name; the replay among them. */
   constructor(
     readonly traced: KernelGraph,
     readonly graph: KernelGraph,
     readonly memory: MemoryPlan | undefined,
-    private readonly replay: ReplayExecutor,
-    private readonly direct: DirectExecutor | undefined,
+    private readonly executors: ReadonlyMap<ExecutorKind, GraphExecutor>,
     readonly mode: KilnMode,
     public stats: PlanStats,
-  ) {}
-
-  /** Runs the graph: direct kernels for inference outside a tape when chosen, replay otherwise. */
-  run(inputs: readonly tf.Tensor[], taped: boolean): tf.Tensor[] {
-    if (this.direct && !taped && this.stats.executor === 'direct') return this.direct.run(inputs);
-    return this.replay.run(inputs);
+  ) {
+    const replay = executors.get(REPLAY);
+    if (!replay) throw new Error('a compiled plan needs the replay executor');
+    this.replay = replay;
   }
 
-  runWith(kind: 'replay' | 'direct', inputs: readonly tf.Tensor[]): tf.Tensor[] {
-    return kind === 'direct' && this.direct ? this.direct.run(inputs) : this.replay.run(inputs);
+  /** Runs the graph: the chosen executor for inference outside a tape, the replay under a tape. */
+  run(inputs: readonly tf.Tensor[], taped: boolean): tf.Tensor[] {
+    const chosen = taped ? this.replay : this.executors.get(this.stats.executor) ?? this.replay;
+    return chosen.run(inputs);
+  }
+
+  /** Runs the graph with the executor `kind`, or with the replay when that one was not built. */
+  runWith(kind: ExecutorKind, inputs: readonly tf.Tensor[]): tf.Tensor[] {
+    return (this.executors.get(kind) ?? this.replay).run(inputs);
+  }
+
+  /** The executors built for this graph, the replay first. */
+  get executorKinds(): ExecutorKind[] {
+    return [...this.executors.keys()];
   }
 
   get hasDirect(): boolean {
-    return this.direct !== undefined;
+    return this.executors.has('direct');
   }
 
   kernelCounts(): Record<string, number> {

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KilnMode } from '../core/plugin.js';
+import { isRecordingGradients } from '../core/tape-state.js';
 import { allclose } from '../core/validation/allclose.js';
 import { CompiledPlan } from './compiled-plan.js';
-import { DirectExecutor } from './executors/direct-executor.js';
-import { ReplayExecutor } from './executors/replay-executor.js';
+import { REPLAY, type ExecutorChoice, type ExecutorKind, type GraphExecutor } from './executors/executor.js';
+import { createExecutor, executorNames } from './executors/registry.js';
 import type { GraphBreak } from './graph-break.js';
 import { disposeGraphConstants, type KernelGraph } from './ir.js';
+import type { MemoryPlan } from './passes/memory-plan.js';
 import { STATEFUL_KERNELS } from './passes/common-subexpressions.js';
 import { BUILT_IN_PASSES, planMemory, runPasses, type GraphPass } from './passes/index.js';
 import { deadCode } from './passes/dead-code.js';
@@ -17,8 +19,8 @@ export interface GraphCompileSettings {
   readonly mode: KilnMode;
   /** Pass names to skip (`memory-plan` included). */
   readonly disabledPasses: readonly string[];
-  /** `auto` measures replay and direct and keeps the faster; the others force one. */
-  readonly executor: 'auto' | 'replay' | 'direct';
+  /** `auto` measures the replay and the other registered executors and keeps the fastest; a name forces that one. */
+  readonly executor: ExecutorChoice;
   /** Timed calls per candidate when choosing the executor (0: no measurement; replay). */
   readonly selectionRuns: number;
   /** Layers of the traced model, to name kernels after the user's layers. */
@@ -43,8 +45,8 @@ export function disposeCallOutputs(outcome: CompileOutcome): void {
  * Compiles one signature of `fn`: traces a real call (whose outputs are returned,
  * so the first call costs no extra run), traces again when the call made tensors
  * without a kernel or ran a random kernel (random values or seeds differ between the
- * two), runs the passes, checks that the replay reproduces the traced call's outputs,
- * and picks the executor.
+ * two), runs the passes, builds the executors (see `buildExecutors`), checks that
+ * each reproduces the traced call's outputs, and picks the one for inference calls.
  */
 export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings): CompileOutcome {
   const started = performance.now();
@@ -62,16 +64,7 @@ export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs
   const { graph, reports } = runPasses(first.graph, { mode: settings.mode }, settings.disabledPasses, passes);
   const memory = settings.disabledPasses.includes('memory-plan') ? undefined : planMemory(graph);
   const backend = tf.getBackend();
-  const replay = new ReplayExecutor(graph, memory);
-  let direct: DirectExecutor | undefined;
-  let directProblem = settings.mode === 'training' ? 'training mode: gradients need the replay' : settings.executor === 'replay' ? 'replay forced by option' : '';
-  if (!directProblem) {
-    try {
-      direct = new DirectExecutor(graph, memory, backend);
-    } catch (error) {
-      directProblem = error instanceof Error ? error.message : String(error);
-    }
-  }
+  const { executors, notUsed } = buildExecutors(graph, memory, backend, settings);
   const stats = {
     signature: signatureOf(inputs, backend, settings.mode),
     kernelsTraced: first.graph.nodes.length,
@@ -79,20 +72,48 @@ export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs
     passes: [...reports, { pass: 'memory-plan', changes: memory ? memory.peakLiveWithoutPlan - memory.peakLive : 0, detail: memory ? `peak live intermediates ${memory.peakLiveWithoutPlan} -> ${memory.peakLive}` : 'disabled' }],
     peakLiveIntermediates: memory ? { withPlan: memory.peakLive, withoutPlan: memory.peakLiveWithoutPlan } : undefined,
     compileMs: 0,
-    executor: 'replay' as 'replay' | 'direct',
-    executorReason: directProblem ? `replay (direct not used: ${directProblem})` : 'replay',
+    executor: REPLAY as ExecutorKind,
+    executorReason: notUsed.length ? `${REPLAY} (${notUsed.join('; ')})` : REPLAY,
   };
-  const plan = new CompiledPlan(first.graph, graph, memory, replay, direct, settings.mode, stats);
-  const mismatch = checkReplay(plan, inputs, outputs, direct !== undefined);
+  const plan = new CompiledPlan(first.graph, graph, memory, executors, settings.mode, stats);
+  const mismatch = checkReplay(plan, inputs, outputs);
   if (mismatch) {
     plan.dispose();
     return { kind: 'break', breaks: [{ cause: 'unstable-trace', reason: mismatch }], graph: first.graph, outputs, made };
   }
   stats.compileMs = performance.now() - started;
-  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !taped()) chooseExecutor(plan, fn, inputs, settings, stats);
-  else if (direct && settings.executor === 'direct') Object.assign(stats, { executor: 'direct', executorReason: 'direct forced by option' });
+  // under a gradient tape, timing runs would be recorded on it for nothing: skip them there
+  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !isRecordingGradients()) chooseExecutor(plan, fn, inputs, settings, stats);
+  else if (settings.executor !== 'auto' && settings.executor !== REPLAY && executors.has(settings.executor)) Object.assign(stats, { executor: settings.executor, executorReason: `${settings.executor} forced by option` });
   plan.stats = stats;
   return { kind: 'compiled', plan, outputs, made };
+}
+
+/** Executor figures that the selection fills in. */
+type SelectionStats = { executor: ExecutorKind; executorReason: string; eagerMs?: number; compiledMs?: number; breakEvenCalls?: number; compileMs: number };
+
+/**
+ * The replay, and the other registered executors that the settings allow and that
+ * can run this graph (all of them under `auto`, the one named otherwise; none in
+ * training mode, nor when the replay is forced); for each other one not built,
+ * "<name> not used: <why>".
+ */
+function buildExecutors(graph: KernelGraph, memory: MemoryPlan | undefined, backend: string, settings: GraphCompileSettings): { executors: Map<ExecutorKind, GraphExecutor>; notUsed: string[] } {
+  const executors = new Map<ExecutorKind, GraphExecutor>([[REPLAY, createExecutor(REPLAY, graph, memory, { backend })]]);
+  const notUsed: string[] = [];
+  const candidates = settings.executor === 'auto' || settings.executor === REPLAY ? executorNames().filter((n) => n !== REPLAY) : [settings.executor];
+  for (const name of candidates) {
+    let problem = settings.mode === 'training' ? 'training mode: gradients need the replay' : settings.executor === REPLAY ? 'replay forced by option' : '';
+    if (!problem) {
+      try {
+        executors.set(name, createExecutor(name, graph, memory, { backend }));
+      } catch (error) {
+        problem = error instanceof Error ? error.message : String(error);
+      }
+    }
+    if (problem) notUsed.push(`${name} not used: ${problem}`);
+  }
+  return { executors, notUsed };
 }
 
 /** Same kernels and the same kernel-less tensors on a second call; otherwise the call is not replayable. */
@@ -122,9 +143,9 @@ function compareWithSecondTrace(fn: (...inputs: tf.Tensor[]) => unknown, inputs:
   }
 }
 
-/** The replay (and direct) outputs against the traced call's, to within float rounding. */
-function checkReplay(plan: CompiledPlan, inputs: readonly tf.Tensor[], expected: tf.Tensor[], withDirect: boolean): string | undefined {
-  for (const kind of withDirect ? (['replay', 'direct'] as const) : (['replay'] as const)) {
+/** Every built executor's outputs (the replay's first) against the traced call's, to within float rounding. */
+function checkReplay(plan: CompiledPlan, inputs: readonly tf.Tensor[], expected: tf.Tensor[]): string | undefined {
+  for (const kind of plan.executorKinds) {
     const got = plan.runWith(kind, inputs);
     try {
       for (let i = 0; i < expected.length; i++) {
@@ -138,16 +159,32 @@ function checkReplay(plan: CompiledPlan, inputs: readonly tf.Tensor[], expected:
   return undefined;
 }
 
-/** Times eager, replay and direct interleaved; keeps the faster executor; records the break-even. */
-function chooseExecutor(plan: CompiledPlan, fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings, stats: { executor: 'replay' | 'direct'; executorReason: string; eagerMs?: number; compiledMs?: number; breakEvenCalls?: number; compileMs: number }): void {
-  const subjects: [string, () => unknown][] = [
-    ['eager', () => fn(...inputs)],
-    ['replay', () => plan.runWith('replay', inputs)],
-  ];
-  if (plan.hasDirect) subjects.push(['direct', () => plan.runWith('direct', inputs)]);
+/**
+ * Times eager and every built executor interleaved; keeps the fastest executor (the
+ * replay on a tie; the one named by the option when it was built); records the break-even.
+ */
+function chooseExecutor(plan: CompiledPlan, fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings, stats: SelectionStats): void {
+  const kinds = plan.executorKinds;
+  const [eager, ...compiled] = medianTimes([() => fn(...inputs), ...kinds.map((k) => () => plan.runWith(k, inputs))], settings.selectionRuns) as [number, ...number[]];
+  const fastest = compiled.reduce((best, t, k) => (t < compiled[best]! ? k : best), 0);
+  const forced = settings.executor !== 'auto' && kinds.includes(settings.executor) ? kinds.indexOf(settings.executor) : undefined;
+  const chosen = forced ?? fastest;
+  // the reason says why an executor was not built (the unmeasured reason is plain "replay" when all were)
+  const notUsed = stats.executorReason === REPLAY ? '' : `; ${stats.executorReason}`;
+  stats.executor = kinds[chosen]!;
+  const figures = `median eager ${eager.toFixed(3)} ms, ${kinds.map((k, i) => `${k} ${compiled[i]!.toFixed(3)} ms`).join(', ')} over ${settings.selectionRuns} runs`;
+  stats.executorReason = `${stats.executor} (${figures})${notUsed}`;
+  stats.eagerMs = eager;
+  stats.compiledMs = compiled[chosen]!;
+  const saved = eager - stats.compiledMs;
+  stats.breakEvenCalls = saved > 0 ? Math.ceil(stats.compileMs / saved) : Infinity;
+}
+
+/** Median ms of each subject over `runs` interleaved rounds (after one untimed warm-up round). */
+function medianTimes(subjects: readonly (() => unknown)[], runs: number): number[] {
   const times = subjects.map(() => [] as number[]);
-  for (let round = -1; round < settings.selectionRuns; round++) {
-    subjects.forEach(([, run], k) => {
+  for (let round = -1; round < runs; round++) {
+    subjects.forEach((run, k) => {
       // in a tidy: the eager function may return an input, a variable or a captured tensor, which are not ours to free
       const dt = tf.tidy(() => {
         const t0 = performance.now();
@@ -157,16 +194,7 @@ function chooseExecutor(plan: CompiledPlan, fn: (...inputs: tf.Tensor[]) => unkn
       if (round >= 0) times[k]!.push(dt);
     });
   }
-  const medians = times.map(median);
-  const [eager, replay, direct] = medians as [number, number, number | undefined];
-  const useDirect = direct !== undefined && settings.executor !== 'replay' && (settings.executor === 'direct' || direct < replay);
-  stats.executor = useDirect ? 'direct' : 'replay';
-  const figures = `median eager ${eager.toFixed(3)} ms, replay ${replay.toFixed(3)} ms${direct !== undefined ? `, direct ${direct.toFixed(3)} ms` : ''} over ${settings.selectionRuns} runs`;
-  stats.executorReason = `${stats.executor} (${figures})${plan.hasDirect ? '' : `; ${stats.executorReason}`}`;
-  stats.eagerMs = eager;
-  stats.compiledMs = useDirect ? direct! : replay;
-  const saved = eager - stats.compiledMs;
-  stats.breakEvenCalls = saved > 0 ? Math.ceil(stats.compileMs / saved) : Infinity;
+  return times.map(median);
 }
 
 function median(xs: number[]): number {
@@ -177,9 +205,4 @@ function median(xs: number[]): number {
 
 function asList(out: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
   return Array.isArray(out) ? out : [out];
-}
-
-/** Under a gradient tape, timing runs would be recorded on it for nothing: skip them there. */
-function taped(): boolean {
-  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 }

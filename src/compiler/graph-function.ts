@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CompileStrictError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { KilnMode } from '../core/plugin.js';
+import { isRecordingGradients } from '../core/tape-state.js';
 import type { CompiledPlan, PlanStats } from './compiled-plan.js';
 import type { GraphBreak } from './graph-break.js';
 import { compileSignature, disposeCallOutputs, type GraphCompileSettings } from './graph-compiler.js';
@@ -65,7 +66,7 @@ export class GraphFunction {
   /** The mode of a call now: the configured one, or under `auto` whether a gradient tape is recording. */
   currentMode(): KilnMode {
     if (this.settings.mode !== 'auto') return this.settings.mode;
-    return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 ? 'training' : 'inference';
+    return isRecordingGradients() ? 'training' : 'inference';
   }
 
   call(inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
@@ -77,8 +78,7 @@ export class GraphFunction {
     const entry = this.cache.get(key);
     if (entry?.kind === 'plan') {
       this.compiledCalls++;
-      const taped = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
-      const out = entry.plan.run(inputs, taped);
+      const out = entry.plan.run(inputs, isRecordingGradients());
       return entry.plan.graph.outputIsList ? out : out[0]!;
     }
     if (entry?.kind === 'eager') {

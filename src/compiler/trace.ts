@@ -42,119 +42,163 @@ export function isTracing(): boolean {
  * runs kernels) are left to the outer one. Tensors the call uses are classified as
  * graph inputs, live variables, constants (captured, or created without a kernel,
  * copied and kept), or outputs of earlier nodes. What makes a replay unsafe is
- * recorded as a break: reading a value, creating or assigning a variable, or a
- * kernel attribute that is not plain data.
+ * recorded as a break: reading a value, creating or assigning a variable, a
+ * kernel attribute that is not plain data, or a tensor made from a backend result
+ * outside `engine.runKernel`.
  *
  * Every patch (engine methods, Tensor read methods, Variable.assign, layers' call)
  * is scoped to this call and restored in `finally`. Written for tfjs 4.22.
  */
 export function traceCall(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], options: TraceOptions = {}): TraceResult {
-  const engine = tf.engine() as unknown as Engine;
-  const breaks: GraphBreak[] = [];
-  const createdInCall = new Set<number>();
-  let depth = 0;
+  const state = new TraceState(inputs);
+  const patches = new Patches();
+  let outputs: unknown;
+  activeTraces++;
+  try {
+    patchEngine(state, patches);
+    patchTensors(state, patches);
+    patchLayers(state, patches, options.layers ?? []);
+    outputs = fn(...inputs);
+  } finally {
+    activeTraces--;
+    patches.restoreAll();
+  }
+  return finishTrace(state, outputs);
+}
+
+/** What the patches of one trace share. */
+class TraceState {
+  readonly breaks: GraphBreak[] = [];
+  /** Ids of the tensors made without a kernel during the call (outside recorded kernels). */
+  readonly createdInCall = new Set<number>();
+  /** Names of the user's layers whose `call` is running, innermost last. */
+  readonly layerStack: string[] = [];
+  /** Above 0 while a recorded kernel (or a kept copy) runs: the kernels it runs are its own. */
+  depth = 0;
+  readonly builder: GraphBuilder;
+
+  constructor(inputs: readonly tf.Tensor[]) {
+    this.builder = new GraphBuilder(inputs, (t) => this.keepCopy(t));
+  }
+
+  /** Records a break, once per cause and reason. */
+  breakOnce(b: GraphBreak): void {
+    if (!this.breaks.some((x) => x.cause === b.cause && x.reason === b.reason)) this.breaks.push(b);
+  }
+
   /** A kept copy of a constant, made without being recorded (and safe from the caller's tidy). */
-  const keepCopy = (t: tf.Tensor) => {
-    depth++;
+  private keepCopy(t: tf.Tensor): tf.Tensor {
+    this.depth++;
     try {
       return tf.keep(tf.clone(t));
     } finally {
-      depth--;
+      this.depth--;
     }
-  };
-  const builder = new GraphBuilder(inputs, keepCopy);
-  const layerStack: string[] = [];
-  const restores: (() => void)[] = [];
+  }
+}
 
-  const patch = <T extends object, K extends keyof T>(target: T, key: K, make: (original: T[K]) => T[K]) => {
+/** Replaced methods and how to put each back (own property restored, or the inherited one uncovered). */
+class Patches {
+  private readonly restores: (() => void)[] = [];
+
+  patch<T extends object, K extends keyof T>(target: T, key: K, make: (original: T[K]) => T[K]): void {
     const hadOwn = Object.prototype.hasOwnProperty.call(target, key);
     const original = target[key];
     target[key] = make(original);
-    restores.push(() => {
+    this.restores.push(() => {
       if (hadOwn) target[key] = original;
       else delete target[key];
     });
-  };
-  const once = (b: GraphBreak) => {
-    if (!breaks.some((x) => x.cause === b.cause && x.reason === b.reason)) breaks.push(b);
-  };
+  }
 
-  patch(engine, 'runKernel', (original) =>
+  /** Undoes every patch, the last one first. */
+  restoreAll(): void {
+    for (const restore of this.restores.reverse()) restore();
+    this.restores.length = 0;
+  }
+}
+
+/** runKernel records top-level kernels; makeTensor notes kernel-less tensors; makeVariable and makeTensorFromTensorInfo are breaks. */
+function patchEngine(state: TraceState, patches: Patches): void {
+  const engine = tf.engine() as unknown as Engine;
+  patches.patch(engine, 'runKernel', (original) =>
     function (this: Engine, name: string, kernelInputs: unknown, attrs: unknown) {
-      if (depth > 0) return original.call(this, name, kernelInputs, attrs);
-      depth++;
+      if (state.depth > 0) return original.call(this, name, kernelInputs, attrs);
+      state.depth++;
       try {
         const out = original.call(this, name, kernelInputs, attrs);
         const problem = nonPlainAttribute(attrs);
-        if (problem) once({ cause: 'non-plain-attribute', reason: `kernel ${name} has attribute "${problem.key}" that is not plain data (${problem.what}), so it cannot be recorded` });
-        builder.record(name, kernelInputs as Record<string, tf.Tensor | undefined>, (attrs ?? {}) as Record<string, unknown>, out, layerStack.at(-1));
+        if (problem) state.breakOnce({ cause: 'non-plain-attribute', reason: `kernel ${name} has attribute "${problem.key}" that is not plain data (${problem.what}), so it cannot be recorded` });
+        state.builder.record(name, kernelInputs as Record<string, tf.Tensor | undefined>, (attrs ?? {}) as Record<string, unknown>, out, state.layerStack.at(-1));
         return out;
       } finally {
-        depth--;
+        state.depth--;
       }
     } as Engine['runKernel'],
   );
-  patch(engine, 'makeTensor', (original) =>
+  patches.patch(engine, 'makeTensor', (original) =>
     function (this: Engine, ...args: unknown[]) {
       const t = original.apply(this, args);
-      if (depth === 0) createdInCall.add(t.id);
+      if (state.depth === 0) state.createdInCall.add(t.id);
       return t;
     } as Engine['makeTensor'],
   );
-  patch(engine, 'makeVariable', (original) =>
+  patches.patch(engine, 'makeVariable', (original) =>
     function (this: Engine, ...args: unknown[]) {
-      once({ cause: 'variable-created', reason: `a variable was created inside the call (tf.variable, or a layer building its weights on first use)${callSite()}; build the model before compiling` });
+      state.breakOnce({ cause: 'variable-created', reason: `a variable was created inside the call (tf.variable, or a layer building its weights on first use)${callSite()}; build the model before compiling` });
       return original.apply(this, args);
     } as Engine['makeVariable'],
   );
+  patches.patch(engine as unknown as { makeTensorFromTensorInfo: (...a: unknown[]) => tf.Tensor }, 'makeTensorFromTensorInfo', (original) =>
+    function (this: unknown, ...args: unknown[]) {
+      if (state.depth === 0) state.breakOnce({ cause: 'untraced-kernel', reason: `a tensor was made from a backend result outside engine.runKernel${callSite()} (a direct backend kernel call), which a trace cannot see` });
+      return original.apply(this, args);
+    },
+  );
+}
+
+/** Variable.assign and reading a tensor's values (outside recorded kernels) are breaks. */
+function patchTensors(state: TraceState, patches: Patches): void {
   const variableProto = tf.Variable.prototype as unknown as { assign(v: tf.Tensor): void };
-  patch(variableProto, 'assign', (original) =>
+  patches.patch(variableProto, 'assign', (original) =>
     function (this: tf.Variable, value: tf.Tensor) {
-      once({ cause: 'variable-assigned', reason: `Variable.assign on "${this.name}" during the call${callSite()} (e.g. BatchNormalization updating its moving statistics in training); a replay would skip it` });
+      state.breakOnce({ cause: 'variable-assigned', reason: `Variable.assign on "${this.name}" during the call${callSite()} (e.g. BatchNormalization updating its moving statistics in training); a replay would skip it` });
       return original.call(this, value);
     },
   );
   const tensorProto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const method of READ_METHODS) {
-    patch(tensorProto, method, (original) =>
+    patches.patch(tensorProto, method, (original) =>
       function (this: tf.Tensor, ...args: unknown[]) {
-        if (depth === 0) once({ cause: 'value-read', reason: `a tensor value was read during the call (${method}())${callSite()}; the replay could not follow what the code did with it` });
+        if (state.depth === 0) state.breakOnce({ cause: 'value-read', reason: `a tensor value was read during the call (${method}())${callSite()}; the replay could not follow what the code did with it` });
         return original.apply(this, args);
       },
     );
   }
-  for (const layer of options.layers ?? []) {
+}
+
+/** Each layer's `call` names the kernels it runs after the layer. */
+function patchLayers(state: TraceState, patches: Patches, layers: readonly tf.layers.Layer[]): void {
+  for (const layer of layers) {
     const l = layer as unknown as { call: (...a: unknown[]) => unknown; name: string };
-    patch(l, 'call', (original) =>
+    patches.patch(l, 'call', (original) =>
       function (this: unknown, ...args: unknown[]) {
-        layerStack.push(l.name);
-        try { return original.apply(this, args); } finally { layerStack.pop(); }
+        state.layerStack.push(l.name);
+        try { return original.apply(this, args); } finally { state.layerStack.pop(); }
       },
     );
   }
+}
 
-  patch(engine as unknown as { makeTensorFromTensorInfo: (...a: unknown[]) => tf.Tensor }, 'makeTensorFromTensorInfo', (original) =>
-    function (this: unknown, ...args: unknown[]) {
-      if (depth === 0) once({ cause: 'untraced-kernel', reason: `a tensor was made from a backend result outside engine.runKernel${callSite()} (a direct backend kernel call), which a trace cannot see` });
-      return original.apply(this, args);
-    },
-  );
-
-  let outputs: unknown;
-  activeTraces++;
-  try {
-    outputs = fn(...inputs);
-  } finally {
-    activeTraces--;
-    for (const restore of restores.reverse()) restore();
-  }
+/** The graph of what the call returned (a tensor or a list of tensors, else a TypeError), and the constants it created. */
+function finishTrace(state: TraceState, outputs: unknown): TraceResult {
   const list = Array.isArray(outputs) ? outputs : [outputs];
   if (list.length === 0 || !list.every((o) => o instanceof tf.Tensor)) {
     throw new TypeError(`a compiled function must return a tensor or an array of tensors (got ${describe(outputs)})`);
   }
-  const graph = builder.finish(list as tf.Tensor[], Array.isArray(outputs));
-  const createdConstants = builder.constantsFrom(createdInCall).map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
-  return { graph, breaks, outputs: outputs as tf.Tensor | tf.Tensor[], createdConstants };
+  const graph = state.builder.finish(list as tf.Tensor[], Array.isArray(outputs));
+  const createdConstants = state.builder.constantsFrom(state.createdInCall).map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
+  return { graph, breaks: state.breaks, outputs: outputs as tf.Tensor | tf.Tensor[], createdConstants };
 }
 
 /** Accumulates values and nodes while a call runs. */
@@ -251,7 +295,7 @@ function nonPlainAttribute(attrs: unknown): { key: string; what: string } | unde
 /** " at file:line" of the first caller outside tf.js and Kiln's graph code, for break reasons. */
 function callSite(): string {
   const lines = (new Error().stack ?? '').split('\n').slice(2);
-  const user = lines.find((l) => !l.includes('@tensorflow') && !l.includes('/core/graph/') && !l.includes('node:internal'));
+  const user = lines.find((l) => !l.includes('@tensorflow') && !l.includes('/src/compiler/') && !l.includes('node:internal'));
   const match = user?.match(/\(?([^()\s]+:\d+):\d+\)?$/);
   return match ? ` at ${match[1]}` : '';
 }

@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Logger } from '../../core/logger.js';
 import type { KilnMode } from '../../core/plugin.js';
+import type { ExecutorChoice } from '../executors/executor.js';
+import { executorNames, isExecutorName } from '../executors/registry.js';
 import { DEFAULT_RECOMPILE_LIMIT, type CompileMode, type GraphFunctionSettings } from '../graph-function.js';
 import type { GraphPass } from '../passes/graph-pass.js';
 
@@ -18,8 +20,11 @@ export interface CompileOptions {
   readonly recompileLimit?: number;
   /** Turn a recompile or an eager fallback into an error (for CI). */
   readonly strict?: boolean;
-  /** `auto` (default) measures replay against direct kernel calls and keeps the faster. */
-  readonly executor?: 'auto' | 'replay' | 'direct';
+  /**
+   * `auto` (default) measures the replay against the other registered executors (direct kernel calls) and
+   * keeps the fastest; a registered executor's name (`replay`, `direct`) forces that one.
+   */
+  readonly executor?: ExecutorChoice;
   /** Timed calls per executor when choosing (default 5; 0 skips the measurement and replays). */
   readonly selectionRuns?: number;
   /** Compile now, with these inputs, so that failures surface at `compile()` rather than at the thousandth call. */
@@ -32,11 +37,16 @@ export interface CompileOptions {
   readonly extraPasses?: readonly GraphPass[];
 }
 
+/** The compiler's settings for these options (defaults filled in); a TypeError for an executor that is not registered. */
 export function graphFunctionSettings(options: CompileOptions, name: string, layers?: readonly tf.layers.Layer[], defaultMode: CompileMode = 'inference'): GraphFunctionSettings {
+  const executor = options.executor ?? 'auto';
+  if (executor !== 'auto' && !isExecutorName(executor)) {
+    throw new TypeError(`executor must be one of: auto, ${executorNames().join(', ')} (got ${JSON.stringify(executor)})`);
+  }
   return {
     mode: options.mode ?? defaultMode,
     disabledPasses: options.disablePasses ?? [],
-    executor: options.executor ?? 'auto',
+    executor,
     selectionRuns: options.selectionRuns ?? 5,
     recompileLimit: options.recompileLimit ?? DEFAULT_RECOMPILE_LIMIT,
     strict: options.strict ?? false,

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { valueTensor, type GraphValue, type KernelGraph, type ValueId } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
-import { prepareNodes, usedSourceValues, type GraphExecutor, type PreparedNode } from './executor.js';
+import { prepareNodes, usedSourceValues, type ExecutorDefinition, type GraphExecutor, type PreparedNode } from './executor.js';
+
+declare module './executor.js' {
+  interface ExecutorNames {
+    direct: true;
+  }
+}
 
 type Info = tf.TensorInfo | tf.Tensor;
 type KernelFn = (params: { inputs: Record<string, Info> | Info[]; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => Info | Info[];
@@ -74,6 +80,12 @@ export class DirectExecutor implements GraphExecutor {
     }
   }
 }
+
+/** The direct executor's registration: it needs every kernel of the graph registered for the plan's backend. */
+export const directExecutor: ExecutorDefinition = {
+  name: 'direct',
+  create: (graph, memory, context) => new DirectExecutor(graph, memory, context.backend),
+};
 
 function release(backend: tf.KernelBackend, info: Info): void {
   if (info instanceof tf.Tensor) info.dispose();

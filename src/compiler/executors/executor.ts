@@ -2,11 +2,45 @@ import type * as tf from '@tensorflow/tfjs';
 import type { GraphValue, KernelGraph, ValueId } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 
+/**
+ * The executors' names, as the keys of this interface. Each executor's file adds
+ * its own name (`declare module './executor.js' { interface ExecutorNames { name: true } }`)
+ * and the registry (`registry.ts`) registers its definition.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ExecutorNames {}
+
+/** The name of an executor: "replay", "direct", or one an executor's file adds to {@link ExecutorNames}. */
+export type ExecutorKind = Extract<keyof ExecutorNames, string>;
+
+/** The `executor` option: `auto` measures the executors and keeps the fastest; a name forces that one. */
+export type ExecutorChoice = 'auto' | ExecutorKind;
+
+/**
+ * The executor every plan has: it replays through engine.runKernel, so autodiff works,
+ * and it runs every call under a gradient tape and every call in training mode. The
+ * others run inference calls outside a tape only.
+ */
+export const REPLAY = 'replay' satisfies ExecutorKind;
+
 /** Runs a kernel graph on concrete inputs; the caller owns the outputs. */
 export interface GraphExecutor {
-  /** "replay" (through engine.runKernel: autodiff works) or "direct" (backend kernels, inference only). */
-  readonly kind: 'replay' | 'direct';
+  /** Its registered name: "replay" (through engine.runKernel: autodiff works), "direct" (backend kernels, inference only), ... */
+  readonly kind: ExecutorKind;
   run(inputs: readonly tf.Tensor[]): tf.Tensor[];
+}
+
+/** What an executor's build may depend on besides the graph. */
+export interface ExecutorContext {
+  /** The backend the plan was compiled on. */
+  readonly backend: string;
+}
+
+/** How the compiler builds one kind of executor: what `registerExecutor` takes. */
+export interface ExecutorDefinition {
+  readonly name: ExecutorKind;
+  /** Builds the executor for a compiled graph; throws, the reason as its message, when it cannot run that graph. */
+  create(graph: KernelGraph, memory: MemoryPlan | undefined, context: ExecutorContext): GraphExecutor;
 }
 
 /** A node prepared for execution: input names and value ids as flat arrays. */

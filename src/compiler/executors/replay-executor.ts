@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import { isRecordingGradients } from '../../core/tape-state.js';
 import { valueTensor, type GraphValue, type KernelGraph } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
-import { prepareNodes, usedSourceValues, type GraphExecutor, type PreparedNode } from './executor.js';
+import { prepareNodes, usedSourceValues, type ExecutorDefinition, type GraphExecutor, type PreparedNode } from './executor.js';
+
+declare module './executor.js' {
+  interface ExecutorNames {
+    replay: true;
+  }
+}
 
 type Args = Record<string, tf.Tensor>;
 
@@ -51,7 +58,7 @@ export class ReplayExecutor implements GraphExecutor {
   run(inputs: readonly tf.Tensor[]): tf.Tensor[] {
     const env = seedEnvironment(this.sources, inputs, this.slots);
     const engine = tf.engine();
-    const taped = (engine.state as unknown as { gradientDepth: number }).gradientDepth > 0;
+    const taped = isRecordingGradients();
     const produced: tf.Tensor[] = [];
     try {
       for (const node of this.nodes) {
@@ -78,6 +85,12 @@ export class ReplayExecutor implements GraphExecutor {
     }
   }
 }
+
+/** The replay's registration: it can run any graph. */
+export const replayExecutor: ExecutorDefinition = {
+  name: 'replay',
+  create: (graph, memory) => new ReplayExecutor(graph, memory),
+};
 
 /** Inputs, variables (read now) and constants placed in a fresh environment. */
 export function seedEnvironment(sources: readonly GraphValue[], inputs: readonly tf.Tensor[], slots: number): (tf.Tensor | undefined)[] {

@@ -4,6 +4,7 @@ import { withBackend } from '../backend-scope.js';
 import { describeError } from '../errors.js';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
 import type { KilnMode } from '../plugin.js';
+import { reclaimAbandonedTape } from '../tape-state.js';
 import { allclose, unravelIndex } from './allclose.js';
 import { budgetFor, evaluateOutputBudget, type BudgetOutcome, type ValidationBudget } from './budget.js';
 import { buildValidationInputs, type ValidationInputSet } from './validation-inputs.js';
@@ -279,19 +280,6 @@ function readGradients(model: KilnModel, set: ValidationInputSet, loss: LossFunc
     throw error;
   }
   return { set, grads: read };
-}
-
-/**
- * tf.js 4.22's engine.gradients frees the tensors its tape saved for the backward
- * pass only when the pass completes; when a backward kernel throws (e.g. the wasm
- * backend has no Conv2DBackpropFilter) they stay alive with the abandoned tape.
- * Free them, as the engine would have.
- */
-function reclaimAbandonedTape(): void {
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null } }).state;
-  if (state.gradientDepth !== 0 || !state.activeTape) return;
-  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
-  state.activeTape = null;
 }
 
 /** The values of every input set, one after the other (the batch axis grows). */

@@ -5,6 +5,8 @@ import type { KilnModel } from '../../core/kiln-model.js';
 import type { Logger } from '../../core/logger.js';
 import { AVAILABLE, type OptimizationPlugin, type PluginContext } from '../../core/plugin.js';
 import { Plugin } from '../../core/plugin-decorator.js';
+import type { ExecutorChoice } from '../../compiler/executors/executor.js';
+import { executorNames } from '../../compiler/executors/registry.js';
 import { PASS_NAMES } from '../../compiler/passes/index.js';
 import { LOGGER } from '../../core/tokens.js';
 
@@ -14,9 +16,12 @@ export class GraphCompileOptions {
   @IsStringList({ items: 'pass names', unique: true, pattern: /^(dead-code|cse|constant-folding|noop-removal|memory-plan)$/ })
   disablePasses: string[] = [];
 
-  /** `auto` measures replay against direct kernel calls and keeps the faster. Default auto. */
-  @IsOneOfValues(['auto', 'replay', 'direct'])
-  executor: 'auto' | 'replay' | 'direct' = 'auto';
+  /**
+   * `auto` measures the replay against the other registered executors (direct kernel calls) and keeps the
+   * fastest; `replay`, `direct` (or another registered executor's name) forces one. Default auto.
+   */
+  @IsOneOfValues(['auto', ...executorNames()])
+  executor: ExecutorChoice = 'auto';
 
   /** Signatures (input shapes) compiled at most before new ones run eagerly. An integer from 1 to 64. Default 8. */
   @IsNumberInRange({ integer: true, min: 1, max: 64 })

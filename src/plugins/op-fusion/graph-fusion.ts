@@ -39,80 +39,99 @@ export interface GraphFusionResult {
  * split again, down to single sites. What remains is compiled once more and checked.
  */
 export function fuseGraph(base: KilnModel, reference: KilnModel, samples: readonly tf.Tensor[], checkInputs: readonly tf.Tensor[][], settings: GraphFusionSettings): GraphFusionResult | { failure: string } {
-  const expected = checkInputs.map((inputs) => run(reference, inputs));
-  const build = (allowed?: ReadonlySet<string>, measure = allowed === undefined) => {
-    const tally = emptyTally();
-    const model = new CompiledModel(base, {
-      mode: settings.mode,
-      sampleInputs: [...samples],
-      selectionRuns: measure ? 5 : 0,
-      extraPasses: [fusionPass({ patterns: settings.patterns, disabled: settings.disabled, allowedSites: allowed, context: { mode: settings.mode, backend: base.backend } }, tally)],
-      // bisection trials are expected to break now and then: only the full and the kept build warn
-      logger: measure ? settings.logger : undefined,
-    });
-    return { model, tally };
-  };
-  const check = (model: CompiledModel): { ok: boolean; maxAbsDiff: number; reason: string } => {
-    let maxAbsDiff = 0;
-    for (let k = 0; k < checkInputs.length; k++) {
-      const got = run(model, checkInputs[k]!);
-      // a signature that fell back to eager runs the unfused model: it proves nothing about the fusion
-      const eager = model.stats().eager[0];
-      if (eager) return { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${eager.reason})` };
-      for (let o = 0; o < got.length; o++) {
-        const c = allclose(expected[k]![o]!, got[o]!, settings.atol, settings.rtol);
-        maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
-        if (!c.ok) return { ok: false, maxAbsDiff, reason: `output ${o} differs by ${c.maxAbsDiff.toExponential(2)} on check input set ${k}` };
-      }
-    }
-    return { ok: true, maxAbsDiff, reason: '' };
-  };
-
-  const all = build();
-  const firstStats = all.model.stats();
-  let kernelsBefore: number;
-  let verdict: ReturnType<typeof check>;
-  if (firstStats.eager.length) {
-    // The compiler checks the replay against the traced (unfused) call and falls back to eager when
-    // it differs, which is what a faulty pattern does: tell that apart from a model that never compiles.
-    const plain = build(new Set());
-    const plainStats = plain.model.stats();
-    plain.model.dispose();
-    if (plainStats.eager.length) {
-      all.model.dispose();
-      return { failure: plainStats.eager[0]!.reason };
-    }
-    kernelsBefore = plainStats.compiled[0]!.kernelsTraced;
-    verdict = { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${firstStats.eager[0]!.reason})` };
-  } else {
-    kernelsBefore = firstStats.compiled[0]!.kernelsTraced;
-    verdict = check(all.model);
-  }
-  if (verdict.ok) return { model: all.model, tally: all.tally, dropped: [], maxAbsDiff: verdict.maxAbsDiff, kernelsBefore, kernelsAfter: firstStats.compiled[0]!.kernelsAfterPasses };
+  const trials: Trials = { base, samples, checkInputs, expected: checkInputs.map((inputs) => run(reference, inputs)), settings };
+  const first = buildWithEverySite(trials);
+  if ('failure' in first) return first;
+  const { all, verdict, kernelsBefore } = first;
+  if (verdict.ok) return { model: all.model, tally: all.tally, dropped: [], maxAbsDiff: verdict.maxAbsDiff, kernelsBefore, kernelsAfter: first.kernelsAfter! };
   all.model.dispose();
   if (!settings.bisect) return { failure: `fused graph does not validate (${verdict.reason}) and bisection is off` };
+  return buildWithoutFaultySites(trials, all.tally.sites, verdict, kernelsBefore);
+}
 
-  const sites = all.tally.sites;
-  const reasons = new Map<string, string>();
-  const passes = (keys: readonly string[]): boolean => {
-    const trial = build(new Set(keys));
-    try {
-      const v = check(trial.model);
-      if (!v.ok && keys.length === 1) reasons.set(keys[0]!, v.reason);
-      return v.ok;
-    } finally {
-      trial.model.dispose();
+/** What every build and check of one `fuseGraph` call shares. */
+interface Trials {
+  readonly base: KilnModel;
+  readonly samples: readonly tf.Tensor[];
+  readonly checkInputs: readonly tf.Tensor[][];
+  /** The reference's outputs on each set of check inputs. */
+  readonly expected: readonly Float32Array[][];
+  readonly settings: GraphFusionSettings;
+}
+
+interface FusedBuild {
+  readonly model: CompiledModel;
+  readonly tally: FusionTally;
+}
+
+interface Verdict {
+  readonly ok: boolean;
+  readonly maxAbsDiff: number;
+  readonly reason: string;
+}
+
+/** `base` compiled with the fusion pass, applying only the `allowed` sites when given; `measure` times the executors and lets it warn. */
+function build(trials: Trials, allowed?: ReadonlySet<string>, measure = allowed === undefined): FusedBuild {
+  const { settings } = trials;
+  const tally = emptyTally();
+  const model = new CompiledModel(trials.base, {
+    mode: settings.mode,
+    sampleInputs: [...trials.samples],
+    selectionRuns: measure ? 5 : 0,
+    extraPasses: [fusionPass({ patterns: settings.patterns, disabled: settings.disabled, allowedSites: allowed, context: { mode: settings.mode, backend: trials.base.backend } }, tally)],
+    // bisection trials are expected to break now and then: only the full and the kept build warn
+    logger: measure ? settings.logger : undefined,
+  });
+  return { model, tally };
+}
+
+/** The compiled model's outputs against the reference's on every set of check inputs. */
+function check(trials: Trials, model: CompiledModel): Verdict {
+  let maxAbsDiff = 0;
+  for (let k = 0; k < trials.checkInputs.length; k++) {
+    const got = run(model, trials.checkInputs[k]!);
+    // a signature that fell back to eager runs the unfused model: it proves nothing about the fusion
+    const eager = model.stats().eager[0];
+    if (eager) return { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${eager.reason})` };
+    for (let o = 0; o < got.length; o++) {
+      const c = allclose(trials.expected[k]![o]!, got[o]!, trials.settings.atol, trials.settings.rtol);
+      maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
+      if (!c.ok) return { ok: false, maxAbsDiff, reason: `output ${o} differs by ${c.maxAbsDiff.toExponential(2)} on check input set ${k}` };
     }
-  };
-  const faulty = (keys: readonly string[]): string[] => {
-    if (keys.length === 0 || passes(keys)) return [];
-    if (keys.length === 1) return [...keys];
-    const half = keys.length >> 1;
-    return [...faulty(keys.slice(0, half)), ...faulty(keys.slice(half))];
-  };
-  const bad = new Set(faulty(sites.map((s) => s.key)));
-  const kept = build(new Set(sites.map((s) => s.key).filter((k) => !bad.has(k))), true);
-  const final = check(kept.model);
+  }
+  return { ok: true, maxAbsDiff, reason: '' };
+}
+
+/**
+ * The build with every site, its verdict and the kernel counts before and after
+ * fusion (after: where it compiled); a failure when even the unfused model does not compile.
+ */
+function buildWithEverySite(trials: Trials): { all: FusedBuild; verdict: Verdict; kernelsBefore: number; kernelsAfter?: number } | { failure: string } {
+  const all = build(trials);
+  const firstStats = all.model.stats();
+  if (!firstStats.eager.length) {
+    const compiled = firstStats.compiled[0]!;
+    return { all, verdict: check(trials, all.model), kernelsBefore: compiled.kernelsTraced, kernelsAfter: compiled.kernelsAfterPasses };
+  }
+  // The compiler checks the replay against the traced (unfused) call and falls back to eager when
+  // it differs, which is what a faulty pattern does: tell that apart from a model that never compiles.
+  const plain = build(trials, new Set());
+  const plainStats = plain.model.stats();
+  plain.model.dispose();
+  if (plainStats.eager.length) {
+    all.model.dispose();
+    return { failure: plainStats.eager[0]!.reason };
+  }
+  const verdict = { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${firstStats.eager[0]!.reason})` };
+  return { all, verdict, kernelsBefore: plainStats.compiled[0]!.kernelsTraced };
+}
+
+/** Finds the sites at fault by halving, builds without them, and checks that build. */
+function buildWithoutFaultySites(trials: Trials, sites: FusionTally['sites'], verdict: Verdict, kernelsBefore: number): GraphFusionResult | { failure: string } {
+  const reasons = new Map<string, string>();
+  const bad = new Set(faultySites(trials, sites.map((s) => s.key), reasons));
+  const kept = build(trials, new Set(sites.map((s) => s.key).filter((k) => !bad.has(k))), true);
+  const final = check(trials, kept.model);
   if (!final.ok) {
     kept.model.dispose();
     return { failure: `fused graph does not validate (${verdict.reason}), and dropping the sites bisection blamed (${[...bad].join(', ')}) did not fix it (${final.reason})` };
@@ -120,6 +139,29 @@ export function fuseGraph(base: KilnModel, reference: KilnModel, samples: readon
   const dropped = sites.filter((s) => bad.has(s.key)).map((s) => ({ key: s.key, layers: s.layers, reason: reasons.get(s.key) ?? 'fails validation' }));
   const keptStats = kept.model.stats().compiled[0]!;
   return { model: kept.model, tally: kept.tally, dropped, maxAbsDiff: final.maxAbsDiff, kernelsBefore, kernelsAfter: keptStats.kernelsAfterPasses };
+}
+
+/**
+ * The keys among `keys` whose sites fail validation: a half that validates is kept
+ * whole, a failing half is split again, down to single sites (whose reasons go in `reasons`).
+ */
+function faultySites(trials: Trials, keys: readonly string[], reasons: Map<string, string>): string[] {
+  if (keys.length === 0 || trialPasses(trials, keys, reasons)) return [];
+  if (keys.length === 1) return [...keys];
+  const half = keys.length >> 1;
+  return [...faultySites(trials, keys.slice(0, half), reasons), ...faultySites(trials, keys.slice(half), reasons)];
+}
+
+/** Whether the build with only these sites validates. */
+function trialPasses(trials: Trials, keys: readonly string[], reasons: Map<string, string>): boolean {
+  const trial = build(trials, new Set(keys));
+  try {
+    const v = check(trials, trial.model);
+    if (!v.ok && keys.length === 1) reasons.set(keys[0]!, v.reason);
+    return v.ok;
+  } finally {
+    trial.model.dispose();
+  }
 }
 
 function run(model: KilnModel, inputs: readonly tf.Tensor[]): Float32Array[] {

@@ -76,19 +76,40 @@ describe('graph-compile plugin', () => {
     }
   });
 
-  it('accepts a known pass name in disablePasses and reports the compile', async () => {
+  /** The graph-compile decision of one run on the small mlp with these plugin options. */
+  async function mlpDecision(options: object) {
     const model = ZOO.mlp.build({ small: true });
     const [x] = zooSampleInputs(ZOO.mlp, 1, 1) as [tf.Tensor];
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config({}, { disablePasses: ['cse', 'memory-plan'], executor: 'replay' }) });
+    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config({}, options) });
     try {
-      const decision = report.decisions.find((d) => d.plugin === 'graph-compile')!;
-      expect(decision.status, decision.reason).to.equal('applied');
-      expect(decision.metrics.executor).to.equal('replay');
+      return report.decisions.find((d) => d.plugin === 'graph-compile')!;
     } finally {
       optimized.dispose();
       model.dispose();
       x.dispose();
     }
+  }
+
+  it('accepts a known pass name in disablePasses and reports the compile; the disabled passes do not run', async () => {
+    const decision = await mlpDecision({ disablePasses: ['cse', 'memory-plan'], executor: 'replay' });
+    expect(decision.status, decision.reason).to.equal('applied');
+    expect(decision.metrics.executor).to.equal('replay');
+    // the plugin notes each pass that changed something: memory-plan does on this model, when it runs
+    expect(decision.notes.filter((n) => n.startsWith('memory-plan:') || n.startsWith('cse:')), JSON.stringify(decision.notes)).to.deep.equal([]);
+    const enabled = await mlpDecision({ executor: 'replay' });
+    expect(enabled.status, enabled.reason).to.equal('applied');
+    expect(enabled.notes.some((n) => n.startsWith('memory-plan: peak live intermediates')), JSON.stringify(enabled.notes)).to.equal(true);
+  });
+
+  it("disablePasses: ['noop-removal'] keeps the kernels that pass removes otherwise", async () => {
+    const disabled = await mlpDecision({ disablePasses: ['noop-removal'] });
+    const enabled = await mlpDecision({});
+    expect(disabled.status, disabled.reason).to.equal('applied');
+    expect(enabled.status, enabled.reason).to.equal('applied');
+    expect(disabled.notes.some((n) => n.startsWith('noop-removal:')), JSON.stringify(disabled.notes)).to.equal(false);
+    expect(enabled.notes.some((n) => n.startsWith('noop-removal:')), JSON.stringify(enabled.notes)).to.equal(true);
+    expect(disabled.metrics.kernelsTraced).to.equal(enabled.metrics.kernelsTraced);
+    expect(disabled.metrics.kernelsAfterPasses as number).to.be.greaterThan(enabled.metrics.kernelsAfterPasses as number);
   });
 
   it('in training mode: gradients are validated (gradientMaxAbsDiff) and the compile is applied', async () => {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelNode } from '../../../../compiler/ir.js';
 import { normaliseConvAttrs } from '../activations.js';
-import type { FusionPattern, FusionSite, GraphTools } from '../fusion-pattern.js';
+import type { GraphTools } from '../fusion-pattern.js';
+import { pairPattern } from '../pair-pattern.js';
 
 /** Unfused producer kernel -> the fused kernel that can also add a bias. */
 const FUSES_TO: Readonly<Record<string, string>> = {
@@ -33,36 +34,32 @@ function fusedMatMulExact(backend: string, node: KernelNode, tools: GraphTools):
  * weight over the last axis, as tf.layers does for DepthwiseConv2D and a linear Dense)
  * moved into the fused kernel's bias input. Exact in value and gradient.
  */
-export const biasAdd: FusionPattern = {
+export const biasAdd = pairPattern({
   name: 'bias-add',
   description: 'move a bias Add after a conv, depthwise conv or matmul into the fused kernel',
   trainingSafe: true,
-  match(graph, context, tools) {
-    const sites: FusionSite[] = [];
-    for (const node of graph.nodes) {
-      const fused = FUSES_TO[node.kernel];
-      if (!fused || node.inputs.bias !== undefined || (node.attrs.activation ?? 'linear') !== 'linear') continue;
-      if (!tf.getKernel(fused, context.backend)) continue;
-      if (fused === '_FusedMatMul' && !fusedMatMulExact(context.backend, node, tools)) continue;
-      const add = tools.soleConsumer(node.outputs[0]!);
-      if (!add || (add.kernel !== 'Add' && add.kernel !== 'BiasAdd')) continue;
-      const [first, second] = [add.inputs.a ?? add.inputs.x, add.inputs.b ?? add.inputs.bias];
-      const added = first === node.outputs[0] ? second : first;
-      const bias = added === undefined ? undefined : channelWeight(tools, added);
-      if (bias === undefined) continue;
-      const outShape = tools.value(node.outputs[0]!).shape;
-      if (tools.value(bias).shape[0] !== outShape[outShape.length - 1]) continue;
-      if (tools.value(add.outputs[0]!).shape.join(',') !== outShape.join(',')) continue;
-      const attrs = fused === '_FusedMatMul'
-        ? { transposeA: node.attrs.transposeA ?? false, transposeB: node.attrs.transposeB ?? false, activation: 'linear', leakyreluAlpha: node.attrs.leakyreluAlpha }
-        : normaliseConvAttrs(node.attrs);
-      const inputs: Record<string, number> = fused === '_FusedMatMul' ? { a: node.inputs.a!, b: node.inputs.b!, bias } : { x: node.inputs.x!, filter: node.inputs.filter!, bias };
-      const replacement: KernelNode = { id: node.id, kernel: fused, inputs, positional: false, attrs, outputs: add.outputs, returnsList: add.returnsList, layer: node.layer };
-      sites.push({ pattern: this.name, key: `${this.name}@${node.id}`, anchor: node.id, removes: [node.id, add.id], replacement, newValues: [], layers: [node.layer, add.layer].filter((l): l is string => !!l) });
-    }
-    return sites;
+  first: Object.keys(FUSES_TO),
+  then: ['Add', 'BiasAdd'],
+  key: 'anchor',
+  rewrite(node, add, context, tools) {
+    const fused = FUSES_TO[node.kernel]!;
+    if (node.inputs.bias !== undefined || (node.attrs.activation ?? 'linear') !== 'linear') return undefined;
+    if (!tf.getKernel(fused, context.backend)) return undefined;
+    if (fused === '_FusedMatMul' && !fusedMatMulExact(context.backend, node, tools)) return undefined;
+    const [first, second] = [add.inputs.a ?? add.inputs.x, add.inputs.b ?? add.inputs.bias];
+    const added = first === node.outputs[0] ? second : first;
+    const bias = added === undefined ? undefined : channelWeight(tools, added);
+    if (bias === undefined) return undefined;
+    const outShape = tools.value(node.outputs[0]!).shape;
+    if (tools.value(bias).shape[0] !== outShape[outShape.length - 1]) return undefined;
+    if (tools.value(add.outputs[0]!).shape.join(',') !== outShape.join(',')) return undefined;
+    const attrs = fused === '_FusedMatMul'
+      ? { transposeA: node.attrs.transposeA ?? false, transposeB: node.attrs.transposeB ?? false, activation: 'linear', leakyreluAlpha: node.attrs.leakyreluAlpha }
+      : normaliseConvAttrs(node.attrs);
+    const inputs: Record<string, number> = fused === '_FusedMatMul' ? { a: node.inputs.a!, b: node.inputs.b!, bias } : { x: node.inputs.x!, filter: node.inputs.filter!, bias };
+    return { kernel: fused, inputs, positional: false, attrs };
   },
-};
+});
 
 /**
  * The 1-D weight behind a bias operand: the weight itself, or the weight a Reshape to

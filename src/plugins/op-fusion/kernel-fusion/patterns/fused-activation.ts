@@ -1,6 +1,5 @@
-import type { KernelNode } from '../../../../compiler/ir.js';
 import { ACTIVATION_KERNELS, FUSED_KERNELS, fusedActivationSupported } from '../activations.js';
-import type { FusionPattern, FusionSite } from '../fusion-pattern.js';
+import { pairPattern } from '../pair-pattern.js';
 
 /**
  * An activation kernel right after a fused conv, depthwise conv or matmul (tf.layers'
@@ -11,39 +10,33 @@ import type { FusionPattern, FusionSite } from '../fusion-pattern.js';
  * maxValue 6) and a linear result followed by ClipByValue(0, 6) become relu6. Exact in value; under a tape the replay routes fused kernels through
  * tf.fused.*, whose gradients are exact.
  */
-export const fusedActivation: FusionPattern = {
+export const fusedActivation = pairPattern({
   name: 'fused-activation',
   description: 'absorb Relu/Relu6/Elu/Sigmoid/LeakyRelu/Prelu (and relu then Minimum 6 or ClipByValue 0..6) into the fused kernel before it',
   trainingSafe: true,
-  match(graph, context, tools) {
-    const sites: FusionSite[] = [];
-    for (const node of graph.nodes) {
-      if (!(FUSED_KERNELS as readonly string[]).includes(node.kernel)) continue;
-      const current = String(node.attrs.activation ?? 'linear');
-      const next = tools.soleConsumer(node.outputs[0]!);
-      if (!next) continue;
-      let activation: string | undefined;
-      const extra: Record<string, unknown> = {};
-      const inputs = { ...node.inputs };
-      if (current === 'linear' && ACTIVATION_KERNELS[next.kernel] && next.inputs.x === node.outputs[0]) {
-        activation = ACTIVATION_KERNELS[next.kernel];
-        if (next.kernel === 'LeakyRelu') extra.leakyreluAlpha = next.attrs.alpha;
-        if (next.kernel === 'Prelu') {
-          if (!tools.isWeight(next.inputs.alpha)) continue;
-          inputs.preluActivationWeights = next.inputs.alpha!;
-        }
-      } else if (current === 'relu' && next.kernel === 'Minimum' && isScalarSix(tools, next.inputs.a === node.outputs[0] ? next.inputs.b : next.inputs.a)) {
-        activation = 'relu6';
-      } else if (next.kernel === 'ClipByValue' && isRelu6Clip(current, next.attrs)) {
-        activation = 'relu6';
+  first: FUSED_KERNELS,
+  key: 'chain',
+  rewrite(node, next, context, tools) {
+    const current = String(node.attrs.activation ?? 'linear');
+    let activation: string | undefined;
+    const extra: Record<string, unknown> = {};
+    const inputs = { ...node.inputs };
+    if (current === 'linear' && ACTIVATION_KERNELS[next.kernel] && next.inputs.x === node.outputs[0]) {
+      activation = ACTIVATION_KERNELS[next.kernel];
+      if (next.kernel === 'LeakyRelu') extra.leakyreluAlpha = next.attrs.alpha;
+      if (next.kernel === 'Prelu') {
+        if (!tools.isWeight(next.inputs.alpha)) return undefined;
+        inputs.preluActivationWeights = next.inputs.alpha!;
       }
-      if (!activation || !fusedActivationSupported(context.backend, activation)) continue;
-      const replacement: KernelNode = { ...node, inputs, attrs: { ...node.attrs, activation, ...extra }, outputs: next.outputs, returnsList: next.returnsList };
-      sites.push({ pattern: this.name, key: `${this.name}@${node.id}+${next.id}`, anchor: node.id, removes: [node.id, next.id], replacement, newValues: [], layers: [node.layer, next.layer].filter((l): l is string => !!l) });
+    } else if (current === 'relu' && next.kernel === 'Minimum' && isScalarSix(tools, next.inputs.a === node.outputs[0] ? next.inputs.b : next.inputs.a)) {
+      activation = 'relu6';
+    } else if (next.kernel === 'ClipByValue' && isRelu6Clip(current, next.attrs)) {
+      activation = 'relu6';
     }
-    return sites;
+    if (!activation || !fusedActivationSupported(context.backend, activation)) return undefined;
+    return { inputs, attrs: { ...node.attrs, activation, ...extra } };
   },
-};
+});
 
 function isScalarSix(tools: { value(id: number): { kind: string; constant?: { size: number; dataSync(): ArrayLike<number> } } }, id: number | undefined): boolean {
   if (id === undefined) return false;
