@@ -24,7 +24,8 @@ export interface OptimizeOptions {
 }
 
 /**
- * Optimises a LayersModel: runs the pipeline (backend selection, then the configured
+ * Optimises a model of any registered format (a `tf.LayersModel` with the built-in
+ * formats; anything else is an InputError naming the formats Kiln takes): runs the pipeline (backend selection, then the configured
  * or default plugins), keeping only what validates against the original and is
  * faster (or smaller). Returns a model whose `predict` works like the original's,
  * and the report of every decision. The user's model is never modified.
@@ -34,7 +35,7 @@ export interface OptimizeOptions {
  * const y = fast.predict(x);
  * ```
  */
-export async function optimize(model: tf.LayersModel, options: OptimizeOptions = {}): Promise<OptimizationResult> {
+export async function optimize(model: tf.LayersModel | object, options: OptimizeOptions = {}): Promise<OptimizationResult> {
   const config = options.config instanceof KilnConfig ? options.config : await loadConfig(options.config as string | object | undefined, { container: options.container });
   const run = createRunContainer(config, { parent: options.container, logger: options.logger });
   const samples = options.sampleInputs === undefined ? undefined : Array.isArray(options.sampleInputs) ? options.sampleInputs : [options.sampleInputs as tf.Tensor];

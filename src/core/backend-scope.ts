@@ -17,6 +17,11 @@ export function activateBackend(name: string): void {
   }
 }
 
+/** Whether `name` is a tf.js backend, registered with tf.js (an engine outside tf.js is not). */
+export function isTfjsBackend(name: string): boolean {
+  return tf.findBackendFactory(name) != null;
+}
+
 /** Runs `fn` with `name` as the active backend, then restores the previous one. */
 export function withBackend<T>(name: string, fn: () => T): T {
   const previous = tf.getBackend();

@@ -12,4 +12,5 @@ export {
   SHARD_BYTES,
 } from './model-files.js';
 export type { DiskModelIOOptions } from './model-files.js';
+export { loadStockModelFromDisk } from './load-stock-model.js';
 export { dtypeByteWidth, elementCount, weightSpecByteLength, weightSpecsByteLength } from './weight-bytes.js';

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { layersModelFormat } from '../../formats/index.js';
 import { buildShogiResNet } from '../../zoo/shogi-resnet.js';
 import { loadRunConfig, runAndPrint, withRunFlags, type RunFlags } from './optimize-command.js';
 
@@ -12,7 +13,7 @@ export function demoCommand(): Command {
     const model = buildShogiResNet();
     try {
       if (!flags.json) process.stderr.write(`demo: ${model.name}, ${model.countParams()} parameters, batch ${flags.batch}\n`);
-      const { optimized } = await runAndPrint(model, config, flags);
+      const { optimized } = await runAndPrint({ format: layersModelFormat, model }, config, flags);
       optimized.dispose();
     } finally {
       model.dispose();

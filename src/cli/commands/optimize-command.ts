@@ -8,7 +8,9 @@ import type { OptimizedModel } from '../../core/pipeline/optimized-model.js';
 import type { KilnReport } from '../../core/pipeline/report.js';
 import { syntheticSampleInputs } from '../../core/validation/validation-inputs.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
-import { loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk } from '../../io/model-files.js';
+import type { StockModel } from '../../core/formats/model-format.js';
+import { loadStockModelFromDisk } from '../../io/load-stock-model.js';
+import { saveArtifactsToDisk } from '../../io/model-files.js';
 import { optimize } from '../../optimize.js';
 import { writeHtmlReport } from '../../report/write-report.js';
 import { progressDisplay } from '../progress-display.js';
@@ -63,8 +65,9 @@ export function loadRunConfig(flags: RunFlags): Promise<KilnConfig> {
  * Runs the pipeline on a model and prints the report (also the partial report of a
  * run stopped under `fallback: false`, with --json); shared by `optimize` and `demo`.
  */
-export async function runAndPrint(model: tf.LayersModel, config: KilnConfig, flags: RunFlags): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
-  const samples = syntheticSampleInputs(model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })), config.validation.seed, flags.batch);
+export async function runAndPrint(stock: StockModel, config: KilnConfig, flags: RunFlags): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
+  const { model } = stock;
+  const samples = syntheticSampleInputs(stock.format.wrap(model, tf.getBackend(), false).inputs, config.validation.seed, flags.batch);
   const progress = progressDisplay();
   try {
     const { model: optimized, report } = await optimize(model, { sampleInputs: samples, config, observer: progress });
@@ -85,26 +88,26 @@ export async function runAndPrint(model: tf.LayersModel, config: KilnConfig, fla
 export function optimizeCommand(): Command {
   return withRunFlags(
     new Command('optimize')
-      .description('optimise a LayersModel saved on disk (model.json and its weight shards)')
+      .description('optimise a model saved on disk (model.json and its weight shards; a LayersModel with the built-in formats)')
       .argument('<model>', 'path of model.json, or of the folder that holds it')
       .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)')
       .option('--report <file>', 'write a self-contained HTML report (decision timeline, speedups, latencies, weight precisions)'),
   ).action(async (modelPath: string, flags: RunFlags & { out?: string; report?: string }) => {
     const config = await loadRunConfig(flags);
-    const model = await loadModelFromDisk(modelPath);
+    const stock = await loadStockModelFromDisk(modelPath);
     try {
-      const { report, optimized } = await runAndPrint(model, config, flags).catch(async (error: unknown) => {
+      const { report, optimized } = await runAndPrint(stock, config, flags).catch(async (error: unknown) => {
         if (flags.report && error instanceof OptimizationFailedError) await writeHtmlReportTo(flags.report, error.report, modelPath);
         throw error;
       });
       try {
         if (flags.report) await writeHtmlReportTo(flags.report, report, modelPath);
-        if (flags.out) await writeOutputs(resolve(flags.out), optimized, model, report);
+        if (flags.out) await writeOutputs(resolve(flags.out), optimized, stock, report);
       } finally {
         optimized.dispose();
       }
     } finally {
-      model.dispose();
+      stock.format.dispose(stock.model);
     }
   });
 }
@@ -116,17 +119,16 @@ async function writeHtmlReportTo(file: string, report: KilnReport, model: string
 }
 
 /**
- * Writes the LayersModel the optimised model runs (the user's own when no plugin
- * rewrote the layers: backend choice and compilation happen at load time, not in
- * the files), then the report. Each write is atomic.
+ * Writes the stock model the optimised model runs (the user's own when no plugin
+ * rewrote it: backend choice and compilation happen at load time, not in the files),
+ * in its own format, then the report. Each write is atomic.
  */
-async function writeOutputs(out: string, optimized: OptimizedModel, original: tf.LayersModel, report: KilnReport): Promise<void> {
-  const layers = optimized.layersModel ?? original;
+async function writeOutputs(out: string, optimized: OptimizedModel, original: StockModel, report: KilnReport): Promise<void> {
+  const stock = optimized.stock ?? original;
   // A plugin that changed how weights are stored (mixed precision) kept the exact files it validated.
-  const artifacts = optimized.artifacts;
-  if (artifacts) await saveArtifactsToDisk(artifacts, out);
-  else await saveModelToDisk(layers, out);
+  const artifacts = optimized.artifacts ?? (await stock.format.save(stock.model));
+  await saveArtifactsToDisk(artifacts, out);
   await writeFileAtomic(join(out, 'kiln-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const what = artifacts ? 'the optimised layers, weights stored as the report says' : layers === original ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)' : 'the optimised layers';
+  const what = optimized.artifacts ? 'the optimised layers, weights stored as the report says' : stock.model === original.model ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)' : 'the optimised layers';
   process.stderr.write(`wrote ${join(out, 'model.json')} (${what}) and ${join(out, 'kiln-report.json')}\n`);
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { activateBackend } from '../../core/backend-scope.js';
+import { activateBackend, isTfjsBackend } from '../../core/backend-scope.js';
+import { DelegatingKilnModel } from '../../core/delegating-kiln-model.js';
 import { GraphFunction, type GraphFunctionStats } from '../graph-function.js';
-import type { KilnModel, TensorSpec } from '../../core/kiln-model.js';
+import type { KilnModel } from '../../core/kiln-model.js';
 import { graphFunctionSettings, sampleList, type CompileOptions } from './compile-options.js';
 
 /**
@@ -10,12 +11,16 @@ import { graphFunctionSettings, sampleList, type CompileOptions } from './compil
  * contract as `LayersModel.predict`. Traces `predict` itself: a batch larger than
  * the LayersModel's batchSize (32) is traced as the slices and concat predict runs.
  */
-export class CompiledModel implements KilnModel {
-  readonly description: string;
+export class CompiledModel extends DelegatingKilnModel {
+  private readonly label: string;
   private readonly fn: GraphFunction;
 
-  constructor(private readonly inner: KilnModel, options: CompileOptions = {}) {
-    this.description = `compiled kernel graph of ${inner.description}`;
+  constructor(inner: KilnModel, options: CompileOptions = {}) {
+    super(inner);
+    if (!isTfjsBackend(inner.backend)) {
+      throw new Error(`cannot compile "${inner.description}": it runs on ${inner.backend}, not on a tf.js backend, so there are no tf.js kernels to trace`);
+    }
+    this.label = `compiled kernel graph of ${inner.description}`;
     this.fn = new GraphFunction(
       (...xs) => inner.predict(xs.length === 1 ? xs[0]! : xs),
       graphFunctionSettings(options, inner.layersModel?.name ?? 'model', inner.layersModel?.layers),
@@ -24,31 +29,18 @@ export class CompiledModel implements KilnModel {
     if (samples) tf.dispose(this.predict(samples.length === 1 ? samples[0]! : samples));
   }
 
+  override get description(): string {
+    return this.label;
+  }
+
   /** The model this one compiles (not owned unless handed over with `withOwned`). */
   get source(): KilnModel {
     return this.inner;
   }
 
-  get backend(): string {
-    return this.inner.backend;
-  }
-  get inputs(): readonly TensorSpec[] {
-    return this.inner.inputs;
-  }
-  get outputNames(): readonly string[] {
-    return this.inner.outputNames;
-  }
-  get layersModel(): tf.LayersModel | undefined {
-    return this.inner.layersModel;
-  }
-
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
     activateBackend(this.inner.backend);
     return this.fn.call(Array.isArray(inputs) ? inputs : [inputs]);
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.inner.trainableVariables();
   }
 
   stats(): GraphFunctionStats {

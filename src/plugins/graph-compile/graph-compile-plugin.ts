@@ -1,3 +1,4 @@
+import { isTfjsBackend } from '../../core/backend-scope.js';
 import { inject } from 'tsyringe';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import { IsNumberInRange, IsOneOfValues, IsStringList } from '../../config/validators.js';
@@ -49,6 +50,10 @@ export class GraphCompilePlugin implements OptimizationPlugin<GraphCompileOption
   }
 
   async apply(target: KilnModel, context: PluginContext<GraphCompileOptions>): Promise<KilnModel> {
+    if (!isTfjsBackend(target.backend)) {
+      context.note(`the model runs on ${target.backend}, outside tf.js: there are no tf.js kernels to compile`);
+      return target;
+    }
     const compiled = new CompiledModel(target, {
       mode: context.mode,
       disablePasses: context.options.disablePasses,

@@ -3,7 +3,7 @@ import { inject, type DependencyContainer } from 'tsyringe';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { IsBooleanValue, IsOneOfValues, IsStringList } from '../../config/validators.js';
-import { withBackendAsync } from '../../core/backend-scope.js';
+import { withBackendAsync, isTfjsBackend } from '../../core/backend-scope.js';
 import { resolveAllByLevel } from '../../core/container-chain.js';
 import { BUILT_IN_FUSION_PATTERNS, type FusionPattern } from './kernel-fusion/index.js';
 import type { KilnModel } from '../../core/kiln-model.js';
@@ -58,6 +58,10 @@ export class OpFusionPlugin implements OptimizationPlugin<OpFusionOptions> {
   }
 
   async apply(target: KilnModel, context: PluginContext<OpFusionOptions>): Promise<KilnModel> {
+    if (!isTfjsBackend(target.backend)) {
+      context.note(`the model runs on ${target.backend}, outside tf.js: there are no tf.js layers or kernels to fuse`);
+      return target;
+    }
     const { level, disable, bisect } = context.options;
     const patterns = this.patterns();
     const known = [...LAYER_REWRITE_RULE_NAMES, ...patterns.map((p) => p.name)];

@@ -1,0 +1,41 @@
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { describeError, ModelFileError } from '../core/errors.js';
+import { FormatRegistry } from '../core/formats/format-registry.js';
+import type { StockModel } from '../core/formats/model-format.js';
+import { diskModelIO, resolveModelJsonPath } from './model-files.js';
+
+/**
+ * Loads a model of any registered format from a model.json file or its folder: reads
+ * the files (confined to the folder, size-checked), picks the format that recognises
+ * the model.json, and builds the model with it.
+ *
+ * @throws ModelFileError for unreadable, unsafe or inconsistent files, for a model.json
+ *   no registered format recognises (naming its `format` field and the formats Kiln
+ *   takes), and for models the format cannot build.
+ */
+export async function loadStockModelFromDisk(modelPath: string, options: { container?: DependencyContainer } = {}): Promise<StockModel> {
+  const jsonPath = await resolveModelJsonPath(modelPath);
+  const artifacts = await diskModelIO(jsonPath).load!();
+  const formats = new FormatRegistry(options.container ?? rootContainer);
+  const format = formats.formatOfModelJson(artifacts as Readonly<Record<string, unknown>>);
+  if (!format) {
+    throw new ModelFileError(`${jsonPath} is ${describeFormatField(artifacts)}, which Kiln cannot load: it takes ${formats.known()}.`);
+  }
+  try {
+    return { format, model: await format.load(artifacts) };
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
+    throw new ModelFileError(
+      `Cannot build a ${format.displayName} from ${path.resolve(modelPath)}: check it is a TensorFlow.js ${format.name.replace('-', ' ')} (${describeError(error)}).`,
+      { cause: error },
+    );
+  }
+}
+
+function describeFormatField(artifacts: tf.io.ModelArtifacts): string {
+  if (artifacts.format === 'graph-model') return 'a graph model (format "graph-model"; graph models need tf.loadGraphModel)';
+  if (typeof artifacts.format === 'string') return `a model of format "${artifacts.format}"`;
+  return artifacts.modelTopology === undefined ? 'a model.json without a modelTopology' : 'a model.json of no format Kiln knows (no "format" field, and its modelTopology is not a Keras model config)';
+}
