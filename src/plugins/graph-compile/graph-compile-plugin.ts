@@ -1,5 +1,6 @@
 import { inject } from 'tsyringe';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
+import { Description } from '../../config/description.js';
 import { IsNumberInRange, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import type { KilnModel } from '../../core/kiln-model.js';
 import type { Logger } from '../../core/logger.js';
@@ -10,15 +11,15 @@ import { LOGGER } from '../../core/tokens.js';
 
 /** `options:` of the graph-compile plugin. */
 export class GraphCompileOptions {
-  /** Passes to switch off by name: dead-code, cse, constant-folding, noop-removal, memory-plan. Default none. */
+  @Description('Passes to switch off by name.')
   @IsStringList({ items: 'pass names', unique: true, pattern: /^(dead-code|cse|constant-folding|noop-removal|memory-plan)$/ })
   disablePasses: string[] = [];
 
-  /** `auto` measures replay against direct kernel calls and keeps the faster. Default auto. */
+  @Description('`auto` measures replay against direct kernel calls at compile time and keeps the faster; `replay` or `direct` forces one.')
   @IsOneOfValues(['auto', 'replay', 'direct'])
   executor: 'auto' | 'replay' | 'direct' = 'auto';
 
-  /** Signatures (input shapes) compiled at most before new ones run eagerly. An integer from 1 to 64. Default 8. */
+  @Description('Signatures (input shapes) compiled at most; past it, new signatures run eagerly (with one warning).')
   @IsNumberInRange({ integer: true, min: 1, max: 64 })
   recompileLimit = 8;
 }
