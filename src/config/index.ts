@@ -17,8 +17,8 @@ export {
   type ConfigProblem,
   type PathSegment,
 } from './format-validation-errors.js';
+export { Description, describedPropertiesOf, descriptionOf } from './description.js';
 export {
-  CONFIG_DESCRIPTIONS,
   configReference,
   formatDefault,
   JSON_SCHEMA_DIALECT,
@@ -28,7 +28,7 @@ export {
   type ConfigSchemaOptions,
   type JsonSchema,
   type SchemaPlugin,
-} from './json-schema.js';
+} from './json-schema/index.js';
 export { mergeOverrides } from './merge-overrides.js';
 export { parseConfigText, readConfigFile } from './read-config-file.js';
 export {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import { ValidateNested } from 'class-validator';
+import { Description } from './description.js';
 import type { KilnMode } from './kiln-mode.js';
 import {
   IsBooleanValue,
@@ -15,7 +16,8 @@ import {
 
 /**
  * The schema of `kiln.yaml`. Every key is optional; the property initialisers are
- * the defaults, and the doc comments below are the configuration reference.
+ * the defaults, and each field's `@Description` is its entry in the configuration
+ * reference (type, range and default there come from the validators and initialisers).
  *
  * ```yaml
  * plugins: [./my-plugin.js]
@@ -50,100 +52,80 @@ const MAPPING = 'a mapping of option names to values';
 
 /** `backend:` — which tf.js backend the pipeline runs on. */
 export class BackendConfig {
-  /**
-   * tf.js backends to try, best first; the first one that can be initialised is used.
-   * Names are lower-case letters, digits and dashes (`tensorflow-gpu`, `webgpu`, ...);
-   * at least one, no duplicates. Default: `[tensorflow-gpu, tensorflow, wasm-threads, wasm, cpu]`.
-   */
+  @Description('tf.js backends to try, best first, as the candidates of the `backend` slot (`backend-<name>` plugins). The first one that runs, validates and is faster than what Kiln had wins.')
   @IsStringList({ items: 'backend names', minItems: 1, unique: true, pattern: BACKEND_NAME_PATTERN })
   preference: string[] = [...DEFAULT_BACKEND_PREFERENCE];
 
-  /**
-   * Threads of the `wasm-threads` backend (tfjs-backend-wasm's threaded build under
-   * Node). `1` switches it off (the candidate is `unavailable`, and single-threaded
-   * `wasm` is next). An integer from 1 to 8. Default: the machine's cores, at most 8.
-   */
+  @Description('Threads of the `wasm-threads` backend (tfjs-backend-wasm\'s threaded build under Node). `1` switches it off (its candidate is `unavailable`, and single-threaded `wasm` is next). Absent: the machine\'s cores, at most 8.')
   @IsNumberInRange({ integer: true, min: 1, max: 8, optional: true })
   threads?: number;
 }
 
 /** `validation:` — how each optimised model is checked against the model it replaces. */
 export class ValidationConfig {
-  /** Absolute tolerance when comparing outputs: `|a - b| <= atol + rtol * |b|`. A number >= 0. Default 1e-5. */
+  @Description('Absolute tolerance when comparing outputs: `|candidate - reference| <= atol + rtol * |reference|`, element-wise.')
   @IsNumberInRange({ min: 0 })
   atol: number = 1e-5;
 
-  /** Relative tolerance when comparing outputs (see `atol`). A number >= 0. Default 1e-4. */
+  @Description('Relative tolerance when comparing outputs (see `atol`).')
   @IsNumberInRange({ min: 0 })
   rtol: number = 1e-4;
 
-  /**
-   * How many seeded perturbations of the sample inputs are compared besides the
-   * sample inputs themselves. An integer from 0 to 64. Default 4.
-   */
+  @Description('How many seeded perturbations of the sample inputs are compared besides the sample inputs themselves.')
   @IsNumberInRange({ integer: true, min: 0, max: 64 })
   samples: number = 4;
 
-  /** Seed of the perturbations, so that runs are reproducible. An integer. Default 0. */
+  @Description('Seed of the perturbations, so that runs are reproducible.')
   @IsNumberInRange({ integer: true })
   seed: number = 0;
 
-  /** Scale of the large-magnitude input set (catches overflow in reduced precision). A number > 0. Default 10. */
+  @Description('Scale of the large-magnitude input set (the samples times this), which catches overflow in reduced precision.')
   @IsNumberInRange({ greaterThan: 0 })
   largeMagnitude: number = 10;
 
-  /** In training mode, compare gradients as well as outputs. `true` or `false`. Default true. */
+  @Description('In training mode, compare gradients as well as outputs.')
   @IsBooleanValue()
   gradients: boolean = true;
 }
 
 /** `benchmark:` — how each optimisation's gain is measured and judged. */
 export class BenchmarkConfig {
-  /** Untimed runs before measuring. An integer from 0 to 100000. Default 10. */
+  @Description('Untimed runs before measuring.')
   @IsNumberInRange({ integer: true, min: 0, max: 100000 })
   warmup: number = 10;
 
-  /** Timed runs. An integer from 1 to 100000. Default 50. */
+  @Description('Timed runs, the baseline and the candidate interleaved.')
   @IsNumberInRange({ integer: true, min: 1, max: 100000 })
   iterations: number = 50;
 
-  /**
-   * Speed-up (latency before / latency after) a latency plugin must reach to be
-   * kept. A number > 0. Default 1.05.
-   */
+  @Description('Speed-up (median latency before / after) a latency plugin must reach to be kept.')
   @IsNumberInRange({ greaterThan: 0 })
   minSpeedup: number = 1.05;
 
-  /** Gain (bytes before / bytes after) a size plugin must reach to be kept. A number > 0. Default 1.05. */
+  @Description('Gain (bytes before / after) a size plugin must reach to be kept.')
   @IsNumberInRange({ greaterThan: 0 })
   minSizeGain: number = 1.05;
 
-  /** Timings further than this many standard deviations from the mean are dropped. A number > 0. Default 2. */
+  @Description('Timings further than this many standard deviations from the mean are dropped.')
   @IsNumberInRange({ greaterThan: 0 })
   outlierSigma: number = 2;
 
-  /**
-   * At the end, benchmark the final model against plain tf.js `predict` on the
-   * default backend, and report the overall speed-up. `true` or `false`. Default true.
-   */
+  @Description('At the end, benchmark the final model against plain tf.js `predict` on the cpu backend and report the overall speed-up.')
   @IsBooleanValue()
   endToEnd: boolean = true;
 }
 
 /** One plugin to try: an entry of a slot's `oneOf`, or (through {@link SlotConfig}) a slot of its own. */
 export class CandidateConfig {
-  /** Name of a registered plugin (`kiln plugins` lists them). Required. */
+  @Description('Name of a registered plugin (`kiln plugins` lists them).')
   @IsNonEmptyString('a plugin name')
   name!: string;
 
-  /**
-   * The plugin's options, checked against the plugin's options class. Absent: the
-   * plugin's defaults. A plugin without options accepts none.
-   */
+  @Description('The plugin\'s options, checked against the plugin\'s options class. Absent: the plugin\'s defaults. A plugin without options accepts none.')
   @IsMapping(MAPPING, { optional: true })
   options?: Record<string, unknown>;
 
-  /** Time limit for this plugin's `apply`, in ms; overrides the plugin's and the top-level `timeLimitMs`. An integer >= 1. */
+  @Description('Time limit for this candidate\'s `apply`, in ms; overrides the plugin\'s own and the top-level `timeLimitMs`.')
   @IsNumberInRange({ integer: true, min: 1, optional: true })
   timeLimitMs?: number;
 }
@@ -154,20 +136,20 @@ export class CandidateConfig {
  * that passes validation is kept. Exactly one of `name` and `oneOf`.
  */
 export class SlotConfig {
-  /** Name of a registered plugin, for a single-plugin slot. */
+  @Description('Name of a registered plugin (`kiln plugins` lists them), for a single-plugin slot. Exactly one of `name` and `oneOf`.')
   @IsNonEmptyString('a plugin name', { optional: true })
   @ObjectRule('slotShape', 'either { name, options?, timeLimitMs? } or { oneOf: [candidates] }', slotShapeProblem)
   name?: string;
 
-  /** The plugin's options (single-plugin slot only); see {@link CandidateConfig.options}. */
+  @Description('The plugin\'s options (single-plugin slot only), checked against the plugin\'s options class. Absent: the plugin\'s defaults. A plugin without options accepts none.')
   @IsMapping(MAPPING, { optional: true })
   options?: Record<string, unknown>;
 
-  /** Time limit for the plugin's `apply`, in ms (single-plugin slot only). An integer >= 1. */
+  @Description('Time limit for the plugin\'s `apply`, in ms (single-plugin slot only); overrides the plugin\'s own and the top-level `timeLimitMs`.')
   @IsNumberInRange({ integer: true, min: 1, optional: true })
   timeLimitMs?: number;
 
-  /** Candidates to choose from, at least one: `[{ name, options?, timeLimitMs? }, ...]`. */
+  @Description('Candidates to choose from, in order of preference: each is tried until one is kept. `options` and `timeLimitMs` go on each candidate, not on the slot.')
   @IsListOf('candidates ({ name, options?, timeLimitMs? })', { minItems: 1, optional: true })
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { name, options?, timeLimitMs? }' } })
   @Type(() => CandidateConfig)
@@ -189,58 +171,46 @@ const CONFIG_DIR = Symbol('kiln.configDir');
 
 /** The whole of `kiln.yaml`. */
 export class KilnConfig {
-  /**
-   * Third-party plugin modules to import before the pipeline is built, in order:
-   * paths relative to the config file (`./my-plugin.js`), absolute paths, or package
-   * names (resolved from the config file's folder). Importing a module registers the
-   * plugins it defines with `@Plugin`. Default: none.
-   */
+  @Description('Third-party plugin modules to import before the pipeline is built, in order: paths relative to the config file (`./my-plugin.js`), absolute paths, or package names (resolved from the config file\'s folder). Importing a module registers the plugins it defines with `@Plugin`.')
   @IsStringList({ items: 'module paths or package names' })
   plugins: string[] = [];
 
-  /** Backend selection; see {@link BackendConfig}. */
+  @Description('Backend selection. Empty or `null`: every key at its default.')
   @IsMapping('a mapping with keys: preference, threads')
   @ValidateNested({ message: 'wrong type' })
   @Type(() => BackendConfig)
   @sectionDefault(() => new BackendConfig())
   backend: BackendConfig = new BackendConfig();
 
-  /**
-   * The optimisation steps, in order; see {@link SlotConfig}. Absent: Kiln's default
-   * pipeline. An empty list runs no optimisation.
-   */
+  @Description('The optimisation steps after backend selection, in order: each entry is a slot, `{ name, options?, timeLimitMs? }` or `{ oneOf: [candidates] }`. Absent: Kiln\'s default pipeline (every registered built-in latency plugin: graph-compile, op-fusion). An empty list runs no optimisation besides backend selection.')
   @IsListOf('slots ({ name, ... } or { oneOf: [...] })', { optional: true })
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { name, options?, timeLimitMs? } or { oneOf: [...] }' } })
   @Type(() => SlotConfig)
   pipeline?: SlotConfig[];
 
-  /** How results are checked; see {@link ValidationConfig}. */
+  @Description('How each result is checked against the model it replaces. Empty or `null`: every key at its default.')
   @IsMapping('a mapping with keys: atol, rtol, samples, seed, largeMagnitude, gradients')
   @ValidateNested({ message: 'wrong type' })
   @Type(() => ValidationConfig)
   @sectionDefault(() => new ValidationConfig())
   validation: ValidationConfig = new ValidationConfig();
 
-  /** How gains are measured; see {@link BenchmarkConfig}. */
+  @Description('How gains are measured and judged. Empty or `null`: every key at its default.')
   @IsMapping('a mapping with keys: warmup, iterations, minSpeedup, minSizeGain, outlierSigma, endToEnd')
   @ValidateNested({ message: 'wrong type' })
   @Type(() => BenchmarkConfig)
   @sectionDefault(() => new BenchmarkConfig())
   benchmark: BenchmarkConfig = new BenchmarkConfig();
 
-  /**
-   * When a plugin fails, times out, or its result does not validate or is not
-   * faster/smaller, roll it back and go on. `false` stops at the first such plugin
-   * with an error. `true` or `false`. Default true.
-   */
+  @Description('When a plugin fails, times out, or its result does not validate or is not faster/smaller, roll it back and go on. `false` stops at the first such plugin with an error that carries the report so far.')
   @IsBooleanValue()
   fallback: boolean = true;
 
-  /** Optimise for `inference` (predict) or `training` (fit; gradients are validated too). Default inference. */
+  @Description('Optimise for `inference` (predict) or `training` (fit; gradients are validated too).')
   @IsOneOfValues(['inference', 'training'])
   mode: KilnMode = 'inference';
 
-  /** Default time limit for one plugin's `apply`, in ms, where neither the slot nor the plugin sets one. An integer >= 1. Default 120000. */
+  @Description('Default time limit for one plugin\'s `apply`, in ms, where neither the slot nor the plugin sets one.')
   @IsNumberInRange({ integer: true, min: 1 })
   timeLimitMs: number = 120000;
 

@@ -36,7 +36,7 @@ type Check = (value: unknown, args: ValidationArguments) => string | undefined;
 /**
  * What a field decorator of this module checks, as data. It is recorded as the
  * decorator's constraint in class-validator's metadata storage
- * (`getMetadataStorage()`), where the JSON Schema generator (`json-schema.ts`) reads
+ * (`getMetadataStorage()`), where the JSON Schema generator (`json-schema/`) reads
  * it; validation itself does not use it.
  */
 export type FieldRule = (

@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import { getMetadataStorage } from 'class-validator';
 import { parse } from 'yaml';
 import * as kiln from '../../src/index.js';
+import { Description, describedPropertiesOf, descriptionOf } from '../../src/config/description.js';
 import {
-  CONFIG_DESCRIPTIONS,
   configClasses,
   configReference,
   formatDefault,
@@ -17,7 +17,7 @@ import {
   toJsonValue,
   type JsonSchema,
   type SchemaPlugin,
-} from '../../src/config/json-schema.js';
+} from '../../src/config/json-schema/index.js';
 import { loadConfig } from '../../src/core/config-loading/load-config.js';
 import { validate } from './mini-json-schema.js';
 
@@ -139,11 +139,28 @@ describe('JSON Schema and configuration reference', () => {
   });
 
   it('every field has a description, and every description names a field', () => {
-    const fields = classes.flatMap((cls) => validatedProperties(cls).map((p) => `${cls.name}.${p}`));
-    const missing = fields.filter((f) => !CONFIG_DESCRIPTIONS[f]);
-    expect(missing, 'add these to CONFIG_DESCRIPTIONS in src/config/json-schema.ts, then run `npm run schema`').to.deep.equal([]);
-    const stale = Object.keys(CONFIG_DESCRIPTIONS).filter((key) => !fields.includes(key));
-    expect(stale, 'CONFIG_DESCRIPTIONS entries that name no field').to.deep.equal([]);
+    const missing = classes.flatMap((cls) => validatedProperties(cls).filter((p) => !descriptionOf(cls, p)).map((p) => `${cls.name}.${p}`));
+    expect(missing, 'give these fields a @Description(...) (src/config/description.ts), then run `npm run schema`').to.deep.equal([]);
+    const stale = classes.flatMap((cls) => describedPropertiesOf(cls).filter((p) => !validatedProperties(cls).includes(p)).map((p) => `${cls.name}.${p}`));
+    expect(stale, '@Description on properties that carry no validator (so are no config key)').to.deep.equal([]);
+  });
+
+  it('a third-party options class gets its @Description texts in the schema and the reference', () => {
+    class ThirdPartyOptions {
+      @Description('How hard to squeeze.')
+      @kiln.IsNumberInRange({ min: 0, max: 1 })
+      factor = 0.5;
+
+      @kiln.IsBooleanValue()
+      verbose = false;
+    }
+    const mine: SchemaPlugin = { name: 'my-plugin', optionsClass: ThirdPartyOptions };
+    const definition = schemaOf(kilnJsonSchema({ plugins: [mine] }), ThirdPartyOptions);
+    const properties = definition.properties as Record<string, JsonSchema>;
+    expect(properties.factor!.description).to.equal('How hard to squeeze.');
+    expect(properties.verbose!.description, 'without one: the allowed words').to.equal('true or false');
+    const rows = configReference({ plugins: [mine] }).filter((f) => f.plugin === 'my-plugin');
+    expect(rows.map((f) => [f.path, f.description])).to.deep.equal([['options.factor', 'How hard to squeeze.'], ['options.verbose', undefined]]);
   });
 
   it('every whole-object rule of a config class has its schema fragment', () => {

@@ -1,6 +1,7 @@
 import { isTfjsBackend } from '../../core/backend-scope.js';
 import { inject } from 'tsyringe';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
+import { Description } from '../../config/description.js';
 import { IsNumberInRange, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import type { KilnModel } from '../../core/kiln-model.js';
 import type { Logger } from '../../core/logger.js';
@@ -13,18 +14,15 @@ import { LOGGER } from '../../core/tokens.js';
 
 /** `options:` of the graph-compile plugin. */
 export class GraphCompileOptions {
-  /** Passes to switch off by name: dead-code, cse, constant-folding, noop-removal, memory-plan. Default none. */
+  @Description('Passes to switch off by name.')
   @IsStringList({ items: 'pass names', unique: true, pattern: /^(dead-code|cse|constant-folding|noop-removal|memory-plan)$/ })
   disablePasses: string[] = [];
 
-  /**
-   * `auto` measures the replay against the other registered executors (direct kernel calls) and keeps the
-   * fastest; `replay`, `direct` (or another registered executor's name) forces one. Default auto.
-   */
+  @Description('`auto` measures replay against the other registered executors (direct kernel calls) at compile time and keeps the fastest; `replay`, `direct` (or another registered executor) forces one.')
   @IsOneOfValues(['auto', ...executorNames()])
   executor: ExecutorChoice = 'auto';
 
-  /** Signatures (input shapes) compiled at most before new ones run eagerly. An integer from 1 to 64. Default 8. */
+  @Description('Signatures (input shapes) compiled at most; past it, new signatures run eagerly (with one warning).')
   @IsNumberInRange({ integer: true, min: 1, max: 64 })
   recompileLimit = 8;
 }

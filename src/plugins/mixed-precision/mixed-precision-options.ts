@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
 import { registerDecorator, ValidateNested, type ValidationArguments } from 'class-validator';
+import { Description } from '../../config/description.js';
 import { IsMapping, IsNumberInRange, IsOneOfValues, ObjectRule } from '../../config/validators.js';
 import type { BudgetMetric, OutputBudget, ValidationBudget } from '../../core/validation/budget.js';
 
@@ -18,29 +19,26 @@ const BUDGET_TERMS = ['atol', 'rtol', 'argmaxAgreement', 'klDivergence', 'metric
  * at least one is required.
  */
 export class OutputBudgetOptions implements OutputBudget {
-  /** Element-wise |candidate - original| <= atol + rtol * |original|. A number >= 0. */
+  @Description('Element-wise `|candidate - original| <= atol + rtol * |original|`. Every term given must hold; at least one term is required.')
   @IsNumberInRange({ min: 0, optional: true })
   @ObjectRule('budgetTerms', `at least one of: ${BUDGET_TERMS.join(', ')}`, (entry) =>
     BUDGET_TERMS.some((term) => entry[term] !== undefined) ? undefined : 'sets no budget term',
   )
   atol?: number;
 
-  /** Relative part of the element-wise check (see atol). A number >= 0. */
+  @Description('Relative part of the element-wise check (see `atol`).')
   @IsNumberInRange({ min: 0, optional: true })
   rtol?: number;
 
-  /** Share of rows whose top-1 index is unchanged (e.g. the move a policy head picks). A number from 0 to 1. */
+  @Description('Share of rows whose top-1 index is unchanged (e.g. the move a policy head picks).')
   @IsNumberInRange({ min: 0, max: 1, optional: true })
   argmaxAgreement?: number;
 
-  /** Largest mean KL(original || candidate) per row, in nats, for probability outputs. A number >= 0. */
+  @Description('Largest mean KL(original || candidate) per row, in nats, for probability outputs.')
   @IsNumberInRange({ min: 0, optional: true })
   klDivergence?: number;
 
-  /**
-   * A metric of your own, from code only (YAML cannot carry a function):
-   * `{ name, compute(reference, candidate, shape) => number, max?, min? }`.
-   */
+  @Description('A metric of your own, from code only (YAML cannot carry a function): `{ name, compute(reference, candidate, shape) => number, max?, min? }`.')
   @IsBudgetMetric()
   @Transform(({ obj }) => (obj as Record<string, unknown>).metric, { toClassOnly: true })
   metric?: BudgetMetric;
@@ -48,37 +46,19 @@ export class OutputBudgetOptions implements OutputBudget {
 
 /** `options:` of the mixed-precision plugin. */
 export class MixedPrecisionOptions {
-  /**
-   * `auto`: each weight gets the smallest precision the budgets allow (measured, then
-   * searched). `float16`, `uint16`, `uint8`: every eligible weight at that precision,
-   * if the budgets hold. `int8` is `uint8` (tf.js stores 8-bit weights as affine
-   * uint8). Default auto.
-   */
+  @Description('`auto`: each weight gets the smallest precision the budgets allow (measured, then searched). `float16`, `uint16`, `uint8`: every eligible weight at that precision, if the budgets hold. `int8` is stored as affine `uint8` (tf.js weight files have no int8 type).')
   @IsOneOfValues(PRECISION_POLICIES)
   policy: PrecisionPolicy = 'auto';
 
-  /**
-   * Weights with fewer elements stay float32 (biases, BatchNorm parameters): they
-   * cost little and are often sensitive. An integer >= 1. Default 1024.
-   */
+  @Description('Weights with fewer elements stay float32 (biases, BatchNorm parameters): they cost little and are often sensitive.')
   @IsNumberInRange({ integer: true, min: 1 })
   minElements = 1024;
 
-  /**
-   * How uint8 codes are chosen. `error-feedback` (default): for Conv2D and Dense
-   * kernels, GPTQ's error-feedback rounding against the layer inputs of the sample
-   * inputs (the same grid and file format, codes chosen so the layer's output moves
-   * least); other weights round to nearest. `nearest`: every value to its nearest
-   * code, as the tf.js converter does.
-   */
+  @Description('How uint8 codes are chosen: `error-feedback` (GPTQ, for Conv2D and Dense kernels, calibrated on the layer inputs of the sample inputs; same grid and file format) or `nearest` (each value to its nearest code, as the tf.js converter does).')
   @IsOneOfValues(ROUNDINGS)
   rounding: (typeof ROUNDINGS)[number] = 'error-feedback';
 
-  /**
-   * Accuracy budgets, per output name; `*` covers every output not named. An output
-   * neither named nor covered by `*` is held to validation.atol/rtol. Default
-   * `{ '*': { atol: 1e-3 } }`.
-   */
+  @Description('Accuracy budgets, per output name; `*` covers every output not named. An output neither named nor covered by `*` is held to `validation.atol`/`rtol`.')
   @IsMapping('a mapping of output names (or "*") to budgets { atol?, rtol?, argmaxAgreement?, klDivergence?, metric? }')
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { atol?, rtol?, argmaxAgreement?, klDivergence?, metric? }' } })
   @Type(() => OutputBudgetOptions)

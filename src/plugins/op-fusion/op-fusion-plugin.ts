@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { inject, type DependencyContainer } from 'tsyringe';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import type { KilnConfig } from '../../config/kiln-config.js';
+import { Description } from '../../config/description.js';
 import { IsBooleanValue, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import { withBackendAsync, isTfjsBackend } from '../../core/backend-scope.js';
 import { resolveAllByLevel } from '../../core/container-chain.js';
@@ -18,15 +19,15 @@ import { LAYER_REWRITE_RULE_NAMES, rewriteLayers, SerializationGapError } from '
 
 /** `options:` of the op-fusion plugin. */
 export class OpFusionOptions {
-  /** Where to fuse: `layers` (a stock LayersModel), `graph` (the compiled kernel graph), or `both` (default). */
+  @Description('Where to fuse: `layers` (a stock LayersModel), `graph` (the compiled kernel graph), or `both`.')
   @IsOneOfValues(['both', 'layers', 'graph'])
   level: 'both' | 'layers' | 'graph' = 'both';
 
-  /** Layer rules or graph patterns to switch off by name (e.g. fold-batchnorm, fused-activation). Default none. */
+  @Description('Layer rules or graph patterns to switch off by name (e.g. fold-batchnorm, fused-activation).')
   @IsStringList({ items: 'rule or pattern names', unique: true })
   disable: string[] = [];
 
-  /** When the fused graph fails validation, find the pattern applications at fault by halving and drop only those. Default true. */
+  @Description('When the fused graph fails validation, find the pattern applications at fault by halving and drop only those.')
   @IsBooleanValue()
   bisect = true;
 }
