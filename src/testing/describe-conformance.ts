@@ -1,4 +1,7 @@
-import { ConformanceSession, MODEL_CHECK_IDS, PLUGIN_CHECK_IDS, CONFORMANCE_CHECKS, type ConformanceCheck, type ConformanceOptions, type ConformanceTarget } from './conformance.js';
+/** `describePluginConformance`: the kit's checks as a mocha suite, one test per check, for each plugin and model. */
+import { CONFORMANCE_CHECKS, MODEL_CHECK_IDS, PLUGIN_CHECK_IDS, type ConformanceCheck } from './checks.js';
+import type { ConformanceOptions, ConformanceTarget } from './options.js';
+import { ConformanceSession } from './session.js';
 
 /** What a test body or hook is handed by mocha (`this`), as far as the kit uses it. */
 export interface MochaContextLike {

@@ -5,21 +5,10 @@
  */
 import 'reflect-metadata';
 
-export {
-  CONFORMANCE_CHECKS,
-  CONFORMANCE_CONFIG,
-  ConformanceSession,
-  MODEL_CHECK_IDS,
-  PLUGIN_CHECK_IDS,
-  runPluginConformance,
-  type ConformanceCheck,
-  type ConformanceCheckId,
-  type ConformanceModel,
-  type ConformanceOptions,
-  type ConformanceReport,
-  type ConformanceTarget,
-  type ModelConformance,
-} from './conformance.js';
+export { CONFORMANCE_CHECKS, MODEL_CHECK_IDS, PLUGIN_CHECK_IDS, type ConformanceCheck, type ConformanceCheckId } from './checks.js';
+export { CONFORMANCE_CONFIG, type ConformanceModel, type ConformanceOptions, type ConformanceTarget } from './options.js';
+export { type ConformanceReport, type ModelConformance } from './report.js';
+export { ConformanceSession, runPluginConformance } from './session.js';
 export { ConformanceError, describePluginConformance, type DescribeConformanceOptions, type MochaContextLike, type MochaLike } from './describe-conformance.js';
 // The models the kit checks on, for tests of your own.
 export { listZoo, ZOO, zooSampleInputs, type ZooBuildOptions, type ZooEntry, type ZooName } from '../zoo/index.js';

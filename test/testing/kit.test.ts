@@ -140,6 +140,26 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
     expect(performance.now() - started).to.be.below(10_000);
   });
 
+  /** Blocks the event loop past its limit, then returns a new model (which the kit frees). */
+  @Plugin(meta('kit-blocks'), { container })
+  class BlocksPlugin implements OptimizationPlugin {
+    isAvailable() { return AVAILABLE; }
+    async apply(target: KilnModel) {
+      const until = performance.now() + 200;
+      while (performance.now() < until) { /* busy */ }
+      return new WrappedModel(target, (x) => target.predict(x));
+    }
+  }
+
+  it('a plugin that blocks the event loop past its limit: time-limit fails, and its late result is freed', async () => {
+    const before = tf.memory().numTensors;
+    const report = await run(BlocksPlugin, { timeLimitMs: 50, pipeline: false });
+    expect(outcomes(report)).to.include({ 'time-limit': 'failed', tolerance: 'failed', 'dispose-frees': 'skipped' });
+    expect(report.models[0]!.applied).to.equal('timed out');
+    expect(messageOf(report, 'time-limit')).to.match(/more than its time limit of 50 ms/);
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
   it('a plugin that leaks per call: no-leak-per-call fails', async () => {
     const report = await run('leaks');
     expect(outcomes(report)).to.include({ 'no-leak-per-call': 'failed', pipeline: 'failed' });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { injectable } from 'tsyringe';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
+import { backendDataIds } from './backend-data-ids.js';
 import { summariseTimings, type TimingStats } from './timing-stats.js';
 
 export interface BenchmarkSettings {
@@ -111,10 +112,4 @@ function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[]): CallFigures {
 function snapshotMemory(): { numTensors: number; numBytes: number } {
   const m = tf.memory();
   return { numTensors: m.numTensors, numBytes: m.numBytes };
-}
-
-/** Data buffers held by every initialised backend (calls may switch the active one). */
-function backendDataIds(): number {
-  const registry = (tf.engine() as unknown as { registry: Record<string, tf.KernelBackend> }).registry;
-  return Object.values(registry).reduce((sum, backend) => sum + backend.numDataIds(), 0);
 }
