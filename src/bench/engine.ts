@@ -191,15 +191,48 @@ interface Running {
   readonly result: { -readonly [K in keyof VariantResult]: VariantResult[K] };
 }
 
+/**
+ * One cell (see {@link runBench}): its model and inputs on its backend, every variant
+ * built and called once cold, then the warm-up and timed rounds, and the figures.
+ */
 async function measureCell(key: CellKey, source: BenchSource, backend: BenchBackend, group: Group, flops: number, options: BenchRunOptions): Promise<CellResult> {
   const { settings, observer } = options;
   const disposables: Disposable[] = [];
+  const context = await prepareCell(key, source, backend, group, options, disposables);
+  try {
+    const { results, running } = await buildVariants(key, context, options, disposables);
+    // Warm-up, then timed rounds, all variants interleaved.
+    const warmupRounds = warmUp(key, running, settings, observer);
+    const rounds = timeRounds(key, running, settings, observer);
+    recordFigures(running, settings.outlierSigma, flops);
+    const variants = results.map((r) => (r.sameAs ? { ...results.find((x) => x.name === r.sameAs)!, ...stripFigures(r), name: r.name, sameAs: r.sameAs } : r));
+    return {
+      ...key,
+      flops,
+      warmupRounds,
+      rounds,
+      variants,
+      vsPredict: ratiosAgainst(variants, PREDICT),
+      vsPlain: ratiosAgainst(variants, PLAIN_TFJS),
+    };
+  } finally {
+    for (const d of disposables.reverse()) d.dispose();
+    activateBackend(backend.tfName);
+  }
+}
+
+/**
+ * Makes the cell's backend the active one, builds a fresh copy of the model and its
+ * sample inputs on it, and returns what variants are built from. Everything it makes
+ * (and every copy a variant builds) goes on `disposables`.
+ */
+async function prepareCell(key: CellKey, source: BenchSource, backend: BenchBackend, group: Group, options: BenchRunOptions, disposables: Disposable[]): Promise<VariantContext> {
   activateBackend(backend.tfName);
   const model = await withBackendAsync(backend.tfName, () => source.build());
   disposables.push(model);
-  const samples = withBackend(backend.tfName, () => source.sampleInputs(model, key.batch, settings.seed));
+  const samples = withBackend(backend.tfName, () => source.sampleInputs(model, key.batch, options.settings.seed));
   disposables.push({ dispose: () => tf.dispose(samples) });
-  const context: VariantContext = {
+  return {
     modelName: source.name,
     backend,
     bestBackend: options.bestBackend,
@@ -213,92 +246,117 @@ async function measureCell(key: CellKey, source: BenchSource, backend: BenchBack
     },
     shared: (k, make) => group.get(k, make),
   };
+}
+
+/**
+ * Every variant's result, in table order, and those that run: a variant that is the
+ * same as another here is only named (`sameAs`), an optional one is left out of a slow
+ * cell (`skipped`), and one that fails to build or on its cold call keeps its error.
+ */
+async function buildVariants(key: CellKey, context: VariantContext, options: BenchRunOptions, disposables: Disposable[]): Promise<{ results: VariantResult[]; running: Running[] }> {
+  const { settings, observer } = options;
+  const { backend } = context;
   const names = new Set(options.variants.map((v) => v.name));
   const results: VariantResult[] = [];
   const running: Running[] = [];
   let slow: string | undefined;
-  try {
-    for (const variant of options.variants) {
-      const alias = variant.sameAs?.({ backend, bestBackend: options.bestBackend });
-      if (alias && names.has(alias) && alias !== variant.name) {
-        results.push({ name: variant.name, sameAs: alias });
-        continue;
+  for (const variant of options.variants) {
+    const alias = variant.sameAs?.({ backend, bestBackend: options.bestBackend });
+    if (alias && names.has(alias) && alias !== variant.name) {
+      results.push({ name: variant.name, sameAs: alias });
+      continue;
+    }
+    if (variant.optional && slow) {
+      results.push({ name: variant.name, skipped: slow });
+      continue;
+    }
+    observer?.phase?.(key, `building ${variant.name}`, 0, 0);
+    const result: Running['result'] = { name: variant.name };
+    results.push(result);
+    try {
+      const coldMs = await buildAndCallOnce(variant, context, result, running, disposables);
+      if (variant.name === PREDICT && settings.slowCallMs > 0 && coldMs > settings.slowCallMs) {
+        slow = `slow cell: one call of ${PREDICT} took ${(coldMs / 1000).toFixed(1)} s (over ${settings.slowCallMs} ms), so optional variants are left out (--slow-call-ms 0 keeps them)`;
       }
-      if (variant.optional && slow) {
-        results.push({ name: variant.name, skipped: slow });
-        continue;
-      }
-      observer?.phase?.(key, `building ${variant.name}`, 0, 0);
-      const result: Running['result'] = { name: variant.name };
-      results.push(result);
-      try {
-        const t0 = performance.now();
-        const built = await variant.build(context);
-        result.buildMs = round(performance.now() - t0, 1);
-        disposables.push(built.model);
-        if (built.description) result.description = built.description;
-        const feed = inputsOn(samples, built.model.backend);
-        disposables.push({ dispose: () => tf.dispose(feed) });
-        const cold = timeCall(built.model, feed, true);
-        result.coldMs = round(cold.ms);
-        result.ranOn = cold.ranOn;
-        running.push({ variant, model: built.model, feed, timings: [], result });
-        if (variant.name === PREDICT && settings.slowCallMs > 0 && cold.ms > settings.slowCallMs) {
-          slow = `slow cell: one call of ${PREDICT} took ${(cold.ms / 1000).toFixed(1)} s (over ${settings.slowCallMs} ms), so optional variants are left out (--slow-call-ms 0 keeps them)`;
-        }
-      } catch (error) {
-        result.error = describeError(error);
-      }
-      activateBackend(backend.tfName);
+    } catch (error) {
+      result.error = describeError(error);
     }
-
-    // Warm-up, then timed rounds, all variants interleaved.
-    const coldTotal = running.reduce((sum, r) => sum + (r.result.coldMs ?? 0), 0);
-    const warmStart = performance.now();
-    let warmup = 0;
-    while (warmup < settings.warmupRounds && (settings.budgetMs === 0 || coldTotal <= settings.budgetMs) && (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)) {
-      observer?.phase?.(key, 'warm-up', warmup, settings.warmupRounds);
-      playRound(running, warmup, false);
-      warmup++;
-    }
-    const timedStart = performance.now();
-    let rounds = 0;
-    const planned = () => Math.max(settings.minRounds, Math.min(settings.maxRounds, rounds ? Math.round((rounds * settings.budgetMs) / Math.max(1, performance.now() - timedStart)) : settings.minRounds));
-    while (rounds < settings.maxRounds && (rounds < settings.minRounds || performance.now() - timedStart < settings.budgetMs)) {
-      observer?.phase?.(key, 'timing', rounds, planned());
-      playRound(running, rounds, true);
-      rounds++;
-      if (running.every((r) => r.result.error)) break;
-    }
-
-    for (const r of running) {
-      if (r.result.error || r.timings.length === 0) continue;
-      const stats = summariseTimings(r.timings, settings.outlierSigma);
-      Object.assign(r.result, {
-        medianMs: round(stats.medianMs),
-        p10Ms: round(stats.p10Ms),
-        p90Ms: round(stats.p90Ms),
-        meanMs: round(stats.meanMs),
-        sdMs: round(stats.sdMs),
-        samples: stats.samples,
-        outliersDropped: stats.outliersDropped,
-        gflops: Number.isFinite(flops) ? round(flops / (stats.medianMs * 1e6), 3) : undefined,
-        timingsMs: r.timings.map((t) => round(t)),
-      });
-    }
-    const variants = results.map((r) => (r.sameAs ? { ...results.find((x) => x.name === r.sameAs)!, ...stripFigures(r), name: r.name, sameAs: r.sameAs } : r));
-    return {
-      ...key,
-      flops,
-      warmupRounds: warmup,
-      rounds,
-      variants,
-      vsPredict: ratiosAgainst(variants, PREDICT),
-      vsPlain: ratiosAgainst(variants, PLAIN_TFJS),
-    };
-  } finally {
-    for (const d of disposables.reverse()) d.dispose();
     activateBackend(backend.tfName);
+  }
+  return { results, running };
+}
+
+/**
+ * Builds one variant, gives it its own copy of the inputs on the backend it runs on, and
+ * times its first (cold) call into `result`; then adds it to `running` and returns the
+ * cold call's milliseconds (unrounded).
+ */
+async function buildAndCallOnce(variant: BenchVariant, context: VariantContext, result: Running['result'], running: Running[], disposables: Disposable[]): Promise<number> {
+  const t0 = performance.now();
+  const built = await variant.build(context);
+  result.buildMs = round(performance.now() - t0, 1);
+  disposables.push(built.model);
+  if (built.description) result.description = built.description;
+  const feed = inputsOn(context.samples, built.model.backend);
+  disposables.push({ dispose: () => tf.dispose(feed) });
+  const cold = timeCall(built.model, feed, true);
+  result.coldMs = round(cold.ms);
+  result.ranOn = cold.ranOn;
+  running.push({ variant, model: built.model, feed, timings: [], result });
+  return cold.ms;
+}
+
+/**
+ * Untimed rounds: at most `warmupRounds`, none when the cold calls alone took longer
+ * than the budget (a budget of 0 never skips them), and no more once they have taken a
+ * quarter of it. Returns how many ran.
+ */
+function warmUp(key: CellKey, running: readonly Running[], settings: BenchSettings, observer: BenchObserver | undefined): number {
+  const coldTotal = running.reduce((sum, r) => sum + (r.result.coldMs ?? 0), 0);
+  const warmStart = performance.now();
+  let warmup = 0;
+  while (warmup < settings.warmupRounds && (settings.budgetMs === 0 || coldTotal <= settings.budgetMs) && (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)) {
+    observer?.phase?.(key, 'warm-up', warmup, settings.warmupRounds);
+    playRound(running, warmup, false);
+    warmup++;
+  }
+  return warmup;
+}
+
+/**
+ * Timed rounds, each call's time kept: at least `minRounds`, then until `budgetMs` is
+ * spent, at most `maxRounds`; they stop early once every variant has failed. Returns
+ * how many ran.
+ */
+function timeRounds(key: CellKey, running: readonly Running[], settings: BenchSettings, observer: BenchObserver | undefined): number {
+  const timedStart = performance.now();
+  let rounds = 0;
+  const planned = () => Math.max(settings.minRounds, Math.min(settings.maxRounds, rounds ? Math.round((rounds * settings.budgetMs) / Math.max(1, performance.now() - timedStart)) : settings.minRounds));
+  while (rounds < settings.maxRounds && (rounds < settings.minRounds || performance.now() - timedStart < settings.budgetMs)) {
+    observer?.phase?.(key, 'timing', rounds, planned());
+    playRound(running, rounds, true);
+    rounds++;
+    if (running.every((r) => r.result.error)) break;
+  }
+  return rounds;
+}
+
+/** Each variant's figures from its timings (outliers beyond `outlierSigma` dropped); GFLOP/s where `flops` is known. */
+function recordFigures(running: readonly Running[], outlierSigma: number, flops: number): void {
+  for (const r of running) {
+    if (r.result.error || r.timings.length === 0) continue;
+    const stats = summariseTimings(r.timings, outlierSigma);
+    Object.assign(r.result, {
+      medianMs: round(stats.medianMs),
+      p10Ms: round(stats.p10Ms),
+      p90Ms: round(stats.p90Ms),
+      meanMs: round(stats.meanMs),
+      sdMs: round(stats.sdMs),
+      samples: stats.samples,
+      outliersDropped: stats.outliersDropped,
+      gflops: Number.isFinite(flops) ? round(flops / (stats.medianMs * 1e6), 3) : undefined,
+      timingsMs: r.timings.map((t) => round(t)),
+    });
   }
 }
 

@@ -191,89 +191,22 @@ export async function writeFilesAtomic(
   const parent = path.dirname(target);
   const firstCreated = await makeParents(parent, target);
   const staging = path.join(parent, tempName(path.basename(target)));
-  let backup: string | undefined;
-  let keepBackup = false;
-  let committedAnything = false;
+  const progress: GroupProgress = { committedAnything: false, keepBackup: false };
 
   try {
-    // mkdir (not mkdtemp) so the folder gets normal permissions if it becomes `dir` itself.
-    await fs.mkdir(staging);
-    for (const file of ordered) await writeAndSync(path.join(staging, file.name), file.data);
-    await syncDir(staging);
-
-    let targetStat = await lstatOrNull(target);
+    await stageFiles(staging, ordered);
+    const targetStat = await renameStagingToTarget(staging, target);
     if (targetStat === null) {
-      try {
-        await fs.rename(staging, target);
-        committedAnything = true;
-        await syncDir(parent);
-        return;
-      } catch (error) {
-        // Someone created `dir` meanwhile: fall back to committing file by file.
-        if (!['EEXIST', 'ENOTEMPTY', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(errnoCode(error) ?? '')) throw error;
-        targetStat = await lstatOrNull(target);
-        if (targetStat === null) throw error;
-      }
+      progress.committedAnything = true;
+      await syncDir(parent);
+      return;
     }
-    if (!targetStat.isDirectory()) {
-      throw new ModelFileError(
-        `Cannot save into ${target}: it exists and is not a folder. Choose a folder path, or move that file away.`,
-      );
-    }
-    for (const file of ordered) {
-      const existing = await lstatOrNull(path.join(target, file.name));
-      if (existing?.isDirectory()) {
-        throw new ModelFileError(
-          `Cannot write ${path.join(target, file.name)}: a folder with that name is in the way. ` +
-            'Move or remove it and save again; nothing was changed.',
-        );
-      }
-    }
-
-    backup = await fs.mkdtemp(path.join(parent, `${TEMP_PREFIX}backup-`));
-    const committed: string[] = [];
-    const backedUp = new Set<string>();
-    try {
-      for (const file of ordered) {
-        const dest = path.join(target, file.name);
-        await options.beforeCommit?.(file.name);
-        if ((await lstatOrNull(dest)) !== null) {
-          const saved = path.join(backup, file.name);
-          try {
-            await fs.link(dest, saved);
-          } catch {
-            await fs.copyFile(dest, saved);
-          }
-          backedUp.add(file.name);
-        }
-        await fs.rename(path.join(staging, file.name), dest);
-        committed.push(file.name);
-        committedAnything = true;
-      }
-    } catch (error) {
-      const problems: string[] = [];
-      for (const name of committed.reverse()) {
-        const dest = path.join(target, name);
-        try {
-          if (backedUp.has(name)) await fs.rename(path.join(backup, name), dest);
-          else await fs.rm(dest, { force: true });
-        } catch (undoError) {
-          problems.push(`${name}: ${describeError(undoError)}`);
-        }
-      }
-      if (problems.length > 0) {
-        keepBackup = true;
-        throw new ModelFileError(
-          `Writing into ${target} failed (${describeError(error)}) and rolling back also failed (${problems.join('; ')}). ` +
-            `The previous files are kept in ${backup}: copy them back into ${target}.`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    await checkTargetFolder(target, targetStat, ordered);
+    progress.backup = await fs.mkdtemp(path.join(parent, `${TEMP_PREFIX}backup-`));
+    await commitFileByFile(target, staging, progress.backup, ordered, progress, options.beforeCommit);
     await syncDir(target);
   } catch (error) {
-    if (!committedAnything) {
+    if (!progress.committedAnything) {
       await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
       await removeCreatedParents(parent, firstCreated);
     }
@@ -285,6 +218,127 @@ export async function writeFilesAtomic(
     );
   } finally {
     await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
-    if (backup !== undefined && !keepBackup) await fs.rm(backup, { recursive: true, force: true }).catch(() => undefined);
+    if (progress.backup !== undefined && !progress.keepBackup) await fs.rm(progress.backup, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** How far a {@link writeFilesAtomic} got, for cleaning up after it. */
+interface GroupProgress {
+  /** Some file of the group reached the target folder; a failure from then on leaves the parent folders in place. */
+  committedAnything: boolean;
+  /** The folder the files being replaced are saved in, once made. */
+  backup?: string;
+  /** Rolling back failed: the backup folder holds the only copy of the previous files, so it stays. */
+  keepBackup: boolean;
+}
+
+/** Write and fsync every file into a fresh staging folder. */
+async function stageFiles(staging: string, files: readonly FileToWrite[]): Promise<void> {
+  // mkdir (not mkdtemp) so the folder gets normal permissions if it becomes `dir` itself.
+  await fs.mkdir(staging);
+  for (const file of files) await writeAndSync(path.join(staging, file.name), file.data);
+  await syncDir(staging);
+}
+
+/**
+ * Where `target` does not exist, rename the staging folder to it (the whole group lands in
+ * one step) and return null. Otherwise return what is at `target`, including where someone
+ * created it meanwhile; the files are then committed one by one.
+ */
+async function renameStagingToTarget(staging: string, target: string): Promise<import('node:fs').Stats | null> {
+  const targetStat = await lstatOrNull(target);
+  if (targetStat !== null) return targetStat;
+  try {
+    await fs.rename(staging, target);
+    return null;
+  } catch (error) {
+    // Someone created `target` meanwhile: fall back to committing file by file.
+    if (!['EEXIST', 'ENOTEMPTY', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(errnoCode(error) ?? '')) throw error;
+    const raced = await lstatOrNull(target);
+    if (raced === null) throw error;
+    return raced;
+  }
+}
+
+/** Refuse a target that is not a folder, or that holds a folder where one of the files goes. */
+async function checkTargetFolder(target: string, targetStat: import('node:fs').Stats, files: readonly FileToWrite[]): Promise<void> {
+  if (!targetStat.isDirectory()) {
+    throw new ModelFileError(
+      `Cannot save into ${target}: it exists and is not a folder. Choose a folder path, or move that file away.`,
+    );
+  }
+  for (const file of files) {
+    const existing = await lstatOrNull(path.join(target, file.name));
+    if (existing?.isDirectory()) {
+      throw new ModelFileError(
+        `Cannot write ${path.join(target, file.name)}: a folder with that name is in the way. ` +
+          'Move or remove it and save again; nothing was changed.',
+      );
+    }
+  }
+}
+
+/**
+ * Move each staged file into `target` in order, first saving any file it replaces in
+ * `backup` (hard link, else copy). If a step fails, the files already moved are
+ * rolled back and the error rethrown; if rolling back fails too, the backup is kept and
+ * the error names it.
+ */
+async function commitFileByFile(
+  target: string,
+  staging: string,
+  backup: string,
+  files: readonly FileToWrite[],
+  progress: GroupProgress,
+  beforeCommit: WriteFilesAtomicOptions['beforeCommit'],
+): Promise<void> {
+  const committed: string[] = [];
+  const backedUp = new Set<string>();
+  try {
+    for (const file of files) {
+      const dest = path.join(target, file.name);
+      await beforeCommit?.(file.name);
+      if ((await lstatOrNull(dest)) !== null) {
+        const saved = path.join(backup, file.name);
+        try {
+          await fs.link(dest, saved);
+        } catch {
+          await fs.copyFile(dest, saved);
+        }
+        backedUp.add(file.name);
+      }
+      await fs.rename(path.join(staging, file.name), dest);
+      committed.push(file.name);
+      progress.committedAnything = true;
+    }
+  } catch (error) {
+    const problems = await rollBack(target, backup, committed, backedUp);
+    if (problems.length > 0) {
+      progress.keepBackup = true;
+      throw new ModelFileError(
+        `Writing into ${target} failed (${describeError(error)}) and rolling back also failed (${problems.join('; ')}). ` +
+          `The previous files are kept in ${backup}: copy them back into ${target}.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Undo the commits, last first: a replaced file is moved back from `backup`, a new one is
+ * removed. Returns what could not be undone, one `name: why` each.
+ */
+async function rollBack(target: string, backup: string, committed: readonly string[], backedUp: ReadonlySet<string>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const name of [...committed].reverse()) {
+    const dest = path.join(target, name);
+    try {
+      if (backedUp.has(name)) await fs.rename(path.join(backup, name), dest);
+      else await fs.rm(dest, { force: true });
+    } catch (undoError) {
+      problems.push(`${name}: ${describeError(undoError)}`);
+    }
+  }
+  return problems;
 }

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeError, ModelFileError } from '../core/errors.js';
 import { writeFilesAtomic, type FileToWrite, type WriteFilesAtomicOptions } from './atomic-write.js';
 import { resolveConfinedPath } from './confined-path.js';
-import { weightSpecsByteLength } from './weight-bytes.js';
+import { joinWeightData, weightSpecsByteLength } from './weight-bytes.js';
 
 /** File name used when a folder is given instead of a model.json path. */
 export const MODEL_JSON = 'model.json';
@@ -178,12 +178,6 @@ async function loadArtifacts(modelPath: string): Promise<tf.io.ModelArtifacts> {
   artifacts.weightSpecs = weightSpecs;
   artifacts.weightData = weightData.buffer;
   return artifacts;
-}
-
-/** Concatenate tfjs `WeightData` (one ArrayBuffer or a list of them) into one ArrayBuffer. */
-function joinWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
-  if (data === undefined) return new ArrayBuffer(0);
-  return tf.io.concatenateArrayBuffers(Array.isArray(data) ? data : [data]);
 }
 
 function saveTarget(target: string): { dir: string; jsonName: string } {

@@ -1,10 +1,11 @@
 /**
- * Byte-size arithmetic for the weights listed in a model.json `weightsManifest`.
+ * Byte-size arithmetic for the weights listed in a model.json `weightsManifest`, and
+ * the weight bytes of model artifacts as one buffer.
  *
  * A weight's bytes on disk are its element count times the width of the dtype it
  * is *stored* as: its own dtype, or `quantization.dtype` when it is quantised.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 import { ModelFileError } from '../core/errors.js';
 
@@ -80,4 +81,10 @@ export function weightSpecByteLength(spec: tf.io.WeightsManifestEntry, where = '
 /** Total bytes of a list of weight specs, in order. */
 export function weightSpecsByteLength(specs: readonly tf.io.WeightsManifestEntry[], where = 'model.json'): number {
   return specs.reduce((total, spec) => total + weightSpecByteLength(spec, where), 0);
+}
+
+/** Concatenate tfjs `WeightData` (one ArrayBuffer or a list of them) into one ArrayBuffer; empty when there is none. */
+export function joinWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
+  if (data === undefined) return new ArrayBuffer(0);
+  return tf.io.concatenateArrayBuffers(Array.isArray(data) ? data : [data]);
 }

@@ -28,6 +28,7 @@ describe('bench: engine (no timing assertions)', () => {
   let tensorsBefore: number;
   let tensorsAfter: number;
   const events: string[] = [];
+  const phases: string[] = [];
 
   before(async () => {
     tensorsBefore = tf.memory().numTensors;
@@ -39,7 +40,11 @@ describe('bench: engine (no timing assertions)', () => {
       variants: [...BUILT_IN_VARIANTS, EXTRA, BROKEN],
       settings: { ...DEFAULT_BENCH_SETTINGS, budgetMs: 0, minRounds: 3, maxRounds: 3, warmupRounds: 1 },
       optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
-      observer: { cellStarted: (c, i, n) => events.push(`start ${c.batch} ${i}/${n}`), cellDone: (c, i, n) => events.push(`done ${c.batch} ${i}/${n}`) },
+      observer: {
+        cellStarted: (c, i, n) => events.push(`start ${c.batch} ${i}/${n}`),
+        phase: (c, what, done, planned) => phases.push(`${c.batch} ${what} ${done}/${planned}`),
+        cellDone: (c, i, n) => events.push(`done ${c.batch} ${i}/${n}`),
+      },
     });
     tensorsAfter = tf.memory().numTensors;
   });
@@ -50,6 +55,13 @@ describe('bench: engine (no timing assertions)', () => {
     expect(result.variants.map((v) => v.name)).to.deep.equal(names);
     for (const c of result.cells) expect(c.variants.map((v) => v.name)).to.deep.equal(names);
     expect(events).to.deep.equal(['start 1 0/2', 'done 1 0/2', 'start 2 1/2', 'done 2 1/2']);
+  });
+
+  it('reports each cell\'s phases: building every variant not copied, then warm-up, then timing', () => {
+    const built = ['predict', 'compiled', 'layers-fused', 'fused', 'kiln', 'extra-engine', 'broken'];
+    const expected = (batch: number) => [...built.map((name) => `${batch} building ${name} 0/0`), `${batch} warm-up 0/1`, `${batch} timing 0/3`, `${batch} timing 1/3`, `${batch} timing 2/3`];
+    expect(phases).to.deep.equal([...expected(1), ...expected(2)]);
+    for (const c of result.cells) expect(c.warmupRounds).to.equal(1);
   });
 
   it('records median, p10/p90, cold call, every timing and what each variant ran on', () => {

@@ -64,6 +64,39 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
       nan[5] = NaN;
       expect(evaluateOutputBudget('policy', reference, nan, shape, { argmaxAgreement: 0.5 }).failure).to.match(/produced NaN where the original gives 0\.1/);
     });
+
+    it('names each failing term in words, and a term that cannot be evaluated fails at infinite usage', () => {
+      const candidate = reference.map((v) => v + 0.01);
+      const short = evaluateOutputBudget('policy', reference, candidate.subarray(1), shape, { atol: 1 });
+      expect(short).to.deep.equal({ outcomes: [], failure: 'output "policy" has 11 values, the original 12', maxAbsDiff: Infinity });
+
+      const tight = evaluateOutputBudget('policy', reference, candidate, shape, { atol: 0.001 });
+      expect(tight.failure).to.match(/^output "policy" differs by 1\.00e-2 \(allowed 1\.00e-3: atol 0\.001 \+ rtol 0 x \|expected\|\)$/);
+      expect(tight.worstIndex).to.be.a('number');
+      expect(tight.maxAbsDiff).to.be.closeTo(0.01, 1e-6);
+      expect(tight.outcomes[0]).to.include({ term: 'maxAbsDiff', limit: '<= 0.001 + 0 x |expected|', passed: false });
+
+      const oneFlip = Float32Array.from([0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.32, 0.35, 0.33, 0.2, 0.2, 0.6]);
+      const flipped = evaluateOutputBudget('policy', reference, oneFlip, shape, { argmaxAgreement: 1, klDivergence: 1e-9 });
+      expect(flipped.failure).to.equal('output "policy" keeps its top-1 on 3 of 4 rows (argmax agreement 0.7500, budget >= 1)');
+      expect(flipped.outcomes.map((o) => [o.term, o.passed, o.limit])).to.deep.equal([['argmaxAgreement', false, '>= 1'], ['klDivergence', false, '<= 1e-9']]);
+      expect(evaluateOutputBudget('policy', reference, oneFlip, shape, { klDivergence: 1e-9 }).failure).to.match(/^output "policy" has mean KL divergence \d\.\d\de-\d nats per row \(budget <= 1e-9\)$/);
+
+      const flat = evaluateOutputBudget('v', reference, reference, [12], { argmaxAgreement: 1, klDivergence: 1 });
+      expect(flat.failure).to.match(/^output "v": argmax agreement needs an output with a class axis/);
+      expect(flat.outcomes.map((o) => [o.term, o.passed, o.usage, Number.isNaN(o.achieved)])).to.deep.equal([['argmaxAgreement', false, Infinity, true], ['klDivergence', false, Infinity, true]]);
+
+      const throws = { name: 'boom', compute: (): number => { throw new Error('no rows'); }, min: 0, max: 1 };
+      const thrown = evaluateOutputBudget('policy', reference, candidate, shape, { metric: throws });
+      expect(thrown.failure).to.equal('output "policy": metric "boom" threw: no rows');
+      expect(thrown.outcomes).to.have.length(1);
+      expect(thrown.outcomes[0]).to.include({ term: 'boom', limit: '>= 0 and <= 1', passed: false, usage: Infinity });
+      const infinite = evaluateOutputBudget('policy', reference, candidate, shape, { metric: { name: 'inf', compute: () => Infinity, max: 1 } });
+      expect(infinite.failure).to.equal('output "policy": metric "inf" returned Infinity, not a finite number');
+      const higher = evaluateOutputBudget('policy', reference, candidate, shape, { metric: { name: 'score', compute: () => 0.5, min: 0.9 } });
+      expect(higher.failure).to.equal('output "policy" has score 5.00e-1 (budget >= 0.9)');
+      expect(higher.outcomes[0]!.usage).to.be.closeTo(1.8, 1e-9);
+    });
   });
 
   describe('Validator under a budget', () => {

@@ -97,6 +97,40 @@ describe('io/atomic-write', () => {
       expect(await snapshot(tmp)).to.deep.equal(before);
     });
 
+    it('changes nothing when a folder stands where one of the files goes', async () => {
+      const dir = path.join(tmp, 'm');
+      await fs.mkdir(path.join(dir, 'b.bin'), { recursive: true });
+      await fs.writeFile(path.join(dir, 'a.bin'), 'old a');
+      const before = await snapshot(tmp);
+      await expectRejects(
+        writeFilesAtomic(dir, [{ name: 'a.bin', data: 'new a' }, { name: 'b.bin', data: 'new b' }]),
+        /Cannot write .*m[/\\]b\.bin: a folder with that name is in the way\. .*nothing was changed/,
+      );
+      expect(await snapshot(tmp)).to.deep.equal(before);
+    });
+
+    it('keeps the backup folder, and names it, when rolling back fails too', async () => {
+      const dir = path.join(tmp, 'm');
+      await fs.mkdir(dir);
+      await fs.writeFile(path.join(dir, 'a.bin'), 'old a');
+      const error = await expectRejects(
+        writeFilesAtomic(dir, [{ name: 'a.bin', data: 'new a' }, { name: 'model.json', data: 'new json' }], {
+          beforeCommit: async (name) => {
+            if (name !== 'model.json') return;
+            // Lose the saved copy of a.bin, so that putting it back fails.
+            const backup = (await fs.readdir(tmp)).find((entry) => entry.startsWith('.kiln-tmp-backup-'))!;
+            await fs.rm(path.join(tmp, backup, 'a.bin'));
+            throw new Error('injected');
+          },
+        }),
+        /^Writing into .*m failed \(injected\) and rolling back also failed \(a\.bin: .*\)\. The previous files are kept in .*\.kiln-tmp-backup-\S+: copy them back into .*m\.$/,
+      );
+      const leftovers = await tempLeftovers(tmp);
+      expect(leftovers).to.have.length(1);
+      expect(error.message).to.include(path.join(tmp, leftovers[0]!));
+      expect(await fs.readFile(path.join(dir, 'a.bin'), 'utf8')).to.equal('new a');
+    });
+
     it('leaves nothing behind when the target folder did not exist and writing fails', async () => {
       const dir = path.join(tmp, 'new', 'deeper', 'model');
       await expectRejects(

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { dtypeByteWidth, elementCount, weightSpecByteLength, weightSpecsByteLength } from '../../src/io/index.js';
+import { joinWeightData } from '../../src/io/weight-bytes.js';
 import { expectRejects } from './helpers.js';
 
 describe('io/weight-bytes', () => {
@@ -34,5 +35,12 @@ describe('io/weight-bytes', () => {
       /weight 'names' in m\/model\.json has dtype 'string'.*not supported/);
     await expectRejects(run(() => dtypeByteWidth('float64', "weight 'x'")), /weight 'x' has unknown dtype 'float64'/);
     await expectRejects(run(() => elementCount([2, -1], "weight 'y'")), /weight 'y' has an invalid shape \[2,-1\]/);
+  });
+
+  it('joins weight data given as one buffer or a list of them, and none as an empty buffer', () => {
+    const bytes = (...values: number[]): ArrayBuffer => Uint8Array.from(values).buffer;
+    expect([...new Uint8Array(joinWeightData([bytes(1, 2), bytes(), bytes(3)]))]).to.deep.equal([1, 2, 3]);
+    expect([...new Uint8Array(joinWeightData(bytes(4, 5)))]).to.deep.equal([4, 5]);
+    expect(joinWeightData(undefined).byteLength).to.equal(0);
   });
 });

@@ -1,4 +1,4 @@
-import { allclose } from './allclose.js';
+import { allclose, type Closeness } from './allclose.js';
 
 /**
  * An accuracy budget for one output: how far a candidate may drift from the
@@ -95,80 +95,109 @@ export function evaluateOutputBudget(
   shape: readonly number[],
   budget: OutputBudget,
 ): OutputBudgetResult {
+  const finite = allclose(reference, candidate, Infinity, 0);
+  const incomparable = incomparableOutputs(output, reference, candidate, finite);
+  if (incomparable) return incomparable;
+
   const outcomes: BudgetOutcome[] = [];
   let failure: string | undefined;
-  const fail = (why: string) => (failure ??= why);
+  const record = (term: TermResult) => {
+    outcomes.push(term.outcome);
+    failure ??= term.failure;
+  };
 
-  const finite = allclose(reference, candidate, Infinity, 0);
   let maxAbsDiff = finite.maxAbsDiff;
+  let worstIndex: number | undefined;
+  if (budget.atol !== undefined || budget.rtol !== undefined) {
+    const elementwise = checkElementwise(output, reference, candidate, budget.atol ?? 0, budget.rtol ?? 0);
+    record(elementwise);
+    maxAbsDiff = elementwise.maxAbsDiff;
+    worstIndex = elementwise.worstIndex;
+  }
+  if (budget.argmaxAgreement !== undefined) record(checkArgmaxAgreement(output, reference, candidate, shape, budget.argmaxAgreement));
+  if (budget.klDivergence !== undefined) record(checkKlDivergence(output, reference, candidate, shape, budget.klDivergence));
+  if (budget.metric) record(checkMetric(output, reference, candidate, shape, budget.metric));
+  return { outcomes, failure, worstIndex, maxAbsDiff };
+}
+
+/** How one budget term came out, and why it fails (undefined when it holds). */
+interface TermResult {
+  readonly outcome: BudgetOutcome;
+  readonly failure?: string;
+}
+
+/**
+ * The result that fails an output before any term is checked: its length differs
+ * from the reference's, or it is non-finite where the reference is finite (or the
+ * reverse). Undefined when the outputs can be compared; `finite` is their allclose
+ * with an infinite tolerance.
+ */
+function incomparableOutputs(output: string, reference: Float32Array, candidate: Float32Array, finite: Closeness): OutputBudgetResult | undefined {
   if (finite.mismatchedLength) {
-    return { outcomes, failure: `output "${output}" has ${candidate.length} values, the original ${reference.length}`, maxAbsDiff: Infinity };
+    return { outcomes: [], failure: `output "${output}" has ${candidate.length} values, the original ${reference.length}`, maxAbsDiff: Infinity };
   }
   if (finite.nonFinite) {
     const at = finite.nonFinite;
-    return { outcomes, failure: `output "${output}" produced ${at.actual} where the original gives ${at.expected}`, worstIndex: at.index, maxAbsDiff: Infinity };
+    return { outcomes: [], failure: `output "${output}" produced ${at.actual} where the original gives ${at.expected}`, worstIndex: at.index, maxAbsDiff: Infinity };
   }
+  return undefined;
+}
 
-  let worstIndex: number | undefined;
-  if (budget.atol !== undefined || budget.rtol !== undefined) {
-    const atol = budget.atol ?? 0;
-    const rtol = budget.rtol ?? 0;
-    const c = allclose(reference, candidate, atol, rtol);
-    maxAbsDiff = c.maxAbsDiff;
-    const usage = c.worst ? ratio(c.worst.absDiff, atol + rtol * Math.abs(c.worst.expected)) : 0;
-    worstIndex = c.worst?.index;
-    outcomes.push({ output, term: 'maxAbsDiff', achieved: c.maxAbsDiff, limit: `<= ${atol} + ${rtol} x |expected|`, passed: c.ok, usage });
-    if (!c.ok && c.worst) {
-      fail(`output "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`);
-    }
-  }
+/** The element-wise term (atol/rtol), with the largest |diff| and where the worst element is. */
+function checkElementwise(output: string, reference: Float32Array, candidate: Float32Array, atol: number, rtol: number): TermResult & { readonly maxAbsDiff: number; readonly worstIndex?: number } {
+  const c = allclose(reference, candidate, atol, rtol);
+  const usage = c.worst ? ratio(c.worst.absDiff, atol + rtol * Math.abs(c.worst.expected)) : 0;
+  const outcome: BudgetOutcome = { output, term: 'maxAbsDiff', achieved: c.maxAbsDiff, limit: `<= ${atol} + ${rtol} x |expected|`, passed: c.ok, usage };
+  const failure = !c.ok && c.worst
+    ? `output "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`
+    : undefined;
+  return { outcome, failure, maxAbsDiff: c.maxAbsDiff, worstIndex: c.worst?.index };
+}
 
-  if (budget.argmaxAgreement !== undefined) {
-    const result = argmaxAgreement(reference, candidate, shape, budget.argmaxAgreement);
-    if (typeof result === 'string') {
-      outcomes.push({ output, term: 'argmaxAgreement', achieved: NaN, limit: `>= ${budget.argmaxAgreement}`, passed: false, usage: Infinity });
-      fail(`output "${output}": ${result}`);
-    } else {
-      outcomes.push({ output, term: 'argmaxAgreement', achieved: result.agreement, limit: `>= ${budget.argmaxAgreement}`, passed: result.passed, usage: result.usage });
-      if (!result.passed) {
-        fail(`output "${output}" keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${budget.argmaxAgreement})`);
-      }
-    }
+/** The argmax-agreement term: the share of rows whose top-1 index is unchanged must be >= `threshold`. */
+function checkArgmaxAgreement(output: string, reference: Float32Array, candidate: Float32Array, shape: readonly number[], threshold: number): TermResult {
+  const result = argmaxAgreement(reference, candidate, shape, threshold);
+  if (typeof result === 'string') {
+    return { outcome: { output, term: 'argmaxAgreement', achieved: NaN, limit: `>= ${threshold}`, passed: false, usage: Infinity }, failure: `output "${output}": ${result}` };
   }
+  const outcome: BudgetOutcome = { output, term: 'argmaxAgreement', achieved: result.agreement, limit: `>= ${threshold}`, passed: result.passed, usage: result.usage };
+  if (result.passed) return { outcome };
+  return { outcome, failure: `output "${output}" keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${threshold})` };
+}
 
-  if (budget.klDivergence !== undefined) {
-    const kl = meanKlDivergence(reference, candidate, shape);
-    if (typeof kl === 'string') {
-      outcomes.push({ output, term: 'klDivergence', achieved: NaN, limit: `<= ${budget.klDivergence}`, passed: false, usage: Infinity });
-      fail(`output "${output}": ${kl}`);
-    } else {
-      const passed = kl <= budget.klDivergence;
-      outcomes.push({ output, term: 'klDivergence', achieved: kl, limit: `<= ${budget.klDivergence}`, passed, usage: ratio(kl, budget.klDivergence) });
-      if (!passed) fail(`output "${output}" has mean KL divergence ${fmt(kl)} nats per row (budget <= ${budget.klDivergence})`);
-    }
+/** The KL-divergence term: the mean KL(reference || candidate) per row must be <= `max` nats. */
+function checkKlDivergence(output: string, reference: Float32Array, candidate: Float32Array, shape: readonly number[], max: number): TermResult {
+  const kl = meanKlDivergence(reference, candidate, shape);
+  if (typeof kl === 'string') {
+    return { outcome: { output, term: 'klDivergence', achieved: NaN, limit: `<= ${max}`, passed: false, usage: Infinity }, failure: `output "${output}": ${kl}` };
   }
+  const passed = kl <= max;
+  const outcome: BudgetOutcome = { output, term: 'klDivergence', achieved: kl, limit: `<= ${max}`, passed, usage: ratio(kl, max) };
+  if (passed) return { outcome };
+  return { outcome, failure: `output "${output}" has mean KL divergence ${fmt(kl)} nats per row (budget <= ${max})` };
+}
 
-  if (budget.metric) {
-    const m = budget.metric;
-    const limit = [m.min !== undefined ? `>= ${m.min}` : '', m.max !== undefined ? `<= ${m.max}` : ''].filter(Boolean).join(' and ');
-    let value: number;
-    try {
-      value = m.compute(reference, candidate, shape);
-    } catch (error) {
-      value = NaN;
-      fail(`output "${output}": metric "${m.name}" threw: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      outcomes.push({ output, term: m.name, achieved: NaN, limit, passed: false, usage: Infinity });
-      fail(`output "${output}": metric "${m.name}" returned ${String(value)}, not a finite number`);
-    } else {
-      const passed = (m.max === undefined || value <= m.max) && (m.min === undefined || value >= m.min);
-      const usage = metricUsage(value, m, passed);
-      outcomes.push({ output, term: m.name, achieved: value, limit, passed, usage });
-      if (!passed) fail(`output "${output}" has ${m.name} ${fmt(value)} (budget ${limit})`);
-    }
+/** The user metric's term: it must compute a finite number within its bounds (a metric that throws fails). */
+function checkMetric(output: string, reference: Float32Array, candidate: Float32Array, shape: readonly number[], m: BudgetMetric): TermResult {
+  const limit = [m.min !== undefined ? `>= ${m.min}` : '', m.max !== undefined ? `<= ${m.max}` : ''].filter(Boolean).join(' and ');
+  let value: number;
+  let threw: string | undefined;
+  try {
+    value = m.compute(reference, candidate, shape);
+  } catch (error) {
+    value = NaN;
+    threw = `output "${output}": metric "${m.name}" threw: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return { outcomes, failure, worstIndex, maxAbsDiff };
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    return {
+      outcome: { output, term: m.name, achieved: NaN, limit, passed: false, usage: Infinity },
+      failure: threw ?? `output "${output}": metric "${m.name}" returned ${String(value)}, not a finite number`,
+    };
+  }
+  const passed = (m.max === undefined || value <= m.max) && (m.min === undefined || value >= m.min);
+  const outcome: BudgetOutcome = { output, term: m.name, achieved: value, limit, passed, usage: metricUsage(value, m, passed) };
+  if (passed) return { outcome };
+  return { outcome, failure: `output "${output}" has ${m.name} ${fmt(value)} (budget ${limit})` };
 }
 
 interface Agreement {

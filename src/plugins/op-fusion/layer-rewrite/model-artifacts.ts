@@ -20,12 +20,6 @@ export async function saveToMemory(model: tf.LayersModel): Promise<tf.io.ModelAr
   return saved;
 }
 
-/** tfjs `WeightData` (one ArrayBuffer or a list of them) as one ArrayBuffer. */
-export function joinWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
-  if (data === undefined) return new ArrayBuffer(0);
-  return tf.io.concatenateArrayBuffers(Array.isArray(data) ? data : [data]);
-}
-
 /** The `class_name` of a saved topology (`Model`, `Sequential`, ...). */
 export function topologyClassName(artifacts: tf.io.ModelArtifacts): unknown {
   return isRecord(artifacts.modelTopology) ? artifacts.modelTopology.class_name : undefined;

@@ -6,12 +6,13 @@
  * it predicts, saves and loads with plain @tensorflow/tfjs, with no Kiln code at run time.
  */
 import * as tf from '@tensorflow/tfjs';
+import { joinWeightData } from '../../../io/weight-bytes.js';
 import { dropInferenceNoops } from './drop-inference-noops.js';
 import { foldBatchNormLayers } from './fold-batchnorm-layers.js';
 import { LayerGraph } from './layer-graph.js';
 import { mergeActivation } from './merge-activation.js';
 import { relu6AsClippedRelu } from './relu6-as-clipped-relu.js';
-import { functionalArtifacts, joinWeightData, loadStockModel } from './model-artifacts.js';
+import { functionalArtifacts, loadStockModel } from './model-artifacts.js';
 import type { LayerRewriteRule, RewriteContext } from './rule.js';
 import { findSerializationGaps, SerializationGapError } from './serialization-gaps.js';
 import { WeightStore } from './weight-store.js';
