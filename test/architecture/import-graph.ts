@@ -9,9 +9,25 @@ export interface ImportEdge {
   readonly to: string;
   /** 1-based line of the specifier. */
   readonly line: number;
+  /** `import type` / `export type`: erased at compile time, so it cannot take part in a load-order cycle. */
+  readonly typeOnly: boolean;
 }
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])(\.{1,2}\/[^'"]+)\1/gm;
+
+/** The source with comments blanked (kept the same length, so line numbers hold): examples in doc comments are not imports. */
+function withoutComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (comment) => comment.replace(/[^\n]/g, ' '));
+}
+
+/** Whether the statement that ends at `index` imports or re-exports types only. */
+function isTypeOnly(text: string, index: number): boolean {
+  const start = Math.max(text.lastIndexOf(';', index), text.lastIndexOf('\n}', index), -1) + 1;
+  const statement = text.slice(start, index).trim();
+  if (/^(import|export)\s+type\b/.test(statement)) return true;
+  const names = /^(?:import|export)\s*\{([^}]*)\}/.exec(statement)?.[1];
+  return names !== undefined && names.split(',').map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith('type '));
+}
 
 /** Every `.ts` file under `dir`, relative to `root`. */
 export function sourceFiles(root: string, dir: string): string[] {
@@ -31,17 +47,18 @@ export function sourceFiles(root: string, dir: string): string[] {
 export function importEdges(root: string, files: readonly string[]): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const from of files) {
-    const text = fs.readFileSync(path.join(root, from), 'utf8');
+    const text = withoutComments(fs.readFileSync(path.join(root, from), 'utf8'));
     for (const match of text.matchAll(SPECIFIER)) {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(from), match[2]!)).replace(/\.js$/, '.ts');
       const line = text.slice(0, match.index).split('\n').length;
-      edges.push({ from, to: target.endsWith('.ts') ? target : `${target}.ts`, line });
+      const typeOnly = !match[0].includes('import(') && isTypeOnly(text, match.index!);
+      edges.push({ from, to: target.endsWith('.ts') ? target : `${target}.ts`, line, typeOnly });
     }
   }
   return edges;
 }
 
-/** Strongly connected components with more than one file (Tarjan): each is an import cycle. */
+/** Strongly connected components of the edges given with more than one file (Tarjan): each is an import cycle. */
 export function importCycles(edges: readonly ImportEdge[]): string[][] {
   const next = new Map<string, string[]>();
   for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
