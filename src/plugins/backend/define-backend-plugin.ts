@@ -1,6 +1,6 @@
 import { EngineManager } from '../../core/engines/engine-manager.js';
 import type { ExecutionEngine } from '../../core/engines/execution-engine.js';
-import { Plugin } from '../../core/plugin-decorator.js';
+import { Plugin, type PluginRegistrationOptions } from '../../core/plugin-decorator.js';
 import { BackendPlugin } from './backend-plugin.js';
 
 /** Plugin name for a backend in `backend.preference`: wasm -> backend-wasm. */
@@ -13,11 +13,11 @@ export type BackendPluginClass = new (engines: EngineManager) => BackendPlugin;
 
 /**
  * The `backend-<engine.name>` plugin of an engine, registered like any `@Plugin` class
- * (in tsyringe's root container when this runs). The backend slot then offers the
- * engine under its name in `backend.preference`.
+ * (in tsyringe's root container when this runs, or in `options.container`). The backend
+ * slot then offers the engine under its name in `backend.preference`.
  */
-export function defineBackendPlugin(engine: ExecutionEngine): BackendPluginClass {
-  @Plugin({ name: backendPluginName(engine.name), kind: 'backend', objective: 'latency', description: engine.description })
+export function defineBackendPlugin(engine: ExecutionEngine, options: PluginRegistrationOptions = {}): BackendPluginClass {
+  @Plugin({ name: backendPluginName(engine.name), kind: 'backend', objective: 'latency', description: engine.description }, options)
   class EngineBackendPlugin extends BackendPlugin {
     protected readonly engine = engine;
     constructor(engines: EngineManager) {
