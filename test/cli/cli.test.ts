@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { loadModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
-import { describeRun, makeTempDir, removeTempDir, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
 
 interface ReportDecision {
   slot: number;
@@ -80,7 +81,7 @@ describe('kiln CLI (end to end)', function () {
   before(async () => {
     await tf.setBackend('cpu');
     probe = tf.tensor2d([[0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8]]);
-    root = await makeTempDir();
+    root = await makeTempDir('kiln-cli-test-');
     // Plugin modules written below are CommonJS whatever the folders above say.
     await fs.writeFile(path.join(root, 'package.json'), '{ "type": "commonjs" }\n');
     smallConfig = await writeTemp('small.yaml', SMALL_RUN);

@@ -1,23 +1,21 @@
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { buildShogiResNet, loadModelFromDisk } from '../../src/index.js';
 import { main, type CliExampleResult } from '../../examples/04-cli/cli.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 describe('examples/04-cli (smoke)', () => {
   let dir: string;
   let result: CliExampleResult;
 
   before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-example-04-test-'));
+    dir = await makeTempDir('kiln-example-04-test-');
     result = await main({ small: true, dir, print: false });
   });
   after(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('kiln optimize exits 0 and prints the decisions table', () => {

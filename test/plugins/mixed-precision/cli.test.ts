@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { saveModelToDisk } from '../../../src/io/model-files.js';
 import { weightSpecsByteLength } from '../../../src/io/weight-bytes.js';
 import { buildShogiResNet } from '../../../src/zoo/shogi-resnet.js';
-import { describeRun, makeTempDir, removeTempDir, runKiln } from '../../cli/run-cli.js';
+import { describeRun, runKiln } from '../../cli/run-cli.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 import { plainLoad } from './helpers.js';
 
 const CONFIG = `backend: { preference: [wasm] }

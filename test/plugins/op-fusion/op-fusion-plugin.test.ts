@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -7,6 +6,7 @@ import { saveModelToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { ZOO, zooSampleInputs, type ZooName } from '../../../src/zoo/index.js';
 import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 
 const config = (backend: string, options?: object, extra: object = {}) => ({
   backend: { preference: [backend] },
@@ -18,7 +18,7 @@ const config = (backend: string, options?: object, extra: object = {}) => ({
 
 /** Saves with Kiln's saveModelToDisk and loads back with plain tf.loadLayersModel over tf.io.fromMemory. */
 async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.LayersModel> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-op-fusion-'));
+  const dir = await makeTempDir('kiln-op-fusion-');
   try {
     await saveModelToDisk(model, dir);
     const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as {
@@ -30,7 +30,7 @@ async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.LayersModel> 
     const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
     return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }));
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
 }
 
