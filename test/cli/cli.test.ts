@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
+import type { PluginListing } from '../../src/cli/commands/plugins-command.js';
 import { loadModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
@@ -25,14 +26,6 @@ interface Report {
   backend: string;
   final: string;
   decisions: ReportDecision[];
-}
-interface Listing {
-  name: string;
-  kind: string;
-  objective: string;
-  available: boolean;
-  reason: string;
-  description: string;
 }
 
 const SMALL_RUN = 'validation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5 }\n';
@@ -149,7 +142,7 @@ describe('kiln CLI (end to end)', function () {
     it('--json prints an array of {name, kind, available, reason}: wasm available, tensorflow not installed', async () => {
       const result = await runKiln(['plugins', '--json']);
       expectExit(result, 0);
-      const listings = parseStdout<Listing[]>(result);
+      const listings = parseStdout<PluginListing[]>(result);
       expect(listings).to.be.an('array').that.is.not.empty;
       for (const p of listings) {
         expect(p.name).to.be.a('string').that.is.not.empty;
@@ -170,7 +163,7 @@ describe('kiln CLI (end to end)', function () {
       const config = await writeTemp('plugins-list.yaml', 'plugins: [./failing-plugin.js]\n');
       const result = await runKiln(['plugins', '--json', '--config', config]);
       expectExit(result, 0);
-      const listings = parseStdout<Listing[]>(result);
+      const listings = parseStdout<PluginListing[]>(result);
       expect(listings.find((p) => p.name === 'always-fails')).to.deep.include({ kind: 'test', objective: 'latency', available: true, reason: '' });
       expect(listings.map((p) => p.name)).to.include('backend-wasm');
     });
