@@ -15,6 +15,7 @@ import type { Decision, KilnReport } from '../../../src/core/pipeline/report.js'
 import { saveArtifactsToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { buildShogiResNet } from '../../../src/zoo/shogi-resnet.js';
+import { comparePredictions } from '../../helpers/predictions.js';
 import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 import { maxDiff, plainLoad, weightRows } from './helpers.js';
 
@@ -57,10 +58,7 @@ describe('mixed-precision on the demo shogi ResNet', function () {
     const plain = await plainLoad(out);
     try {
       for (const inputs of [x, tf.mul(x, 10)]) {
-        const want = optimized.predict(inputs);
-        const got = plain.predict(inputs);
-        expect(maxDiff(want, got), 'plain tf.loadLayersModel vs the model Kiln validated').to.equal(0);
-        tf.dispose([want, got] as tf.Tensor[][]);
+        comparePredictions(optimized, plain, inputs, (want, got) => expect(maxDiff(want, got), 'plain tf.loadLayersModel vs the model Kiln validated').to.equal(0));
         if (inputs !== x) inputs.dispose();
       }
       // The weights are the same float32 values, bit for bit.

@@ -6,6 +6,7 @@ import { saveModelToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { ZOO, zooSampleInputs, type ZooName } from '../../../src/zoo/index.js';
 import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { expectSamePredictions } from '../../helpers/predictions.js';
 import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 
 const config = (backend: string, options?: object, extra: object = {}) => ({
@@ -140,10 +141,7 @@ describe('op-fusion plugin', () => {
       expect(kept).to.equal(bnLayers);
       // each BatchNorm stays a FusedBatchNorm kernel: the graph keeps more kernels than with folding
       expect(without.decision.metrics.kernelsAfter as number).to.be.at.least((all.decision.metrics.kernelsAfter as number) + bnLayers);
-      const got = without.optimized.predict(x);
-      const want = model.predict(x);
-      expectTensorsClose(got, want);
-      tf.dispose([...asList(got), ...asList(want)]);
+      expectSamePredictions(without.optimized, model, x);
     } finally {
       all.optimized.dispose();
       without.optimized.dispose();
@@ -168,10 +166,7 @@ describe('op-fusion plugin', () => {
       expect(decision.metrics.gradientMaxAbsDiff).to.be.a('number');
       expect(decision.metrics.gradientMaxAbsDiff as number).to.be.at.most(1e-3);
       expect(optimized.layersModel, 'training mode keeps the user model').to.equal(model);
-      const got = optimized.predict(x);
-      const want = model.predict(x);
-      expectTensorsClose(got, want);
-      tf.dispose([...asList(got), ...asList(want)]);
+      expectSamePredictions(optimized, model, x);
     } finally {
       optimized.dispose();
     }
