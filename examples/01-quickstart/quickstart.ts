@@ -3,10 +3,11 @@
  *
  *   npm run build && node dist/examples/01-quickstart/quickstart.js [--small]     (or KILN_EXAMPLES_SMALL=1)
  *
- * In your own project the import is `from 'tfjs-kiln'`; here it is the repository's source.
+ * It imports Kiln as your own project would, `from 'tfjs-kiln'` (inside this repository
+ * that name resolves to the package itself, through package.json's `exports`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildShogiResNet, optimize, type KilnReport } from '../../src/index.js';
+import { buildShogiResNet, optimize, type KilnReport } from 'tfjs-kiln';
 
 export interface QuickstartOptions {
   /** A smaller network and a short benchmark (the smoke test's sizes). */

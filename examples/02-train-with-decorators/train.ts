@@ -14,7 +14,8 @@
  *   npm run build
  *   node dist/examples/02-train-with-decorators/train.js [--small] [--config examples/02-train-with-decorators/kiln.yaml]
  *
- * In your own project the import is `from 'tfjs-kiln'`; here it is the repository's source.
+ * It imports Kiln as your own project would, `from 'tfjs-kiln'` (inside this repository
+ * that name resolves to the package itself, through package.json's `exports`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { IsInt, Min } from 'class-validator';
@@ -31,7 +32,7 @@ import {
   TrainingMode,
   type Decision,
   type KilnMode,
-} from '../../src/index.js';
+} from 'tfjs-kiln';
 
 /** Board planes and move planes of the shogi network (see `buildShogiResNet`). */
 const BOARD_SHAPE = [9, 9, 46] as const;

@@ -6,13 +6,14 @@
  *
  *   npm run build && node dist/examples/03-custom-plugin/run.js [--small] [--json]
  *
- * In your own project the import is `from 'tfjs-kiln'`; here it is the repository's source.
+ * It imports Kiln as your own project would, `from 'tfjs-kiln'` (inside this repository
+ * that name resolves to the package itself, through package.json's `exports`).
  */
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadConfig, optimize, PluginRegistry, type Decision } from '../../src/index.js';
+import { loadConfig, optimize, PluginRegistry, type Decision } from 'tfjs-kiln';
 
 /** This example's folder in the repository (the script runs from dist/examples/03-custom-plugin). */
 export const EXAMPLE_DIR = path.resolve(__dirname, '../../..', 'examples', '03-custom-plugin');

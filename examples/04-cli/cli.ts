@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildShogiResNet, saveModelToDisk, type KilnReport } from '../../src/index.js';
+import { buildShogiResNet, saveModelToDisk, type KilnReport } from 'tfjs-kiln';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const KILN_BIN = path.join(REPO_ROOT, 'bin', 'kiln.js');

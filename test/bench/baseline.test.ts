@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { baselineFrom, BenchRegressionError, compareToBaseline, describeComparison, readBaseline, writeBaseline, type BaselineFile } from '../../src/bench/baseline.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { expectRejects } from '../helpers/expect-rejects.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { benchResultWith } from './synthetic-result.js';
 
 function baseline(entries: BaselineFile['entries']): BaselineFile {
@@ -56,7 +56,7 @@ describe('bench: baseline ratios', () => {
   });
 
   it('writes a baseline atomically and reads it back; refuses missing or malformed files with a usage error', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-baseline-'));
+    const dir = await makeTempDir('kiln-baseline-');
     try {
       const file = path.join(dir, 'baseline.json');
       await writeBaseline(file, baselineFrom(result));
@@ -73,7 +73,7 @@ describe('bench: baseline ratios', () => {
       await fs.writeFile(file, '{"entries": []}');
       await expectRejects(readBaseline(file), /is not a kiln bench baseline/);
     } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+      await removeTempDir(dir);
     }
   });
 });

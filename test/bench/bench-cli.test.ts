@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import type { BaselineFile } from '../../src/bench/baseline.js';
 import type { BenchResult } from '../../src/bench/types.js';
-import { describeRun, makeTempDir, removeTempDir, runKiln, type CliResult } from '../cli/run-cli.js';
+import { describeRun, runKiln, type CliResult } from '../cli/run-cli.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 const QUICK = ['--backend', 'cpu', '--batch', '1', '--rounds', '3', '--warmup', '0'];
 

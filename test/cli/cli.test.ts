@@ -10,8 +10,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
+import type { PluginListing } from '../../src/cli/commands/plugins-command.js';
 import { loadModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
-import { describeRun, makeTempDir, removeTempDir, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
 
 interface ReportDecision {
   slot: number;
@@ -24,14 +26,6 @@ interface Report {
   backend: string;
   final: string;
   decisions: ReportDecision[];
-}
-interface Listing {
-  name: string;
-  kind: string;
-  objective: string;
-  available: boolean;
-  reason: string;
-  description: string;
 }
 
 const SMALL_RUN = 'validation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5 }\n';
@@ -80,7 +74,7 @@ describe('kiln CLI (end to end)', function () {
   before(async () => {
     await tf.setBackend('cpu');
     probe = tf.tensor2d([[0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8]]);
-    root = await makeTempDir();
+    root = await makeTempDir('kiln-cli-test-');
     // Plugin modules written below are CommonJS whatever the folders above say.
     await fs.writeFile(path.join(root, 'package.json'), '{ "type": "commonjs" }\n');
     smallConfig = await writeTemp('small.yaml', SMALL_RUN);
@@ -148,7 +142,7 @@ describe('kiln CLI (end to end)', function () {
     it('--json prints an array of {name, kind, available, reason}: wasm available, tensorflow not installed', async () => {
       const result = await runKiln(['plugins', '--json']);
       expectExit(result, 0);
-      const listings = parseStdout<Listing[]>(result);
+      const listings = parseStdout<PluginListing[]>(result);
       expect(listings).to.be.an('array').that.is.not.empty;
       for (const p of listings) {
         expect(p.name).to.be.a('string').that.is.not.empty;
@@ -169,7 +163,7 @@ describe('kiln CLI (end to end)', function () {
       const config = await writeTemp('plugins-list.yaml', 'plugins: [./failing-plugin.js]\n');
       const result = await runKiln(['plugins', '--json', '--config', config]);
       expectExit(result, 0);
-      const listings = parseStdout<Listing[]>(result);
+      const listings = parseStdout<PluginListing[]>(result);
       expect(listings.find((p) => p.name === 'always-fails')).to.deep.include({ kind: 'test', objective: 'latency', available: true, reason: '' });
       expect(listings.map((p) => p.name)).to.include('backend-wasm');
     });

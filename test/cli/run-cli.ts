@@ -1,7 +1,6 @@
 /** Helpers for the end-to-end CLI tests: run `node bin/kiln.js ...` as a child process. */
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** The repository root (holds package.json and bin/kiln.js); found by walking up from this file. */
@@ -55,13 +54,4 @@ export function runKiln(args: readonly string[], options: { timeoutMs?: number; 
 /** Text that describes a run, for assertion messages. */
 export function describeRun(result: CliResult): string {
   return `exit ${result.code}${result.signal ? ` (signal ${result.signal})` : ''}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`;
-}
-
-/** A fresh folder under os.tmpdir(); remove it with {@link removeTempDir}. */
-export async function makeTempDir(prefix = 'kiln-cli-test-'): Promise<string> {
-  return fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), prefix)));
-}
-
-export async function removeTempDir(dir: string | undefined): Promise<void> {
-  if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
 }

@@ -1,10 +1,8 @@
 /** Shared helpers for the src/config tests. */
 import 'reflect-metadata';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { expect } from 'chai';
 import { IsIn } from 'class-validator';
 import { container, type DependencyContainer } from 'tsyringe';
 
@@ -13,38 +11,6 @@ import type { KilnModel } from '../../src/core/kiln-model.js';
 import { Plugin } from '../../src/core/plugin-decorator.js';
 import { MODULE_IMPORTER, type ModuleImporter } from '../../src/core/tokens.js';
 import { explain } from '../../src/config/validators.js';
-
-/**
- * Await `promise`, assert it rejects with an error of `type` whose message matches
- * `pattern`, and return the error for further checks.
- */
-export async function expectRejects(
-  promise: Promise<unknown>,
-  pattern: RegExp,
-  type: abstract new (...args: never[]) => Error = Error,
-): Promise<Error & { code?: string }> {
-  let caught: unknown;
-  let settled = false;
-  try {
-    await promise;
-    settled = true;
-  } catch (error) {
-    caught = error;
-  }
-  expect(settled, `expected a rejection matching ${pattern}, but the promise resolved`).to.equal(false);
-  expect(caught).to.be.instanceOf(type);
-  expect((caught as Error).message).to.match(pattern);
-  return caught as Error & { code?: string };
-}
-
-/** A fresh temp folder (real path); remove it with {@link removeTempDir}. */
-export async function makeTempDir(): Promise<string> {
-  return fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-config-test-')));
-}
-
-export async function removeTempDir(dir: string | undefined): Promise<void> {
-  if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
-}
 
 /** Writes `text` to `dir/name` and returns the file's path. */
 export async function writeFile(dir: string, name: string, text: string): Promise<string> {

@@ -5,6 +5,7 @@ import { OptimizationFailedError } from '../../src/core/errors.js';
 import { optimize } from '../../src/optimize.js';
 import { registerBrokenPlugins } from '../helpers/broken-plugins.js';
 import { expectRejects } from '../helpers/expect-rejects.js';
+import { comparePredictions } from '../helpers/predictions.js';
 import { FAST_CONFIG, tinyConvModel } from '../helpers/tiny-models.js';
 
 function weightsOf(model: tf.LayersModel): Float32Array[] {
@@ -62,10 +63,7 @@ describe('pipeline: validated fallback over deliberately broken plugins', () => 
     const after = weightsOf(model);
     after.forEach((w, i) => expect(Array.from(w)).to.deep.equal(Array.from(before[i]!)));
     // The optimised model predicts like the original.
-    const want = model.predict(x) as tf.Tensor[];
-    const got = optimized.predict(x) as tf.Tensor[];
-    want.forEach((w, i) => expect(Array.from(got[i]!.dataSync())).to.deep.equal(Array.from(w.dataSync())));
-    tf.dispose([...want, ...got]);
+    comparePredictions<tf.Tensor[]>(model, optimized, x, (want, got) => want.forEach((w, i) => expect(Array.from(got[i]!.dataSync())).to.deep.equal(Array.from(w.dataSync()))));
     optimized.dispose();
     expect(tf.memory().numTensors).to.equal(tensorsBefore);
   });

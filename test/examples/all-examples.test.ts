@@ -25,4 +25,17 @@ describe('examples/', () => {
       expect(existsSync(path.join(REPO_ROOT, 'test', 'examples', SMOKE_TESTS[folder]!)), `test/examples/${SMOKE_TESTS[folder]}`).to.equal(true);
     }
   });
+
+  it('every example imports Kiln by its package name, as a user who copies it would (never the source folders)', async () => {
+    const files: string[] = [];
+    for (const folder of Object.keys(SMOKE_TESTS)) {
+      for (const name of await fs.readdir(path.join(REPO_ROOT, 'examples', folder))) if (name.endsWith('.ts')) files.push(path.join(folder, name));
+    }
+    expect(files).to.not.deep.equal([]);
+    for (const file of files) {
+      const text = await fs.readFile(path.join(REPO_ROOT, 'examples', file), 'utf8');
+      const specifiers = [...text.matchAll(/\bfrom\s+'([^']+)'|\brequire\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
+      for (const specifier of specifiers) expect(specifier, `examples/${file}`).to.not.match(/(^|\/)(src|dist)(\/|$)/);
+    }
+  });
 });

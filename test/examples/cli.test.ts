@@ -1,23 +1,22 @@
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { buildShogiResNet, loadModelFromDisk } from '../../src/index.js';
 import { main, type CliExampleResult } from '../../examples/04-cli/cli.js';
+import { comparePredictions } from '../helpers/predictions.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 describe('examples/04-cli (smoke)', () => {
   let dir: string;
   let result: CliExampleResult;
 
   before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-example-04-test-'));
+    dir = await makeTempDir('kiln-example-04-test-');
     result = await main({ small: true, dir, print: false });
   });
   after(async () => {
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('kiln optimize exits 0 and prints the decisions table', () => {
@@ -41,9 +40,7 @@ describe('examples/04-cli (smoke)', () => {
     const written = await loadModelFromDisk(result.outDir);
     const x = tf.randomNormal([2, 9, 9, 46], 0, 1, 'float32', 5);
     try {
-      const [a, b] = [original.predict(x) as tf.Tensor[], written.predict(x) as tf.Tensor[]];
-      a.forEach((t, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]!)).to.be.at.most(1e-4));
-      tf.dispose([...a, ...b]);
+      comparePredictions<tf.Tensor[]>(original, written, x, (a, b) => a.forEach((t, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]!)).to.be.at.most(1e-4)));
     } finally {
       tf.dispose(x);
       original.dispose();

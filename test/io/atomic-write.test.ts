@@ -3,15 +3,18 @@ import * as path from 'node:path';
 
 import { expect } from 'chai';
 
+import { ModelFileError } from '../../src/core/errors.js';
 import { writeFileAtomic, writeFilesAtomic } from '../../src/io/index.js';
-import { expectRejects, makeTempDir, removeTempDir, snapshot, tempLeftovers } from './helpers.js';
+import { expectRejects } from '../helpers/expect-rejects.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { snapshot, tempLeftovers } from './helpers.js';
 
 describe('io/atomic-write', () => {
   let root: string | undefined;
   let tmp: string;
 
   beforeEach(async () => {
-    root = await makeTempDir();
+    root = await makeTempDir('kiln-io-test-');
     tmp = root;
   });
   afterEach(async () => {
@@ -34,7 +37,7 @@ describe('io/atomic-write', () => {
       await fs.mkdir(target);
       await fs.writeFile(path.join(target, 'keep.txt'), 'keep');
       const before = await snapshot(tmp);
-      await expectRejects(writeFileAtomic(target, 'x'), /Cannot write .*occupied .*not a folder/);
+      await expectRejects(writeFileAtomic(target, 'x'), /Cannot write .*occupied .*not a folder/, ModelFileError);
       expect(await snapshot(tmp)).to.deep.equal(before);
     });
   });
@@ -93,6 +96,7 @@ describe('io/atomic-write', () => {
           },
         ),
         /Cannot write a\.bin, b\.bin, model\.json into .*m \(injected\)/,
+        ModelFileError,
       );
       expect(await snapshot(tmp)).to.deep.equal(before);
     });
@@ -136,25 +140,26 @@ describe('io/atomic-write', () => {
       await expectRejects(
         writeFilesAtomic(dir, [{ name: 'a.bin', data: 'a' }, { name: 'a.bin', data: 'b' }]),
         /Cannot write a\.bin into .* twice/,
+        ModelFileError,
       );
       // A failure while staging also removes the parent folders it created.
       const bad = { name: 'x.bin', data: 42 as unknown as string };
-      await expectRejects(writeFilesAtomic(dir, [bad]), /Cannot write x\.bin into /);
+      await expectRejects(writeFilesAtomic(dir, [bad]), /Cannot write x\.bin into /, ModelFileError);
       expect(await fs.readdir(tmp)).to.deep.equal([]);
     });
 
     it('refuses names that are not plain file names', async () => {
       for (const name of ['../x', 'a/b', '', '.kiln-tmp-sneaky']) {
-        await expectRejects(writeFilesAtomic(tmp, [{ name, data: 'x' }]), /file names must be plain names/);
+        await expectRejects(writeFilesAtomic(tmp, [{ name, data: 'x' }]), /file names must be plain names/, ModelFileError);
       }
-      await expectRejects(writeFilesAtomic(tmp, [{ name: 'a', data: 'x' }], { last: 'b' }), /Cannot commit b last/);
+      await expectRejects(writeFilesAtomic(tmp, [{ name: 'a', data: 'x' }], { last: 'b' }), /Cannot commit b last/, ModelFileError);
       expect(await fs.readdir(tmp)).to.deep.equal([]);
     });
 
     it('refuses a target path that is a file', async () => {
       const file = path.join(tmp, 'file');
       await fs.writeFile(file, 'x');
-      await expectRejects(writeFilesAtomic(file, [{ name: 'a', data: 'y' }]), /exists and is not a folder/);
+      await expectRejects(writeFilesAtomic(file, [{ name: 'a', data: 'y' }]), /exists and is not a folder/, ModelFileError);
       expect(await fs.readFile(file, 'utf8')).to.equal('x');
       expect(await tempLeftovers(tmp)).to.deep.equal([]);
     });

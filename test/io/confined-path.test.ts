@@ -3,15 +3,17 @@ import * as path from 'node:path';
 
 import { expect } from 'chai';
 
+import { ModelFileError } from '../../src/core/errors.js';
 import { resolveConfinedPath } from '../../src/io/index.js';
-import { expectRejects, makeTempDir, removeTempDir } from './helpers.js';
+import { expectRejects } from '../helpers/expect-rejects.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 describe('io/confined-path', () => {
   let root: string | undefined;
   let model: string;
 
   beforeEach(async () => {
-    root = await makeTempDir();
+    root = await makeTempDir('kiln-io-test-');
     model = path.join(root, 'model');
     await fs.mkdir(path.join(model, 'sub'), { recursive: true });
     await fs.writeFile(path.join(model, 'sub', 'w.bin'), 'w');
@@ -38,7 +40,7 @@ describe('io/confined-path', () => {
       [42, /is not a non-empty file name/],
     ];
     for (const [entry, pattern] of cases) {
-      await expectRejects(resolveConfinedPath(model, entry, 'm.json'), pattern);
+      await expectRejects(resolveConfinedPath(model, entry, 'm.json'), pattern, ModelFileError);
     }
   });
 
@@ -47,6 +49,7 @@ describe('io/confined-path', () => {
     await expectRejects(
       resolveConfinedPath(model, 'up/outside.bin', 'm.json'),
       /resolves through a symlink to .*outside\.bin, outside the model folder: paths must be relative to the model folder/,
+      ModelFileError,
     );
   });
 });

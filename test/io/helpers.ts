@@ -1,44 +1,9 @@
 /** Shared helpers for the src/io tests. */
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-
-import { ModelFileError } from '../../src/core/errors.js';
-
-/**
- * Await `promise`, assert it rejects with an error of `type` (default ModelFileError) whose
- * message matches `pattern`, and return that error for further checks.
- */
-export async function expectRejects(
-  promise: Promise<unknown>,
-  pattern: RegExp,
-  type: abstract new (...args: never[]) => Error = ModelFileError,
-): Promise<Error> {
-  let caught: unknown;
-  let settled = false;
-  try {
-    await promise;
-    settled = true;
-  } catch (error) {
-    caught = error;
-  }
-  expect(settled, `expected a rejection matching ${pattern}, but the promise resolved`).to.equal(false);
-  expect(caught).to.be.instanceOf(type);
-  expect((caught as Error).message).to.match(pattern);
-  return caught as Error;
-}
-
-/** A fresh temp folder; remove it with {@link removeTempDir}. */
-export async function makeTempDir(): Promise<string> {
-  return fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-io-test-')));
-}
-
-export async function removeTempDir(dir: string | undefined): Promise<void> {
-  if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
-}
 
 /** Every path under `root` (recursively) with its size and content hash-ish fingerprint. */
 export async function snapshot(root: string): Promise<Record<string, string>> {

@@ -6,12 +6,11 @@ import { expect } from 'chai';
 
 import { ModelFileError } from '../../src/core/errors.js';
 import { diskModelIO, loadModelFromDisk, saveModelToDisk } from '../../src/io/index.js';
+import { expectRejects } from '../helpers/expect-rejects.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import {
   expectClose,
-  expectRejects,
-  makeTempDir,
   predictions,
-  removeTempDir,
   smallModel,
   snapshot,
   tempLeftovers,
@@ -27,7 +26,7 @@ describe('io/model-files', function () {
     await tf.ready();
   });
   beforeEach(async () => {
-    root = await makeTempDir();
+    root = await makeTempDir('kiln-io-test-');
     tmp = root;
   });
   afterEach(async () => {
@@ -168,6 +167,7 @@ describe('io/model-files', function () {
       await expectRejects(
         loadModelFromDisk(dir),
         /weightsManifest entry "\.\.\/evil\.bin" in .*model\.json points outside the model folder: paths must be relative to the model folder/,
+        ModelFileError,
       );
       expect(await snapshot(tmp)).to.deep.equal(before);
     });
@@ -181,6 +181,7 @@ describe('io/model-files', function () {
       const error = await expectRejects(
         diskModelIO(dir).load!(),
         /is an absolute path: paths must be relative to the model folder/,
+        ModelFileError,
       );
       expect(error.message).to.contain(JSON.stringify(evil));
       expect(await snapshot(tmp)).to.deep.equal(before);
@@ -195,6 +196,7 @@ describe('io/model-files', function () {
       await expectRejects(
         loadModelFromDisk(dir),
         /"linked\.bin" .*resolves through a symlink to .*evil\.bin, outside the model folder: paths must be relative/,
+        ModelFileError,
       );
     });
 
@@ -218,10 +220,11 @@ describe('io/model-files', function () {
       const error = await expectRejects(
         loadModelFromDisk(dir),
         /Weight shard "group1-shard1of1\.bin" listed in .*model\.json is missing/,
+        ModelFileError,
       );
       expect(error.message).to.contain(path.join(dir, 'model.json'));
       // tfjs passes the handler's error through unwrapped.
-      await expectRejects(tf.loadLayersModel(diskModelIO(dir)), /Weight shard "group1-shard1of1\.bin" listed in .* is missing/);
+      await expectRejects(tf.loadLayersModel(diskModelIO(dir)), /Weight shard "group1-shard1of1\.bin" listed in .* is missing/, ModelFileError);
     });
 
     it('reports a truncated shard with expected and actual byte counts', async () => {
@@ -233,6 +236,7 @@ describe('io/model-files', function () {
       const error = await expectRejects(
         loadModelFromDisk(dir),
         /model\.json's weightsManifest expects (\d+) bytes but the shards hold (\d+) .*group1-shard1of1\.bin.*: re-export or re-copy the model/,
+        ModelFileError,
       );
       const [, expectedBytes, actualBytes] = /expects (\d+) bytes but the shards hold (\d+)/.exec(error.message)!;
       expect(Number(expectedBytes)).to.equal(size);
@@ -243,18 +247,18 @@ describe('io/model-files', function () {
       const dir = path.join(tmp, 'm');
       await fs.mkdir(dir);
       await fs.writeFile(path.join(dir, 'model.json'), '{"modelTopology": ');
-      const error = await expectRejects(loadModelFromDisk(dir), /model\.json is not valid JSON \(.+\)/);
+      const error = await expectRejects(loadModelFromDisk(dir), /model\.json is not valid JSON \(.+\)/, ModelFileError);
       expect(error.message).to.contain(path.join(dir, 'model.json'));
     });
 
     it('reports a folder without model.json', async () => {
       const dir = path.join(tmp, 'empty');
       await fs.mkdir(dir);
-      await expectRejects(loadModelFromDisk(dir), /model\.json is missing: pass the path of a model\.json file or of the folder/);
+      await expectRejects(loadModelFromDisk(dir), /model\.json is missing: pass the path of a model\.json file or of the folder/, ModelFileError);
     });
 
     it('reports a path that does not exist', async () => {
-      await expectRejects(loadModelFromDisk(path.join(tmp, 'nope')), /Model not found: .*nope does not exist/);
+      await expectRejects(loadModelFromDisk(path.join(tmp, 'nope')), /Model not found: .*nope does not exist/, ModelFileError);
     });
 
     it('reports string weights as unsupported', async () => {
@@ -263,7 +267,7 @@ describe('io/model-files', function () {
       await editModelJson(dir, (json) => {
         json.weightsManifest[0].weights[0].dtype = 'string';
       });
-      await expectRejects(loadModelFromDisk(dir), /has dtype 'string'.*not supported/);
+      await expectRejects(loadModelFromDisk(dir), /has dtype 'string'.*not supported/, ModelFileError);
     });
 
     it('wraps errors raised inside tf.loadLayersModel as ModelFileError', async () => {
@@ -272,7 +276,7 @@ describe('io/model-files', function () {
       await editModelJson(dir, (json) => {
         json.modelTopology.config.layers[0].class_name = 'NoSuchLayer';
       });
-      const error = await expectRejects(loadModelFromDisk(dir), /Cannot build a LayersModel from .*: check it is a TensorFlow\.js layers model/);
+      const error = await expectRejects(loadModelFromDisk(dir), /Cannot build a LayersModel from .*: check it is a TensorFlow\.js layers model/, ModelFileError);
       expect((error as ModelFileError).code).to.equal('MODEL_FILE');
       expect(error.cause).to.be.instanceOf(Error);
     });
@@ -304,6 +308,7 @@ describe('io/model-files', function () {
           },
         }),
         /Cannot write group1-shard1of1\.bin, model\.json into .*simulated disk failure.*previous files, if any, are unchanged/,
+        ModelFileError,
       );
       model.dispose();
       expect(committed).to.deep.equal(['group1-shard1of1.bin']); // the shard really was replaced, then rolled back
@@ -322,6 +327,7 @@ describe('io/model-files', function () {
       await expectRejects(
         saveModelToDisk(model, dir),
         /Cannot write .*model\.json: a folder with that name is in the way/,
+        ModelFileError,
       );
       model.dispose();
       expect(await snapshot(tmp)).to.deep.equal(before);

@@ -1,9 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
+import { ModelFileError } from '../../src/core/errors.js';
 import { dtypeByteWidth, elementCount, weightSpecByteLength, weightSpecsByteLength } from '../../src/io/index.js';
 import { joinWeightData } from '../../src/io/weight-bytes.js';
-import { expectRejects } from './helpers.js';
+import { expectRejects } from '../helpers/expect-rejects.js';
 
 describe('io/weight-bytes', () => {
   it('knows the byte width of each stored dtype', () => {
@@ -32,9 +33,9 @@ describe('io/weight-bytes', () => {
   it('refuses string, unknown dtypes and bad shapes with the weight named', async () => {
     const run = (f: () => unknown) => Promise.resolve().then(f);
     await expectRejects(run(() => weightSpecByteLength({ name: 'names', shape: [2], dtype: 'string' }, 'm/model.json')),
-      /weight 'names' in m\/model\.json has dtype 'string'.*not supported/);
-    await expectRejects(run(() => dtypeByteWidth('float64', "weight 'x'")), /weight 'x' has unknown dtype 'float64'/);
-    await expectRejects(run(() => elementCount([2, -1], "weight 'y'")), /weight 'y' has an invalid shape \[2,-1\]/);
+      /weight 'names' in m\/model\.json has dtype 'string'.*not supported/, ModelFileError);
+    await expectRejects(run(() => dtypeByteWidth('float64', "weight 'x'")), /weight 'x' has unknown dtype 'float64'/, ModelFileError);
+    await expectRejects(run(() => elementCount([2, -1], "weight 'y'")), /weight 'y' has an invalid shape \[2,-1\]/, ModelFileError);
   });
 
   it('joins weight data given as one buffer or a list of them, and none as an empty buffer', () => {

@@ -4,8 +4,6 @@
  * in its data-* attributes, its visible labels and its geometry. No timing assertion:
  * the bench figures are whatever this machine measured.
  */
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
@@ -16,6 +14,7 @@ import type { BenchResult } from '../../src/bench/types.js';
 import { BUILT_IN_VARIANTS, KILN, PLAIN_TFJS, PREDICT } from '../../src/bench/variants.js';
 import { msLabel } from '../../src/report/charts.js';
 import { writeHtmlReport } from '../../src/report/write-report.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { chromiumInstalled, launchChromium, openFile, skipWithoutChromium } from './browser.js';
 import { READ_CHARTS, type PageBar, type PageCharts, type PageLatencyRow } from './read-charts.js';
 import { syntheticKilnReport, WEIGHT_ROWS } from './synthetic-report.js';
@@ -51,12 +50,12 @@ describe('HTML report in headless Chromium', () => {
   let dir: string;
 
   before(async function () {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-chromium-'));
+    dir = await makeTempDir('kiln-chromium-');
     if (chromiumInstalled()) browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('bench report: no console errors, no requests; bars, latency rows and decisions carry the JSON\'s numbers', async function () {

@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import type { Decision } from '../../src/core/pipeline/report.js';
 import { renderHtmlReport, weightPrecisions, type ReportData } from '../../src/report/html-report.js';
 import { writeHtmlReport } from '../../src/report/write-report.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { benchResultWith } from '../bench/synthetic-result.js';
 import { embeddedData } from './read-charts.js';
 import { syntheticKilnReport, WEIGHT_ROWS } from './synthetic-report.js';
@@ -66,14 +66,14 @@ describe('HTML report (rendering)', () => {
   });
 
   it('writes the page atomically', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-report-'));
+    const dir = await makeTempDir('kiln-report-');
     try {
       const file = path.join(dir, 'report.html');
       await writeHtmlReport(file, optimize);
       expect(await fs.readFile(file, 'utf8')).to.equal(renderHtmlReport(optimize));
       expect(await fs.readdir(dir)).to.deep.equal(['report.html']);
     } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+      await removeTempDir(dir);
     }
   });
 });

@@ -14,6 +14,7 @@ import {
   type ZooEntry,
   type ZooName,
 } from '../../src/zoo/index.js';
+import { comparePredictions } from '../helpers/predictions.js';
 
 const asArray = (y: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(y) ? y : [y]);
 
@@ -146,11 +147,13 @@ for (const entry of listZoo()) {
         expect(loaded.layers.map((l) => l.name)).to.deep.equal(model.layers.map((l) => l.name));
         expect(loaded.countParams()).to.equal(model.countParams());
         const [x] = zooSampleInputs(entry, 3, 9) as [tf.Tensor];
-        const y = asArray(model.predict(x));
-        const y2 = asArray(loaded.predict(x));
-        expect(y2.map((t) => t.shape)).to.deep.equal(y.map((t) => t.shape));
-        y.forEach((t, i) => expect(maxAbsDiff(t, y2[i]!)).to.be.below(1e-6));
-        tf.dispose([x, ...y, ...y2]);
+        comparePredictions(model, loaded, x, (a, b) => {
+          const y = asArray(a);
+          const y2 = asArray(b);
+          expect(y2.map((t) => t.shape)).to.deep.equal(y.map((t) => t.shape));
+          y.forEach((t, i) => expect(maxAbsDiff(t, y2[i]!)).to.be.below(1e-6));
+        });
+        tf.dispose(x);
         model.dispose();
         loaded.dispose();
       });

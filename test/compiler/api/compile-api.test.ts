@@ -5,7 +5,8 @@ import { CompiledModel } from '../../../src/compiler/api/compiled-model.js';
 import { explain } from '../../../src/compiler/api/explain.js';
 import { CompileStrictError } from '../../../src/core/errors.js';
 import { ZOO, zooSampleInputs } from '../../../src/zoo/index.js';
-import { asList, expectTensorsClose } from './compile-helpers.js';
+import { expectTensorsClose } from './compile-helpers.js';
+import { expectSamePredictions } from '../../helpers/predictions.js';
 
 describe('compile(): the API around the cache', () => {
   it('sampleInputs compiles at compile() time; the first real call is already a replay', () => {
@@ -33,10 +34,7 @@ describe('compile(): the API around the cache', () => {
     expect(compiled.stats().compiled).to.have.length(1);
     expect(compiled.outputNames).to.deep.equal(model.outputNames);
     expect(compiled.trainableVariables()).to.have.length(model.trainableWeights.length);
-    const got = compiled.predict(x);
-    const expected = model.predict(x);
-    expectTensorsClose(got, expected);
-    tf.dispose([...asList(got), ...asList(expected)]);
+    expectSamePredictions(compiled, model, x);
     compiled.dispose();
     expect(tf.memory().numTensors).to.equal(before);
     model.dispose();

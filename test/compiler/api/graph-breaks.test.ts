@@ -6,6 +6,7 @@ import { CompileStrictError } from '../../../src/core/errors.js';
 import type { GraphBreakCause } from '../../../src/compiler/graph-break.js';
 import { ZOO, zooSampleInputs } from '../../../src/zoo/index.js';
 import { asList, expectTensorsClose, recordingLogger } from './compile-helpers.js';
+import { comparePredictions } from '../../helpers/predictions.js';
 
 interface BreakCase {
   readonly title: string;
@@ -361,11 +362,10 @@ describe('compile: recompile limit and strict', () => {
     const [x2] = zooSampleInputs(entry, 2, 2) as [tf.Tensor];
     try {
       tf.dispose(compiled.predict(x1));
-      const got = compiled.predict(x2) as tf.Tensor;
-      const expected = model.predict(x2) as tf.Tensor;
-      expect(got.shape).to.deep.equal([2, 10]);
-      expectTensorsClose(got, expected);
-      tf.dispose([got, expected]);
+      comparePredictions<tf.Tensor>(compiled, model, x2, (got, expected) => {
+        expect(got.shape).to.deep.equal([2, 10]);
+        expectTensorsClose(got, expected);
+      });
       expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal(['cpu|inference|float32[1,20]', 'cpu|inference|float32[2,20]']);
     } finally {
       compiled.dispose();

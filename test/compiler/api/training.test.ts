@@ -4,6 +4,7 @@ import { compile } from '../../../src/compiler/api/compile.js';
 import { allclose } from '../../../src/core/validation/allclose.js';
 import { ZOO, zooSampleInputs, type ZooName } from '../../../src/zoo/index.js';
 import { asList, expectTensorsClose } from './compile-helpers.js';
+import { expectSamePredictions } from '../../helpers/predictions.js';
 
 /** A loss that does not vanish through softmax: a weighted sum of every output with fixed, seeded weights. */
 function weightedSumLoss(seed: number) {
@@ -94,10 +95,7 @@ describe('compile: training mode', () => {
     const [x] = zooSampleInputs(ZOO['shogi-resnet'], 2, 9) as [tf.Tensor];
     try {
       for (let i = 0; i < 2; i++) {
-        const got = compiled.predict(x);
-        const expected = model.predict(x);
-        expectTensorsClose(got, expected);
-        tf.dispose([...asList(got), ...asList(expected)]);
+        expectSamePredictions(compiled, model, x);
       }
       expect(compiled.stats().compiled[0]!.executorReason).to.match(/training mode/);
     } finally {

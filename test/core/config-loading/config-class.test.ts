@@ -22,7 +22,9 @@ import {
 import { KilnConfig, ValidationConfig } from '../../../src/config/kiln-config.js';
 import { loadConfig } from '../../../src/core/config-loading/load-config.js';
 import { IsNumberInRange } from '../../../src/config/validators.js';
-import { expectRejects, fakePluginContainer, makeTempDir, removeTempDir, writeFile } from '../../config/helpers.js';
+import { expectRejects } from '../../helpers/expect-rejects.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
+import { fakePluginContainer, writeFile } from '../../config/helpers.js';
 
 /** The config as plain data (the class's own fields are non-enumerable, so they drop out). */
 function plain(config: object): unknown {
@@ -60,7 +62,7 @@ class TrainingSettings {
 describe('configFromClass', () => {
   let dir: string | undefined;
   beforeEach(async () => {
-    dir = await makeTempDir();
+    dir = await makeTempDir('kiln-config-test-');
   });
   afterEach(async () => {
     await removeTempDir(dir);

@@ -10,16 +10,9 @@ import { PluginRegistry } from '../../../src/core/plugin-registry.js';
 import { KilnConfig } from '../../../src/config/kiln-config.js';
 import { loadConfig } from '../../../src/core/config-loading/load-config.js';
 import { resolvePipeline } from '../../../src/core/config-loading/resolve-pipeline.js';
-import {
-  EXAMPLE_YAML,
-  expectRejects,
-  fakePluginContainer,
-  FakePrecisionOptions,
-  makeTempDir,
-  recordingImporter,
-  removeTempDir,
-  writeFile,
-} from '../../config/helpers.js';
+import { expectRejects } from '../../helpers/expect-rejects.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
+import { EXAMPLE_YAML, fakePluginContainer, FakePrecisionOptions, recordingImporter, writeFile } from '../../config/helpers.js';
 
 const DEFAULTS = {
   plugins: [],
@@ -40,7 +33,7 @@ describe('loadConfig', () => {
   let dir: string | undefined;
 
   beforeEach(async () => {
-    dir = await makeTempDir();
+    dir = await makeTempDir('kiln-config-test-');
   });
   afterEach(async () => {
     await removeTempDir(dir);

@@ -5,6 +5,7 @@ import { MODULE_IMPORTER, type ModuleImporter } from '../../../src/core/tokens.j
 import { nodeImporter } from '../../../src/core/tokens.js';
 import { optimize } from '../../../src/optimize.js';
 import type { Decision } from '../../../src/core/pipeline/report.js';
+import { comparePredictions } from '../../helpers/predictions.js';
 import { FAST_CONFIG, tinyConvModel, tinyDenseModel } from '../../helpers/tiny-models.js';
 import { moduleNotFound, registerStandInTensorflowBackend, removeStandInBackend } from '../../helpers/stand-in-backends.js';
 
@@ -82,10 +83,7 @@ describe('backend selection', () => {
     expect(imported).to.deep.equal(['@tensorflow/tfjs-node']);
     expect(decision(report.decisions, 'backend-tensorflow').status).to.equal('applied');
     expect(report.backend).to.equal('tensorflow');
-    const y = optimized.predict(x) as tf.Tensor[];
-    const want = model.predict(x) as tf.Tensor[];
-    expect(Array.from(y[0]!.dataSync())).to.deep.equal(Array.from(want[0]!.dataSync()));
-    tf.dispose([...y, ...want]);
+    comparePredictions<tf.Tensor[]>(optimized, model, x, (y, want) => expect(Array.from(y[0]!.dataSync())).to.deep.equal(Array.from(want[0]!.dataSync())));
     optimized.dispose();
   });
 

@@ -4,6 +4,7 @@ import { optimize } from '../../../src/optimize.js';
 import { ZOO, zooSampleInputs } from '../../../src/zoo/index.js';
 import { expectRejects } from '../../helpers/expect-rejects.js';
 import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { expectSamePredictions } from '../../helpers/predictions.js';
 
 /** A layer that reads a value in `call`: a graph break for the compiler. */
 class ReadsItsInput extends tf.layers.Layer {
@@ -51,10 +52,7 @@ describe('graph-compile plugin', () => {
       expect(decision.notes.some((n) => n.startsWith('executor: '))).to.equal(true);
       expect(report.final).to.include('compiled kernel graph');
       expect(report.mode).to.equal('inference');
-      const got = optimized.predict(x);
-      const expected = model.predict(x);
-      expectTensorsClose(got, expected);
-      tf.dispose([...asList(got), ...asList(expected)]);
+      expectSamePredictions(optimized, model, x);
     } finally {
       optimized.dispose();
     }
@@ -152,10 +150,7 @@ describe('graph-compile plugin', () => {
       expect(decision.reason).to.match(/graph break/);
       expect(decision.reason).to.match(/dataSync\(\)/);
       expect(report.final).to.not.include('compiled kernel graph');
-      const got = optimized.predict(x);
-      const expected = model.predict(x);
-      expectTensorsClose(got, expected);
-      tf.dispose([...asList(got), ...asList(expected)]);
+      expectSamePredictions(optimized, model, x);
     } finally {
       optimized.dispose();
       model.dispose();

@@ -5,7 +5,9 @@ import { expect } from 'chai';
 import { saveModelToDisk } from '../../../src/io/model-files.js';
 import { weightSpecsByteLength } from '../../../src/io/weight-bytes.js';
 import { buildShogiResNet } from '../../../src/zoo/shogi-resnet.js';
-import { describeRun, makeTempDir, removeTempDir, runKiln } from '../../cli/run-cli.js';
+import { describeRun, runKiln } from '../../cli/run-cli.js';
+import { comparePredictions } from '../../helpers/predictions.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 import { plainLoad } from './helpers.js';
 
 const CONFIG = `backend: { preference: [wasm] }
@@ -76,11 +78,11 @@ describe('kiln optimize with a mixed-precision pipeline (end to end)', function 
     // Plain tf.js loads it, and it keeps to the budget on a fresh input.
     const plain = await plainLoad(out);
     const probe = tf.randomNormal([4, 9, 9, 46], 0, 1, 'float32', 99);
-    const [p0, v0] = model.predict(probe) as tf.Tensor[];
-    const [p1, v1] = plain.predict(probe) as tf.Tensor[];
-    expect(Array.from(tf.argMax(p1!, 1).dataSync())).to.deep.equal(Array.from(tf.argMax(p0!, 1).dataSync()));
-    expect(tf.max(tf.abs(tf.sub(v0!, v1!))).dataSync()[0]).to.be.at.most(0.01);
-    tf.dispose([probe, p0!, v0!, p1!, v1!]);
+    comparePredictions<tf.Tensor[]>(model, plain, probe, ([p0, v0], [p1, v1]) => {
+      expect(Array.from(tf.argMax(p1!, 1).dataSync())).to.deep.equal(Array.from(tf.argMax(p0!, 1).dataSync()));
+      expect(tf.max(tf.abs(tf.sub(v0!, v1!))).dataSync()[0]).to.be.at.most(0.01);
+    });
+    tf.dispose(probe);
     plain.dispose();
   });
 });

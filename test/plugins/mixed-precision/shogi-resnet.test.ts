@@ -7,7 +7,6 @@
  * a stricter check under which the same budgets keep more weights at 2 bytes.
  */
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -16,6 +15,8 @@ import type { Decision, KilnReport } from '../../../src/core/pipeline/report.js'
 import { saveArtifactsToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { buildShogiResNet } from '../../../src/zoo/shogi-resnet.js';
+import { comparePredictions } from '../../helpers/predictions.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 import { maxDiff, plainLoad, weightRows } from './helpers.js';
 
 const FLOAT32_BYTES = 1_323_716;
@@ -31,12 +32,12 @@ describe('mixed-precision on the demo shogi ResNet', function () {
   before(async () => {
     model = buildShogiResNet();
     x = tf.randomNormal([8, 9, 9, 46], 0, 1, 'float32', 5);
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-mixed-precision-'));
+    dir = await makeTempDir('kiln-mixed-precision-');
   });
   after(async () => {
     model.dispose();
     x.dispose();
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
   afterEach(async () => {
     await tf.setBackend('cpu'); // the optimised model switches tf.js to wasm on its first call
@@ -57,10 +58,7 @@ describe('mixed-precision on the demo shogi ResNet', function () {
     const plain = await plainLoad(out);
     try {
       for (const inputs of [x, tf.mul(x, 10)]) {
-        const want = optimized.predict(inputs);
-        const got = plain.predict(inputs);
-        expect(maxDiff(want, got), 'plain tf.loadLayersModel vs the model Kiln validated').to.equal(0);
-        tf.dispose([want, got] as tf.Tensor[][]);
+        comparePredictions(optimized, plain, inputs, (want, got) => expect(maxDiff(want, got), 'plain tf.loadLayersModel vs the model Kiln validated').to.equal(0));
         if (inputs !== x) inputs.dispose();
       }
       // The weights are the same float32 values, bit for bit.

@@ -7,7 +7,8 @@ import { LayersKilnModel } from '../../../src/formats/layers-model/layers-model-
 import { FUSION_PATTERN } from '../../../src/core/tokens.js';
 import { optimize } from '../../../src/optimize.js';
 import { fuseGraph } from '../../../src/plugins/op-fusion/graph-fusion.js';
-import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { expectSamePredictions } from '../../helpers/predictions.js';
 import { compileModel, seedBatchNorms } from './kernel-fusion/fusion-helpers.js';
 
 /**
@@ -95,10 +96,7 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
       expect(result.kernelsAfter).to.be.lessThan(result.kernelsBefore);
       expect(result.model.stats().eager).to.deep.equal([]);
       for (const input of [x, x2]) {
-        const got = result.model.predict(input);
-        const want = model.predict(input);
-        expectTensorsClose(got, want);
-        tf.dispose([...asList(got), ...asList(want)]);
+        expectSamePredictions(result.model, model, input);
       }
       // bisection trials do not warn: their breaks are expected
       expect(logger.lines.warn.length, logger.lines.warn.join('\n')).to.be.at.most(1);
@@ -138,10 +136,7 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
       expect(decision.metrics.kernelsAfter as number).to.be.lessThan(decision.metrics.kernelsBefore as number);
       expect(report.final).to.include('compiled kernel graph');
       for (const input of [x, x2]) {
-        const got = optimized.predict(input);
-        const want = model.predict(input);
-        expectTensorsClose(got, want);
-        tf.dispose([...asList(got), ...asList(want)]);
+        expectSamePredictions(optimized, model, input);
       }
     } finally {
       optimized.dispose();
@@ -161,10 +156,7 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
       expect(note, decision.notes.join('\n')).to.match(/^graph: fused graph does not validate .*and bisection is off$/);
       expect(decision.notes.some((n) => n.startsWith('bisection dropped'))).to.equal(false);
       expect(report.final).to.not.include('compiled kernel graph');
-      const got = optimized.predict(x);
-      const want = model.predict(x);
-      expectTensorsClose(got, want);
-      tf.dispose([...asList(got), ...asList(want)]);
+      expectSamePredictions(optimized, model, x);
     } finally {
       optimized.dispose();
     }

@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -7,6 +6,8 @@ import { saveModelToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { ZOO, zooSampleInputs, type ZooName } from '../../../src/zoo/index.js';
 import { asList, expectTensorsClose, recordingLogger } from '../../compiler/api/compile-helpers.js';
+import { expectSamePredictions } from '../../helpers/predictions.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 
 const config = (backend: string, options?: object, extra: object = {}) => ({
   backend: { preference: [backend] },
@@ -18,7 +19,7 @@ const config = (backend: string, options?: object, extra: object = {}) => ({
 
 /** Saves with Kiln's saveModelToDisk and loads back with plain tf.loadLayersModel over tf.io.fromMemory. */
 async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.LayersModel> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-op-fusion-'));
+  const dir = await makeTempDir('kiln-op-fusion-');
   try {
     await saveModelToDisk(model, dir);
     const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as {
@@ -30,7 +31,7 @@ async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.LayersModel> 
     const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
     return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }));
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
 }
 
@@ -140,10 +141,7 @@ describe('op-fusion plugin', () => {
       expect(kept).to.equal(bnLayers);
       // each BatchNorm stays a FusedBatchNorm kernel: the graph keeps more kernels than with folding
       expect(without.decision.metrics.kernelsAfter as number).to.be.at.least((all.decision.metrics.kernelsAfter as number) + bnLayers);
-      const got = without.optimized.predict(x);
-      const want = model.predict(x);
-      expectTensorsClose(got, want);
-      tf.dispose([...asList(got), ...asList(want)]);
+      expectSamePredictions(without.optimized, model, x);
     } finally {
       all.optimized.dispose();
       without.optimized.dispose();
@@ -168,10 +166,7 @@ describe('op-fusion plugin', () => {
       expect(decision.metrics.gradientMaxAbsDiff).to.be.a('number');
       expect(decision.metrics.gradientMaxAbsDiff as number).to.be.at.most(1e-3);
       expect(optimized.layersModel, 'training mode keeps the user model').to.equal(model);
-      const got = optimized.predict(x);
-      const want = model.predict(x);
-      expectTensorsClose(got, want);
-      tf.dispose([...asList(got), ...asList(want)]);
+      expectSamePredictions(optimized, model, x);
     } finally {
       optimized.dispose();
     }

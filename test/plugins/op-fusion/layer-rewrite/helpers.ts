@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { saveModelToDisk } from '../../../../src/io/model-files.js';
 import { rewriteLayers, type LayerRewriteOptions, type LayerRewriteReport } from '../../../../src/plugins/op-fusion/layer-rewrite/index.js';
+import { makeTempDir, removeTempDir } from '../../../helpers/temp-dir.js';
 
 export const ATOL = 1e-5;
 export const RTOL = 1e-4;
@@ -83,7 +83,7 @@ export function weightBytes(model: tf.LayersModel): Map<string, Buffer> {
 
 /** Saves with Kiln's saver into a temp dir, then loads with plain tfjs from the raw files (no Kiln code at load). */
 export async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.LayersModel> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kiln-layer-rewrite-'));
+  const dir = await makeTempDir('kiln-layer-rewrite-');
   try {
     await saveModelToDisk(model, dir);
     const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as {
@@ -96,7 +96,7 @@ export async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.Layers
     const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
     return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
 }
 
