@@ -17,7 +17,7 @@ import { FormatRegistry } from '../formats/format-registry.js';
 import type { StockModel } from '../formats/model-format.js';
 import { CandidateTrial } from './candidate-trial.js';
 import { OptimizedModel } from './optimized-model.js';
-import { planSlots } from './plan-slots.js';
+import { planSlots, type PlannedSlot } from './plan-slots.js';
 import type { Decision, EndToEnd, KilnReport } from './report.js';
 import type { RunContext } from './run-context.js';
 import { KILN_VERSION } from '../version.js';
@@ -36,6 +36,14 @@ export interface PipelineRunOptions {
   readonly observer?: PipelineObserver;
   /** Loss whose gradients the training-mode check compares (default: a seeded weighted sum of the outputs). */
   readonly loss?: LossFunction;
+}
+
+/** What the slots of one run share and change: the model so far, the models kept, the decisions. */
+interface RunState {
+  run: RunContext;
+  current: KilnModel;
+  readonly kept: KilnModel[];
+  readonly decisions: Decision[];
 }
 
 export interface OptimizationResult {
@@ -79,48 +87,14 @@ export class Pipeline {
     const samples = options.sampleInputs ? [...options.sampleInputs] : syntheticSampleInputs(baseline.inputs, config.validation.seed);
     let session: ValidationSession | undefined;
     const kept: KilnModel[] = [];
-    const decisions: Decision[] = [];
     try {
       checkSampleInputs(samples, baseline.inputs);
       session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
-      let run: RunContext = {
-        mode: config.mode,
-        userModel: source,
-        sampleInputs: samples,
-        validation: session,
-        benchmark: config.benchmark,
-        minSpeedup: config.benchmark.minSpeedup,
-        minSizeGain: config.benchmark.minSizeGain,
-        onProgress: options.observer?.benchmarkProgress?.bind(options.observer),
-      };
-      let current: KilnModel = baseline;
-      for (const [slotIndex, slot] of slots.entries()) {
-        let winner: string | undefined;
-        for (const candidate of slot.candidates) {
-          const meta = this.registry.get(candidate.name).meta;
-          let decision: Decision;
-          if (winner) {
-            decision = { slot: slotIndex, plugin: meta.name, kind: meta.kind, objective: meta.objective, status: 'skipped', reason: `slot ${slot.label} already uses ${winner}`, metrics: {}, notes: [] };
-          } else {
-            options.observer?.candidateStarted?.(meta.name, slot.label);
-            const outcome = await this.tryCandidate(slotIndex, candidate, meta, current, run);
-            decision = outcome.decision;
-            if (outcome.model) {
-              if (outcome.budget) run = { ...run, budget: outcome.budget };
-              kept.push(outcome.model);
-              current = outcome.model;
-              winner = meta.name;
-            }
-          }
-          decisions.push(decision);
-          options.observer?.decided?.(decision);
-          this.logger.info(`${decision.plugin}: ${decision.status}: ${decision.reason}`);
-          if (!config.fallback && (decision.status === 'failed' || decision.status === 'rejected')) {
-            const report = this.report(startedAt, decisions, baseline, session, undefined);
-            throw new OptimizationFailedError(`${decision.plugin} ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`, report);
-          }
-        }
+      const state: RunState = { run: this.runContext(source, samples, session, options), current: baseline, kept, decisions: [] };
+      for (const [index, slot] of slots.entries()) {
+        await this.runSlot(index, slot, state, options.observer, () => this.report(startedAt, state.decisions, baseline, session, undefined));
       }
+      const { current, decisions, run } = state;
       const endToEnd = current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
       const report = this.report(startedAt, decisions, current, session, endToEnd, run.budget);
       return { model: new OptimizedModel(current, kept, report.backend), report };
@@ -132,6 +106,52 @@ export class Pipeline {
       if (synthetic) tf.dispose(samples);
       // Leave tf.js on the backend it was on; the optimised model switches on its first call.
       if (activeBackend && tf.findBackend(activeBackend)) activateBackend(activeBackend);
+    }
+  }
+
+  private runContext(userModel: StockModel, samples: tf.Tensor[], session: ValidationSession, options: PipelineRunOptions): RunContext {
+    const { config } = this;
+    return {
+      mode: config.mode,
+      userModel,
+      sampleInputs: samples,
+      validation: session,
+      benchmark: config.benchmark,
+      minSpeedup: config.benchmark.minSpeedup,
+      minSizeGain: config.benchmark.minSizeGain,
+      onProgress: options.observer?.benchmarkProgress?.bind(options.observer),
+    };
+  }
+
+  /**
+   * The candidates of one slot in order, until one is kept (it becomes `state.current`);
+   * the rest are skipped. Under `fallback: false` the first failed or rejected candidate
+   * ends the run with the report so far (`reportSoFar`).
+   */
+  private async runSlot(index: number, slot: PlannedSlot, state: RunState, observer: PipelineObserver | undefined, reportSoFar: () => KilnReport): Promise<void> {
+    let winner: string | undefined;
+    for (const candidate of slot.candidates) {
+      const meta = this.registry.get(candidate.name).meta;
+      let decision: Decision;
+      if (winner) {
+        decision = { slot: index, plugin: meta.name, kind: meta.kind, objective: meta.objective, status: 'skipped', reason: `slot ${slot.label} already uses ${winner}`, metrics: {}, notes: [] };
+      } else {
+        observer?.candidateStarted?.(meta.name, slot.label);
+        const outcome = await this.tryCandidate(index, candidate, meta, state.current, state.run);
+        decision = outcome.decision;
+        if (outcome.model) {
+          if (outcome.budget) state.run = { ...state.run, budget: outcome.budget };
+          state.kept.push(outcome.model);
+          state.current = outcome.model;
+          winner = meta.name;
+        }
+      }
+      state.decisions.push(decision);
+      observer?.decided?.(decision);
+      this.logger.info(`${decision.plugin}: ${decision.status}: ${decision.reason}`);
+      if (!this.config.fallback && (decision.status === 'failed' || decision.status === 'rejected')) {
+        throw new OptimizationFailedError(`${decision.plugin} ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`, reportSoFar());
+      }
     }
   }
 
