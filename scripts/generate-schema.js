@@ -14,7 +14,9 @@ const BEGIN = '<!-- BEGIN GENERATED REFERENCE (npm run schema) -->';
 const END = '<!-- END GENERATED REFERENCE -->';
 
 /** The built-in plugins: every @Plugin class the package exports. */
-const plugins = Object.values(kiln).map((value) => kiln.pluginMetaOf(value)).filter(Boolean);
+const plugins = Object.values(kiln)
+  .map((value) => kiln.pluginMetaOf(value))
+  .filter(Boolean);
 
 const schemaFile = path.join(root, 'docs/kiln.schema.json');
 fs.writeFileSync(schemaFile, `${JSON.stringify(kiln.kilnJsonSchema({ plugins }), null, 2)}\n`);

@@ -38,7 +38,16 @@ export { PluginRegistry, type RegisteredPlugin } from './core/plugin-registry.js
 export { outputsAsArray, type KilnModel, type TensorSpec } from './core/kiln-model.js';
 export { activateBackend, withBackend, withBackendAsync } from './core/backend-scope.js';
 export { createRunContainer, type RunContainerOptions } from './core/run-container.js';
-export { EXECUTION_ENGINE, KILN_CONFIG, LOGGER, MODEL_FORMAT, MODULE_IMPORTER, nodeImporter, PLUGIN_CLASS, type ModuleImporter } from './core/tokens.js';
+export {
+  EXECUTION_ENGINE,
+  KILN_CONFIG,
+  LOGGER,
+  MODEL_FORMAT,
+  MODULE_IMPORTER,
+  nodeImporter,
+  PLUGIN_CLASS,
+  type ModuleImporter,
+} from './core/tokens.js';
 export { ConsoleLogger, type Logger, type LogLevel } from './core/logger.js';
 
 // Extension points: model formats and execution engines (docs/architecture.md).
@@ -48,13 +57,36 @@ export { EngineRegistry, registerEngine } from './core/engines/engine-registry.j
 export { EngineManager } from './core/engines/engine-manager.js';
 export type { EngineStartContext, ExecutionEngine } from './core/engines/execution-engine.js';
 export { cloneLayersModel, LayersKilnModel, layersModelFormat } from './formats/index.js';
-export { BUILT_IN_ENGINES, CPU_ENGINE, TENSORFLOW_ENGINE, TENSORFLOW_GPU_ENGINE, TfjsBackendEngine, WASM_ENGINE, WASM_THREADS_ENGINE, type BackendDescriptor } from './engines/index.js';
+export {
+  BUILT_IN_ENGINES,
+  CPU_ENGINE,
+  TENSORFLOW_ENGINE,
+  TENSORFLOW_GPU_ENGINE,
+  TfjsBackendEngine,
+  WASM_ENGINE,
+  WASM_THREADS_ENGINE,
+  type BackendDescriptor,
+} from './engines/index.js';
 
 // Services plugins can inject.
-export { seededWeightedSum, Validator, ValidationSession, type LossFunction, type Mismatch, type ValidationResult, type ValidationSettings } from './core/validation/validator.js';
+export {
+  seededWeightedSum,
+  Validator,
+  ValidationSession,
+  type LossFunction,
+  type Mismatch,
+  type ValidationResult,
+  type ValidationSettings,
+} from './core/validation/validator.js';
 export { allclose, type Closeness } from './core/validation/allclose.js';
 export { ANY_OUTPUT, type BudgetMetric, type BudgetOutcome, type OutputBudget, type ValidationBudget } from './core/validation/budget.js';
-export { Benchmarker, type BenchmarkResult, type BenchmarkSettings, type BenchmarkSubject, type VariantFigures } from './core/benchmark/benchmarker.js';
+export {
+  Benchmarker,
+  type BenchmarkResult,
+  type BenchmarkSettings,
+  type BenchmarkSubject,
+  type VariantFigures,
+} from './core/benchmark/benchmarker.js';
 export { summariseTimings, type TimingStats } from './core/benchmark/timing-stats.js';
 
 // Configuration.
@@ -65,7 +97,16 @@ export * from './core/config-loading/index.js';
 export { diskModelIO, loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk, writeFileAtomic, writeFilesAtomic } from './io/index.js';
 
 // Errors.
-export { CandidateRejectedError, ConfigError, InputError, KilnError, ModelFileError, OptimizationFailedError, PluginError, type KilnErrorCode } from './core/errors.js';
+export {
+  CandidateRejectedError,
+  ConfigError,
+  InputError,
+  KilnError,
+  ModelFileError,
+  OptimizationFailedError,
+  PluginError,
+  type KilnErrorCode,
+} from './core/errors.js';
 
 // Built-in plugins and the demo model.
 export * from './plugins/index.js';

@@ -36,8 +36,16 @@ export interface OptimizeOptions {
  * ```
  */
 export async function optimize(model: tf.LayersModel | object, options: OptimizeOptions = {}): Promise<OptimizationResult> {
-  const config = options.config instanceof KilnConfig ? options.config : await loadConfig(options.config as string | object | undefined, { container: options.container });
+  const config =
+    options.config instanceof KilnConfig
+      ? options.config
+      : await loadConfig(options.config as string | object | undefined, { container: options.container });
   const run = createRunContainer(config, { parent: options.container, logger: options.logger });
-  const samples = options.sampleInputs === undefined ? undefined : Array.isArray(options.sampleInputs) ? options.sampleInputs : [options.sampleInputs as tf.Tensor];
+  const samples =
+    options.sampleInputs === undefined
+      ? undefined
+      : Array.isArray(options.sampleInputs)
+        ? options.sampleInputs
+        : [options.sampleInputs as tf.Tensor];
   return run.resolve(Pipeline).run(model, { sampleInputs: samples, observer: options.observer, loss: options.loss });
 }

@@ -20,10 +20,10 @@ export async function main(options: QuickstartOptions = {}): Promise<KilnReport>
   const config = options.small ? { benchmark: { warmup: 2, iterations: 8 }, validation: { samples: 1 } } : undefined;
 
   // The five lines:
-  const model = buildShogiResNet(options.small ? { blocks: 1, channels: 16 } : {});   // or: await tf.loadLayersModel(...)
-  const x = tf.randomNormal([1, 9, 9, 46], 0, 1, 'float32', 1);                         // one sample input per model input
-  const { model: fast, report } = await optimize(model, { sampleInputs: [x], config });  // validated, benchmarked, fall-back-safe
-  const [policy, value] = fast.predict(x) as tf.Tensor[];                               // same contract as model.predict
+  const model = buildShogiResNet(options.small ? { blocks: 1, channels: 16 } : {}); // or: await tf.loadLayersModel(...)
+  const x = tf.randomNormal([1, 9, 9, 46], 0, 1, 'float32', 1); // one sample input per model input
+  const { model: fast, report } = await optimize(model, { sampleInputs: [x], config }); // validated, benchmarked, fall-back-safe
+  const [policy, value] = fast.predict(x) as tf.Tensor[]; // same contract as model.predict
   if (options.print !== false) printReport(report);
 
   tf.dispose([policy!, value!, x]);
@@ -37,7 +37,10 @@ export function printReport(report: KilnReport): void {
   console.table(report.decisions.map((d) => ({ plugin: d.plugin, status: d.status, reason: d.reason })));
   console.log(`Backend that ran: ${report.backend} (${report.final})`);
   const e = report.endToEnd;
-  if (e) console.log(`End to end: ${e.speedup.toFixed(2)}x against ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} -> ${e.optimizedMedianMs.toFixed(3)} ms)`);
+  if (e)
+    console.log(
+      `End to end: ${e.speedup.toFixed(2)}x against ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} -> ${e.optimizedMedianMs.toFixed(3)} ms)`,
+    );
 }
 
 if (require.main === module) {

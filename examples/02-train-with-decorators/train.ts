@@ -71,7 +71,9 @@ export const SMALL: Partial<TrainingSettings> = { epochs: 3, positions: 24, batc
 export function buildPolicyValueNet(channels: number, blocks: number, seed: number): tf.LayersModel {
   let s = seed;
   const conv = (x: tf.SymbolicTensor, filters: number, kernel: number, activation?: 'relu') =>
-    tf.layers.conv2d({ filters, kernelSize: kernel, padding: 'same', activation, kernelInitializer: tf.initializers.heNormal({ seed: s++ }) }).apply(x) as tf.SymbolicTensor;
+    tf.layers
+      .conv2d({ filters, kernelSize: kernel, padding: 'same', activation, kernelInitializer: tf.initializers.heNormal({ seed: s++ }) })
+      .apply(x) as tf.SymbolicTensor;
   const input = tf.input({ shape: [...BOARD_SHAPE], name: 'board' });
   let x = conv(input, channels, 3, 'relu');
   for (let b = 0; b < blocks; b++) {
@@ -80,8 +82,12 @@ export function buildPolicyValueNet(channels: number, blocks: number, seed: numb
   }
   const policy = tf.layers.flatten({ name: 'policy_logits' }).apply(conv(x, MOVE_PLANES, 1)) as tf.SymbolicTensor;
   const v = tf.layers.flatten().apply(conv(x, 1, 1, 'relu')) as tf.SymbolicTensor;
-  const hidden = tf.layers.dense({ units: 32, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }) }).apply(v) as tf.SymbolicTensor;
-  const value = tf.layers.dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'value' }).apply(hidden) as tf.SymbolicTensor;
+  const hidden = tf.layers
+    .dense({ units: 32, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }) })
+    .apply(v) as tf.SymbolicTensor;
+  const value = tf.layers
+    .dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'value' })
+    .apply(hidden) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: [policy, value], name: 'policy_value_net' });
 }
 
@@ -140,7 +146,9 @@ export function selfPlayData(positions: number, seed: number): SelfPlayData {
 
 /** Cross-entropy of the policy logits against the visit distribution, plus the value's squared error. */
 export function policyValueLoss([logits, value]: tf.Tensor[], policyTarget: tf.Tensor, valueTarget: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.add(tf.losses.softmaxCrossEntropy(policyTarget, logits!), tf.losses.meanSquaredError(valueTarget, value!)) as tf.Scalar);
+  return tf.tidy(
+    () => tf.add(tf.losses.softmaxCrossEntropy(policyTarget, logits!), tf.losses.meanSquaredError(valueTarget, value!)) as tf.Scalar,
+  );
 }
 
 export interface EpochResult {
@@ -194,7 +202,9 @@ export async function main(options: TrainOptions = {}): Promise<TrainResult> {
   const data = selfPlayData(config.positions, config.seed);
   const optimizer = tf.train.adam(config.learningRate);
   const eagerOptimizer = tf.train.adam(config.learningRate);
-  log(`Training on ${backend}: ${config.positions} positions, batch ${config.batchSize}, ${config.epochs} epochs, ${config.blocks} blocks x ${config.channels} channels; tolerance atol ${atol}, rtol ${rtol}`);
+  log(
+    `Training on ${backend}: ${config.positions} positions, batch ${config.batchSize}, ${config.epochs} epochs, ${config.blocks} blocks x ${config.channels} channels; tolerance atol ${atol}, rtol ${rtol}`,
+  );
 
   const epochs: EpochResult[] = [];
   const times = { compiled: [] as number[], eager: [] as number[] };
@@ -226,10 +236,14 @@ export async function main(options: TrainOptions = {}): Promise<TrainResult> {
       const eagerLoss = sums.eager / batches;
       const agree = Math.abs(loss - eagerLoss) <= atol + rtol * Math.abs(eagerLoss);
       epochs.push({ epoch, loss, eagerLoss, agree });
-      log(`epoch ${epoch}: loss ${loss.toFixed(5)} (uncompiled ${eagerLoss.toFixed(5)}, |diff| ${Math.abs(loss - eagerLoss).toExponential(1)}${agree ? '' : ' BEYOND TOLERANCE'})`);
+      log(
+        `epoch ${epoch}: loss ${loss.toFixed(5)} (uncompiled ${eagerLoss.toFixed(5)}, |diff| ${Math.abs(loss - eagerLoss).toExponential(1)}${agree ? '' : ' BEYOND TOLERANCE'})`,
+      );
     }
     const stepMs = { compiled: median(times.compiled), eager: median(times.eager), ratio: median(times.eager) / median(times.compiled) };
-    log(`step time (median, same run, interleaved): compiled ${stepMs.compiled.toFixed(2)} ms, uncompiled ${stepMs.eager.toFixed(2)} ms: ${stepMs.ratio >= 1 ? `${stepMs.ratio.toFixed(2)}x faster` : `${(1 / stepMs.ratio).toFixed(2)}x slower`} compiled`);
+    log(
+      `step time (median, same run, interleaved): compiled ${stepMs.compiled.toFixed(2)} ms, uncompiled ${stepMs.eager.toFixed(2)} ms: ${stepMs.ratio >= 1 ? `${stepMs.ratio.toFixed(2)}x faster` : `${(1 / stepMs.ratio).toFixed(2)}x slower`} compiled`,
+    );
 
     // Playing (no gradient tape): the same forward gets an inference plan of its own.
     const sample = data.boards.slice([0], [config.batchSize]);
@@ -239,18 +253,27 @@ export async function main(options: TrainOptions = {}): Promise<TrainResult> {
     const stats = compiledFunctionOf(net, 'forward')!.stats();
     const plans = stats.compiled.map((plan) => plan.signature);
     const eagerSignatures = stats.eager.map((e) => `${e.signature}: ${e.reason}`);
-    log(`compiled forward: ${stats.calls} calls, plans for ${plans.join(' and ')}${eagerSignatures.length ? `; eager: ${eagerSignatures.join('; ')}` : ''}; inference matches uncompiled to ${playDiff.toExponential(1)}`);
+    log(
+      `compiled forward: ${stats.calls} calls, plans for ${plans.join(' and ')}${eagerSignatures.length ? `; eager: ${eagerSignatures.join('; ')}` : ''}; inference matches uncompiled to ${playDiff.toExponential(1)}`,
+    );
 
     if (config.optimizeAfterwards) {
       // The pipeline in training mode: every candidate's outputs AND gradients of this loss are checked against the original.
       const [p, v] = [data.policy.slice([0], [config.batchSize]), data.value.slice([0], [config.batchSize])];
       try {
-        const { model: fast, report } = await optimize(net.model, { config, sampleInputs: [sample], loss: (outputs) => policyValueLoss(outputs, p, v) });
+        const { model: fast, report } = await optimize(net.model, {
+          config,
+          sampleInputs: [sample],
+          loss: (outputs) => policyValueLoss(outputs, p, v),
+        });
         fast.dispose();
         decisions = report.decisions;
         log('Kiln pipeline on the trained network (mode: training):');
         for (const d of report.decisions) {
-          const grad = d.metrics.gradientMaxAbsDiff !== undefined ? `, gradient max |diff| ${Number(d.metrics.gradientMaxAbsDiff).toExponential(1)}` : '';
+          const grad =
+            d.metrics.gradientMaxAbsDiff !== undefined
+              ? `, gradient max |diff| ${Number(d.metrics.gradientMaxAbsDiff).toExponential(1)}`
+              : '';
           log(`  ${d.plugin}: ${d.status}: ${d.reason}${grad}`);
         }
       } finally {
@@ -279,7 +302,10 @@ function median(xs: readonly number[]): number {
 if (require.main === module) {
   tf.env().set('PROD', true); // silences tf.js's "install tfjs-node" banner
   const configAt = process.argv.indexOf('--config');
-  main({ small: process.argv.includes('--small') || process.env.KILN_EXAMPLES_SMALL === '1', config: configAt > 0 ? process.argv[configAt + 1] : undefined }).catch((error: unknown) => {
+  main({
+    small: process.argv.includes('--small') || process.env.KILN_EXAMPLES_SMALL === '1',
+    config: configAt > 0 ? process.argv[configAt + 1] : undefined,
+  }).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;
   });

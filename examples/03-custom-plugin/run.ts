@@ -59,7 +59,11 @@ export function buildL1TrainedModel(seed = 1): tf.LayersModel {
       if (w.rank < 2) return tf.randomUniform(w.shape, -0.05, 0.05, 'float32', seed + 10 * i);
       const sign = tf.sign(tf.randomUniform(w.shape, -1, 1, 'float32', seed + 10 * i + 1));
       const survives = tf.less(tf.randomUniform(w.shape, 0, 1, 'float32', seed + 10 * i + 2), 0.1);
-      const magnitude = tf.where(survives, tf.randomUniform(w.shape, 0.1, 1, 'float32', seed + 10 * i + 3), tf.randomUniform(w.shape, 0, 2e-7, 'float32', seed + 10 * i + 4));
+      const magnitude = tf.where(
+        survives,
+        tf.randomUniform(w.shape, 0.1, 1, 'float32', seed + 10 * i + 3),
+        tf.randomUniform(w.shape, 0, 2e-7, 'float32', seed + 10 * i + 4),
+      );
       return tf.mul(sign, magnitude);
     }),
   );
@@ -75,8 +79,12 @@ export function buildDenseModel(seed = 1): tf.LayersModel {
 
 function denseModel(name: string, seed = 1): tf.LayersModel {
   const input = tf.input({ shape: [64], name: 'features' });
-  const hidden = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }), name: 'hidden' }).apply(input) as tf.SymbolicTensor;
-  const output = tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), name: 'probs' }).apply(hidden) as tf.SymbolicTensor;
+  const hidden = tf.layers
+    .dense({ units: 128, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }), name: 'hidden' })
+    .apply(input) as tf.SymbolicTensor;
+  const output = tf.layers
+    .dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), name: 'probs' })
+    .apply(hidden) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name });
 }
 
@@ -94,14 +102,19 @@ export async function main(options: { small?: boolean; print?: boolean } = {}): 
   const log = options.print === false ? () => undefined : (line: string) => console.log(line);
   await installPluginPackage();
   // Importing the package named under plugins: registers prune-small-weights; its options are checked here too.
-  const config = await loadConfig(KILN_YAML, { overrides: options.small ? { benchmark: { warmup: 1, iterations: 5 }, validation: { samples: 1 } } : undefined });
+  const config = await loadConfig(KILN_YAML, {
+    overrides: options.small ? { benchmark: { warmup: 1, iterations: 5 }, validation: { samples: 1 } } : undefined,
+  });
   const registeredWithThisKiln = new PluginRegistry().has('prune-small-weights');
   const pluginSeesKilnAt = createRequire(path.join(PLUGIN_DIR, 'index.js')).resolve('tfjs-kiln');
 
   const decisions: Decision[] = [];
   const x = tf.randomNormal([4, 64], 0, 1, 'float32', 3);
   try {
-    for (const [label, build] of [['L1-trained model', buildL1TrainedModel], ['dense model', buildDenseModel]] as const) {
+    for (const [label, build] of [
+      ['L1-trained model', buildL1TrainedModel],
+      ['dense model', buildDenseModel],
+    ] as const) {
       const model = build();
       try {
         const { model: optimized, report } = await optimize(model, { config, sampleInputs: [x] });

@@ -71,7 +71,9 @@ export async function main(options: CliExampleOptions = {}): Promise<CliExampleR
   if (files.some((f) => f.file === 'kiln-report.json')) {
     report = JSON.parse(await fs.readFile(path.join(outDir, 'kiln-report.json'), 'utf8')) as KilnReport;
     const kept = report.decisions.filter((d) => d.status === 'applied').map((d) => d.plugin);
-    log(`kiln-report.json: ${report.decisions.length} decisions, kept ${kept.length ? kept.join(', ') : 'nothing'}; backend ${report.backend}${report.endToEnd ? `; ${report.endToEnd.speedup.toFixed(2)}x end to end` : ''}`);
+    log(
+      `kiln-report.json: ${report.decisions.length} decisions, kept ${kept.length ? kept.join(', ') : 'nothing'}; backend ${report.backend}${report.endToEnd ? `; ${report.endToEnd.speedup.toFixed(2)}x end to end` : ''}`,
+    );
   }
   return { command, exitCode: run.code, stdout: run.stdout, stderr: run.stderr, files, report, modelDir, outDir };
 }
@@ -102,7 +104,10 @@ function runNode(args: readonly string[], cwd: string): Promise<{ code: number |
 if (require.main === module) {
   tf.env().set('PROD', true); // silences tf.js's "install tfjs-node" banner
   const dirAt = process.argv.indexOf('--dir');
-  main({ small: process.argv.includes('--small') || process.env.KILN_EXAMPLES_SMALL === '1', dir: dirAt > 0 ? process.argv[dirAt + 1] : undefined })
+  main({
+    small: process.argv.includes('--small') || process.env.KILN_EXAMPLES_SMALL === '1',
+    dir: dirAt > 0 ? process.argv[dirAt + 1] : undefined,
+  })
     .then((result) => {
       if (result.exitCode !== 0) process.exitCode = result.exitCode ?? 1;
     })

@@ -37,7 +37,15 @@ export function baselineFrom(result: BenchResult, variant = KILN): BaselineFile 
     const ratio = c.vsPredict[variant];
     if (ratio !== undefined && Number.isFinite(ratio)) entries.push({ model: c.model, backend: c.backend, batch: c.batch, ratio });
   }
-  return { kind: 'kiln-bench-baseline', version: 1, createdAt: new Date().toISOString(), machine: result.machine.description, variant, reference: PREDICT, entries };
+  return {
+    kind: 'kiln-bench-baseline',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    machine: result.machine.description,
+    variant,
+    reference: PREDICT,
+    entries,
+  };
 }
 
 /** Writes a baseline file atomically (a crash leaves the old one or the new one, never half). */
@@ -61,11 +69,22 @@ export async function readBaseline(file: string): Promise<BaselineFile> {
   }
   const b = raw as Partial<BaselineFile>;
   if (!b || typeof b !== 'object' || b.kind !== 'kiln-bench-baseline' || !Array.isArray(b.entries)) {
-    throw new ConfigError(`baseline ${file} is not a kiln bench baseline (expected {"kind": "kiln-bench-baseline", "entries": [...]}, as --update-baseline writes)`);
+    throw new ConfigError(
+      `baseline ${file} is not a kiln bench baseline (expected {"kind": "kiln-bench-baseline", "entries": [...]}, as --update-baseline writes)`,
+    );
   }
   b.entries.forEach((e, i) => {
-    const ok = e && typeof e.model === 'string' && typeof e.backend === 'string' && Number.isInteger(e.batch) && typeof e.ratio === 'number' && e.ratio > 0;
-    if (!ok) throw new ConfigError(`baseline ${file}: entries[${i}] must be {model: string, backend: string, batch: integer, ratio: number > 0}, got ${JSON.stringify(e)}`);
+    const ok =
+      e &&
+      typeof e.model === 'string' &&
+      typeof e.backend === 'string' &&
+      Number.isInteger(e.batch) &&
+      typeof e.ratio === 'number' &&
+      e.ratio > 0;
+    if (!ok)
+      throw new ConfigError(
+        `baseline ${file}: entries[${i}] must be {model: string, backend: string, batch: integer, ratio: number > 0}, got ${JSON.stringify(e)}`,
+      );
   });
   return { variant: KILN, reference: PREDICT, machine: '', createdAt: '', version: 1, ...b } as BaselineFile;
 }
@@ -88,7 +107,16 @@ export function compareToBaseline(result: BenchResult, baseline: BaselineFile, m
       continue;
     }
     const changePct = ((now - then) / then) * 100;
-    comparisons.push({ model: c.model, backend: c.backend, batch: c.batch, variant: baseline.variant, then, now, changePct: Math.round(changePct * 10) / 10, regressed: now < then * (1 - maxRegressionPct / 100) });
+    comparisons.push({
+      model: c.model,
+      backend: c.backend,
+      batch: c.batch,
+      variant: baseline.variant,
+      then,
+      now,
+      changePct: Math.round(changePct * 10) / 10,
+      regressed: now < then * (1 - maxRegressionPct / 100),
+    });
   }
   return { file, maxRegressionPct, comparisons, notInBaseline, regressions: comparisons.filter((c) => c.regressed).length };
 }

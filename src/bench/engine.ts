@@ -11,7 +11,15 @@ import { modelFlops } from './flops.js';
 import { describeMachine } from './machine.js';
 import type { BenchSource } from './sources.js';
 import type { BenchResult, BenchSettings, CellResult, OptimizeRun, VariantResult } from './types.js';
-import { PLAIN_TFJS, PREDICT, type BenchBackend, type BenchVariant, type Disposable, type GroupContext, type VariantContext } from './variants.js';
+import {
+  PLAIN_TFJS,
+  PREDICT,
+  type BenchBackend,
+  type BenchVariant,
+  type Disposable,
+  type GroupContext,
+  type VariantContext,
+} from './variants.js';
 
 /** Where a cell is in the run, for progress displays. */
 export interface CellKey {
@@ -45,7 +53,15 @@ export interface BenchRunOptions {
 }
 
 /** Default schedule: see {@link runBench}. */
-export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 2500, minRounds: 15, maxRounds: 200, warmupRounds: 2, outlierSigma: 3, seed: 0, slowCallMs: 1000 };
+export const DEFAULT_BENCH_SETTINGS: BenchSettings = {
+  budgetMs: 2500,
+  minRounds: 15,
+  maxRounds: 200,
+  warmupRounds: 2,
+  outlierSigma: 3,
+  seed: 0,
+  slowCallMs: 1000,
+};
 
 /**
  * Measures every model on every backend at every batch size (a cell): builds each
@@ -63,7 +79,8 @@ export const DEFAULT_BENCH_SETTINGS: BenchSettings = { budgetMs: 2500, minRounds
  * them. Absolute times are for context; only ratios within one run compare.
  */
 export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
-  if (!options.variants.some((v) => v.name === PREDICT)) throw new Error(`the variants must include "${PREDICT}", the reference of every ratio`);
+  if (!options.variants.some((v) => v.name === PREDICT))
+    throw new Error(`the variants must include "${PREDICT}", the reference of every ratio`);
   const startedAt = new Date();
   const start = performance.now();
   const cells: CellResult[] = [];
@@ -80,7 +97,8 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
             const key = { model: source.name, backend: backend.name, batch };
             options.observer?.cellStarted?.(key, cells.length, total);
             const flopsKey = `${source.name}@${batch}`;
-            if (!flopsCache.has(flopsKey)) flopsCache.set(flopsKey, await countModelFlops(source, options.bestBackend, batch, options.settings.seed));
+            if (!flopsCache.has(flopsKey))
+              flopsCache.set(flopsKey, await countModelFlops(source, options.bestBackend, batch, options.settings.seed));
             const cell = await measureCell(key, source, backend, group, flopsCache.get(flopsKey)!, options);
             cells.push(cell);
             options.observer?.cellDone?.(cell, cells.length - 1, total);
@@ -195,7 +213,14 @@ interface Running {
  * One cell (see {@link runBench}): its model and inputs on its backend, every variant
  * built and called once cold, then the warm-up and timed rounds, and the figures.
  */
-async function measureCell(key: CellKey, source: BenchSource, backend: BenchBackend, group: Group, flops: number, options: BenchRunOptions): Promise<CellResult> {
+async function measureCell(
+  key: CellKey,
+  source: BenchSource,
+  backend: BenchBackend,
+  group: Group,
+  flops: number,
+  options: BenchRunOptions,
+): Promise<CellResult> {
   const { settings, observer } = options;
   const disposables: Disposable[] = [];
   const context = await prepareCell(key, source, backend, group, options, disposables);
@@ -205,7 +230,9 @@ async function measureCell(key: CellKey, source: BenchSource, backend: BenchBack
     const warmupRounds = warmUp(key, running, settings, observer);
     const rounds = timeRounds(key, running, settings, observer);
     recordFigures(running, settings.outlierSigma, flops);
-    const variants = results.map((r) => (r.sameAs ? { ...results.find((x) => x.name === r.sameAs)!, ...stripFigures(r), name: r.name, sameAs: r.sameAs } : r));
+    const variants = results.map((r) =>
+      r.sameAs ? { ...results.find((x) => x.name === r.sameAs)!, ...stripFigures(r), name: r.name, sameAs: r.sameAs } : r,
+    );
     return {
       ...key,
       flops,
@@ -226,7 +253,14 @@ async function measureCell(key: CellKey, source: BenchSource, backend: BenchBack
  * sample inputs on it, and returns what variants are built from. Everything it makes
  * (and every copy a variant builds) goes on `disposables`.
  */
-async function prepareCell(key: CellKey, source: BenchSource, backend: BenchBackend, group: Group, options: BenchRunOptions, disposables: Disposable[]): Promise<VariantContext> {
+async function prepareCell(
+  key: CellKey,
+  source: BenchSource,
+  backend: BenchBackend,
+  group: Group,
+  options: BenchRunOptions,
+  disposables: Disposable[],
+): Promise<VariantContext> {
   activateBackend(backend.tfName);
   const model = await withBackendAsync(backend.tfName, () => source.build());
   disposables.push(model);
@@ -253,7 +287,12 @@ async function prepareCell(key: CellKey, source: BenchSource, backend: BenchBack
  * same as another here is only named (`sameAs`), an optional one is left out of a slow
  * cell (`skipped`), and one that fails to build or on its cold call keeps its error.
  */
-async function buildVariants(key: CellKey, context: VariantContext, options: BenchRunOptions, disposables: Disposable[]): Promise<{ results: VariantResult[]; running: Running[] }> {
+async function buildVariants(
+  key: CellKey,
+  context: VariantContext,
+  options: BenchRunOptions,
+  disposables: Disposable[],
+): Promise<{ results: VariantResult[]; running: Running[] }> {
   const { settings, observer } = options;
   const { backend } = context;
   const names = new Set(options.variants.map((v) => v.name));
@@ -291,7 +330,13 @@ async function buildVariants(key: CellKey, context: VariantContext, options: Ben
  * times its first (cold) call into `result`; then adds it to `running` and returns the
  * cold call's milliseconds (unrounded).
  */
-async function buildAndCallOnce(variant: BenchVariant, context: VariantContext, result: Running['result'], running: Running[], disposables: Disposable[]): Promise<number> {
+async function buildAndCallOnce(
+  variant: BenchVariant,
+  context: VariantContext,
+  result: Running['result'],
+  running: Running[],
+  disposables: Disposable[],
+): Promise<number> {
   const t0 = performance.now();
   const built = await variant.build(context);
   result.buildMs = round(performance.now() - t0, 1);
@@ -315,7 +360,11 @@ function warmUp(key: CellKey, running: readonly Running[], settings: BenchSettin
   const coldTotal = running.reduce((sum, r) => sum + (r.result.coldMs ?? 0), 0);
   const warmStart = performance.now();
   let warmup = 0;
-  while (warmup < settings.warmupRounds && (settings.budgetMs === 0 || coldTotal <= settings.budgetMs) && (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)) {
+  while (
+    warmup < settings.warmupRounds &&
+    (settings.budgetMs === 0 || coldTotal <= settings.budgetMs) &&
+    (warmup === 0 || performance.now() - warmStart < settings.budgetMs / 4)
+  ) {
     observer?.phase?.(key, 'warm-up', warmup, settings.warmupRounds);
     playRound(running, warmup, false);
     warmup++;
@@ -331,7 +380,14 @@ function warmUp(key: CellKey, running: readonly Running[], settings: BenchSettin
 function timeRounds(key: CellKey, running: readonly Running[], settings: BenchSettings, observer: BenchObserver | undefined): number {
   const timedStart = performance.now();
   let rounds = 0;
-  const planned = () => Math.max(settings.minRounds, Math.min(settings.maxRounds, rounds ? Math.round((rounds * settings.budgetMs) / Math.max(1, performance.now() - timedStart)) : settings.minRounds));
+  const planned = () =>
+    Math.max(
+      settings.minRounds,
+      Math.min(
+        settings.maxRounds,
+        rounds ? Math.round((rounds * settings.budgetMs) / Math.max(1, performance.now() - timedStart)) : settings.minRounds,
+      ),
+    );
   while (rounds < settings.maxRounds && (rounds < settings.minRounds || performance.now() - timedStart < settings.budgetMs)) {
     observer?.phase?.(key, 'timing', rounds, planned());
     playRound(running, rounds, true);
@@ -404,7 +460,9 @@ function timeCall(model: KilnModel, feed: tf.Tensor | tf.Tensor[], readBackend: 
 
 /** Copies of the inputs whose data lives on `backend` (so timed calls never move them). */
 function inputsOn(samples: readonly tf.Tensor[], backend: string): tf.Tensor | tf.Tensor[] {
-  const copies = withBackend(tf.findBackend(backend) ? backend : tf.getBackend(), () => samples.map((t) => tf.tensor(t.dataSync() as tf.TypedArray, t.shape, t.dtype)));
+  const copies = withBackend(tf.findBackend(backend) ? backend : tf.getBackend(), () =>
+    samples.map((t) => tf.tensor(t.dataSync() as tf.TypedArray, t.shape, t.dtype)),
+  );
   return copies.length === 1 ? copies[0]! : copies;
 }
 

@@ -29,9 +29,34 @@ export function countFlops(graph: KernelGraph): number {
 }
 
 const MOVES = new Set([
-  'Reshape', 'Identity', 'Cast', 'Transpose', 'Slice', 'StridedSlice', 'Concat', 'Pack', 'Unpack', 'Split', 'SplitV',
-  'GatherV2', 'GatherNd', 'ExpandDims', 'Squeeze', 'Tile', 'PadV2', 'Pad', 'MirrorPad', 'Fill', 'ZerosLike', 'OnesLike',
-  'Range', 'Reverse', 'BroadcastTo', 'Clone', 'Shape', 'OneHot',
+  'Reshape',
+  'Identity',
+  'Cast',
+  'Transpose',
+  'Slice',
+  'StridedSlice',
+  'Concat',
+  'Pack',
+  'Unpack',
+  'Split',
+  'SplitV',
+  'GatherV2',
+  'GatherNd',
+  'ExpandDims',
+  'Squeeze',
+  'Tile',
+  'PadV2',
+  'Pad',
+  'MirrorPad',
+  'Fill',
+  'ZerosLike',
+  'OnesLike',
+  'Range',
+  'Reverse',
+  'BroadcastTo',
+  'Clone',
+  'Shape',
+  'OneHot',
 ]);
 const REDUCTIONS = new Set(['Sum', 'Mean', 'Max', 'Min', 'Prod', 'All', 'Any', 'ArgMax', 'ArgMin']);
 

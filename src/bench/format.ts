@@ -50,7 +50,14 @@ export function summaryGrid(result: BenchResult): Grid {
   head.push('rounds');
   const rows = result.cells.map((c) => {
     const v = (n: string) => c.variants.find((x) => x.name === n);
-    const row = [c.model, c.backend, String(c.batch), formatMflop(c.flops), ...names.map((n) => formatMs(v(n)?.medianMs)), ...ratios.map((n) => formatRatio(c.vsPredict[n]))];
+    const row = [
+      c.model,
+      c.backend,
+      String(c.batch),
+      formatMflop(c.flops),
+      ...names.map((n) => formatMs(v(n)?.medianMs)),
+      ...ratios.map((n) => formatRatio(c.vsPredict[n])),
+    ];
     if (hasKiln && names.includes(PLAIN_TFJS)) row.push(formatRatio(c.vsPlain[KILN]));
     if (hasKiln) row.push(formatGflops(v(KILN)?.gflops));
     row.push(String(c.rounds));
@@ -61,7 +68,19 @@ export function summaryGrid(result: BenchResult): Grid {
 
 /** One row per variant per cell: median, p10-p90, cold call, GFLOP/s, ratios, and what it ran on. */
 export function detailGrid(result: BenchResult): Grid {
-  const head = ['model', 'backend', 'batch', 'variant', 'ran on', 'median ms', 'p10-p90 ms', 'cold ms', 'GFLOP/s', '/ predict', '/ plain-tfjs'];
+  const head = [
+    'model',
+    'backend',
+    'batch',
+    'variant',
+    'ran on',
+    'median ms',
+    'p10-p90 ms',
+    'cold ms',
+    'GFLOP/s',
+    '/ predict',
+    '/ plain-tfjs',
+  ];
   const rows: string[][] = [];
   for (const c of result.cells) {
     for (const v of c.variants) rows.push([c.model, c.backend, String(c.batch), v.name, ...variantFigures(c, v)]);
@@ -70,7 +89,8 @@ export function detailGrid(result: BenchResult): Grid {
 }
 
 function variantFigures(c: CellResult, v: VariantResult): string[] {
-  if (v.error && !v.sameAs) return [v.ranOn ?? '-', `error: ${v.error.length > 60 ? `${v.error.slice(0, 57)}...` : v.error}`, '', '', '', '', ''];
+  if (v.error && !v.sameAs)
+    return [v.ranOn ?? '-', `error: ${v.error.length > 60 ? `${v.error.slice(0, 57)}...` : v.error}`, '', '', '', '', ''];
   if (v.skipped) return ['-', 'skipped (slow cell)', '', '', '', '', ''];
   const same = v.sameAs ? ` (= ${v.sameAs})` : '';
   return [
@@ -92,7 +112,11 @@ export function renderGrid(grid: Grid): string {
 
 export function renderMarkdown(grid: Grid): string {
   const escape = (s: string) => s.replace(/\|/g, '\\|');
-  return [`| ${grid.head.map(escape).join(' | ')} |`, `|${grid.head.map(() => '---').join('|')}|`, ...grid.rows.map((r) => `| ${r.map(escape).join(' | ')} |`)].join('\n');
+  return [
+    `| ${grid.head.map(escape).join(' | ')} |`,
+    `|${grid.head.map(() => '---').join('|')}|`,
+    ...grid.rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
 }
 
 function schedule(result: BenchResult): string {
@@ -105,7 +129,13 @@ function schedule(result: BenchResult): string {
 export function renderNotes(result: BenchResult): string {
   const lines = [
     `Machine: ${result.machine.description}`,
-    `Best backend here: ${result.bestBackend}${Object.keys(result.unavailableBackends).length ? ` (not available: ${Object.entries(result.unavailableBackends).map(([b, why]) => `${b}: ${why}`).join('; ')})` : ''}`,
+    `Best backend here: ${result.bestBackend}${
+      Object.keys(result.unavailableBackends).length
+        ? ` (not available: ${Object.entries(result.unavailableBackends)
+            .map(([b, why]) => `${b}: ${why}`)
+            .join('; ')})`
+        : ''
+    }`,
     `Ratios: median of the reference / median of the variant, all timed interleaved in one run (higher is faster); absolute times are for context only.`,
     `Schedule per cell: cold call, up to ${result.settings.warmupRounds} warm-up round(s), then ${schedule(result)}; outliers beyond ${result.settings.outlierSigma} sd dropped. Took ${(result.durationMs / 1000).toFixed(1)} s.`,
     'MFLOP: one call at that batch, counted from the traced kernels (2 per multiply-accumulate in convolutions and matrix products, 1 per element elsewhere); GFLOP/s = that count / median.',
@@ -116,12 +146,16 @@ export function renderNotes(result: BenchResult): string {
     lines.push('Kiln kept:');
     for (const run of result.optimizeRuns) {
       const kept = run.report.decisions.filter((d) => d.status === 'applied').map((d) => d.plugin);
-      lines.push(`  ${run.model} on ${run.backend}: ${kept.length ? kept.join(', ') : 'nothing'}; runs ${run.report.final} (optimize() ${(run.report.durationMs / 1000).toFixed(1)} s)`);
+      lines.push(
+        `  ${run.model} on ${run.backend}: ${kept.length ? kept.join(', ') : 'nothing'}; runs ${run.report.final} (optimize() ${(run.report.durationMs / 1000).toFixed(1)} s)`,
+      );
     }
   }
   if (result.baseline) {
     const b = result.baseline;
-    lines.push(`Baseline ${b.file}: ${b.comparisons.length} ratio(s) compared, ${b.regressions} regressed by more than ${b.maxRegressionPct}%.`);
+    lines.push(
+      `Baseline ${b.file}: ${b.comparisons.length} ratio(s) compared, ${b.regressions} regressed by more than ${b.maxRegressionPct}%.`,
+    );
     for (const c of b.comparisons) lines.push(`  ${describeComparison(c, b.maxRegressionPct)}`);
     for (const n of b.notInBaseline) lines.push(`  not in the baseline: ${n}`);
   }

@@ -17,7 +17,8 @@ export async function describeMachine(): Promise<MachineInfo> {
     backendFlags.wasm = `SIMD ${simd ? 'on' : 'off'}, threads ${threads ? 'on' : 'off'}`;
   }
   const threaded = wasmThreadsInfo();
-  if (threaded && tf.findBackend('wasm-threads')) backendFlags['wasm-threads'] = `SIMD on, ${threaded.threads} threads (the threaded build, started by Kiln)`;
+  if (threaded && tf.findBackend('wasm-threads'))
+    backendFlags['wasm-threads'] = `SIMD on, ${threaded.threads} threads (the threaded build, started by Kiln)`;
   if (tf.findBackend('tensorflow')) backendFlags.tensorflow = 'libtensorflow (tfjs-node)';
   const info = {
     cpu: cpus[0]?.model.trim() ?? 'unknown CPU',

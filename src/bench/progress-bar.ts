@@ -18,7 +18,10 @@ export function cellLine(cell: CellResult, index: number, total: number): string
  * phase and round) when stderr is a terminal; otherwise one line per finished cell,
  * unless `quiet`.
  */
-export function benchProgress(stream: NodeJS.WriteStream = process.stderr, options: { quiet?: boolean } = {}): BenchObserver & { stop(): void } {
+export function benchProgress(
+  stream: NodeJS.WriteStream = process.stderr,
+  options: { quiet?: boolean } = {},
+): BenchObserver & { stop(): void } {
   if (!stream.isTTY) {
     return {
       cellDone: (cell, index, total) => {
@@ -28,7 +31,14 @@ export function benchProgress(stream: NodeJS.WriteStream = process.stderr, optio
     };
   }
   const bar = new cliProgress.SingleBar(
-    { stream, format: 'bench |{bar}| {value}/{total} cells | {cell}: {phase}', hideCursor: true, clearOnComplete: true, fps: 5, forceRedraw: true },
+    {
+      stream,
+      format: 'bench |{bar}| {value}/{total} cells | {cell}: {phase}',
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+      forceRedraw: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let active = false;

@@ -65,7 +65,8 @@ export async function planBackends(config: KilnConfig, requested?: readonly stri
   let backends = available;
   if (requested?.length) {
     backends = requested.map((name) => {
-      if (!BUILT_IN_ENGINES.some((d) => d.name === name)) throw new ConfigError(`unknown backend "${name}" in --backend; Kiln knows: ${BUILT_IN_ENGINES.map((d) => d.name).join(', ')}`);
+      if (!BUILT_IN_ENGINES.some((d) => d.name === name))
+        throw new ConfigError(`unknown backend "${name}" in --backend; Kiln knows: ${BUILT_IN_ENGINES.map((d) => d.name).join(', ')}`);
       const found = available.find((b) => b.name === name);
       if (!found) throw new ConfigError(`backend "${name}" cannot run here: ${unavailable[name]}`);
       return found;
@@ -78,6 +79,9 @@ export async function planBackends(config: KilnConfig, requested?: readonly stri
 export function pickVariants(names: readonly string[] | undefined, all: readonly BenchVariant[] = BUILT_IN_VARIANTS): BenchVariant[] {
   if (!names?.length) return [...all];
   const unknown = names.filter((n) => !all.some((v) => v.name === n));
-  if (unknown.length) throw new ConfigError(`unknown variant(s) ${unknown.map((n) => `"${n}"`).join(', ')} in --variants; the suite has: ${all.map((v) => v.name).join(', ')}`);
+  if (unknown.length)
+    throw new ConfigError(
+      `unknown variant(s) ${unknown.map((n) => `"${n}"`).join(', ')} in --variants; the suite has: ${all.map((v) => v.name).join(', ')}`,
+    );
   return all.filter((v) => v.name === PREDICT || names.includes(v.name));
 }

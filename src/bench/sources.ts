@@ -30,7 +30,12 @@ export async function resolveSources(targets: readonly string[], options: { smal
       for (const entry of listZoo()) sources.push(zooSource(entry.name, options.small));
     } else if (target.startsWith(ZOO_PREFIX)) {
       const name = target.slice(ZOO_PREFIX.length);
-      if (!(name in ZOO)) throw new ConfigError(`unknown zoo model "${name}" in "${target}"; the zoo has: ${listZoo().map((e) => `zoo:${e.name}`).join(', ')} (or "zoo" for all of them)`);
+      if (!(name in ZOO))
+        throw new ConfigError(
+          `unknown zoo model "${name}" in "${target}"; the zoo has: ${listZoo()
+            .map((e) => `zoo:${e.name}`)
+            .join(', ')} (or "zoo" for all of them)`,
+        );
       sources.push(zooSource(name as ZooName, options.small));
     } else {
       sources.push(await fileSource(target));
@@ -61,6 +66,10 @@ async function fileSource(target: string): Promise<BenchSource> {
     description: jsonPath,
     build: () => loadModelFromDisk(path),
     sampleInputs: (model, batch, seed) =>
-      syntheticSampleInputs(model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })), seed, batch),
+      syntheticSampleInputs(
+        model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })),
+        seed,
+        batch,
+      ),
   };
 }

@@ -86,11 +86,21 @@ export interface BenchVariant {
 /** A KilnModel whose dispose() frees nothing: for models a shared() scope owns. */
 export function borrowed(model: KilnModel): KilnModel {
   return {
-    get backend() { return model.backend; },
-    get description() { return model.description; },
-    get inputs() { return model.inputs; },
-    get outputNames() { return model.outputNames; },
-    get layersModel() { return model.layersModel; },
+    get backend() {
+      return model.backend;
+    },
+    get description() {
+      return model.description;
+    },
+    get inputs() {
+      return model.inputs;
+    },
+    get outputNames() {
+      return model.outputNames;
+    },
+    get layersModel() {
+      return model.layersModel;
+    },
     predict: (x) => model.predict(x),
     trainableVariables: () => model.trainableVariables(),
     dispose: () => undefined,
@@ -111,27 +121,37 @@ export const KILN = 'kiln';
 
 export const PLAIN_TFJS_VARIANT: BenchVariant = {
   name: PLAIN_TFJS,
-  description: 'plain @tensorflow/tfjs: LayersModel.predict on its default backend (cpu in Node), whatever the cell\'s backend',
+  description: "plain @tensorflow/tfjs: LayersModel.predict on its default backend (cpu in Node), whatever the cell's backend",
   sameAs: ({ backend }) => (backend.tfName === 'cpu' ? PREDICT : undefined),
   build: async (c) => ({ model: new LayersKilnModel(await c.buildModel('cpu'), 'cpu', false, 'LayersModel.predict on cpu') }),
 };
 
 export const BEST_BACKEND_VARIANT: BenchVariant = {
   name: 'best-backend',
-  description: 'LayersModel.predict on the best backend available here (Kiln\'s preference order), whatever the cell\'s backend',
+  description: "LayersModel.predict on the best backend available here (Kiln's preference order), whatever the cell's backend",
   sameAs: ({ backend, bestBackend }) => (backend.name === bestBackend.name ? PREDICT : undefined),
-  build: async (c) => ({ model: new LayersKilnModel(await c.buildModel(c.bestBackend.tfName), c.bestBackend.tfName, false, `LayersModel.predict on ${c.bestBackend.tfName}`) }),
+  build: async (c) => ({
+    model: new LayersKilnModel(
+      await c.buildModel(c.bestBackend.tfName),
+      c.bestBackend.tfName,
+      false,
+      `LayersModel.predict on ${c.bestBackend.tfName}`,
+    ),
+  }),
 };
 
 export const PREDICT_VARIANT: BenchVariant = {
   name: PREDICT,
-  description: 'LayersModel.predict on the cell\'s backend',
+  description: "LayersModel.predict on the cell's backend",
   build: async (c) => ({ model: new LayersKilnModel(c.model, c.backend.tfName, false) }),
 };
 
 /** A model a group (one model on one backend) owns, shared by its batch sizes. */
 class GroupModel implements Disposable {
-  constructor(readonly model: KilnModel, readonly description?: string) {}
+  constructor(
+    readonly model: KilnModel,
+    readonly description?: string,
+  ) {}
   dispose(): void {
     this.model.dispose();
   }
@@ -143,7 +163,11 @@ class GroupModel implements Disposable {
  * meets a new batch size as a new input signature: its first call there compiles it,
  * which the cell's cold figure includes (as a user's first call at that batch would).
  */
-async function buildOncePerGroup(c: VariantContext, key: string, make: (model: tf.LayersModel, samples: tf.Tensor[], backend: string) => Promise<KilnModel>): Promise<BuiltVariant> {
+async function buildOncePerGroup(
+  c: VariantContext,
+  key: string,
+  make: (model: tf.LayersModel, samples: tf.Tensor[], backend: string) => Promise<KilnModel>,
+): Promise<BuiltVariant> {
   const entry = await c.shared(key, async (group) => {
     const model = await group.buildModel(group.backend.tfName);
     const samples = group.sampleInputs(model, 1);
@@ -154,21 +178,29 @@ async function buildOncePerGroup(c: VariantContext, key: string, make: (model: t
 
 export const COMPILED_VARIANT: BenchVariant = {
   name: 'compiled',
-  description: 'graph-compile alone: replay of the traced kernels (no fusion); compiled once per model and backend on batch-1 inputs, other batches compile on their first call',
+  description:
+    'graph-compile alone: replay of the traced kernels (no fusion); compiled once per model and backend on batch-1 inputs, other batches compile on their first call',
   optional: true,
-  build: (c) => buildOncePerGroup(c, 'compiled', async (model, samples, backend) => new CompiledModel(new LayersKilnModel(model, backend, false), { sampleInputs: samples, selectionRuns: 5 })),
+  build: (c) =>
+    buildOncePerGroup(
+      c,
+      'compiled',
+      async (model, samples, backend) =>
+        new CompiledModel(new LayersKilnModel(model, backend, false), { sampleInputs: samples, selectionRuns: 5 }),
+    ),
 };
 
 export const LAYERS_FUSED_VARIANT: BenchVariant = {
   name: 'layers-fused',
-  description: 'op-fusion\'s layer rewrite alone (BatchNorm folded, relu6 as a ReLU layer, activations merged), run by plain predict',
+  description: "op-fusion's layer rewrite alone (BatchNorm folded, relu6 as a ReLU layer, activations merged), run by plain predict",
   optional: true,
   build: (c) => buildOncePerGroup(c, 'layers-fused', (model, _samples, backend) => layerFused(model, backend)),
 };
 
 export const FUSED_VARIANT: BenchVariant = {
   name: 'fused',
-  description: 'op-fusion: layer rewrite, then the compiled kernel graph with the fusion patterns, validated on batch-1 inputs once per model and backend; other batches compile on their first call',
+  description:
+    'op-fusion: layer rewrite, then the compiled kernel graph with the fusion patterns, validated on batch-1 inputs once per model and backend; other batches compile on their first call',
   optional: true,
   build: (c) =>
     buildOncePerGroup(c, 'fused', async (model, samples, backend) => {
@@ -176,7 +208,13 @@ export const FUSED_VARIANT: BenchVariant = {
       const reference = new LayersKilnModel(model, backend, false);
       const checks = buildValidationInputs(samples, reference.inputs, { samples: 1, seed: 5, largeMagnitude: 10 });
       try {
-        const result = fuseGraph(base, reference, samples, checks.map((k) => k.inputs), { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true });
+        const result = fuseGraph(
+          base,
+          reference,
+          samples,
+          checks.map((k) => k.inputs),
+          { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true },
+        );
         if ('failure' in result) {
           base.dispose();
           throw new Error(result.failure);
@@ -190,7 +228,10 @@ export const FUSED_VARIANT: BenchVariant = {
 
 /** Kiln's optimised model with its report, shared by every batch size of one model and backend. */
 class OptimizedEntry implements Disposable {
-  constructor(readonly model: KilnModel, readonly report: KilnReport) {}
+  constructor(
+    readonly model: KilnModel,
+    readonly report: KilnReport,
+  ) {}
   dispose(): void {
     this.model.dispose();
   }
@@ -198,18 +239,24 @@ class OptimizedEntry implements Disposable {
 
 export const KILN_VARIANT: BenchVariant = {
   name: KILN,
-  description: 'Kiln\'s optimised model: optimize() with backend.preference starting at the cell\'s backend (then Kiln\'s fallbacks after it), run once per model and backend on batch-1 samples (as `kiln optimize` does by default) and timed at every batch',
+  description:
+    "Kiln's optimised model: optimize() with backend.preference starting at the cell's backend (then Kiln's fallbacks after it), run once per model and backend on batch-1 samples (as `kiln optimize` does by default) and timed at every batch",
   build: async (c) => {
     const entry = await c.shared('kiln', async (group) => {
       // As a plain tf.js user starts: the model, its inputs and the run on the cpu backend.
       const model = await group.buildModel('cpu');
       const config = await group.optimizeConfig();
-      const { model: optimized, report } = await withBackendAsync('cpu', async () => optimize(model, { sampleInputs: group.sampleInputs(model, 1), config }));
+      const { model: optimized, report } = await withBackendAsync('cpu', async () =>
+        optimize(model, { sampleInputs: group.sampleInputs(model, 1), config }),
+      );
       group.recordOptimizeRun(report);
       return new OptimizedEntry(optimized, report);
     });
     const kept = entry.report.decisions.filter((d) => d.status === 'applied').map((d) => d.plugin);
-    return { model: borrowed(entry.model), description: `${entry.report.final}${kept.length ? ` (kept: ${kept.join(', ')})` : ' (nothing kept)'}` };
+    return {
+      model: borrowed(entry.model),
+      description: `${entry.report.final}${kept.length ? ` (kept: ${kept.join(', ')})` : ' (nothing kept)'}`,
+    };
   },
 };
 

@@ -24,7 +24,9 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
   if (report.endToEnd) {
     const e = report.endToEnd;
     const verdict = e.speedup >= 1 ? `${e.speedup.toFixed(2)}x faster` : `${(1 / e.speedup).toFixed(2)}x slower`;
-    lines.push(`End to end: ${verdict} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`);
+    lines.push(
+      `End to end: ${verdict} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`,
+    );
   } else if (report.decisions.some((d) => d.status === 'applied')) {
     lines.push('End to end: not measured (benchmark.endToEnd is false).');
   } else {
@@ -32,11 +34,21 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
   }
   const budget = report.validation.budget;
   const under = budget
-    ? `under the accuracy budget ${Object.entries(budget).map(([output, terms]) => `${output}: ${Object.entries(terms).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')} (outputs it does not cover: atol ${report.validation.atol}, rtol ${report.validation.rtol})`
+    ? `under the accuracy budget ${Object.entries(budget)
+        .map(
+          ([output, terms]) =>
+            `${output}: ${Object.entries(terms)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+        )
+        .join('; ')} (outputs it does not cover: atol ${report.validation.atol}, rtol ${report.validation.rtol})`
     : `(atol ${report.validation.atol}, rtol ${report.validation.rtol})`;
-  lines.push(`Validated against the original on cpu ${under} on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`);
+  lines.push(
+    `Validated against the original on cpu ${under} on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`,
+  );
   for (const d of report.decisions) {
-    for (const [name, rows] of Object.entries(d.tables ?? {})) if (rows.length) lines.push('', `${d.plugin} (${d.status}): ${name}`, renderRows(rows));
+    for (const [name, rows] of Object.entries(d.tables ?? {}))
+      if (rows.length) lines.push('', `${d.plugin} (${d.status}): ${name}`, renderRows(rows));
   }
   return lines.join('\n');
 }

@@ -45,7 +45,7 @@ export class CompiledPlan {
 
   /** Runs the graph: the chosen executor for inference outside a tape, the replay under a tape. */
   run(inputs: readonly tf.Tensor[], taped: boolean): tf.Tensor[] {
-    const chosen = taped ? this.replay : this.executors.get(this.stats.executor) ?? this.replay;
+    const chosen = taped ? this.replay : (this.executors.get(this.stats.executor) ?? this.replay);
     return chosen.run(inputs);
   }
 

@@ -32,7 +32,13 @@ export interface GraphCompileSettings {
 /** `made[i]`: whether the traced call made `outputs[i]` (rather than returning an input, a variable or a tensor it captured). */
 export type CompileOutcome =
   | { readonly kind: 'compiled'; readonly plan: CompiledPlan; readonly outputs: tf.Tensor[]; readonly made: readonly boolean[] }
-  | { readonly kind: 'break'; readonly breaks: readonly GraphBreak[]; readonly graph: KernelGraph; readonly outputs: tf.Tensor[]; readonly made: readonly boolean[] };
+  | {
+      readonly kind: 'break';
+      readonly breaks: readonly GraphBreak[];
+      readonly graph: KernelGraph;
+      readonly outputs: tf.Tensor[];
+      readonly made: readonly boolean[];
+    };
 
 /** Frees the traced call's outputs when nobody will receive them: only those the call made, never the caller's inputs, variables or captured tensors. */
 export function disposeCallOutputs(outcome: CompileOutcome): void {
@@ -48,14 +54,21 @@ export function disposeCallOutputs(outcome: CompileOutcome): void {
  * two), runs the passes, builds the executors (see `buildExecutors`), checks that
  * each reproduces the traced call's outputs, and picks the one for inference calls.
  */
-export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings): CompileOutcome {
+export function compileSignature(
+  fn: (...inputs: tf.Tensor[]) => unknown,
+  inputs: readonly tf.Tensor[],
+  settings: GraphCompileSettings,
+): CompileOutcome {
   const started = performance.now();
   const first = traceCall(fn, inputs, { layers: settings.layers });
   const outputs = asList(first.outputs);
   const createdInCall = new Set(first.createdConstants.map((c) => c.id));
   const made = first.graph.outputs.map((id) => first.graph.values.get(id)!.kind === 'intermediate' || createdInCall.has(id));
   const random = first.graph.nodes.some((n) => STATEFUL_KERNELS.has(n.kernel));
-  const breaks = [...first.breaks, ...(first.breaks.length === 0 && (first.createdConstants.length > 0 || random) ? compareWithSecondTrace(fn, inputs, first) : [])];
+  const breaks = [
+    ...first.breaks,
+    ...(first.breaks.length === 0 && (first.createdConstants.length > 0 || random) ? compareWithSecondTrace(fn, inputs, first) : []),
+  ];
   if (breaks.length) {
     disposeGraphConstants(first.graph);
     return { kind: 'break', breaks, graph: first.graph, outputs, made };
@@ -69,7 +82,14 @@ export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs
     signature: signatureOf(inputs, backend, settings.mode),
     kernelsTraced: first.graph.nodes.length,
     kernelsAfterPasses: graph.nodes.length,
-    passes: [...reports, { pass: 'memory-plan', changes: memory ? memory.peakLiveWithoutPlan - memory.peakLive : 0, detail: memory ? `peak live intermediates ${memory.peakLiveWithoutPlan} -> ${memory.peakLive}` : 'disabled' }],
+    passes: [
+      ...reports,
+      {
+        pass: 'memory-plan',
+        changes: memory ? memory.peakLiveWithoutPlan - memory.peakLive : 0,
+        detail: memory ? `peak live intermediates ${memory.peakLiveWithoutPlan} -> ${memory.peakLive}` : 'disabled',
+      },
+    ],
     peakLiveIntermediates: memory ? { withPlan: memory.peakLive, withoutPlan: memory.peakLiveWithoutPlan } : undefined,
     compileMs: 0,
     executor: REPLAY as ExecutorKind,
@@ -83,14 +103,23 @@ export function compileSignature(fn: (...inputs: tf.Tensor[]) => unknown, inputs
   }
   stats.compileMs = performance.now() - started;
   // under a gradient tape, timing runs would be recorded on it for nothing: skip them there
-  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !isRecordingGradients()) chooseExecutor(plan, fn, inputs, settings, stats);
-  else if (settings.executor !== 'auto' && settings.executor !== REPLAY && executors.has(settings.executor)) Object.assign(stats, { executor: settings.executor, executorReason: `${settings.executor} forced by option` });
+  if (settings.selectionRuns > 0 && settings.mode === 'inference' && !isRecordingGradients())
+    chooseExecutor(plan, fn, inputs, settings, stats);
+  else if (settings.executor !== 'auto' && settings.executor !== REPLAY && executors.has(settings.executor))
+    Object.assign(stats, { executor: settings.executor, executorReason: `${settings.executor} forced by option` });
   plan.stats = stats;
   return { kind: 'compiled', plan, outputs, made };
 }
 
 /** Executor figures that the selection fills in. */
-type SelectionStats = { executor: ExecutorKind; executorReason: string; eagerMs?: number; compiledMs?: number; breakEvenCalls?: number; compileMs: number };
+type SelectionStats = {
+  executor: ExecutorKind;
+  executorReason: string;
+  eagerMs?: number;
+  compiledMs?: number;
+  breakEvenCalls?: number;
+  compileMs: number;
+};
 
 /**
  * The replay, and the other registered executors that the settings allow and that
@@ -98,12 +127,23 @@ type SelectionStats = { executor: ExecutorKind; executorReason: string; eagerMs?
  * training mode, nor when the replay is forced); for each other one not built,
  * "<name> not used: <why>".
  */
-function buildExecutors(graph: KernelGraph, memory: MemoryPlan | undefined, backend: string, settings: GraphCompileSettings): { executors: Map<ExecutorKind, GraphExecutor>; notUsed: string[] } {
+function buildExecutors(
+  graph: KernelGraph,
+  memory: MemoryPlan | undefined,
+  backend: string,
+  settings: GraphCompileSettings,
+): { executors: Map<ExecutorKind, GraphExecutor>; notUsed: string[] } {
   const executors = new Map<ExecutorKind, GraphExecutor>([[REPLAY, createExecutor(REPLAY, graph, memory, { backend })]]);
   const notUsed: string[] = [];
-  const candidates = settings.executor === 'auto' || settings.executor === REPLAY ? executorNames().filter((n) => n !== REPLAY) : [settings.executor];
+  const candidates =
+    settings.executor === 'auto' || settings.executor === REPLAY ? executorNames().filter((n) => n !== REPLAY) : [settings.executor];
   for (const name of candidates) {
-    let problem = settings.mode === 'training' ? 'training mode: gradients need the replay' : settings.executor === REPLAY ? 'replay forced by option' : '';
+    let problem =
+      settings.mode === 'training'
+        ? 'training mode: gradients need the replay'
+        : settings.executor === REPLAY
+          ? 'replay forced by option'
+          : '';
     if (!problem) {
       try {
         executors.set(name, createExecutor(name, graph, memory, { backend }));
@@ -126,16 +166,39 @@ function compareWithSecondTrace(fn: (...inputs: tf.Tensor[]) => unknown, inputs:
   try {
     const a = first.graph.nodes.map((n) => n.kernel).join(',');
     const b = second.graph.nodes.map((n) => n.kernel).join(',');
-    if (a !== b) return [{ cause: 'unstable-trace', reason: 'two calls with the same input shapes ran different kernels (control flow that depends on values or on state)' }];
-    const seeded = first.graph.nodes.find((n, i) => STATEFUL_KERNELS.has(n.kernel) && JSON.stringify(n.attrs) !== JSON.stringify(second.graph.nodes[i]!.attrs));
-    if (seeded) return [{ cause: 'random-values', reason: `kernel ${seeded.kernel} got a different random seed on two calls (e.g. tf.multinomial without a seed); a replay would repeat the same draw` }];
+    if (a !== b)
+      return [
+        {
+          cause: 'unstable-trace',
+          reason: 'two calls with the same input shapes ran different kernels (control flow that depends on values or on state)',
+        },
+      ];
+    const seeded = first.graph.nodes.find(
+      (n, i) => STATEFUL_KERNELS.has(n.kernel) && JSON.stringify(n.attrs) !== JSON.stringify(second.graph.nodes[i]!.attrs),
+    );
+    if (seeded)
+      return [
+        {
+          cause: 'random-values',
+          reason: `kernel ${seeded.kernel} got a different random seed on two calls (e.g. tf.multinomial without a seed); a replay would repeat the same draw`,
+        },
+      ];
     const differs = first.createdConstants.findIndex((c, i) => {
       const other = second.createdConstants[i];
-      return !other || other.values.length !== c.values.length || Array.prototype.some.call(c.values, (v: number, k: number) => !Object.is(v, other.values[k]));
+      return (
+        !other ||
+        other.values.length !== c.values.length ||
+        Array.prototype.some.call(c.values, (v: number, k: number) => !Object.is(v, other.values[k]))
+      );
     });
     if (differs >= 0 || second.createdConstants.length !== first.createdConstants.length) {
       const shape = first.graph.values.get(first.createdConstants[Math.max(differs, 0)]!.id)!.shape;
-      return [{ cause: 'random-values', reason: `a tensor of shape [${shape.join(', ')}] created without a kernel holds different values on two calls (random values, e.g. a dropout mask in training); a replay would freeze them` }];
+      return [
+        {
+          cause: 'random-values',
+          reason: `a tensor of shape [${shape.join(', ')}] created without a kernel holds different values on two calls (random values, e.g. a dropout mask in training); a replay would freeze them`,
+        },
+      ];
     }
     return [];
   } finally {
@@ -163,9 +226,18 @@ function checkReplay(plan: CompiledPlan, inputs: readonly tf.Tensor[], expected:
  * Times eager and every built executor interleaved; keeps the fastest executor (the
  * replay on a tie; the one named by the option when it was built); records the break-even.
  */
-function chooseExecutor(plan: CompiledPlan, fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], settings: GraphCompileSettings, stats: SelectionStats): void {
+function chooseExecutor(
+  plan: CompiledPlan,
+  fn: (...inputs: tf.Tensor[]) => unknown,
+  inputs: readonly tf.Tensor[],
+  settings: GraphCompileSettings,
+  stats: SelectionStats,
+): void {
   const kinds = plan.executorKinds;
-  const [eager, ...compiled] = medianTimes([() => fn(...inputs), ...kinds.map((k) => () => plan.runWith(k, inputs))], settings.selectionRuns) as [number, ...number[]];
+  const [eager, ...compiled] = medianTimes(
+    [() => fn(...inputs), ...kinds.map((k) => () => plan.runWith(k, inputs))],
+    settings.selectionRuns,
+  ) as [number, ...number[]];
   const fastest = compiled.reduce((best, t, k) => (t < compiled[best]! ? k : best), 0);
   const forced = settings.executor !== 'auto' && kinds.includes(settings.executor) ? kinds.indexOf(settings.executor) : undefined;
   const chosen = forced ?? fastest;

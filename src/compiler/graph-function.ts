@@ -95,14 +95,18 @@ export class GraphFunction {
       if (this.settings.strict) throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
       if (!this.warnedLimit) {
         this.warnedLimit = true;
-        this.settings.logger?.warn(`${this.settings.name}: ${reason}. Inputs whose shapes change from call to call (e.g. a varying batch) recompile each time; pad to fixed shapes or raise recompileLimit.`);
+        this.settings.logger?.warn(
+          `${this.settings.name}: ${reason}. Inputs whose shapes change from call to call (e.g. a varying batch) recompile each time; pad to fixed shapes or raise recompileLimit.`,
+        );
       }
       this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: [] } });
       this.eagerCalls++;
       return this.fn(...inputs);
     }
     if (this.settings.strict && this.cache.size > 0) {
-      throw new CompileStrictError(`strict: ${this.settings.name} would recompile for ${key} (compiled for: ${compiledSignatures.join('; ')}). Call it with the shapes it was compiled for, or drop strict.`);
+      throw new CompileStrictError(
+        `strict: ${this.settings.name} would recompile for ${key} (compiled for: ${compiledSignatures.join('; ')}). Call it with the shapes it was compiled for, or drop strict.`,
+      );
     }
     const outcome = compileSignature(this.fn, inputs, { ...this.settings, mode });
     if (outcome.kind === 'break') {

@@ -121,58 +121,100 @@ class Patches {
 /** runKernel records top-level kernels; makeTensor notes kernel-less tensors; makeVariable and makeTensorFromTensorInfo are breaks. */
 function patchEngine(state: TraceState, patches: Patches): void {
   const engine = tf.engine() as unknown as Engine;
-  patches.patch(engine, 'runKernel', (original) =>
-    function (this: Engine, name: string, kernelInputs: unknown, attrs: unknown) {
-      if (state.depth > 0) return original.call(this, name, kernelInputs, attrs);
-      state.depth++;
-      try {
-        const out = original.call(this, name, kernelInputs, attrs);
-        const problem = nonPlainAttribute(attrs);
-        if (problem) state.breakOnce({ cause: 'non-plain-attribute', reason: `kernel ${name} has attribute "${problem.key}" that is not plain data (${problem.what}), so it cannot be recorded` });
-        state.builder.record(name, kernelInputs as Record<string, tf.Tensor | undefined>, (attrs ?? {}) as Record<string, unknown>, out, state.layerStack.at(-1));
-        return out;
-      } finally {
-        state.depth--;
-      }
-    } as Engine['runKernel'],
+  patches.patch(
+    engine,
+    'runKernel',
+    (original) =>
+      function (this: Engine, name: string, kernelInputs: unknown, attrs: unknown) {
+        if (state.depth > 0) return original.call(this, name, kernelInputs, attrs);
+        state.depth++;
+        try {
+          const out = original.call(this, name, kernelInputs, attrs);
+          const problem = nonPlainAttribute(attrs);
+          if (problem)
+            state.breakOnce({
+              cause: 'non-plain-attribute',
+              reason: `kernel ${name} has attribute "${problem.key}" that is not plain data (${problem.what}), so it cannot be recorded`,
+            });
+          state.builder.record(
+            name,
+            kernelInputs as Record<string, tf.Tensor | undefined>,
+            (attrs ?? {}) as Record<string, unknown>,
+            out,
+            state.layerStack.at(-1),
+          );
+          return out;
+        } finally {
+          state.depth--;
+        }
+      } as Engine['runKernel'],
   );
-  patches.patch(engine, 'makeTensor', (original) =>
-    function (this: Engine, ...args: unknown[]) {
-      const t = original.apply(this, args);
-      if (state.depth === 0) state.createdInCall.add(t.id);
-      return t;
-    } as Engine['makeTensor'],
+  patches.patch(
+    engine,
+    'makeTensor',
+    (original) =>
+      function (this: Engine, ...args: unknown[]) {
+        const t = original.apply(this, args);
+        if (state.depth === 0) state.createdInCall.add(t.id);
+        return t;
+      } as Engine['makeTensor'],
   );
-  patches.patch(engine, 'makeVariable', (original) =>
-    function (this: Engine, ...args: unknown[]) {
-      state.breakOnce({ cause: 'variable-created', reason: `a variable was created inside the call (tf.variable, or a layer building its weights on first use)${callSite()}; build the model before compiling` });
-      return original.apply(this, args);
-    } as Engine['makeVariable'],
+  patches.patch(
+    engine,
+    'makeVariable',
+    (original) =>
+      function (this: Engine, ...args: unknown[]) {
+        state.breakOnce({
+          cause: 'variable-created',
+          reason: `a variable was created inside the call (tf.variable, or a layer building its weights on first use)${callSite()}; build the model before compiling`,
+        });
+        return original.apply(this, args);
+      } as Engine['makeVariable'],
   );
-  patches.patch(engine as unknown as { makeTensorFromTensorInfo: (...a: unknown[]) => tf.Tensor }, 'makeTensorFromTensorInfo', (original) =>
-    function (this: unknown, ...args: unknown[]) {
-      if (state.depth === 0) state.breakOnce({ cause: 'untraced-kernel', reason: `a tensor was made from a backend result outside engine.runKernel${callSite()} (a direct backend kernel call), which a trace cannot see` });
-      return original.apply(this, args);
-    },
+  patches.patch(
+    engine as unknown as { makeTensorFromTensorInfo: (...a: unknown[]) => tf.Tensor },
+    'makeTensorFromTensorInfo',
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (state.depth === 0)
+          state.breakOnce({
+            cause: 'untraced-kernel',
+            reason: `a tensor was made from a backend result outside engine.runKernel${callSite()} (a direct backend kernel call), which a trace cannot see`,
+          });
+        return original.apply(this, args);
+      },
   );
 }
 
 /** Variable.assign and reading a tensor's values (outside recorded kernels) are breaks. */
 function patchTensors(state: TraceState, patches: Patches): void {
   const variableProto = tf.Variable.prototype as unknown as { assign(v: tf.Tensor): void };
-  patches.patch(variableProto, 'assign', (original) =>
-    function (this: tf.Variable, value: tf.Tensor) {
-      state.breakOnce({ cause: 'variable-assigned', reason: `Variable.assign on "${this.name}" during the call${callSite()} (e.g. BatchNormalization updating its moving statistics in training); a replay would skip it` });
-      return original.call(this, value);
-    },
+  patches.patch(
+    variableProto,
+    'assign',
+    (original) =>
+      function (this: tf.Variable, value: tf.Tensor) {
+        state.breakOnce({
+          cause: 'variable-assigned',
+          reason: `Variable.assign on "${this.name}" during the call${callSite()} (e.g. BatchNormalization updating its moving statistics in training); a replay would skip it`,
+        });
+        return original.call(this, value);
+      },
   );
   const tensorProto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const method of READ_METHODS) {
-    patches.patch(tensorProto, method, (original) =>
-      function (this: tf.Tensor, ...args: unknown[]) {
-        if (state.depth === 0) state.breakOnce({ cause: 'value-read', reason: `a tensor value was read during the call (${method}())${callSite()}; the replay could not follow what the code did with it` });
-        return original.apply(this, args);
-      },
+    patches.patch(
+      tensorProto,
+      method,
+      (original) =>
+        function (this: tf.Tensor, ...args: unknown[]) {
+          if (state.depth === 0)
+            state.breakOnce({
+              cause: 'value-read',
+              reason: `a tensor value was read during the call (${method}())${callSite()}; the replay could not follow what the code did with it`,
+            });
+          return original.apply(this, args);
+        },
     );
   }
 }
@@ -181,11 +223,18 @@ function patchTensors(state: TraceState, patches: Patches): void {
 function patchLayers(state: TraceState, patches: Patches, layers: readonly tf.layers.Layer[]): void {
   for (const layer of layers) {
     const l = layer as unknown as { call: (...a: unknown[]) => unknown; name: string };
-    patches.patch(l, 'call', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        state.layerStack.push(l.name);
-        try { return original.apply(this, args); } finally { state.layerStack.pop(); }
-      },
+    patches.patch(
+      l,
+      'call',
+      (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          state.layerStack.push(l.name);
+          try {
+            return original.apply(this, args);
+          } finally {
+            state.layerStack.pop();
+          }
+        },
     );
   }
 }
@@ -197,7 +246,9 @@ function finishTrace(state: TraceState, outputs: unknown): TraceResult {
     throw new TypeError(`a compiled function must return a tensor or an array of tensors (got ${describe(outputs)})`);
   }
   const graph = state.builder.finish(list as tf.Tensor[], Array.isArray(outputs));
-  const createdConstants = state.builder.constantsFrom(state.createdInCall).map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
+  const createdConstants = state.builder
+    .constantsFrom(state.createdInCall)
+    .map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
   return { graph, breaks: state.breaks, outputs: outputs as tf.Tensor | tf.Tensor[], createdConstants };
 }
 
@@ -209,7 +260,10 @@ class GraphBuilder {
   private readonly constantTensorIds = new Map<ValueId, number>();
   private readonly inputIds: ValueId[] = [];
 
-  constructor(inputs: readonly tf.Tensor[], private readonly keepCopy: (t: tf.Tensor) => tf.Tensor) {
+  constructor(
+    inputs: readonly tf.Tensor[],
+    private readonly keepCopy: (t: tf.Tensor) => tf.Tensor,
+  ) {
     inputs.forEach((t, i) => {
       const id = this.add({ kind: 'input', shape: t.shape, dtype: t.dtype, inputIndex: i });
       this.byTensorId.set(t.id, id);
@@ -217,7 +271,13 @@ class GraphBuilder {
     });
   }
 
-  record(kernel: string, inputs: Record<string, tf.Tensor | undefined> | tf.Tensor[], attrs: Record<string, unknown>, out: tf.Tensor | tf.Tensor[], layer: string | undefined): void {
+  record(
+    kernel: string,
+    inputs: Record<string, tf.Tensor | undefined> | tf.Tensor[],
+    attrs: Record<string, unknown>,
+    out: tf.Tensor | tf.Tensor[],
+    layer: string | undefined,
+  ): void {
     const positional = Array.isArray(inputs);
     const resolved: Record<string, ValueId> = {};
     for (const [name, t] of Object.entries(inputs ?? {})) {
@@ -231,7 +291,16 @@ class GraphBuilder {
       this.byTensorId.set(t.id, vid);
       return vid;
     });
-    this.nodes.push({ id, kernel, inputs: resolved, positional, attrs: copyAttrs(attrs), outputs: outputIds, returnsList: Array.isArray(out), layer });
+    this.nodes.push({
+      id,
+      kernel,
+      inputs: resolved,
+      positional,
+      attrs: copyAttrs(attrs),
+      outputs: outputIds,
+      returnsList: Array.isArray(out),
+      layer,
+    });
   }
 
   finish(outputs: tf.Tensor[], outputIsList: boolean): KernelGraph {
@@ -283,7 +352,11 @@ function nonPlainAttribute(attrs: unknown): { key: string; what: string } | unde
     if (v instanceof tf.Tensor) return 'a tensor';
     if (typeof v === 'function') return 'a function';
     if (ArrayBuffer.isView(v)) return undefined;
-    return typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype ? Object.values(v as object).map(check).find((x) => x) : `a ${(v as object).constructor?.name ?? typeof v}`;
+    return typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype
+      ? Object.values(v as object)
+          .map(check)
+          .find((x) => x)
+      : `a ${(v as object).constructor?.name ?? typeof v}`;
   };
   for (const [key, v] of Object.entries(attrs)) {
     const what = check(v);

@@ -28,7 +28,11 @@ export function descriptionOf(cls: Function, property: string): string | undefin
 /** The properties of `cls` (and of the classes it extends) that carry a `@Description`. */
 export function describedPropertiesOf(cls: Function): string[] {
   const out = new Set<string>();
-  for (let proto = cls.prototype as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto = cls.prototype as object | null;
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     for (const property of (Reflect.getOwnMetadata(DESCRIBED, proto) as string[] | undefined) ?? []) out.add(property);
   }
   return [...out];

@@ -71,10 +71,7 @@ export function allowedKeysOf(target: unknown): string[] {
  * or a path already written out, `'pipeline[0].options'` (then `segments` are
  * relative to it).
  */
-export function describeValidationErrors(
-  errors: readonly ValidationError[],
-  base: readonly PathSegment[] | string = [],
-): ConfigProblem[] {
+export function describeValidationErrors(errors: readonly ValidationError[], base: readonly PathSegment[] | string = []): ConfigProblem[] {
   const prefix = typeof base === 'string' ? base : '';
   const start = typeof base === 'string' ? [] : base;
   const problems: ConfigProblem[] = [];
@@ -90,9 +87,7 @@ export function describeValidationErrors(
     for (const error of list) {
       const property = error.property as string | undefined;
       const segments =
-        property === undefined
-          ? parent
-          : [...parent, Array.isArray(error.target) && /^\d+$/.test(property) ? Number(property) : property];
+        property === undefined ? parent : [...parent, Array.isArray(error.target) && /^\d+$/.test(property) ? Number(property) : property];
       const own = ownProblems(error, segments, parent);
       for (const p of own) add(p);
       const wrongType = own.some((p) => p.problem.startsWith('wrong type'));
@@ -110,7 +105,9 @@ function ownProblems(error: ValidationError, segments: readonly PathSegment[], p
     const context = (error.contexts?.[type] ?? {}) as ProblemContext;
     if (type === 'whitelistValidation') {
       const keys = allowedKeysOf(error.target);
-      problems.push(problem(segments, `unknown key ${JSON.stringify(error.property)}`, true, error.value, keys.length ? keys.join(', ') : 'no keys'));
+      problems.push(
+        problem(segments, `unknown key ${JSON.stringify(error.property)}`, true, error.value, keys.length ? keys.join(', ') : 'no keys'),
+      );
     } else if (type === 'unknownValue') {
       problems.push(problem(segments, 'cannot be checked (its class declares no validated keys)', true, error.value, undefined));
     } else if (context.atParent) {
@@ -126,7 +123,13 @@ function ownProblems(error: ValidationError, segments: readonly PathSegment[], p
   return problems;
 }
 
-function problem(segments: readonly PathSegment[], what: string, hasValue: boolean, value: unknown, allowed: string | undefined): ConfigProblem {
+function problem(
+  segments: readonly PathSegment[],
+  what: string,
+  hasValue: boolean,
+  value: unknown,
+  allowed: string | undefined,
+): ConfigProblem {
   return { segments: [...segments], path: formatPath(segments), problem: what, hasValue, value, allowed };
 }
 

@@ -52,11 +52,15 @@ const MAPPING = 'a mapping of option names to values';
 
 /** `backend:` — which tf.js backend the pipeline runs on. */
 export class BackendConfig {
-  @Description('tf.js backends to try, best first, as the candidates of the `backend` slot (`backend-<name>` plugins). The first one that runs, validates and is faster than what Kiln had wins.')
+  @Description(
+    'tf.js backends to try, best first, as the candidates of the `backend` slot (`backend-<name>` plugins). The first one that runs, validates and is faster than what Kiln had wins.',
+  )
   @IsStringList({ items: 'backend names', minItems: 1, unique: true, pattern: BACKEND_NAME_PATTERN })
   preference: string[] = [...DEFAULT_BACKEND_PREFERENCE];
 
-  @Description('Threads of the `wasm-threads` backend (tfjs-backend-wasm\'s threaded build under Node). `1` switches it off (its candidate is `unavailable`, and single-threaded `wasm` is next). Absent: the machine\'s cores, at most 8.')
+  @Description(
+    "Threads of the `wasm-threads` backend (tfjs-backend-wasm's threaded build under Node). `1` switches it off (its candidate is `unavailable`, and single-threaded `wasm` is next). Absent: the machine's cores, at most 8.",
+  )
   @IsNumberInRange({ integer: true, min: 1, max: 8, optional: true })
   threads?: number;
 }
@@ -121,11 +125,13 @@ export class CandidateConfig {
   @IsNonEmptyString('a plugin name')
   name!: string;
 
-  @Description('The plugin\'s options, checked against the plugin\'s options class. Absent: the plugin\'s defaults. A plugin without options accepts none.')
+  @Description(
+    "The plugin's options, checked against the plugin's options class. Absent: the plugin's defaults. A plugin without options accepts none.",
+  )
   @IsMapping(MAPPING, { optional: true })
   options?: Record<string, unknown>;
 
-  @Description('Time limit for this candidate\'s `apply`, in ms; overrides the plugin\'s own and the top-level `timeLimitMs`.')
+  @Description("Time limit for this candidate's `apply`, in ms; overrides the plugin's own and the top-level `timeLimitMs`.")
   @IsNumberInRange({ integer: true, min: 1, optional: true })
   timeLimitMs?: number;
 }
@@ -141,15 +147,21 @@ export class SlotConfig {
   @ObjectRule('slotShape', 'either { name, options?, timeLimitMs? } or { oneOf: [candidates] }', slotShapeProblem)
   name?: string;
 
-  @Description('The plugin\'s options (single-plugin slot only), checked against the plugin\'s options class. Absent: the plugin\'s defaults. A plugin without options accepts none.')
+  @Description(
+    "The plugin's options (single-plugin slot only), checked against the plugin's options class. Absent: the plugin's defaults. A plugin without options accepts none.",
+  )
   @IsMapping(MAPPING, { optional: true })
   options?: Record<string, unknown>;
 
-  @Description('Time limit for the plugin\'s `apply`, in ms (single-plugin slot only); overrides the plugin\'s own and the top-level `timeLimitMs`.')
+  @Description(
+    "Time limit for the plugin's `apply`, in ms (single-plugin slot only); overrides the plugin's own and the top-level `timeLimitMs`.",
+  )
   @IsNumberInRange({ integer: true, min: 1, optional: true })
   timeLimitMs?: number;
 
-  @Description('Candidates to choose from, in order of preference: each is tried until one is kept. `options` and `timeLimitMs` go on each candidate, not on the slot.')
+  @Description(
+    'Candidates to choose from, in order of preference: each is tried until one is kept. `options` and `timeLimitMs` go on each candidate, not on the slot.',
+  )
   @IsListOf('candidates ({ name, options?, timeLimitMs? })', { minItems: 1, optional: true })
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { name, options?, timeLimitMs? }' } })
   @Type(() => CandidateConfig)
@@ -171,7 +183,9 @@ const CONFIG_DIR = Symbol('kiln.configDir');
 
 /** The whole of `kiln.yaml`. */
 export class KilnConfig {
-  @Description('Third-party plugin modules to import before the pipeline is built, in order: paths relative to the config file (`./my-plugin.js`), absolute paths, or package names (resolved from the config file\'s folder). Importing a module registers the plugins it defines with `@Plugin`.')
+  @Description(
+    "Third-party plugin modules to import before the pipeline is built, in order: paths relative to the config file (`./my-plugin.js`), absolute paths, or package names (resolved from the config file's folder). Importing a module registers the plugins it defines with `@Plugin`.",
+  )
   @IsStringList({ items: 'module paths or package names' })
   plugins: string[] = [];
 
@@ -182,7 +196,9 @@ export class KilnConfig {
   @sectionDefault(() => new BackendConfig())
   backend: BackendConfig = new BackendConfig();
 
-  @Description('The optimisation steps after backend selection, in order: each entry is a slot, `{ name, options?, timeLimitMs? }` or `{ oneOf: [candidates] }`. Absent: Kiln\'s default pipeline (every registered built-in latency plugin: graph-compile, op-fusion). An empty list runs no optimisation besides backend selection.')
+  @Description(
+    "The optimisation steps after backend selection, in order: each entry is a slot, `{ name, options?, timeLimitMs? }` or `{ oneOf: [candidates] }`. Absent: Kiln's default pipeline (every registered built-in latency plugin: graph-compile, op-fusion). An empty list runs no optimisation besides backend selection.",
+  )
   @IsListOf('slots ({ name, ... } or { oneOf: [...] })', { optional: true })
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { name, options?, timeLimitMs? } or { oneOf: [...] }' } })
   @Type(() => SlotConfig)
@@ -202,7 +218,9 @@ export class KilnConfig {
   @sectionDefault(() => new BenchmarkConfig())
   benchmark: BenchmarkConfig = new BenchmarkConfig();
 
-  @Description('When a plugin fails, times out, or its result does not validate or is not faster/smaller, roll it back and go on. `false` stops at the first such plugin with an error that carries the report so far.')
+  @Description(
+    'When a plugin fails, times out, or its result does not validate or is not faster/smaller, roll it back and go on. `false` stops at the first such plugin with an error that carries the report so far.',
+  )
   @IsBooleanValue()
   fallback: boolean = true;
 
@@ -210,7 +228,7 @@ export class KilnConfig {
   @IsOneOfValues(['inference', 'training'])
   mode: KilnMode = 'inference';
 
-  @Description('Default time limit for one plugin\'s `apply`, in ms, where neither the slot nor the plugin sets one.')
+  @Description("Default time limit for one plugin's `apply`, in ms, where neither the slot nor the plugin sets one.")
   @IsNumberInRange({ integer: true, min: 1 })
   timeLimitMs: number = 120000;
 

@@ -42,11 +42,9 @@ export function parseConfigText(text: string, source: string): Record<string, un
     const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
     const snippet = rest.join('').replace(/^\n+/, '').trimEnd();
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more YAML error${doc.errors.length > 2 ? 's' : ''} after it)` : '';
-    throw new ConfigError(
-      `Invalid YAML in ${source}${where}: ${short!.trim()}${more}${snippet ? `\n\n${snippet}` : ''}`,
-      'CONFIG_SYNTAX',
-      { cause: first },
-    );
+    throw new ConfigError(`Invalid YAML in ${source}${where}: ${short!.trim()}${more}${snippet ? `\n\n${snippet}` : ''}`, 'CONFIG_SYNTAX', {
+      cause: first,
+    });
   }
   let value: unknown;
   try {
@@ -63,4 +61,3 @@ export function parseConfigText(text: string, source: string): Record<string, un
   }
   return value as Record<string, unknown>;
 }
-

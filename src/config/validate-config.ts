@@ -26,8 +26,14 @@ export interface ValidateConfigOptions {
  */
 export function validateConfig(raw: unknown, options: ValidateConfigOptions = {}): KilnConfig {
   const source = options.source ?? CONFIG_OBJECT_SOURCE;
-  if (options.overrides !== undefined && (options.overrides === null || typeof options.overrides !== 'object' || Array.isArray(options.overrides))) {
-    throw new ConfigError(`${OVERRIDES_SOURCE}: wrong type (got ${formatValue(options.overrides)}); allowed: a mapping of config keys`, 'CONFIG_INVALID');
+  if (
+    options.overrides !== undefined &&
+    (options.overrides === null || typeof options.overrides !== 'object' || Array.isArray(options.overrides))
+  ) {
+    throw new ConfigError(
+      `${OVERRIDES_SOURCE}: wrong type (got ${formatValue(options.overrides)}); allowed: a mapping of config keys`,
+      'CONFIG_INVALID',
+    );
   }
   const merged = mergeOverrides(raw ?? {}, options.overrides);
   if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) {

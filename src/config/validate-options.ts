@@ -13,12 +13,7 @@ const OPTIONS_VALIDATION = { whitelist: true, forbidNonWhitelisted: true, forbid
  * Problems are a ConfigError (CONFIG_INVALID) whose lines name `path` + the key,
  * e.g. `kiln.yaml: pipeline[0].oneOf[1].options.policy: ...`.
  */
-export function validateOptions(
-  optionsClass: (new () => object) | undefined,
-  raw: unknown,
-  path: string,
-  source: string,
-): object {
+export function validateOptions(optionsClass: (new () => object) | undefined, raw: unknown, path: string, source: string): object {
   const { options, problems } = checkOptions(optionsClass, raw, path, source);
   if (problems.length) throw new ConfigError(problems.join('\n'), 'CONFIG_INVALID');
   return options;
@@ -48,4 +43,3 @@ export function checkOptions(
   const errors = validateSync(options, OPTIONS_VALIDATION);
   return { options, problems: describeValidationErrors(errors, path).map((p) => formatProblem(p, source)) };
 }
-

@@ -114,36 +114,56 @@ export function describeRange(range: NumberRange): string {
 
 /** A finite number (optionally an integer) within the given bounds. Strings are never converted. */
 export function IsNumberInRange(range: NumberRange = {}) {
-  return field('kilnNumber', describeRange(range), (value) => {
-    if (typeof value !== 'number') return 'wrong type';
-    if (!Number.isFinite(value)) return 'not a finite number';
-    if (range.integer && !Number.isInteger(value)) return 'not an integer';
-    if (range.min !== undefined && value < range.min) return 'out of range';
-    if (range.max !== undefined && value > range.max) return 'out of range';
-    if (range.greaterThan !== undefined && !(value > range.greaterThan)) return 'out of range';
-    return undefined;
-  }, range, { kind: 'number', range });
+  return field(
+    'kilnNumber',
+    describeRange(range),
+    (value) => {
+      if (typeof value !== 'number') return 'wrong type';
+      if (!Number.isFinite(value)) return 'not a finite number';
+      if (range.integer && !Number.isInteger(value)) return 'not an integer';
+      if (range.min !== undefined && value < range.min) return 'out of range';
+      if (range.max !== undefined && value > range.max) return 'out of range';
+      if (range.greaterThan !== undefined && !(value > range.greaterThan)) return 'out of range';
+      return undefined;
+    },
+    range,
+    { kind: 'number', range },
+  );
 }
 
 /** `true` or `false` (not "yes", not 1). */
 export function IsBooleanValue(options: FieldOptions = {}) {
-  return field('kilnBoolean', 'true or false', (value) => (typeof value === 'boolean' ? undefined : 'wrong type'), options, { kind: 'boolean' });
+  return field('kilnBoolean', 'true or false', (value) => (typeof value === 'boolean' ? undefined : 'wrong type'), options, {
+    kind: 'boolean',
+  });
 }
 
 /** One of the given strings. */
 export function IsOneOfValues(values: readonly string[], options: FieldOptions = {}) {
-  return field('kilnOneOf', `one of: ${values.join(', ')}`, (value) => {
-    if (typeof value !== 'string') return 'wrong type';
-    return values.includes(value) ? undefined : 'invalid value';
-  }, options, { kind: 'oneOf', values: [...values] });
+  return field(
+    'kilnOneOf',
+    `one of: ${values.join(', ')}`,
+    (value) => {
+      if (typeof value !== 'string') return 'wrong type';
+      return values.includes(value) ? undefined : 'invalid value';
+    },
+    options,
+    { kind: 'oneOf', values: [...values] },
+  );
 }
 
 /** A non-empty string; `what` describes it ("a plugin name"). */
 export function IsNonEmptyString(what: string, options: FieldOptions = {}) {
-  return field('kilnString', `${what} (a non-empty string)`, (value) => {
-    if (typeof value !== 'string') return 'wrong type';
-    return value.trim() === '' ? 'empty' : undefined;
-  }, options, { kind: 'string' });
+  return field(
+    'kilnString',
+    `${what} (a non-empty string)`,
+    (value) => {
+      if (typeof value !== 'string') return 'wrong type';
+      return value.trim() === '' ? 'empty' : undefined;
+    },
+    options,
+    { kind: 'string' },
+  );
 }
 
 export interface StringListRule extends FieldOptions {
@@ -162,40 +182,58 @@ export function IsStringList(rule: StringListRule) {
   if (rule.unique) words.push('distinct');
   words.push(rule.items);
   if (rule.pattern) words.push(`matching ${rule.pattern}`);
-  return field('kilnStringList', words.join(' '), (value) => {
-    if (!Array.isArray(value)) return `wrong type (${typeName(value)}, not a list)`;
-    if (rule.minItems !== undefined && value.length < rule.minItems) {
-      return 'too few entries';
-    }
-    const seen = new Set<string>();
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (typeof item !== 'string') return `entry [${i}] is ${typeName(item)}, not a string`;
-      if (item.trim() === '') return `entry [${i}] is empty`;
-      if (rule.pattern && !rule.pattern.test(item)) return `entry [${i}] ${JSON.stringify(item)} is not allowed`;
-      if (rule.unique && seen.has(item)) return `duplicate entry ${JSON.stringify(item)}`;
-      seen.add(item);
-    }
-    return undefined;
-  }, rule, { kind: 'stringList', rule });
+  return field(
+    'kilnStringList',
+    words.join(' '),
+    (value) => {
+      if (!Array.isArray(value)) return `wrong type (${typeName(value)}, not a list)`;
+      if (rule.minItems !== undefined && value.length < rule.minItems) {
+        return 'too few entries';
+      }
+      const seen = new Set<string>();
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (typeof item !== 'string') return `entry [${i}] is ${typeName(item)}, not a string`;
+        if (item.trim() === '') return `entry [${i}] is empty`;
+        if (rule.pattern && !rule.pattern.test(item)) return `entry [${i}] ${JSON.stringify(item)} is not allowed`;
+        if (rule.unique && seen.has(item)) return `duplicate entry ${JSON.stringify(item)}`;
+        seen.add(item);
+      }
+      return undefined;
+    },
+    rule,
+    { kind: 'stringList', rule },
+  );
 }
 
 /** A list (of nested objects, validated with `@ValidateNested()`), at least `minItems` long. */
 export function IsListOf(items: string, rule: FieldOptions & { minItems?: number } = {}) {
   const allowed = rule.minItems ? `a list of at least ${rule.minItems} ${items}` : `a list of ${items}`;
-  return field('kilnList', allowed, (value) => {
-    if (!Array.isArray(value)) return 'wrong type';
-    if (rule.minItems !== undefined && value.length < rule.minItems) return 'too few entries';
-    return undefined;
-  }, rule, { kind: 'list', ...(rule.minItems !== undefined ? { minItems: rule.minItems } : {}) });
+  return field(
+    'kilnList',
+    allowed,
+    (value) => {
+      if (!Array.isArray(value)) return 'wrong type';
+      if (rule.minItems !== undefined && value.length < rule.minItems) return 'too few entries';
+      return undefined;
+    },
+    rule,
+    { kind: 'list', ...(rule.minItems !== undefined ? { minItems: rule.minItems } : {}) },
+  );
 }
 
 /** A mapping (a plain object, not a list). */
 export function IsMapping(what: string, options: FieldOptions = {}) {
-  return field('kilnMapping', what, (value) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'wrong type';
-    return undefined;
-  }, options, { kind: 'mapping' });
+  return field(
+    'kilnMapping',
+    what,
+    (value) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'wrong type';
+      return undefined;
+    },
+    options,
+    { kind: 'mapping' },
+  );
 }
 
 /**
@@ -203,5 +241,11 @@ export function IsMapping(what: string, options: FieldOptions = {}) {
  * reported at the object's path with the object as the bad value.
  */
 export function ObjectRule(name: string, allowed: string, check: (object: Record<string, unknown>) => string | undefined) {
-  return field(name, allowed, (_value, args) => check(args.object as Record<string, unknown>), { atParent: true }, { kind: 'objectRule', name });
+  return field(
+    name,
+    allowed,
+    (_value, args) => check(args.object as Record<string, unknown>),
+    { atParent: true },
+    { kind: 'objectRule', name },
+  );
 }

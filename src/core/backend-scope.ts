@@ -9,7 +9,10 @@ import { KilnError } from './errors.js';
 export function activateBackend(name: string): void {
   if (tf.getBackend() === name) return;
   if (tf.findBackend(name) == null) {
-    throw new KilnError('BACKEND_UNAVAILABLE', `tf.js backend "${name}" is not initialised. Await tf.setBackend("${name}") (or let Kiln's backend selection do it) before running a model on it.`);
+    throw new KilnError(
+      'BACKEND_UNAVAILABLE',
+      `tf.js backend "${name}" is not initialised. Await tf.setBackend("${name}") (or let Kiln's backend selection do it) before running a model on it.`,
+    );
   }
   void tf.setBackend(name);
   if (tf.getBackend() !== name) {

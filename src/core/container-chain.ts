@@ -8,6 +8,7 @@ import type { DependencyContainer, InjectionToken } from 'tsyringe';
  */
 export function resolveAllByLevel<T>(container: DependencyContainer, token: InjectionToken<T>): T[][] {
   const chain: DependencyContainer[] = [];
-  for (let c: DependencyContainer | undefined = container; c; c = (c as unknown as { parent?: DependencyContainer }).parent) chain.unshift(c);
+  for (let c: DependencyContainer | undefined = container; c; c = (c as unknown as { parent?: DependencyContainer }).parent)
+    chain.unshift(c);
   return chain.map((c) => (c.isRegistered(token, false) ? [...new Set(c.resolveAll<T>(token))] : []));
 }

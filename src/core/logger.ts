@@ -12,9 +12,15 @@ const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, silent: 3 
 /** Writes to stderr at or above `level` (default `warn`), so stdout stays clean for `--json`. */
 export class ConsoleLogger implements Logger {
   constructor(private readonly level: LogLevel = 'warn') {}
-  debug(message: string): void { this.write('debug', message); }
-  info(message: string): void { this.write('info', message); }
-  warn(message: string): void { this.write('warn', message); }
+  debug(message: string): void {
+    this.write('debug', message);
+  }
+  info(message: string): void {
+    this.write('info', message);
+  }
+  warn(message: string): void {
+    this.write('warn', message);
+  }
   private write(level: LogLevel, message: string): void {
     if (ORDER[level] >= ORDER[this.level]) process.stderr.write(`kiln ${level}: ${message}\n`);
   }

@@ -37,7 +37,6 @@ export function unavailable(reason: string): Availability {
   return { available: false, reason };
 }
 
-
 /** What `isAvailable` is told: enough to answer without a model (`kiln plugins` asks too). */
 export interface AvailabilityContext {
   readonly mode: KilnMode;

@@ -7,6 +7,13 @@ import { BUILT_IN_ENGINES } from './tfjs/built-in-engines.js';
 
 for (const engine of BUILT_IN_ENGINES) registerEngine(engine);
 
-export { BUILT_IN_ENGINES, CPU_ENGINE, TENSORFLOW_ENGINE, TENSORFLOW_GPU_ENGINE, WASM_ENGINE, WASM_THREADS_ENGINE } from './tfjs/built-in-engines.js';
+export {
+  BUILT_IN_ENGINES,
+  CPU_ENGINE,
+  TENSORFLOW_ENGINE,
+  TENSORFLOW_GPU_ENGINE,
+  WASM_ENGINE,
+  WASM_THREADS_ENGINE,
+} from './tfjs/built-in-engines.js';
 export type { BackendDescriptor } from './tfjs/backend-descriptor.js';
 export { TfjsBackendEngine } from './tfjs/tfjs-backend-engine.js';

@@ -178,11 +178,7 @@ function checkNames(target: string, files: readonly FileToWrite[], last: string 
  * @param files plain file names and their contents.
  * @throws ModelFileError naming `dir` (and the file at fault) when anything fails.
  */
-export async function writeFilesAtomic(
-  dir: string,
-  files: readonly FileToWrite[],
-  options: WriteFilesAtomicOptions = {},
-): Promise<void> {
+export async function writeFilesAtomic(dir: string, files: readonly FileToWrite[], options: WriteFilesAtomicOptions = {}): Promise<void> {
   const target = path.resolve(dir);
   const last = options.last ?? (files.some((f) => f?.name === 'model.json') ? 'model.json' : undefined);
   checkNames(target, files, last);
@@ -218,7 +214,8 @@ export async function writeFilesAtomic(
     );
   } finally {
     await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
-    if (progress.backup !== undefined && !progress.keepBackup) await fs.rm(progress.backup, { recursive: true, force: true }).catch(() => undefined);
+    if (progress.backup !== undefined && !progress.keepBackup)
+      await fs.rm(progress.backup, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -263,9 +260,7 @@ async function renameStagingToTarget(staging: string, target: string): Promise<i
 /** Refuse a target that is not a folder, or that holds a folder where one of the files goes. */
 async function checkTargetFolder(target: string, targetStat: import('node:fs').Stats, files: readonly FileToWrite[]): Promise<void> {
   if (!targetStat.isDirectory()) {
-    throw new ModelFileError(
-      `Cannot save into ${target}: it exists and is not a folder. Choose a folder path, or move that file away.`,
-    );
+    throw new ModelFileError(`Cannot save into ${target}: it exists and is not a folder. Choose a folder path, or move that file away.`);
   }
   for (const file of files) {
     const existing = await lstatOrNull(path.join(target, file.name));

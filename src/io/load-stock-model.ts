@@ -37,5 +37,7 @@ export async function loadStockModelFromDisk(modelPath: string, options: { conta
 function describeFormatField(artifacts: tf.io.ModelArtifacts): string {
   if (artifacts.format === 'graph-model') return 'a graph model (format "graph-model"; graph models need tf.loadGraphModel)';
   if (typeof artifacts.format === 'string') return `a model of format "${artifacts.format}"`;
-  return artifacts.modelTopology === undefined ? 'a model.json without a modelTopology' : 'a model.json of no format Kiln knows (no "format" field, and its modelTopology is not a Keras model config)';
+  return artifacts.modelTopology === undefined
+    ? 'a model.json without a modelTopology'
+    : 'a model.json of no format Kiln knows (no "format" field, and its modelTopology is not a Keras model config)';
 }

@@ -62,10 +62,9 @@ async function readModelJson(jsonPath: string): Promise<Record<string, unknown>>
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') {
-      throw new ModelFileError(
-        `Model file ${jsonPath} is missing: pass the path of a model.json file or of the folder that holds it.`,
-        { cause: error },
-      );
+      throw new ModelFileError(`Model file ${jsonPath} is missing: pass the path of a model.json file or of the folder that holds it.`, {
+        cause: error,
+      });
     }
     throw new ModelFileError(`Cannot read model file ${jsonPath} (${describeError(error)}): check it is a readable file.`, {
       cause: error,
@@ -200,11 +199,7 @@ async function staleShards(dir: string, jsonName: string, keep: ReadonlySet<stri
   }
 }
 
-async function saveArtifacts(
-  target: string,
-  artifacts: tf.io.ModelArtifacts,
-  options: DiskModelIOOptions,
-): Promise<tf.io.SaveResult> {
+async function saveArtifacts(target: string, artifacts: tf.io.ModelArtifacts, options: DiskModelIOOptions): Promise<tf.io.SaveResult> {
   const { dir, jsonName } = saveTarget(target);
   const jsonPath = path.join(dir, jsonName);
   if (artifacts.modelTopology instanceof ArrayBuffer) {

@@ -35,33 +35,61 @@ export function decisionTimeline(decisions: readonly Decision[], title = 'Decisi
   const pos = (i: number, d: Decision) => ({ x: left + i * (boxW + gap), y: top + slots.indexOf(d.slot) * laneH });
   const lanes = slots.map((s, k) => el('text', { x: 8, y: top + k * laneH + boxH / 2 + 4, class: 'axis' }, `slot ${s}`));
   const kept = decisions.map((d, i) => ({ d, i })).filter(({ d }) => d.status === 'applied');
-  const path = kept.length > 1
-    ? el('polyline', { points: kept.map(({ d, i }) => { const p = pos(i, d); return `${num(p.x + boxW / 2)},${num(p.y + boxH / 2)}`; }).join(' '), class: 'kept-path' })
-    : '';
+  const path =
+    kept.length > 1
+      ? el('polyline', {
+          points: kept
+            .map(({ d, i }) => {
+              const p = pos(i, d);
+              return `${num(p.x + boxW / 2)},${num(p.y + boxH / 2)}`;
+            })
+            .join(' '),
+          class: 'kept-path',
+        })
+      : '';
   const boxes = decisions.map((d, i) => {
     const p = pos(i, d);
     const colour = STATUS_COLOURS[d.status] ?? '#999';
     const dark = d.status === 'skipped';
     const figure = decisionFigure(d);
     const applyMs = typeof d.metrics.applyMs === 'number' ? d.metrics.applyMs : undefined;
-    return el('g', {
-      class: 'decision',
-      'data-index': i,
-      'data-slot': d.slot,
-      'data-plugin': d.plugin,
-      'data-status': d.status,
-      'data-speedup': typeof d.metrics.speedup === 'number' ? d.metrics.speedup : undefined,
-      'data-apply-ms': applyMs,
-    },
+    return el(
+      'g',
+      {
+        class: 'decision',
+        'data-index': i,
+        'data-slot': d.slot,
+        'data-plugin': d.plugin,
+        'data-status': d.status,
+        'data-speedup': typeof d.metrics.speedup === 'number' ? d.metrics.speedup : undefined,
+        'data-apply-ms': applyMs,
+      },
       el('title', {}, esc(`${d.plugin}: ${d.status}: ${d.reason}`)),
       el('rect', { x: p.x, y: p.y, width: boxW, height: boxH, rx: 6, fill: colour }),
-      el('text', { x: p.x + 8, y: p.y + 17, class: dark ? 'box-label dark' : 'box-label' }, esc(d.plugin.length > 22 ? `${d.plugin.slice(0, 21)}…` : d.plugin)),
-      el('text', { x: p.x + 8, y: p.y + 35, class: dark ? 'box-figure dark' : 'box-figure' }, esc(`${d.status}${figure ? ` · ${figure}` : ''}`)),
-      el('text', { x: p.x + boxW / 2, y: p.y + boxH + 14, 'text-anchor': 'middle', class: 'axis' }, esc(`#${i + 1}${applyMs !== undefined ? ` · apply ${applyMs.toFixed(0)} ms` : ''}`)),
+      el(
+        'text',
+        { x: p.x + 8, y: p.y + 17, class: dark ? 'box-label dark' : 'box-label' },
+        esc(d.plugin.length > 22 ? `${d.plugin.slice(0, 21)}…` : d.plugin),
+      ),
+      el(
+        'text',
+        { x: p.x + 8, y: p.y + 35, class: dark ? 'box-figure dark' : 'box-figure' },
+        esc(`${d.status}${figure ? ` · ${figure}` : ''}`),
+      ),
+      el(
+        'text',
+        { x: p.x + boxW / 2, y: p.y + boxH + 14, 'text-anchor': 'middle', class: 'axis' },
+        esc(`#${i + 1}${applyMs !== undefined ? ` · apply ${applyMs.toFixed(0)} ms` : ''}`),
+      ),
     );
   });
   const legend = Object.entries(STATUS_COLOURS).map(([s, c], k) =>
-    el('g', {}, el('rect', { x: left + k * 110, y: height - 16, width: 12, height: 12, fill: c }), el('text', { x: left + k * 110 + 16, y: height - 6, class: 'axis' }, s)),
+    el(
+      'g',
+      {},
+      el('rect', { x: left + k * 110, y: height - 16, width: 12, height: 12, fill: c }),
+      el('text', { x: left + k * 110 + 16, y: height - 6, class: 'axis' }, s),
+    ),
   );
   return svg(width, height, title, 'timeline', lanes.join('') + path + boxes.join('') + legend.join(''));
 }
@@ -103,12 +131,16 @@ export function speedupBars(bars: readonly Bar[], title: string, reference = 'pr
     }
     const ok = Number.isFinite(b.value) && b.value > 0;
     const x = ok ? scale(b.value) : one;
-    parts.push(el('g', { class: 'bar', 'data-label': b.label, 'data-group': b.group, 'data-value': ok ? b.value : undefined, ...(b.data ?? {}) },
-      el('title', {}, esc(b.title ?? `${b.label}: ${ok ? `${b.value.toFixed(2)}x` : 'no figure'}`)),
-      el('text', { x: left - 8, y: y + 13, 'text-anchor': 'end', class: 'bar-label' }, esc(b.label)),
-      el('rect', { x: Math.min(x, one), y: y + 2, width: Math.max(1, Math.abs(x - one)), height: 14, fill: b.colour }),
-      el('text', { x: Math.max(x, one) + 5, y: y + 13, class: 'value' }, ok ? `${b.value.toFixed(2)}x` : '–'),
-    ));
+    parts.push(
+      el(
+        'g',
+        { class: 'bar', 'data-label': b.label, 'data-group': b.group, 'data-value': ok ? b.value : undefined, ...(b.data ?? {}) },
+        el('title', {}, esc(b.title ?? `${b.label}: ${ok ? `${b.value.toFixed(2)}x` : 'no figure'}`)),
+        el('text', { x: left - 8, y: y + 13, 'text-anchor': 'end', class: 'bar-label' }, esc(b.label)),
+        el('rect', { x: Math.min(x, one), y: y + 2, width: Math.max(1, Math.abs(x - one)), height: 14, fill: b.colour }),
+        el('text', { x: Math.max(x, one) + 5, y: y + 13, class: 'value' }, ok ? `${b.value.toFixed(2)}x` : '–'),
+      ),
+    );
     y += FONT_ROW;
   }
   const height = y + 30;
@@ -139,7 +171,16 @@ export interface LatencyRow {
  * diamond. The x axis is logarithmic when the rows span more than 8x.
  */
 export function latencyChart(rows: readonly LatencyRow[], title: string): string {
-  const values = rows.flatMap((r) => [r.p10Ms, r.p90Ms, r.medianMs, ...(r.timingsMs ?? []), ...(r.coldMs !== undefined ? [r.coldMs] : []), ...(r.referenceMs !== undefined ? [r.referenceMs] : [])]).filter((v) => Number.isFinite(v) && v > 0);
+  const values = rows
+    .flatMap((r) => [
+      r.p10Ms,
+      r.p90Ms,
+      r.medianMs,
+      ...(r.timingsMs ?? []),
+      ...(r.coldMs !== undefined ? [r.coldMs] : []),
+      ...(r.referenceMs !== undefined ? [r.referenceMs] : []),
+    ])
+    .filter((v) => Number.isFinite(v) && v > 0);
   const left = 150;
   const right = 150;
   const width = 820;
@@ -149,22 +190,43 @@ export function latencyChart(rows: readonly LatencyRow[], title: string): string
   const parts = rows.map((r, k) => {
     const y = top + k * rowH;
     const mid = y + rowH / 2;
-    const dots = (r.timingsMs ?? []).map((t, i) => el('circle', { cx: scale(t), cy: mid + (((i * 7919) % 11) - 5) * 1.1, r: 1.8, fill: r.colour, class: 'dot' }));
-    return el('g', {
-      class: 'variant',
-      'data-variant': r.label,
-      'data-median': r.medianMs,
-      'data-p10': r.p10Ms,
-      'data-p90': r.p90Ms,
-      'data-cold': r.coldMs,
-      'data-count': r.timingsMs?.length,
-    },
-      el('title', {}, esc(`${r.label}: median ${msLabel(r.medianMs)} ms, p10 ${msLabel(r.p10Ms)} ms, p90 ${msLabel(r.p90Ms)} ms${r.coldMs !== undefined ? `, cold ${msLabel(r.coldMs)} ms` : ''}${r.timingsMs ? `, ${r.timingsMs.length} timed calls` : ''}${r.note ? ` (${r.note})` : ''}`)),
+    const dots = (r.timingsMs ?? []).map((t, i) =>
+      el('circle', { cx: scale(t), cy: mid + (((i * 7919) % 11) - 5) * 1.1, r: 1.8, fill: r.colour, class: 'dot' }),
+    );
+    return el(
+      'g',
+      {
+        class: 'variant',
+        'data-variant': r.label,
+        'data-median': r.medianMs,
+        'data-p10': r.p10Ms,
+        'data-p90': r.p90Ms,
+        'data-cold': r.coldMs,
+        'data-count': r.timingsMs?.length,
+      },
+      el(
+        'title',
+        {},
+        esc(
+          `${r.label}: median ${msLabel(r.medianMs)} ms, p10 ${msLabel(r.p10Ms)} ms, p90 ${msLabel(r.p90Ms)} ms${r.coldMs !== undefined ? `, cold ${msLabel(r.coldMs)} ms` : ''}${r.timingsMs ? `, ${r.timingsMs.length} timed calls` : ''}${r.note ? ` (${r.note})` : ''}`,
+        ),
+      ),
       el('text', { x: left - 8, y: mid + 4, 'text-anchor': 'end', class: 'bar-label' }, esc(r.label)),
-      el('rect', { x: scale(r.p10Ms), y: mid - 8, width: Math.max(1.5, scale(r.p90Ms) - scale(r.p10Ms)), height: 16, fill: r.colour, 'fill-opacity': 0.22, stroke: r.colour, class: 'box' }),
+      el('rect', {
+        x: scale(r.p10Ms),
+        y: mid - 8,
+        width: Math.max(1.5, scale(r.p90Ms) - scale(r.p10Ms)),
+        height: 16,
+        fill: r.colour,
+        'fill-opacity': 0.22,
+        stroke: r.colour,
+        class: 'box',
+      }),
       ...dots,
       el('line', { x1: scale(r.medianMs), x2: scale(r.medianMs), y1: mid - 10, y2: mid + 10, stroke: r.colour, class: 'median' }),
-      r.referenceMs !== undefined ? el('line', { x1: scale(r.referenceMs), x2: scale(r.referenceMs), y1: mid - 10, y2: mid + 10, class: 'reference' }) : '',
+      r.referenceMs !== undefined
+        ? el('line', { x1: scale(r.referenceMs), x2: scale(r.referenceMs), y1: mid - 10, y2: mid + 10, class: 'reference' })
+        : '',
       r.coldMs !== undefined ? el('path', { d: diamond(scale(r.coldMs), mid), class: 'cold', stroke: r.colour }) : '',
       el('text', { x: width - right + 8, y: mid + 4, class: 'value median-value' }, esc(`${msLabel(r.medianMs)} ms`)),
     );
@@ -207,7 +269,9 @@ export function precisionMap(weights: readonly WeightPrecision[], title = 'Weigh
   let x = left;
   const stack = [...totals.entries()].map(([p, bytes]) => {
     const w = (bytes / sum) * barMax;
-    const part = el('g', { class: 'precision-total', 'data-precision': p, 'data-bytes': bytes },
+    const part = el(
+      'g',
+      { class: 'precision-total', 'data-precision': p, 'data-bytes': bytes },
       el('title', {}, esc(`${p}: ${bytes} bytes stored`)),
       el('rect', { x, y: 8, width: Math.max(1, w), height: 16, fill: PRECISION_COLOURS[p] ?? '#777' }),
     );
@@ -215,7 +279,12 @@ export function precisionMap(weights: readonly WeightPrecision[], title = 'Weigh
     return part;
   });
   const legend = [...totals.entries()].map(([p, bytes], k) =>
-    el('g', {}, el('rect', { x: left + k * 150, y: 30, width: 12, height: 12, fill: PRECISION_COLOURS[p] ?? '#777' }), el('text', { x: left + k * 150 + 16, y: 40, class: 'axis' }, esc(`${p} ${formatBytes(bytes)}`))),
+    el(
+      'g',
+      {},
+      el('rect', { x: left + k * 150, y: 30, width: 12, height: 12, fill: PRECISION_COLOURS[p] ?? '#777' }),
+      el('text', { x: left + k * 150 + 16, y: 40, class: 'axis' }, esc(`${p} ${formatBytes(bytes)}`)),
+    ),
   );
   const top = 56;
   const rows = weights.map((w, k) => {
@@ -223,12 +292,34 @@ export function precisionMap(weights: readonly WeightPrecision[], title = 'Weigh
     const full = w.bytesBefore !== undefined ? (w.bytesBefore / maxBytes) * barMax : barMax;
     const stored = w.bytesBefore !== undefined && w.bytesAfter !== undefined ? (w.bytesAfter / maxBytes) * barMax : full;
     const colour = PRECISION_COLOURS[w.precision] ?? '#777';
-    return el('g', { class: 'weight', 'data-weight': w.weight, 'data-precision': w.precision, 'data-bytes-before': w.bytesBefore, 'data-bytes-after': w.bytesAfter },
-      el('title', {}, esc(`${w.weight}${w.shape ? ` [${w.shape}]` : ''}: ${w.precision}${w.bytesBefore !== undefined ? `, ${w.bytesBefore} -> ${w.bytesAfter ?? w.bytesBefore} bytes` : ''}`)),
-      el('text', { x: left - 8, y: y + 11, 'text-anchor': 'end', class: 'bar-label' }, esc(w.weight.length > 34 ? `…${w.weight.slice(-33)}` : w.weight)),
+    return el(
+      'g',
+      {
+        class: 'weight',
+        'data-weight': w.weight,
+        'data-precision': w.precision,
+        'data-bytes-before': w.bytesBefore,
+        'data-bytes-after': w.bytesAfter,
+      },
+      el(
+        'title',
+        {},
+        esc(
+          `${w.weight}${w.shape ? ` [${w.shape}]` : ''}: ${w.precision}${w.bytesBefore !== undefined ? `, ${w.bytesBefore} -> ${w.bytesAfter ?? w.bytesBefore} bytes` : ''}`,
+        ),
+      ),
+      el(
+        'text',
+        { x: left - 8, y: y + 11, 'text-anchor': 'end', class: 'bar-label' },
+        esc(w.weight.length > 34 ? `…${w.weight.slice(-33)}` : w.weight),
+      ),
       el('rect', { x: left, y: y + 1, width: Math.max(1, full), height: 12, fill: 'none', stroke: colour, 'stroke-opacity': 0.5 }),
       el('rect', { x: left, y: y + 1, width: Math.max(1, stored), height: 12, fill: colour }),
-      el('text', { x: left + barMax + 8, y: y + 11, class: 'value' }, esc(`${w.precision}${w.bytesBefore !== undefined ? ` · ${formatBytes(w.bytesAfter ?? w.bytesBefore)}` : ''}`)),
+      el(
+        'text',
+        { x: left + barMax + 8, y: y + 11, class: 'value' },
+        esc(`${w.precision}${w.bytesBefore !== undefined ? ` · ${formatBytes(w.bytesAfter ?? w.bytesBefore)}` : ''}`),
+      ),
     );
   });
   return svg(width, top + weights.length * 18 + 10, title, 'precision', stack.join('') + legend.join('') + rows.join(''));
@@ -241,7 +332,20 @@ export function formatBytes(n: number): string {
 }
 
 function svg(width: number, height: number, title: string, chart: string, body: string): string {
-  return el('svg', { xmlns: 'http://www.w3.org/2000/svg', viewBox: `0 0 ${num(width)} ${num(height)}`, width: num(width), role: 'img', 'aria-label': title, 'data-chart': chart, class: `chart chart-${chart}` }, el('title', {}, esc(title)), body);
+  return el(
+    'svg',
+    {
+      xmlns: 'http://www.w3.org/2000/svg',
+      viewBox: `0 0 ${num(width)} ${num(height)}`,
+      width: num(width),
+      role: 'img',
+      'aria-label': title,
+      'data-chart': chart,
+      class: `chart chart-${chart}`,
+    },
+    el('title', {}, esc(title)),
+    body,
+  );
 }
 
 /** Colour of a variant among all of a run's. */

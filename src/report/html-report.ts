@@ -2,7 +2,16 @@ import { summaryGrid } from '../bench/format.js';
 import type { BenchResult, CellResult } from '../bench/types.js';
 import { KILN, PLAIN_TFJS, PREDICT } from '../bench/variants.js';
 import type { Decision, KilnReport, MetricValue } from '../core/pipeline/report.js';
-import { colourOf, decisionTimeline, latencyChart, precisionMap, speedupBars, type Bar, type LatencyRow, type WeightPrecision } from './charts.js';
+import {
+  colourOf,
+  decisionTimeline,
+  latencyChart,
+  precisionMap,
+  speedupBars,
+  type Bar,
+  type LatencyRow,
+  type WeightPrecision,
+} from './charts.js';
 import { el, esc } from './svg.js';
 
 /** What a report shows: one `kiln optimize` run, or one `kiln bench` run. */
@@ -25,7 +34,10 @@ export type ReportData =
 export function renderHtmlReport(data: ReportData): string {
   const title = data.kind === 'optimize' ? `Kiln optimisation report${data.model ? `: ${data.model}` : ''}` : 'Kiln benchmark report';
   const body = data.kind === 'optimize' ? optimizeBody(data.report) : benchBody(data.bench);
-  const json = JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const json = JSON.stringify(data)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -74,17 +86,37 @@ function card(key: string, value: string, attrs: Record<string, string | number 
 
 function optimizeBody(report: KilnReport): string {
   const parts: string[] = [];
-  parts.push(el('p', { class: 'meta' }, esc(`Kiln ${report.kilnVersion}, @tensorflow/tfjs ${report.tfjsVersion}, ${report.mode} mode, started ${report.startedAt}, took ${(report.durationMs / 1000).toFixed(1)} s`)));
+  parts.push(
+    el(
+      'p',
+      { class: 'meta' },
+      esc(
+        `Kiln ${report.kilnVersion}, @tensorflow/tfjs ${report.tfjsVersion}, ${report.mode} mode, started ${report.startedAt}, took ${(report.durationMs / 1000).toFixed(1)} s`,
+      ),
+    ),
+  );
   const e = report.endToEnd;
-  parts.push(el('div', { class: 'cards' },
-    card('backend that ran', report.backend, { 'data-backend': report.backend }),
-    card('kept', String(report.decisions.filter((d) => d.status === 'applied').length), {}),
-    e ? card(`end to end vs ${e.baseline}`, `${e.speedup.toFixed(2)}x`, { 'data-end-to-end': e.speedup }) : card('end to end', 'not measured'),
-  ));
+  parts.push(
+    el(
+      'div',
+      { class: 'cards' },
+      card('backend that ran', report.backend, { 'data-backend': report.backend }),
+      card('kept', String(report.decisions.filter((d) => d.status === 'applied').length), {}),
+      e
+        ? card(`end to end vs ${e.baseline}`, `${e.speedup.toFixed(2)}x`, { 'data-end-to-end': e.speedup })
+        : card('end to end', 'not measured'),
+    ),
+  );
   parts.push(el('p', { class: 'meta' }, esc(`Final model: ${report.final}`)));
 
   parts.push(el('h2', {}, 'Decision timeline'));
-  parts.push(el('p', { class: 'legend' }, 'Every candidate in the order it was tried, one lane per pipeline slot; the line joins what was kept. Hover a box for the reason.'));
+  parts.push(
+    el(
+      'p',
+      { class: 'legend' },
+      'Every candidate in the order it was tried, one lane per pipeline slot; the line joins what was kept. Hover a box for the reason.',
+    ),
+  );
   parts.push(decisionTimeline(report.decisions));
 
   const timed = report.decisions.filter((d) => typeof d.metrics.speedup === 'number');
@@ -97,7 +129,14 @@ function optimizeBody(report: KilnReport): string {
       group: 'each candidate against what it would replace',
       data: { 'data-plugin': d.plugin, 'data-status': d.status },
     }));
-    if (e) bars.push({ label: 'Kiln vs plain tf.js', value: e.speedup, colour: '#1565c0', group: `end to end (${e.iterations} interleaved runs)`, data: { 'data-plugin': 'end-to-end' } });
+    if (e)
+      bars.push({
+        label: 'Kiln vs plain tf.js',
+        value: e.speedup,
+        colour: '#1565c0',
+        group: `end to end (${e.iterations} interleaved runs)`,
+        data: { 'data-plugin': 'end-to-end' },
+      });
     parts.push(speedupBars(bars, 'Speedup per candidate', 'what it replaced'));
   }
 
@@ -113,12 +152,30 @@ function optimizeBody(report: KilnReport): string {
       referenceMs: typeof d.metrics.baselineMedianMs === 'number' ? d.metrics.baselineMedianMs : undefined,
     }));
   if (e) {
-    latency.push({ label: 'plain tf.js', colour: '#757575', medianMs: e.baselineMedianMs, p10Ms: e.baselineMedianMs, p90Ms: e.baselineMedianMs });
-    latency.push({ label: 'Kiln', colour: '#1565c0', medianMs: e.optimizedMedianMs, p10Ms: e.optimizedMedianMs, p90Ms: e.optimizedMedianMs });
+    latency.push({
+      label: 'plain tf.js',
+      colour: '#757575',
+      medianMs: e.baselineMedianMs,
+      p10Ms: e.baselineMedianMs,
+      p90Ms: e.baselineMedianMs,
+    });
+    latency.push({
+      label: 'Kiln',
+      colour: '#1565c0',
+      medianMs: e.optimizedMedianMs,
+      p10Ms: e.optimizedMedianMs,
+      p90Ms: e.optimizedMedianMs,
+    });
   }
   if (latency.length) {
     parts.push(el('h2', {}, 'Latency'));
-    parts.push(el('p', { class: 'legend' }, 'Per candidate: p10-p90 box, median bar (value on the right), cold first call as a hollow diamond, and the median of what it would replace as a dashed bar.'));
+    parts.push(
+      el(
+        'p',
+        { class: 'legend' },
+        'Per candidate: p10-p90 box, median bar (value on the right), cold first call as a hollow diamond, and the median of what it would replace as a dashed bar.',
+      ),
+    );
     parts.push(latencyChart(latency, 'Latency per candidate'));
   }
 
@@ -126,13 +183,31 @@ function optimizeBody(report: KilnReport): string {
     const weights = weightPrecisions(d);
     if (!weights) continue;
     parts.push(el('h2', {}, esc(`Weight precision: ${d.plugin} (${d.status})`)));
-    parts.push(el('p', { class: 'legend' }, esc(d.status === 'applied' ? 'The precision each weight is stored at; bar length is its float32 size, the filled part what is stored.' : `Not kept (${d.reason}); the precisions it found are shown for reference.`)));
+    parts.push(
+      el(
+        'p',
+        { class: 'legend' },
+        esc(
+          d.status === 'applied'
+            ? 'The precision each weight is stored at; bar length is its float32 size, the filled part what is stored.'
+            : `Not kept (${d.reason}); the precisions it found are shown for reference.`,
+        ),
+      ),
+    );
     parts.push(precisionMap(weights, `Weight precision of ${d.plugin}`));
   }
 
   parts.push(el('h2', {}, 'Decisions'));
   parts.push(decisionsTable(report.decisions));
-  parts.push(el('p', { class: 'meta' }, esc(`Validated against the original on cpu (atol ${report.validation.atol}, rtol ${report.validation.rtol}) on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`)));
+  parts.push(
+    el(
+      'p',
+      { class: 'meta' },
+      esc(
+        `Validated against the original on cpu (atol ${report.validation.atol}, rtol ${report.validation.rtol}) on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`,
+      ),
+    ),
+  );
   return parts.join('\n');
 }
 
@@ -171,14 +246,30 @@ export function weightPrecisions(d: Decision): WeightPrecision[] | undefined {
 }
 
 function decisionsTable(decisions: readonly Decision[]): string {
-  const head = el('tr', {}, ...['#', 'slot', 'plugin', 'status', 'reason', 'figures'].map((h, i) => el('th', { class: i >= 2 ? 'l' : undefined }, h)));
+  const head = el(
+    'tr',
+    {},
+    ...['#', 'slot', 'plugin', 'status', 'reason', 'figures'].map((h, i) => el('th', { class: i >= 2 ? 'l' : undefined }, h)),
+  );
   const rows = decisions.map((d, i) => {
-    const figures = Object.entries(d.metrics).filter(([, v]) => typeof v !== 'string' || v.length < 40).slice(0, 12).map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(', ');
-    const notes = d.notes.length ? el('details', {}, el('summary', {}, `${d.notes.length} note(s)`), ...d.notes.map((n) => el('div', { class: 'notes' }, esc(n)))) : '';
-    return el('tr', { 'data-plugin': d.plugin, 'data-status': d.status },
-      el('td', {}, String(i + 1)), el('td', {}, String(d.slot)), el('td', { class: 'l' }, esc(d.plugin)),
+    const figures = Object.entries(d.metrics)
+      .filter(([, v]) => typeof v !== 'string' || v.length < 40)
+      .slice(0, 12)
+      .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
+      .join(', ');
+    const notes = d.notes.length
+      ? el('details', {}, el('summary', {}, `${d.notes.length} note(s)`), ...d.notes.map((n) => el('div', { class: 'notes' }, esc(n))))
+      : '';
+    return el(
+      'tr',
+      { 'data-plugin': d.plugin, 'data-status': d.status },
+      el('td', {}, String(i + 1)),
+      el('td', {}, String(d.slot)),
+      el('td', { class: 'l' }, esc(d.plugin)),
       el('td', { class: 'l status', style: `color:${STATUS_COLOUR(d.status)}` }, esc(d.status)),
-      el('td', { class: 'l' }, esc(d.reason), notes), el('td', { class: 'l' }, esc(figures)));
+      el('td', { class: 'l' }, esc(d.reason), notes),
+      el('td', { class: 'l' }, esc(figures)),
+    );
   });
   return el('table', { class: 'decisions' }, head, ...rows);
 }
@@ -189,18 +280,60 @@ function benchBody(bench: BenchResult): string {
   const parts: string[] = [];
   const names = bench.variants.map((v) => v.name);
   parts.push(el('p', { class: 'meta', 'data-machine': bench.machine.description }, esc(`Machine: ${bench.machine.description}`)));
-  parts.push(el('p', { class: 'meta' }, esc(`Kiln ${bench.kilnVersion}, @tensorflow/tfjs ${bench.tfjsVersion}, started ${bench.startedAt}, took ${(bench.durationMs / 1000).toFixed(1)} s; best backend here: ${bench.bestBackend}.`)));
-  parts.push(el('p', { class: 'legend' }, esc('Ratios are medians of the reference over medians of the variant, timed interleaved in one run (higher is faster). Absolute times are for context only.')));
+  parts.push(
+    el(
+      'p',
+      { class: 'meta' },
+      esc(
+        `Kiln ${bench.kilnVersion}, @tensorflow/tfjs ${bench.tfjsVersion}, started ${bench.startedAt}, took ${(bench.durationMs / 1000).toFixed(1)} s; best backend here: ${bench.bestBackend}.`,
+      ),
+    ),
+  );
+  parts.push(
+    el(
+      'p',
+      { class: 'legend' },
+      esc(
+        'Ratios are medians of the reference over medians of the variant, timed interleaved in one run (higher is faster). Absolute times are for context only.',
+      ),
+    ),
+  );
 
   parts.push(el('h2', {}, 'Summary'));
   const grid = summaryGrid(bench);
-  parts.push(el('div', { class: 'scroll' }, el('table', { class: 'summary' }, el('tr', {}, ...grid.head.map((h, i) => el('th', { class: i < 2 ? 'l' : undefined }, esc(h)))), ...grid.rows.map((r) => el('tr', {}, ...r.map((c, i) => el('td', { class: i < 2 ? 'l' : undefined }, esc(c))))))));
-  parts.push(el('details', {}, el('summary', {}, 'What each variant is'), ...bench.variants.map((v) => el('div', { class: 'notes' }, el('b', {}, esc(v.name)), esc(`: ${v.description}`)))));
+  parts.push(
+    el(
+      'div',
+      { class: 'scroll' },
+      el(
+        'table',
+        { class: 'summary' },
+        el('tr', {}, ...grid.head.map((h, i) => el('th', { class: i < 2 ? 'l' : undefined }, esc(h)))),
+        ...grid.rows.map((r) => el('tr', {}, ...r.map((c, i) => el('td', { class: i < 2 ? 'l' : undefined }, esc(c))))),
+      ),
+    ),
+  );
+  parts.push(
+    el(
+      'details',
+      {},
+      el('summary', {}, 'What each variant is'),
+      ...bench.variants.map((v) => el('div', { class: 'notes' }, el('b', {}, esc(v.name)), esc(`: ${v.description}`))),
+    ),
+  );
 
   if (bench.baseline) parts.push(baselineSection(bench));
 
   parts.push(el('h2', {}, 'Speedup per model'));
-  parts.push(el('p', { class: 'legend' }, esc(`Each variant against ${PREDICT} on the same backend and batch (log scale; right of the dashed line is faster), and ${KILN} against ${PLAIN_TFJS}.`)));
+  parts.push(
+    el(
+      'p',
+      { class: 'legend' },
+      esc(
+        `Each variant against ${PREDICT} on the same backend and batch (log scale; right of the dashed line is faster), and ${KILN} against ${PLAIN_TFJS}.`,
+      ),
+    ),
+  );
   for (const model of [...new Set(bench.cells.map((c) => c.model))]) {
     const bars: Bar[] = [];
     for (const c of bench.cells.filter((x) => x.model === model)) {
@@ -208,10 +341,22 @@ function benchBody(bench: BenchResult): string {
       const cellData = { 'data-model': c.model, 'data-backend': c.backend, 'data-batch': c.batch };
       for (const v of c.variants) {
         if (v.name === PREDICT || v.sameAs || c.vsPredict[v.name] === undefined) continue;
-        bars.push({ label: `${v.name} / ${PREDICT}`, value: c.vsPredict[v.name]!, colour: colourOf(v.name, names), group, data: { ...cellData, 'data-variant': v.name, 'data-reference': PREDICT } });
+        bars.push({
+          label: `${v.name} / ${PREDICT}`,
+          value: c.vsPredict[v.name]!,
+          colour: colourOf(v.name, names),
+          group,
+          data: { ...cellData, 'data-variant': v.name, 'data-reference': PREDICT },
+        });
       }
       if (c.vsPlain[KILN] !== undefined && names.includes(PLAIN_TFJS)) {
-        bars.push({ label: `${KILN} / ${PLAIN_TFJS}`, value: c.vsPlain[KILN]!, colour: '#0d47a1', group, data: { ...cellData, 'data-variant': KILN, 'data-reference': PLAIN_TFJS } });
+        bars.push({
+          label: `${KILN} / ${PLAIN_TFJS}`,
+          value: c.vsPlain[KILN]!,
+          colour: '#0d47a1',
+          group,
+          data: { ...cellData, 'data-variant': KILN, 'data-reference': PLAIN_TFJS },
+        });
       }
     }
     parts.push(el('h3', {}, esc(model)));
@@ -219,11 +364,17 @@ function benchBody(bench: BenchResult): string {
   }
 
   parts.push(el('h2', {}, 'Latency distributions'));
-  parts.push(el('p', { class: 'legend' }, 'Every timed call as a dot, p10-p90 as a box, the median as a bar (value on the right), the cold first call as a hollow diamond. Variants that repeat another in a cell are left out.'));
+  parts.push(
+    el(
+      'p',
+      { class: 'legend' },
+      'Every timed call as a dot, p10-p90 as a box, the median as a bar (value on the right), the cold first call as a hollow diamond. Variants that repeat another in a cell are left out.',
+    ),
+  );
   for (const c of bench.cells) parts.push(cellLatency(c, names));
 
   if (bench.optimizeRuns.length) {
-    parts.push(el('h2', {}, 'Kiln\'s decisions'));
+    parts.push(el('h2', {}, "Kiln's decisions"));
     parts.push(el('p', { class: 'legend' }, esc('What optimize() tried and kept for the kiln variant, per model and backend.')));
     for (const run of bench.optimizeRuns) {
       parts.push(el('h3', {}, esc(`${run.model} on ${run.backend}: ${run.report.final}`)));
@@ -246,11 +397,28 @@ function cellLatency(c: CellResult, names: readonly string[]): string {
       coldMs: v.coldMs,
       note: [v.ranOn ? `ran on ${v.ranOn}` : '', v.gflops !== undefined ? `${v.gflops} GFLOP/s` : ''].filter(Boolean).join(', '),
     }));
-  const errors = c.variants.filter((v) => v.error && !v.sameAs).map((v) => el('div', { class: 'errors', 'data-variant': v.name }, esc(`${v.name}: ${v.error}`)));
+  const errors = c.variants
+    .filter((v) => v.error && !v.sameAs)
+    .map((v) => el('div', { class: 'errors', 'data-variant': v.name }, esc(`${v.name}: ${v.error}`)));
   const same = c.variants.filter((v) => v.sameAs).map((v) => `${v.name} = ${v.sameAs}`);
-  const skipped = c.variants.filter((v) => v.skipped).map((v) => el('div', { class: 'legend', 'data-skipped': v.name }, esc(`${v.name}: ${v.skipped}`)));
-  return el('section', { class: 'cell', 'data-model': c.model, 'data-backend': c.backend, 'data-batch': c.batch },
-    el('h3', {}, esc(`${c.model} · ${c.backend} · batch ${c.batch}`), el('span', { class: 'legend' }, esc(` — ${c.rounds} rounds${Number.isFinite(c.flops) ? `, ${(c.flops / 1e6).toFixed(2)} MFLOP per call` : ''}${same.length ? `; ${same.join(', ')}` : ''}`))),
+  const skipped = c.variants
+    .filter((v) => v.skipped)
+    .map((v) => el('div', { class: 'legend', 'data-skipped': v.name }, esc(`${v.name}: ${v.skipped}`)));
+  return el(
+    'section',
+    { class: 'cell', 'data-model': c.model, 'data-backend': c.backend, 'data-batch': c.batch },
+    el(
+      'h3',
+      {},
+      esc(`${c.model} · ${c.backend} · batch ${c.batch}`),
+      el(
+        'span',
+        { class: 'legend' },
+        esc(
+          ` — ${c.rounds} rounds${Number.isFinite(c.flops) ? `, ${(c.flops / 1e6).toFixed(2)} MFLOP per call` : ''}${same.length ? `; ${same.join(', ')}` : ''}`,
+        ),
+      ),
+    ),
     rows.length ? latencyChart(rows, `Latency: ${c.model} on ${c.backend}, batch ${c.batch}`) : '',
     ...errors,
     ...skipped,
@@ -259,14 +427,43 @@ function cellLatency(c: CellResult, names: readonly string[]): string {
 
 function baselineSection(bench: BenchResult): string {
   const b = bench.baseline!;
-  const head = el('tr', {}, ...['model', 'backend', 'batch', 'ratio then', 'ratio now', 'change', 'verdict'].map((h, i) => el('th', { class: i < 2 ? 'l' : undefined }, h)));
-  const rows = b.comparisons.map((c) => el('tr', { class: 'comparison', 'data-model': c.model, 'data-backend': c.backend, 'data-batch': c.batch, 'data-then': c.then, 'data-now': c.now, 'data-regressed': String(c.regressed) },
-    el('td', { class: 'l' }, esc(c.model)), el('td', { class: 'l' }, esc(c.backend)), el('td', {}, String(c.batch)),
-    el('td', {}, `${c.then.toFixed(2)}x`), el('td', {}, `${c.now.toFixed(2)}x`), el('td', {}, `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`),
-    el('td', { class: 'l status', style: `color:${c.regressed ? '#c62828' : '#2e7d32'}` }, c.regressed ? 'regressed' : 'ok')));
+  const head = el(
+    'tr',
+    {},
+    ...['model', 'backend', 'batch', 'ratio then', 'ratio now', 'change', 'verdict'].map((h, i) =>
+      el('th', { class: i < 2 ? 'l' : undefined }, h),
+    ),
+  );
+  const rows = b.comparisons.map((c) =>
+    el(
+      'tr',
+      {
+        class: 'comparison',
+        'data-model': c.model,
+        'data-backend': c.backend,
+        'data-batch': c.batch,
+        'data-then': c.then,
+        'data-now': c.now,
+        'data-regressed': String(c.regressed),
+      },
+      el('td', { class: 'l' }, esc(c.model)),
+      el('td', { class: 'l' }, esc(c.backend)),
+      el('td', {}, String(c.batch)),
+      el('td', {}, `${c.then.toFixed(2)}x`),
+      el('td', {}, `${c.now.toFixed(2)}x`),
+      el('td', {}, `${c.changePct >= 0 ? '+' : ''}${c.changePct.toFixed(1)}%`),
+      el('td', { class: 'l status', style: `color:${c.regressed ? '#c62828' : '#2e7d32'}` }, c.regressed ? 'regressed' : 'ok'),
+    ),
+  );
   return [
     el('h2', {}, 'Baseline check'),
-    el('p', { class: 'legend' }, esc(`${b.file}: ${b.comparisons.length} ${KILN}/${PREDICT} ratio(s) compared; a fall of more than ${b.maxRegressionPct}% is a regression (${b.regressions} found).${b.notInBaseline.length ? ` Not in the baseline: ${b.notInBaseline.join('; ')}.` : ''}`)),
+    el(
+      'p',
+      { class: 'legend' },
+      esc(
+        `${b.file}: ${b.comparisons.length} ${KILN}/${PREDICT} ratio(s) compared; a fall of more than ${b.maxRegressionPct}% is a regression (${b.regressions} found).${b.notInBaseline.length ? ` Not in the baseline: ${b.notInBaseline.join('; ')}.` : ''}`,
+      ),
+    ),
     el('table', { class: 'baseline' }, head, ...rows),
   ].join('\n');
 }

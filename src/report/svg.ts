@@ -80,7 +80,9 @@ export function autoScale(lo: number, hi: number, a: number, b: number, span = 8
 /** Vertical grid lines and labels of an x axis. */
 export function xAxis(scale: Scale, top: number, bottom: number, unit: string): string {
   const parts = scale.ticks.map((t) =>
-    el('g', { class: 'tick' },
+    el(
+      'g',
+      { class: 'tick' },
       el('line', { x1: scale(t), x2: scale(t), y1: top, y2: bottom, class: 'grid' }),
       el('text', { x: scale(t), y: bottom + 14, 'text-anchor': 'middle', class: 'axis' }, esc(`${tickLabel(t)}${unit}`)),
     ),

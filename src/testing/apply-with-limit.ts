@@ -22,14 +22,28 @@ function sleep(ms: number): Promise<void> {
  * `apply` that finishes but took longer than the limit (it blocked the event loop)
  * has overrun too.
  */
-export async function applyWithLimit(plugin: OptimizationPlugin<object>, input: KilnModel, context: (signal: AbortSignal) => PluginContext<object>, limitMs: number): Promise<ApplyOutcome> {
-  const discard = (result: KilnModel) => { if (result !== input) result.dispose(); };
+export async function applyWithLimit(
+  plugin: OptimizationPlugin<object>,
+  input: KilnModel,
+  context: (signal: AbortSignal) => PluginContext<object>,
+  limitMs: number,
+): Promise<ApplyOutcome> {
+  const discard = (result: KilnModel) => {
+    if (result !== input) result.dispose();
+  };
   /** Settles when `apply` does, returned or thrown. */
   let finished: Promise<void> | undefined;
   let settled = false;
   const work = (signal: AbortSignal) => {
     const applying = Promise.resolve().then(() => plugin.apply(input, context(signal)));
-    finished = applying.then(() => { settled = true; }, () => { settled = true; });
+    finished = applying.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
     return applying;
   };
   const started = performance.now();

@@ -20,10 +20,25 @@ export type ConformanceCheckId = keyof typeof CONFORMANCE_CHECKS;
 
 /** Checks made once per plugin, then once per model. */
 export const PLUGIN_CHECK_IDS: readonly ConformanceCheckId[] = ['registered', 'available'];
-export const MODEL_CHECK_IDS: readonly ConformanceCheckId[] = ['input-untouched', 'time-limit', 'tolerance', 'no-leak-per-call', 'dispose-frees', 'dispose-safe', 'pipeline'];
+export const MODEL_CHECK_IDS: readonly ConformanceCheckId[] = [
+  'input-untouched',
+  'time-limit',
+  'tolerance',
+  'no-leak-per-call',
+  'dispose-frees',
+  'dispose-safe',
+  'pipeline',
+];
 
 /** The model checks made on the direct call of `apply` (all but the pipeline check). */
-export const DIRECT_CHECK_IDS = ['input-untouched', 'time-limit', 'tolerance', 'no-leak-per-call', 'dispose-frees', 'dispose-safe'] as const satisfies readonly ConformanceCheckId[];
+export const DIRECT_CHECK_IDS = [
+  'input-untouched',
+  'time-limit',
+  'tolerance',
+  'no-leak-per-call',
+  'dispose-frees',
+  'dispose-safe',
+] as const satisfies readonly ConformanceCheckId[];
 
 export interface ConformanceCheck {
   readonly id: ConformanceCheckId;

@@ -42,7 +42,7 @@ function mochaGlobals(): MochaLike {
   if (typeof g.describe !== 'function' || typeof g.it !== 'function' || typeof g.before !== 'function') {
     throw new Error(
       "describePluginConformance must be called while mocha loads a test file (it uses mocha's describe, it and before); " +
-        "with another runner, pass them: describePluginConformance(plugin, { mocha: { describe, it, before } }).",
+        'with another runner, pass them: describePluginConformance(plugin, { mocha: { describe, it, before } }).',
     );
   }
   return g as MochaLike;
@@ -86,7 +86,10 @@ export function describePluginConformance(target: ConformanceTarget, options: De
     });
     for (const id of PLUGIN_CHECK_IDS) {
       mocha.it(CONFORMANCE_CHECKS[id], function () {
-        settle(this, pluginChecks.find((c) => c.id === id));
+        settle(
+          this,
+          pluginChecks.find((c) => c.id === id),
+        );
       });
     }
     for (const name of session.modelNames) {
@@ -99,7 +102,10 @@ export function describePluginConformance(target: ConformanceTarget, options: De
         });
         for (const id of MODEL_CHECK_IDS) {
           mocha.it(CONFORMANCE_CHECKS[id], function () {
-            settle(this, checks.find((c) => c.id === id));
+            settle(
+              this,
+              checks.find((c) => c.id === id),
+            );
           });
         }
       });

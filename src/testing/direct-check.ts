@@ -44,15 +44,26 @@ interface DirectRun extends ResultContext {
 }
 
 /** `apply` called directly on the model, as the pipeline would, with every effect measured. */
-export async function checkDirect(prepared: PreparedPlugin, user: tf.LayersModel, samples: tf.Tensor[], options: ConformanceOptions): Promise<DirectOutcome> {
+export async function checkDirect(
+  prepared: PreparedPlugin,
+  user: tf.LayersModel,
+  samples: tf.Tensor[],
+  options: ConformanceOptions,
+): Promise<DirectOutcome> {
   const config = prepared.config!;
   const notes: string[] = [];
-  const notRun = (why: string): DirectOutcome => ({ checks: DIRECT_CHECK_IDS.map((id) => check(id, 'skipped', why)), applied: 'not run', notes });
+  const notRun = (why: string): DirectOutcome => ({
+    checks: DIRECT_CHECK_IDS.map((id) => check(id, 'skipped', why)),
+    applied: 'not run',
+    notes,
+  });
   if (prepared.availability && !prepared.availability.available) return notRun(`unavailable here: ${prepared.availability.reason}`);
 
   const logger = new CollectingLogger();
   const runContainer = createRunContainer(config, { parent: prepared.container!, logger });
-  const plugin = runContainer.resolve(new PluginRegistry(prepared.container!).get(prepared.meta!.name).pluginClass) as OptimizationPlugin<object>;
+  const plugin = runContainer.resolve(
+    new PluginRegistry(prepared.container!).get(prepared.meta!.name).pluginClass,
+  ) as OptimizationPlugin<object>;
   const backend = options.backend ?? 'cpu';
   const backendDown = await inputBackendDown(runContainer, backend);
   if (backendDown !== undefined) return notRun(`the input backend ${backend} is unavailable here: ${backendDown}`);
@@ -61,12 +72,25 @@ export async function checkDirect(prepared: PreparedPlugin, user: tf.LayersModel
   const guards: { user?: WeightGuard; input?: WeightGuard } = {};
   try {
     runOnce(input, samples); // first-call kernel set-up is not the plugin's allocation
-    validation = runContainer.resolve(Validator).prepare(new LayersKilnModel(user, 'cpu', false, 'reference on cpu'), samples, config.validation, config.mode);
+    validation = runContainer
+      .resolve(Validator)
+      .prepare(new LayersKilnModel(user, 'cpu', false, 'reference on cpu'), samples, config.validation, config.mode);
     guards.user = WeightGuard.capture(layersModelFormat.weights(user));
     if (input.layersModel && input.layersModel !== user) guards.input = WeightGuard.capture(layersModelFormat.weights(input.layersModel));
     const changed = () => ({ user: guards.user!.changed(), input: guards.input?.changed() ?? [] });
     const limitMs = prepared.timeLimitMs!;
-    return await applyAndCheck({ plugin, pluginOptions: prepared.pluginOptions ?? {}, limitMs, notes, logger, input, samples, validation, config, changed });
+    return await applyAndCheck({
+      plugin,
+      pluginOptions: prepared.pluginOptions ?? {},
+      limitMs,
+      notes,
+      logger,
+      input,
+      samples,
+      validation,
+      config,
+      changed,
+    });
   } finally {
     // Leave the user's weights as they were for the pipeline check, whatever the plugin did.
     guards.user?.restore();
@@ -126,7 +150,8 @@ async function applyAndCheck(run: DirectRun): Promise<DirectOutcome> {
     const applied = outcome.error instanceof CandidateRejectedError ? 'rejected' : 'threw';
     return { checks: threwChecks(outcome.error, timeLimit, afterApply, before, memory()), applied, notes };
   }
-  if (result === input) return { checks: inputReturnedChecks(timeLimit, afterApply, before, memory(), notes), applied: 'input returned', notes };
+  if (result === input)
+    return { checks: inputReturnedChecks(timeLimit, afterApply, before, memory(), notes), applied: 'input returned', notes };
   const { checks, drift } = checkNewModel(result, run, timeLimit, afterApply, before);
   return { checks, applied: 'new model', notes, ...(drift ? { drift } : {}) };
 }

@@ -9,6 +9,12 @@ export { CONFORMANCE_CHECKS, MODEL_CHECK_IDS, PLUGIN_CHECK_IDS, type Conformance
 export { CONFORMANCE_CONFIG, type ConformanceModel, type ConformanceOptions, type ConformanceTarget } from './options.js';
 export { type ConformanceReport, type ModelConformance } from './report.js';
 export { ConformanceSession, runPluginConformance } from './session.js';
-export { ConformanceError, describePluginConformance, type DescribeConformanceOptions, type MochaContextLike, type MochaLike } from './describe-conformance.js';
+export {
+  ConformanceError,
+  describePluginConformance,
+  type DescribeConformanceOptions,
+  type MochaContextLike,
+  type MochaLike,
+} from './describe-conformance.js';
 // The models the kit checks on, for tests of your own.
 export { listZoo, ZOO, zooSampleInputs, type ZooBuildOptions, type ZooEntry, type ZooName } from '../zoo/index.js';

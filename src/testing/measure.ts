@@ -36,5 +36,7 @@ export class CollectingLogger implements Logger {
   readonly lines: string[] = [];
   debug(): void {}
   info(): void {}
-  warn(message: string): void { this.lines.push(`warning: ${message}`); }
+  warn(message: string): void {
+    this.lines.push(`warning: ${message}`);
+  }
 }

@@ -8,7 +8,10 @@ export function modelName(model: ZooName | ConformanceModel): string {
 }
 
 /** Builds the model (a zoo model scaled down unless `small: false`) and its sample inputs, seeded by `options.seed`. */
-export async function buildModel(model: ZooName | ConformanceModel, options: ConformanceOptions): Promise<{ layers: tf.LayersModel; samples: tf.Tensor[] }> {
+export async function buildModel(
+  model: ZooName | ConformanceModel,
+  options: ConformanceOptions,
+): Promise<{ layers: tf.LayersModel; samples: tf.Tensor[] }> {
   const seed = options.seed ?? 0;
   if (typeof model === 'string') {
     const entry = ZOO[model];
@@ -19,6 +22,14 @@ export async function buildModel(model: ZooName | ConformanceModel, options: Con
   const layers = await model.build();
   const samples = model.sampleInputs
     ? model.sampleInputs(layers)
-    : layers.inputs.map((input, i) => tf.randomNormal(input.shape.map((d) => d ?? 1), 0, 1, 'float32', seed + i + 1));
+    : layers.inputs.map((input, i) =>
+        tf.randomNormal(
+          input.shape.map((d) => d ?? 1),
+          0,
+          1,
+          'float32',
+          seed + i + 1,
+        ),
+      );
   return { layers, samples };
 }

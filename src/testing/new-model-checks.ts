@@ -43,12 +43,25 @@ interface ResultFindings {
 }
 
 /** Uses, validates and disposes `result`, then judges it; `drift` says how it left the tolerance, if it did. */
-export function checkNewModel(result: KilnModel, context: ResultContext, timeLimit: ConformanceCheck, afterApply: WeightChanges, before: MemoryCount): { checks: ConformanceCheck[]; drift?: string } {
+export function checkNewModel(
+  result: KilnModel,
+  context: ResultContext,
+  timeLimit: ConformanceCheck,
+  afterApply: WeightChanges,
+  before: MemoryCount,
+): { checks: ConformanceCheck[]; drift?: string } {
   const findings = exercise(result, context);
-  const mutated = { user: [...new Set([...afterApply.user, ...findings.afterUse.user])], input: [...new Set([...afterApply.input, ...findings.afterUse.input])] };
+  const mutated = {
+    user: [...new Set([...afterApply.user, ...findings.afterUse.user])],
+    input: [...new Set([...afterApply.input, ...findings.afterUse.input])],
+  };
   const checks = [
     mutated.user.length + mutated.input.length
-      ? check('input-untouched', 'failed', `weights changed (during apply or while its result ran) in ${describeChanged(mutated.user, mutated.input)}. Never write into the input's weights: copy them.`)
+      ? check(
+          'input-untouched',
+          'failed',
+          `weights changed (during apply or while its result ran) in ${describeChanged(mutated.user, mutated.input)}. Never write into the input's weights: copy them.`,
+        )
       : check('input-untouched', 'passed', 'no weight of the input or the user model changed during apply or while its result ran'),
     timeLimit,
     findings.tolerance,
@@ -69,7 +82,18 @@ function exercise(result: KilnModel, context: ResultContext): ResultFindings {
   const secondDisposeError = attempt(() => result.dispose());
   const inputError = attempt(() => runOnce(context.input, context.samples));
   const inputAfter = context.changed();
-  return { use, tolerance, ...(drift ? { drift } : {}), afterUse, held, afterDispose, disposeError, secondDisposeError, inputError, inputAfter };
+  return {
+    use,
+    tolerance,
+    ...(drift ? { drift } : {}),
+    afterUse,
+    held,
+    afterDispose,
+    disposeError,
+    secondDisposeError,
+    inputError,
+    inputAfter,
+  };
 }
 
 /** Runs `work`; what it threw, in words, or undefined. */
@@ -102,9 +126,23 @@ function validate(result: KilnModel, { validation, config }: ResultContext): { t
     const budget = result.validationBudget;
     const v = validation.check(result, budget);
     const declared = budget ? `its accuracy budget` : `validation.atol ${config.validation.atol} / rtol ${config.validation.rtol}`;
-    if (v.passed) return { tolerance: check('tolerance', 'passed', `within ${declared} on ${v.inputSets.length} input sets (max |diff| ${v.maxAbsDiff.toExponential(2)})`) };
+    if (v.passed)
+      return {
+        tolerance: check(
+          'tolerance',
+          'passed',
+          `within ${declared} on ${v.inputSets.length} input sets (max |diff| ${v.maxAbsDiff.toExponential(2)})`,
+        ),
+      };
     const drift = `its result is not within ${declared}: ${v.reason}`;
-    return { tolerance: check('tolerance', 'failed', `${drift}. Check your result with context.validation.check and throw CandidateRejectedError when it does not hold.`), drift };
+    return {
+      tolerance: check(
+        'tolerance',
+        'failed',
+        `${drift}. Check your result with context.validation.check and throw CandidateRejectedError when it does not hold.`,
+      ),
+      drift,
+    };
   } catch (error) {
     return { tolerance: check('tolerance', 'failed', `validation could not run its result: ${describeError(error)}`) };
   }
@@ -114,7 +152,11 @@ function noLeakPerCallCheck(use: ResultFindings['use']): ConformanceCheck {
   if ('error' in use) return check('no-leak-per-call', 'failed', `its result threw when called: ${use.error}`);
   const { perCall } = use;
   return perCall.tensors > 0 || perCall.dataIds > 0
-    ? check('no-leak-per-call', 'failed', `each predict call leaves ${perCall.tensors} tensor(s) and ${perCall.dataIds} backend buffer(s) behind (tf.memory().numTensors grows on every call); wrap the call in tf.tidy or dispose intermediates`)
+    ? check(
+        'no-leak-per-call',
+        'failed',
+        `each predict call leaves ${perCall.tensors} tensor(s) and ${perCall.dataIds} backend buffer(s) behind (tf.memory().numTensors grows on every call); wrap the call in tf.tidy or dispose intermediates`,
+      )
     : check('no-leak-per-call', 'passed', 'no tensor or backend buffer left behind per call');
 }
 
@@ -125,9 +167,19 @@ function disposeFreesCheck(findings: ResultFindings, before: MemoryCount): Confo
   const leftTensors = afterDispose.tensors - before.tensors;
   const leftIds = afterDispose.dataIds - before.dataIds;
   if (leftTensors !== 0 || leftIds !== 0) {
-    return check('dispose-frees', 'failed', `after dispose() ${plural(leftTensors, 'tensor')} and ${plural(leftIds, 'backend buffer')} are still held of the ${plural(held.tensors - before.tensors, 'tensor')} its model held; dispose() must free everything apply allocated${leftTensors < 0 ? ' (a negative count: it freed tensors that were not its own)' : ''}`);
+    return check(
+      'dispose-frees',
+      'failed',
+      `after dispose() ${plural(leftTensors, 'tensor')} and ${plural(leftIds, 'backend buffer')} are still held of the ${plural(held.tensors - before.tensors, 'tensor')} its model held; dispose() must free everything apply allocated${leftTensors < 0 ? ' (a negative count: it freed tensors that were not its own)' : ''}`,
+    );
   }
-  return check('dispose-frees', 'passed', held.tensors > before.tensors ? `dispose() freed all ${plural(held.tensors - before.tensors, 'tensor')} its model held` : 'its model held no tensors of its own, and none were left after dispose()');
+  return check(
+    'dispose-frees',
+    'passed',
+    held.tensors > before.tensors
+      ? `dispose() freed all ${plural(held.tensors - before.tensors, 'tensor')} its model held`
+      : 'its model held no tensors of its own, and none were left after dispose()',
+  );
 }
 
 /** `dispose-safe`: a second dispose() is harmless, the input still runs, and dispose() changed none of the input's weights. */
@@ -135,7 +187,12 @@ function disposeSafeCheck(findings: ResultFindings, mutated: WeightChanges): Con
   const unsafe: string[] = [];
   if (findings.secondDisposeError !== undefined) unsafe.push(`a second dispose() threw: ${findings.secondDisposeError}`);
   if (findings.inputError !== undefined) unsafe.push(`its input no longer runs after dispose(): ${findings.inputError}`);
-  const disposedInput = [...findings.inputAfter.user, ...findings.inputAfter.input].filter((n) => !mutated.user.includes(n) && !mutated.input.includes(n));
-  if (disposedInput.length) unsafe.push(`dispose() touched the input's weights (${disposedInput.slice(0, 5).join(', ')}); it must free only what apply made`);
-  return unsafe.length ? check('dispose-safe', 'failed', unsafe.join('; ')) : check('dispose-safe', 'passed', 'the input still runs, and dispose() twice is harmless');
+  const disposedInput = [...findings.inputAfter.user, ...findings.inputAfter.input].filter(
+    (n) => !mutated.user.includes(n) && !mutated.input.includes(n),
+  );
+  if (disposedInput.length)
+    unsafe.push(`dispose() touched the input's weights (${disposedInput.slice(0, 5).join(', ')}); it must free only what apply made`);
+  return unsafe.length
+    ? check('dispose-safe', 'failed', unsafe.join('; '))
+    : check('dispose-safe', 'passed', 'the input still runs, and dispose() twice is harmless');
 }

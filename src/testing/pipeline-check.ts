@@ -18,7 +18,12 @@ import { plural } from './wording.js';
 const ACCEPTABLE_STATUSES: readonly string[] = ['applied', 'skipped', 'rejected', 'unavailable'];
 
 /** The plugin alone through `optimize()`: its decision, and nothing left behind once the result is disposed. */
-export async function checkPipeline(plugin: PreparedPlugin, user: tf.LayersModel, samples: tf.Tensor[], options: ConformanceOptions): Promise<{ check: ConformanceCheck; decision?: Decision }> {
+export async function checkPipeline(
+  plugin: PreparedPlugin,
+  user: tf.LayersModel,
+  samples: tf.Tensor[],
+  options: ConformanceOptions,
+): Promise<{ check: ConformanceCheck; decision?: Decision }> {
   const meta = plugin.meta!;
   const guard = WeightGuard.capture(layersModelFormat.weights(user));
   const logger = new CollectingLogger();
@@ -26,7 +31,12 @@ export async function checkPipeline(plugin: PreparedPlugin, user: tf.LayersModel
     const before = memory();
     let decision: Decision | undefined;
     try {
-      const { model, report } = await optimize(user, { sampleInputs: samples, config: plugin.rawConfig!, container: plugin.container!, logger });
+      const { model, report } = await optimize(user, {
+        sampleInputs: samples,
+        config: plugin.rawConfig!,
+        container: plugin.container!,
+        logger,
+      });
       decision = report.decisions.find((d) => d.plugin === meta.name);
       model.dispose();
     } catch (error) {
@@ -36,19 +46,29 @@ export async function checkPipeline(plugin: PreparedPlugin, user: tf.LayersModel
     const problems: string[] = [];
     if (!decision) problems.push(`the report has no decision for ${meta.name}`);
     else {
-      if (!ACCEPTABLE_STATUSES.includes(decision.status)) problems.push(`the pipeline ${decision.status === 'failed' ? 'failed it' : `gave it status ${decision.status}`}: ${decision.reason}`);
+      if (!ACCEPTABLE_STATUSES.includes(decision.status))
+        problems.push(
+          `the pipeline ${decision.status === 'failed' ? 'failed it' : `gave it status ${decision.status}`}: ${decision.reason}`,
+        );
       else if (options.strictTolerance && decision.status === 'rejected' && decision.reason.startsWith('numerical mismatch')) {
-        problems.push(`the pipeline rejected its result for leaving the tolerance (${decision.reason}); under strictTolerance a plugin checks its own result and throws CandidateRejectedError instead`);
+        problems.push(
+          `the pipeline rejected its result for leaving the tolerance (${decision.reason}); under strictTolerance a plugin checks its own result and throws CandidateRejectedError instead`,
+        );
       }
       if (!decision.reason || decision.reason.trim() === '') problems.push(`its decision (${decision.status}) has no reason`);
     }
     if (after.tensors !== before.tensors || after.dataIds !== before.dataIds) {
-      problems.push(`once the optimised model was disposed, ${plural(after.tensors - before.tensors, 'tensor')} and ${plural(after.dataIds - before.dataIds, 'backend buffer')} were still held`);
+      problems.push(
+        `once the optimised model was disposed, ${plural(after.tensors - before.tensors, 'tensor')} and ${plural(after.dataIds - before.dataIds, 'backend buffer')} were still held`,
+      );
     }
     const mutated = guard.changed();
     if (mutated.length) problems.push(`the user's weights changed: ${mutated.slice(0, 5).join(', ')}`);
     const summary = decision ? `${decision.status}: ${decision.reason}` : 'no decision';
-    return { check: problems.length ? check('pipeline', 'failed', problems.join('; ')) : check('pipeline', 'passed', summary), ...(decision ? { decision } : {}) };
+    return {
+      check: problems.length ? check('pipeline', 'failed', problems.join('; ')) : check('pipeline', 'passed', summary),
+      ...(decision ? { decision } : {}),
+    };
   } finally {
     guard.restore();
     guard.dispose();

@@ -64,23 +64,40 @@ function backendSlotName(meta: PluginMeta): string | undefined {
 /** The config: the kit's fast settings, the caller's keys, then the kit's backend and pipeline. */
 function kitConfig(meta: PluginMeta, options: ConformanceOptions): object {
   const slotBackend = backendSlotName(meta);
-  return mergeOverrides(mergeOverrides(CONFORMANCE_CONFIG, options.config ?? {}), slotBackend
-    ? { backend: { preference: [slotBackend] }, pipeline: [] }
-    : {
-        backend: { preference: [options.backend ?? 'cpu'] },
-        pipeline: [{ name: meta.name, ...(options.options ? { options: options.options } : {}), ...(options.timeLimitMs ? { timeLimitMs: options.timeLimitMs } : {}) }],
-      }) as object;
+  return mergeOverrides(
+    mergeOverrides(CONFORMANCE_CONFIG, options.config ?? {}),
+    slotBackend
+      ? { backend: { preference: [slotBackend] }, pipeline: [] }
+      : {
+          backend: { preference: [options.backend ?? 'cpu'] },
+          pipeline: [
+            {
+              name: meta.name,
+              ...(options.options ? { options: options.options } : {}),
+              ...(options.timeLimitMs ? { timeLimitMs: options.timeLimitMs } : {}),
+            },
+          ],
+        },
+  ) as object;
 }
 
 /** The `available` check: a well-formed answer, with a reason when unavailable; or why the plugin cannot be checked further. */
-async function checkAvailability(meta: PluginMeta, container: DependencyContainer, config: KilnConfig): Promise<{ check: ConformanceCheck; answer?: Availability; blocked?: string }> {
+async function checkAvailability(
+  meta: PluginMeta,
+  container: DependencyContainer,
+  config: KilnConfig,
+): Promise<{ check: ConformanceCheck; answer?: Availability; blocked?: string }> {
   let plugin: OptimizationPlugin<object>;
   try {
     const run = createRunContainer(config, { parent: container, logger: new CollectingLogger() });
     plugin = run.resolve(new PluginRegistry(container).get(meta.name).pluginClass) as OptimizationPlugin<object>;
   } catch (error) {
     return {
-      check: check('available', 'failed', `the plugin could not be constructed: ${describeError(error)}. Register every service its constructor asks for in the container.`),
+      check: check(
+        'available',
+        'failed',
+        `the plugin could not be constructed: ${describeError(error)}. Register every service its constructor asks for in the container.`,
+      ),
       blocked: 'the plugin could not be constructed',
     };
   }
@@ -88,13 +105,26 @@ async function checkAvailability(meta: PluginMeta, container: DependencyContaine
   try {
     answer = await plugin.isAvailable({ mode: config.mode });
   } catch (error) {
-    return { check: check('available', 'failed', `isAvailable threw: ${describeError(error)}. Answer unavailable('why') instead of throwing.`), blocked: 'isAvailable threw' };
+    return {
+      check: check('available', 'failed', `isAvailable threw: ${describeError(error)}. Answer unavailable('why') instead of throwing.`),
+      blocked: 'isAvailable threw',
+    };
   }
   if (!answer || typeof answer.available !== 'boolean') {
-    return { check: check('available', 'failed', `isAvailable returned ${JSON.stringify(answer)}; return AVAILABLE or unavailable('why')`), blocked: 'isAvailable answered nonsense' };
+    return {
+      check: check('available', 'failed', `isAvailable returned ${JSON.stringify(answer)}; return AVAILABLE or unavailable('why')`),
+      blocked: 'isAvailable answered nonsense',
+    };
   }
   if (!answer.available && (typeof answer.reason !== 'string' || answer.reason.trim() === '')) {
-    return { check: check('available', 'failed', 'isAvailable answered unavailable without a reason; say why (e.g. "package not installed (npm install x)")'), answer };
+    return {
+      check: check(
+        'available',
+        'failed',
+        'isAvailable answered unavailable without a reason; say why (e.g. "package not installed (npm install x)")',
+      ),
+      answer,
+    };
   }
   return { check: check('available', 'passed', answer.available ? 'available' : `unavailable: ${answer.reason}`), answer };
 }

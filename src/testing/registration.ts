@@ -27,7 +27,13 @@ interface NotFound {
 
 /** The `registered` check, with the plugin and its validated options when it passed, or why nothing else can run. */
 export type Registration =
-  | { readonly check: ConformanceCheck; readonly meta: PluginMeta; readonly container: DependencyContainer; readonly pluginOptions: object; readonly blocked?: undefined }
+  | {
+      readonly check: ConformanceCheck;
+      readonly meta: PluginMeta;
+      readonly container: DependencyContainer;
+      readonly pluginOptions: object;
+      readonly blocked?: undefined;
+    }
   | { readonly check: ConformanceCheck; readonly blocked: string };
 
 export function checkRegistration(target: ConformanceTarget, options: ConformanceOptions): Registration {
@@ -70,7 +76,11 @@ function findByName(name: string, parent: DependencyContainer): FoundPlugin | No
 function findByClass(pluginClass: Exclude<ConformanceTarget, string>, parent: DependencyContainer): FoundPlugin | NotFound {
   const registry = new PluginRegistry(parent);
   const meta = pluginMetaOf(pluginClass);
-  if (!meta) return { failure: `class ${pluginClass.name} has no @Plugin({...}) metadata: decorate it with @Plugin from 'tfjs-kiln'.`, blocked: 'the class has no @Plugin metadata' };
+  if (!meta)
+    return {
+      failure: `class ${pluginClass.name} has no @Plugin({...}) metadata: decorate it with @Plugin from 'tfjs-kiln'.`,
+      blocked: 'the class has no @Plugin metadata',
+    };
   if (!registry.has(meta.name)) {
     const container = parent.createChildContainer();
     container.register(PLUGIN_CLASS, { useValue: pluginClass });
@@ -78,7 +88,10 @@ function findByClass(pluginClass: Exclude<ConformanceTarget, string>, parent: De
   }
   const registered = registry.get(meta.name).pluginClass;
   if (registered !== pluginClass) {
-    return { failure: `another class (${registered.name}) is registered under the name "${meta.name}"; plugin names must be unique.`, blocked: 'another class holds the name' };
+    return {
+      failure: `another class (${registered.name}) is registered under the name "${meta.name}"; plugin names must be unique.`,
+      blocked: 'another class holds the name',
+    };
   }
   return { meta, container: parent };
 }
@@ -89,8 +102,10 @@ function metadataProblems(meta: PluginMeta): string[] {
   for (const key of ['name', 'kind', 'description'] as const) {
     if (typeof meta[key] !== 'string' || meta[key].trim() === '') problems.push(`meta.${key} must be a non-empty string`);
   }
-  if (!['latency', 'size', 'memory'].includes(meta.objective)) problems.push(`meta.objective must be latency, size or memory (got ${JSON.stringify(meta.objective)})`);
-  if (meta.timeLimitMs !== undefined && !(Number.isInteger(meta.timeLimitMs) && meta.timeLimitMs >= 1)) problems.push(`meta.timeLimitMs must be an integer >= 1 (got ${meta.timeLimitMs})`);
+  if (!['latency', 'size', 'memory'].includes(meta.objective))
+    problems.push(`meta.objective must be latency, size or memory (got ${JSON.stringify(meta.objective)})`);
+  if (meta.timeLimitMs !== undefined && !(Number.isInteger(meta.timeLimitMs) && meta.timeLimitMs >= 1))
+    problems.push(`meta.timeLimitMs must be an integer >= 1 (got ${meta.timeLimitMs})`);
   if (meta.optionsClass) {
     try {
       validateOptions(meta.optionsClass, undefined, `${meta.name}.options`, 'defaults');

@@ -22,8 +22,11 @@ export class ConformanceSession {
   readonly name: string;
   private prepared?: Promise<PreparedPlugin>;
 
-  constructor(private readonly target: ConformanceTarget, readonly options: ConformanceOptions = {}) {
-    this.name = typeof target === 'string' ? target : pluginMetaOf(target)?.name ?? target.name;
+  constructor(
+    private readonly target: ConformanceTarget,
+    readonly options: ConformanceOptions = {},
+  ) {
+    this.name = typeof target === 'string' ? target : (pluginMetaOf(target)?.name ?? target.name);
   }
 
   /** The models to check, by name. */
@@ -49,7 +52,7 @@ export class ConformanceSession {
     try {
       return await checkModel(plugin, model, this.options);
     } catch (error) {
-      const message = `the conformance run itself failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+      const message = `the conformance run itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
       return { model: name, checks: MODEL_CHECK_IDS.map((id) => check(id, 'failed', message)), applied: 'not run', notes: [] };
     }
   }

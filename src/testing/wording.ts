@@ -9,6 +9,7 @@ export function plural(n: number, what: string): string {
 export function describeChanged(user: readonly string[], input: readonly string[]): string {
   const parts: string[] = [];
   if (user.length) parts.push(`the user's model: ${user.slice(0, 5).join(', ')}${user.length > 5 ? `, and ${user.length - 5} more` : ''}`);
-  if (input.length) parts.push(`the input model: ${input.slice(0, 5).join(', ')}${input.length > 5 ? `, and ${input.length - 5} more` : ''}`);
+  if (input.length)
+    parts.push(`the input model: ${input.slice(0, 5).join(', ')}${input.length > 5 ? `, and ${input.length - 5} more` : ''}`);
   return parts.join('; ');
 }

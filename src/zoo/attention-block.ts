@@ -116,10 +116,18 @@ export function buildAttentionBlock(options: AttentionBlockOptions = {}): tf.Lay
   const attended = apply(new SelfAttention({ seed: attnSeed, name: 'self_attention' }), input);
   const x = apply(tf.layers.layerNormalization({ name: 'attn_norm' }), apply(tf.layers.add({ name: 'attn_residual' }), [input, attended]));
   const h = apply(
-    tf.layers.dense({ units: ffnUnits, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }), name: 'ffn_dense1' }),
+    tf.layers.dense({
+      units: ffnUnits,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+      name: 'ffn_dense1',
+    }),
     x,
   );
-  const f = apply(tf.layers.dense({ units: dModel, kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }), name: 'ffn_dense2' }), h);
+  const f = apply(
+    tf.layers.dense({ units: dModel, kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }), name: 'ffn_dense2' }),
+    h,
+  );
   const output = apply(tf.layers.add({ name: 'ffn_residual' }), [x, f]);
   const model = tf.model({ inputs: input, outputs: output, name: 'attention_block' });
   seedNormalizationStatistics(model, seeds.next() * 1000);

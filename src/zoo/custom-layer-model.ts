@@ -100,7 +100,12 @@ export function buildCustomLayerModel(options: CustomLayerModelOptions = {}): tf
   );
   x = apply(new ScaledSwish({ seed: seeds.next(), name: 'scaled_swish' }), x);
   const output = apply(
-    tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }), name: 'probs' }),
+    tf.layers.dense({
+      units: classes,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+      name: 'probs',
+    }),
     x,
   );
   return tf.model({ inputs: input, outputs: output, name: 'custom_layer_model' });

@@ -37,22 +37,43 @@ export function buildDepthwiseCnn(options: DepthwiseCnnOptions = {}): tf.LayersM
   const init = () => tf.initializers.heNormal({ seed: seeds.next() });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor) => layer.apply(x) as tf.SymbolicTensor;
   const bnRelu6 = (x: tf.SymbolicTensor, prefix: string) =>
-    apply(tf.layers.activation({ activation: 'relu6', name: `${prefix}_relu6` }), apply(tf.layers.batchNormalization({ name: `${prefix}_bn` }), x));
+    apply(
+      tf.layers.activation({ activation: 'relu6', name: `${prefix}_relu6` }),
+      apply(tf.layers.batchNormalization({ name: `${prefix}_bn` }), x),
+    );
 
   const input = tf.input({ shape: [...DEPTHWISE_CNN_INPUT_SHAPE], name: 'image' });
   let x = apply(
-    tf.layers.conv2d({ filters: stemChannels, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: 'stem_conv' }),
+    tf.layers.conv2d({
+      filters: stemChannels,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(),
+      name: 'stem_conv',
+    }),
     input,
   );
   x = bnRelu6(x, 'stem');
   channels.forEach((filters, b) => {
     const strides = b === 0 ? 1 : 2;
     x = apply(
-      tf.layers.depthwiseConv2d({ kernelSize: 3, strides, padding: 'same', useBias: false, depthwiseInitializer: init(), name: `block${b}_dw` }),
+      tf.layers.depthwiseConv2d({
+        kernelSize: 3,
+        strides,
+        padding: 'same',
+        useBias: false,
+        depthwiseInitializer: init(),
+        name: `block${b}_dw`,
+      }),
       x,
     );
     x = bnRelu6(x, `block${b}_dw`);
-    x = apply(tf.layers.conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: init(), name: `block${b}_pw` }), x);
+    x = apply(
+      tf.layers.conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: init(), name: `block${b}_pw` }),
+      x,
+    );
     x = bnRelu6(x, `block${b}_pw`);
   });
   const last = channels[channels.length - 1] ?? stemChannels;
@@ -72,7 +93,12 @@ export function buildDepthwiseCnn(options: DepthwiseCnnOptions = {}): tf.LayersM
   x = apply(tf.layers.globalAveragePooling2d({ name: 'gap' }), x);
   x = apply(tf.layers.dropout({ rate: options.dropout ?? 0.2, seed: seeds.next(), name: 'dropout' }), x);
   const output = apply(
-    tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }), name: 'probs' }),
+    tf.layers.dense({
+      units: classes,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+      name: 'probs',
+    }),
     x,
   );
   const model = tf.model({ inputs: input, outputs: output, name: 'depthwise_cnn' });

@@ -49,14 +49,16 @@ export const ZOO: Readonly<Record<ZooName, ZooEntry>> = {
   },
   'depthwise-cnn': {
     name: 'depthwise-cnn',
-    description: 'MobileNet-style depthwise-separable CNN on 32x32x3 with BN + relu6 and a SeparableConv2D; 16/32/64/128 ch, small: 8/8/16/32 ch',
+    description:
+      'MobileNet-style depthwise-separable CNN on 32x32x3 with BN + relu6 and a SeparableConv2D; 16/32/64/128 ch, small: 8/8/16/32 ch',
     build: ({ small, seed } = {}) => buildDepthwiseCnn(small ? { stemChannels: 8, channels: [8, 16, 32], seed } : { seed }),
     inputShape: [...DEPTHWISE_CNN_INPUT_SHAPE],
     outputShapes: [[10]],
   },
   'attention-block': {
     name: 'attention-block',
-    description: 'Transformer encoder block on 16x32 tokens: custom KilnSelfAttention + residual + LayerNorm + FFN 64 + residual; small: FFN 16',
+    description:
+      'Transformer encoder block on 16x32 tokens: custom KilnSelfAttention + residual + LayerNorm + FFN 64 + residual; small: FFN 16',
     build: ({ small, seed } = {}) => buildAttentionBlock(small ? { ffnUnits: 16, seed } : { seed }),
     inputShape: [...ATTENTION_INPUT_SHAPE],
     outputShapes: [[...ATTENTION_INPUT_SHAPE]],

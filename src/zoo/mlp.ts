@@ -23,13 +23,15 @@ export function buildMlp(options: MlpOptions = {}): tf.LayersModel {
   const classes = options.classes ?? 10;
   const seeds = seedCounter(options.seed ?? 7);
   const dense = (x: tf.SymbolicTensor, units: number, activation: 'relu' | 'softmax', name: string) =>
-    tf.layers.dense({
-      units,
-      activation,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
-      biasInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seeds.next() }),
-      name,
-    }).apply(x) as tf.SymbolicTensor;
+    tf.layers
+      .dense({
+        units,
+        activation,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+        biasInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seeds.next() }),
+        name,
+      })
+      .apply(x) as tf.SymbolicTensor;
 
   const input = tf.input({ shape: [...MLP_INPUT_SHAPE], name: 'pixels' });
   let x = input;

@@ -27,7 +27,9 @@ export function buildShogiResNet(options: ShogiResNetOptions = {}): tf.LayersMod
   let seed = options.seed ?? 42;
   const init = () => tf.initializers.heNormal({ seed: seed++ });
   const conv = (x: tf.SymbolicTensor, filters: number, kernel: number, name: string) =>
-    tf.layers.conv2d({ filters, kernelSize: kernel, padding: 'same', useBias: false, kernelInitializer: init(), name }).apply(x) as tf.SymbolicTensor;
+    tf.layers
+      .conv2d({ filters, kernelSize: kernel, padding: 'same', useBias: false, kernelInitializer: init(), name })
+      .apply(x) as tf.SymbolicTensor;
   const bn = (x: tf.SymbolicTensor, name: string) => tf.layers.batchNormalization({ name }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor, name: string) => tf.layers.activation({ activation: 'relu', name }).apply(x) as tf.SymbolicTensor;
 
@@ -39,13 +41,13 @@ export function buildShogiResNet(options: ShogiResNetOptions = {}): tf.LayersMod
     x = relu(tf.layers.add({ name: `block${b}_add` }).apply([x, z]) as tf.SymbolicTensor, `block${b}_relu2`);
   }
   const p = relu(bn(conv(x, 27, 1, 'policy_conv'), 'policy_bn'), 'policy_relu');
-  const policy = tf.layers.activation({ activation: 'softmax', name: 'policy' }).apply(
-    tf.layers.flatten({ name: 'policy_flatten' }).apply(p),
-  ) as tf.SymbolicTensor;
+  const policy = tf.layers
+    .activation({ activation: 'softmax', name: 'policy' })
+    .apply(tf.layers.flatten({ name: 'policy_flatten' }).apply(p)) as tf.SymbolicTensor;
   const v = relu(bn(conv(x, 1, 1, 'value_conv'), 'value_bn'), 'value_relu');
-  const v1 = tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(), name: 'value_dense' }).apply(
-    tf.layers.flatten({ name: 'value_flatten' }).apply(v),
-  ) as tf.SymbolicTensor;
+  const v1 = tf.layers
+    .dense({ units: 64, activation: 'relu', kernelInitializer: init(), name: 'value_dense' })
+    .apply(tf.layers.flatten({ name: 'value_flatten' }).apply(v)) as tf.SymbolicTensor;
   const value = tf.layers.dense({ units: 1, activation: 'tanh', kernelInitializer: init(), name: 'value' }).apply(v1) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: [policy, value], name: 'shogi_resnet' });
   seedBatchNormStatistics(model, seed);

@@ -26,7 +26,14 @@ function isTypeOnly(text: string, index: number): boolean {
   const statement = text.slice(start, index).trim();
   if (/^(import|export)\s+type\b/.test(statement)) return true;
   const names = /^(?:import|export)\s*\{([^}]*)\}/.exec(statement)?.[1];
-  return names !== undefined && names.split(',').map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith('type '));
+  return (
+    names !== undefined &&
+    names
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)
+      .every((n) => n.startsWith('type '))
+  );
 }
 
 /** Every `.ts` file under `dir`, relative to `root`. */

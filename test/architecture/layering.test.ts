@@ -41,7 +41,14 @@ export function upwardImports(edges: readonly ImportEdge[]): string[] {
     if (from === to) return [];
     const [a, b] = [layerOf(from), layerOf(to)];
     if (a >= 0 && b >= 0 && b < a) return [];
-    const why = a < 0 ? `${from} is in no layer` : b < 0 ? `${to} is in no layer` : b === a ? `${from} and ${to} share a layer` : `${to} is above ${from}`;
+    const why =
+      a < 0
+        ? `${from} is in no layer`
+        : b < 0
+          ? `${to} is in no layer`
+          : b === a
+            ? `${from} and ${to} share a layer`
+            : `${to} is above ${from}`;
     return [`${e.from}:${e.line} -> ${e.to} (${why})`];
   });
 }
@@ -52,7 +59,10 @@ describe('architecture: layering of src/', () => {
 
   it('reads the source: every top folder of src/ sits in a layer, and the graph has its edges', () => {
     const folders = [...new Set(files.map(folderOf))].sort();
-    expect(folders.filter((f) => layerOf(f) < 0), 'folders missing from LAYERS').to.deep.equal([]);
+    expect(
+      folders.filter((f) => layerOf(f) < 0),
+      'folders missing from LAYERS',
+    ).to.deep.equal([]);
     expect(files.length).to.be.greaterThan(150);
     expect(edges.length).to.be.greaterThan(500);
   });
@@ -67,10 +77,16 @@ describe('architecture: layering of src/', () => {
 
   it('the checks catch what they are for: an upward import, a same-layer import and a cycle', () => {
     const edge = (from: string, to: string): ImportEdge => ({ from, to, line: 1, typeOnly: false });
-    expect(upwardImports([edge('src/core/x.ts', 'src/plugins/y.ts')])).to.deep.equal(['src/core/x.ts:1 -> src/plugins/y.ts (plugins is above core)']);
-    expect(upwardImports([edge('src/io/x.ts', 'src/formats/y.ts')])).to.deep.equal(['src/io/x.ts:1 -> src/formats/y.ts (io and formats share a layer)']);
+    expect(upwardImports([edge('src/core/x.ts', 'src/plugins/y.ts')])).to.deep.equal([
+      'src/core/x.ts:1 -> src/plugins/y.ts (plugins is above core)',
+    ]);
+    expect(upwardImports([edge('src/io/x.ts', 'src/formats/y.ts')])).to.deep.equal([
+      'src/io/x.ts:1 -> src/formats/y.ts (io and formats share a layer)',
+    ]);
     expect(upwardImports([edge('src/plugins/x.ts', 'src/core/y.ts')])).to.deep.equal([]);
-    expect(importCycles([edge('src/a.ts', 'src/b.ts'), edge('src/b.ts', 'src/c.ts'), edge('src/c.ts', 'src/a.ts')])).to.deep.equal([['src/a.ts', 'src/b.ts', 'src/c.ts']]);
+    expect(importCycles([edge('src/a.ts', 'src/b.ts'), edge('src/b.ts', 'src/c.ts'), edge('src/c.ts', 'src/a.ts')])).to.deep.equal([
+      ['src/a.ts', 'src/b.ts', 'src/c.ts'],
+    ]);
     const typeEdges = importEdges(REPO, ['src/core/errors.ts']);
     expect(typeEdges.find((e) => e.to.endsWith('pipeline/report.ts'))?.typeOnly, 'errors.ts imports the report type only').to.equal(true);
   });

@@ -30,11 +30,31 @@ describe('kiln bench (CLI)', () => {
     const baselineFile = path.join(dir, 'baseline.json');
     const reportFile = path.join(dir, 'bench.html');
     const low: BaselineFile = {
-      kind: 'kiln-bench-baseline', version: 1, createdAt: '2026-01-01T00:00:00Z', machine: 'synthetic', variant: 'kiln', reference: 'predict',
+      kind: 'kiln-bench-baseline',
+      version: 1,
+      createdAt: '2026-01-01T00:00:00Z',
+      machine: 'synthetic',
+      variant: 'kiln',
+      reference: 'predict',
       entries: [{ model: 'shogi-resnet (small)', backend: 'cpu', batch: 1, ratio: 0.001 }],
     };
     await fs.writeFile(baselineFile, JSON.stringify(low));
-    const run = await runKiln(['bench', 'zoo:shogi-resnet', '--small', ...QUICK, '--json', '--baseline', baselineFile, '--update-baseline', baselineFile, '--report', reportFile], { timeoutMs: 90_000 });
+    const run = await runKiln(
+      [
+        'bench',
+        'zoo:shogi-resnet',
+        '--small',
+        ...QUICK,
+        '--json',
+        '--baseline',
+        baselineFile,
+        '--update-baseline',
+        baselineFile,
+        '--report',
+        reportFile,
+      ],
+      { timeoutMs: 90_000 },
+    );
     expectExit(run, 0);
     const result = JSON.parse(run.stdout) as BenchResult;
     expect(result.kind).to.equal('kiln-bench');
@@ -43,7 +63,15 @@ describe('kiln bench (CLI)', () => {
     const cell = result.cells[0]!;
     expect(cell).to.include({ model: 'shogi-resnet (small)', backend: 'cpu', batch: 1, rounds: 3 });
     expect(cell.flops).to.be.greaterThan(0);
-    expect(cell.variants.map((v) => v.name)).to.include.members(['plain-tfjs', 'best-backend', 'predict', 'compiled', 'layers-fused', 'fused', 'kiln']);
+    expect(cell.variants.map((v) => v.name)).to.include.members([
+      'plain-tfjs',
+      'best-backend',
+      'predict',
+      'compiled',
+      'layers-fused',
+      'fused',
+      'kiln',
+    ]);
     for (const v of cell.variants.filter((x) => !x.error)) {
       for (const key of ['medianMs', 'p10Ms', 'p90Ms', 'coldMs', 'gflops'] as const) expect(v[key], `${v.name}.${key}`).to.be.a('number');
     }
@@ -51,25 +79,47 @@ describe('kiln bench (CLI)', () => {
     expect(cell.vsPlain.kiln).to.be.a('number');
     expect(result.optimizeRuns).to.have.length(1);
     expect(result.baseline).to.include({ maxRegressionPct: 10, regressions: 0 });
-    expect(result.baseline!.comparisons).to.deep.equal([{ model: 'shogi-resnet (small)', backend: 'cpu', batch: 1, variant: 'kiln', then: 0.001, now: cell.vsPredict.kiln, changePct: result.baseline!.comparisons[0]!.changePct, regressed: false }]);
+    expect(result.baseline!.comparisons).to.deep.equal([
+      {
+        model: 'shogi-resnet (small)',
+        backend: 'cpu',
+        batch: 1,
+        variant: 'kiln',
+        then: 0.001,
+        now: cell.vsPredict.kiln,
+        changePct: result.baseline!.comparisons[0]!.changePct,
+        regressed: false,
+      },
+    ]);
 
     const baseline = JSON.parse(await fs.readFile(baselineFile, 'utf8')) as BaselineFile;
     expect(baseline.entries).to.deep.equal([{ model: 'shogi-resnet (small)', backend: 'cpu', batch: 1, ratio: cell.vsPredict.kiln }]);
     const html = await fs.readFile(reportFile, 'utf8');
-    expect(html).to.match(/^<!DOCTYPE html>/).and.to.contain('id="kiln-data"');
+    expect(html)
+      .to.match(/^<!DOCTYPE html>/)
+      .and.to.contain('id="kiln-data"');
   });
 
   it('exits 1 naming the model, the ratio then and now, when a ratio fell below a (synthetic) baseline', async () => {
     const file = path.join(dir, 'high-baseline.json');
     const synthetic: BaselineFile = {
-      kind: 'kiln-bench-baseline', version: 1, createdAt: '2026-01-01T00:00:00Z', machine: 'synthetic', variant: 'kiln', reference: 'predict',
+      kind: 'kiln-bench-baseline',
+      version: 1,
+      createdAt: '2026-01-01T00:00:00Z',
+      machine: 'synthetic',
+      variant: 'kiln',
+      reference: 'predict',
       entries: [{ model: 'mlp', backend: 'cpu', batch: 1, ratio: 1000 }],
     };
     await fs.writeFile(file, JSON.stringify(synthetic));
-    const run = await runKiln(['bench', 'zoo:mlp', '--backend', 'cpu', '--batch', '1', '--rounds', '5', '--baseline', file], { timeoutMs: 90_000 });
+    const run = await runKiln(['bench', 'zoo:mlp', '--backend', 'cpu', '--batch', '1', '--rounds', '5', '--baseline', file], {
+      timeoutMs: 90_000,
+    });
     expectExit(run, 1);
     expect(run.stderr).to.match(/kiln: 1 ratio\(s\) regressed against baseline .*high-baseline\.json/);
-    expect(run.stderr).to.match(/regression: mlp on cpu at batch 1: kiln\/predict ratio 1000\.00x in the baseline, \d+\.\d\dx now \(-\d+\.\d%, more than the allowed 10%\)/);
+    expect(run.stderr).to.match(
+      /regression: mlp on cpu at batch 1: kiln\/predict ratio 1000\.00x in the baseline, \d+\.\d\dx now \(-\d+\.\d%, more than the allowed 10%\)/,
+    );
     // The tables were printed before the verdict, with the comparison.
     expect(run.stdout).to.contain('Baseline ').and.to.contain('regression: mlp on cpu at batch 1');
   });

@@ -50,16 +50,25 @@ describe('bench: engine (no timing assertions)', () => {
   });
 
   it('measures one cell per model, backend and batch, every variant in table order', () => {
-    expect(result.cells.map((c) => [c.model, c.backend, c.batch])).to.deep.equal([['mlp (small)', 'cpu', 1], ['mlp (small)', 'cpu', 2]]);
+    expect(result.cells.map((c) => [c.model, c.backend, c.batch])).to.deep.equal([
+      ['mlp (small)', 'cpu', 1],
+      ['mlp (small)', 'cpu', 2],
+    ]);
     const names = [...BUILT_IN_VARIANTS.map((v) => v.name), 'extra-engine', 'broken'];
     expect(result.variants.map((v) => v.name)).to.deep.equal(names);
     for (const c of result.cells) expect(c.variants.map((v) => v.name)).to.deep.equal(names);
     expect(events).to.deep.equal(['start 1 0/2', 'done 1 0/2', 'start 2 1/2', 'done 2 1/2']);
   });
 
-  it('reports each cell\'s phases: building every variant not copied, then warm-up, then timing', () => {
+  it("reports each cell's phases: building every variant not copied, then warm-up, then timing", () => {
     const built = ['predict', 'compiled', 'layers-fused', 'fused', 'kiln', 'extra-engine', 'broken'];
-    const expected = (batch: number) => [...built.map((name) => `${batch} building ${name} 0/0`), `${batch} warm-up 0/1`, `${batch} timing 0/3`, `${batch} timing 1/3`, `${batch} timing 2/3`];
+    const expected = (batch: number) => [
+      ...built.map((name) => `${batch} building ${name} 0/0`),
+      `${batch} warm-up 0/1`,
+      `${batch} timing 0/3`,
+      `${batch} timing 1/3`,
+      `${batch} timing 2/3`,
+    ];
     expect(phases).to.deep.equal([...expected(1), ...expected(2)]);
     for (const c of result.cells) expect(c.warmupRounds).to.equal(1);
   });
@@ -111,7 +120,7 @@ describe('bench: engine (no timing assertions)', () => {
     expect(result.cells[1]!.flops, 'batch 2 does twice the work of batch 1').to.equal(2 * result.cells[0]!.flops);
   });
 
-  it('runs Kiln\'s optimize() once per model and backend, shared by every batch size', () => {
+  it("runs Kiln's optimize() once per model and backend, shared by every batch size", () => {
     expect(result.optimizeRuns.map((r) => [r.model, r.backend])).to.deep.equal([['mlp (small)', 'cpu']]);
     expect(result.optimizeRuns[0]!.report.decisions).to.be.an('array').that.is.not.empty;
     for (const c of result.cells) expect(c.variants.find((v) => v.name === 'kiln')!.medianMs).to.be.a('number');
@@ -143,7 +152,15 @@ describe('bench: engine (no timing assertions)', () => {
   it('refuses a variant list without predict, the reference of every ratio', async () => {
     let caught: unknown;
     try {
-      await runBench({ sources: [], backends: [CPU], bestBackend: CPU, batches: [1], variants: [EXTRA], settings: DEFAULT_BENCH_SETTINGS, optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]) });
+      await runBench({
+        sources: [],
+        backends: [CPU],
+        bestBackend: CPU,
+        batches: [1],
+        variants: [EXTRA],
+        settings: DEFAULT_BENCH_SETTINGS,
+        optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
+      });
     } catch (error) {
       caught = error;
     }

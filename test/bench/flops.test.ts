@@ -4,7 +4,12 @@ import { countFlops, kernelFlops, modelFlops } from '../../src/bench/flops.js';
 import type { KernelGraph, KernelNode } from '../../src/compiler/ir.js';
 
 /** A one-kernel graph: value ids 0.. for the given input shapes, then the output. */
-function node(kernel: string, inputs: Record<string, number[]>, out: number[], attrs: Record<string, unknown> = {}): { node: KernelNode; shapeOf: (id: number) => number[] } {
+function node(
+  kernel: string,
+  inputs: Record<string, number[]>,
+  out: number[],
+  attrs: Record<string, unknown> = {},
+): { node: KernelNode; shapeOf: (id: number) => number[] } {
   const shapes: number[][] = [];
   const ids: Record<string, number> = {};
   for (const [name, shape] of Object.entries(inputs)) {
@@ -13,7 +18,10 @@ function node(kernel: string, inputs: Record<string, number[]>, out: number[], a
   }
   const outId = shapes.length;
   shapes.push(out);
-  return { node: { id: 0, kernel, inputs: ids, positional: false, attrs, outputs: [outId], returnsList: false }, shapeOf: (id) => shapes[id]! };
+  return {
+    node: { id: 0, kernel, inputs: ids, positional: false, attrs, outputs: [outId], returnsList: false },
+    shapeOf: (id) => shapes[id]!,
+  };
 }
 
 const flopsOf = (n: ReturnType<typeof node>) => kernelFlops(n.node, n.shapeOf);
@@ -26,8 +34,12 @@ describe('bench: FLOP count', () => {
 
   it('adds one FLOP per output element for a fused bias and one for a fused activation', () => {
     const base = 2 * 1024 * 36;
-    expect(flopsOf(node('FusedConv2D', { x: [1, 8, 8, 4], filter: [3, 3, 4, 16], bias: [16] }, [1, 8, 8, 16], { activation: 'relu' }))).to.equal(base + 2 * 1024);
-    expect(flopsOf(node('FusedConv2D', { x: [1, 8, 8, 4], filter: [3, 3, 4, 16] }, [1, 8, 8, 16], { activation: 'linear' }))).to.equal(base);
+    expect(
+      flopsOf(node('FusedConv2D', { x: [1, 8, 8, 4], filter: [3, 3, 4, 16], bias: [16] }, [1, 8, 8, 16], { activation: 'relu' })),
+    ).to.equal(base + 2 * 1024);
+    expect(flopsOf(node('FusedConv2D', { x: [1, 8, 8, 4], filter: [3, 3, 4, 16] }, [1, 8, 8, 16], { activation: 'linear' }))).to.equal(
+      base,
+    );
   });
 
   it('counts a depthwise convolution per channel (no sum over input channels)', () => {
@@ -37,7 +49,9 @@ describe('bench: FLOP count', () => {
   it('takes the shared dimension of a matrix product from a, honouring transposeA', () => {
     expect(flopsOf(node('BatchMatMul', { a: [1, 2, 5], b: [1, 5, 3] }, [1, 2, 3]))).to.equal(2 * 6 * 5);
     expect(flopsOf(node('BatchMatMul', { a: [1, 5, 2], b: [1, 5, 3] }, [1, 2, 3], { transposeA: true }))).to.equal(2 * 6 * 5);
-    expect(flopsOf(node('_FusedMatMul', { a: [4, 10], b: [10, 6], bias: [6] }, [4, 6], { activation: 'relu' }))).to.equal(2 * 24 * 10 + 24 + 24);
+    expect(flopsOf(node('_FusedMatMul', { a: [4, 10], b: [10, 6], bias: [6] }, [4, 6], { activation: 'relu' }))).to.equal(
+      2 * 24 * 10 + 24 + 24,
+    );
   });
 
   it('counts none for data movement, one per input element for reductions, one per output element otherwise', () => {
@@ -51,12 +65,20 @@ describe('bench: FLOP count', () => {
 
   it('sums the kernels of a graph', () => {
     const a = node('Add', { a: [3], b: [3] }, [3]);
-    const graph = { values: new Map([0, 1, 2].map((id) => [id, { id, kind: 'intermediate' as const, shape: a.shapeOf(id), dtype: 'float32' as const }])), nodes: [a.node, { ...a.node, id: 1 }], inputs: [], outputs: [], outputIsList: false } as unknown as KernelGraph;
+    const graph = {
+      values: new Map([0, 1, 2].map((id) => [id, { id, kind: 'intermediate' as const, shape: a.shapeOf(id), dtype: 'float32' as const }])),
+      nodes: [a.node, { ...a.node, id: 1 }],
+      inputs: [],
+      outputs: [],
+      outputIsList: false,
+    } as unknown as KernelGraph;
     expect(countFlops(graph)).to.equal(6);
   });
 
   it('traces a real model: Dense 4 -> 3 relu at batch 2 is 2x2x4x3 MACs plus bias and relu', () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'relu', kernelInitializer: 'ones' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'relu', kernelInitializer: 'ones' })],
+    });
     const x = tf.ones([2, 4]);
     const before = tf.memory().numTensors;
     try {

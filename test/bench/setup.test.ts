@@ -8,7 +8,7 @@ import { expectRejects } from '../helpers/expect-rejects.js';
 const b = (name: string) => ({ name, tfName: name });
 
 describe('bench: setup', () => {
-  it('gives the kiln variant the cell\'s backend, then the backends Kiln would fall back to', () => {
+  it("gives the kiln variant the cell's backend, then the backends Kiln would fall back to", () => {
     const available = [b('wasm-threads'), b('wasm'), b('cpu')];
     expect(fallbackChain(b('wasm-threads'), available)).to.deep.equal(['wasm-threads', 'wasm', 'cpu']);
     expect(fallbackChain(b('wasm'), available)).to.deep.equal(['wasm', 'cpu']);
@@ -18,8 +18,19 @@ describe('bench: setup', () => {
 
   it('picks variants by name in table order, always keeping predict; an unknown name is a usage error', () => {
     expect(pickVariants(['kiln', 'compiled']).map((v) => v.name)).to.deep.equal(['predict', 'compiled', 'kiln']);
-    expect(pickVariants(undefined).map((v) => v.name)).to.deep.equal(['plain-tfjs', 'best-backend', 'predict', 'compiled', 'layers-fused', 'fused', 'kiln']);
-    expect(() => pickVariants(['kiln', 'warp-drive'])).to.throw(ConfigError, /unknown variant\(s\) "warp-drive".*the suite has: plain-tfjs/);
+    expect(pickVariants(undefined).map((v) => v.name)).to.deep.equal([
+      'plain-tfjs',
+      'best-backend',
+      'predict',
+      'compiled',
+      'layers-fused',
+      'fused',
+      'kiln',
+    ]);
+    expect(() => pickVariants(['kiln', 'warp-drive'])).to.throw(
+      ConfigError,
+      /unknown variant\(s\) "warp-drive".*the suite has: plain-tfjs/,
+    );
   });
 
   it('resolves zoo:NAME, the whole zoo, and refuses unknown or repeated models', async () => {

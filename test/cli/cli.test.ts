@@ -80,7 +80,9 @@ describe('kiln CLI (end to end)', function () {
     smallConfig = await writeTemp('small.yaml', SMALL_RUN);
 
     const model = tf.sequential({ name: 'cli_tiny_dense' });
-    model.add(tf.layers.dense({ inputShape: [8], units: 16, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }));
+    model.add(
+      tf.layers.dense({ inputShape: [8], units: 16, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }),
+    );
     model.add(tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 4 }) }));
     try {
       modelDir = path.join(root, 'model');
@@ -118,14 +120,23 @@ describe('kiln CLI (end to end)', function () {
       const result = await runKiln(['--help']);
       expectExit(result, 0);
       expect(result.stdout, describeRun(result)).to.match(/^Usage: kiln/m);
-      for (const command of ['optimize', 'plugins', 'demo']) expect(result.stdout, describeRun(result)).to.match(new RegExp(`^\\s+${command}\\b`, 'm'));
+      for (const command of ['optimize', 'plugins', 'demo'])
+        expect(result.stdout, describeRun(result)).to.match(new RegExp(`^\\s+${command}\\b`, 'm'));
     });
 
     it('kiln optimize --help exits 0 and documents <model>, --out, --config, --json and the run flags', async () => {
       const result = await runKiln(['optimize', '--help']);
       expectExit(result, 0);
       expect(result.stdout, describeRun(result)).to.include('Usage: kiln optimize [options] <model>');
-      for (const flag of ['--out <dir>', '--config <file>', '--json', '--no-fallback', '--iterations <n>', '--batch <n>', '--backend <list>']) {
+      for (const flag of [
+        '--out <dir>',
+        '--config <file>',
+        '--json',
+        '--no-fallback',
+        '--iterations <n>',
+        '--batch <n>',
+        '--backend <list>',
+      ]) {
         expect(result.stdout, describeRun(result)).to.include(flag);
       }
     });
@@ -164,7 +175,12 @@ describe('kiln CLI (end to end)', function () {
       const result = await runKiln(['plugins', '--json', '--config', config]);
       expectExit(result, 0);
       const listings = parseStdout<PluginListing[]>(result);
-      expect(listings.find((p) => p.name === 'always-fails')).to.deep.include({ kind: 'test', objective: 'latency', available: true, reason: '' });
+      expect(listings.find((p) => p.name === 'always-fails')).to.deep.include({
+        kind: 'test',
+        objective: 'latency',
+        available: true,
+        reason: '',
+      });
       expect(listings.map((p) => p.name)).to.include('backend-wasm');
     });
 
@@ -215,7 +231,10 @@ describe('kiln CLI (end to end)', function () {
     async function expectOptimisedFolder(out: string): Promise<Report> {
       const names = await fs.readdir(out);
       expect(names).to.include.members(['model.json', 'kiln-report.json']);
-      expect(names.some((n) => /^group\d+-shard\d+of\d+\.bin$/.test(n)), `a weight shard in ${names.join(', ')}`).to.equal(true);
+      expect(
+        names.some((n) => /^group\d+-shard\d+of\d+\.bin$/.test(n)),
+        `a weight shard in ${names.join(', ')}`,
+      ).to.equal(true);
       const leftovers = [...names, ...(await fs.readdir(path.dirname(out)))].filter((n) => n.startsWith('.kiln-tmp-'));
       expect(leftovers, 'temporary files left behind').to.deep.equal([]);
 
@@ -243,7 +262,9 @@ describe('kiln CLI (end to end)', function () {
       expect(result.stdout, describeRun(result)).to.match(/^Backend that ran: /m);
       // Which layers are written depends on what the pipeline kept (timing-dependent); the message says which.
       expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')} (the `);
-      expect(result.stderr, describeRun(result)).to.match(/\((the optimised layers|the original layers \(no plugin rewrote them; the runtime choices are in the report\))\) and /);
+      expect(result.stderr, describeRun(result)).to.match(
+        /\((the optimised layers|the original layers \(no plugin rewrote them; the runtime choices are in the report\))\) and /,
+      );
       expect(result.stderr, describeRun(result)).to.include(` and ${path.join(out, 'kiln-report.json')}`);
       const report = await expectOptimisedFolder(out);
       expect(report.decisions.map((d) => d.plugin)).to.include('backend-wasm');
@@ -333,7 +354,13 @@ describe('kiln CLI (end to end)', function () {
 
   describe('a candidate that fails', () => {
     const failingConfig = (fallback: boolean) =>
-      ['plugins: [./failing-plugin.js]', 'backend: { preference: [cpu] }', 'pipeline: [{ name: always-fails }]', `fallback: ${fallback}`, SMALL_RUN].join('\n');
+      [
+        'plugins: [./failing-plugin.js]',
+        'backend: { preference: [cpu] }',
+        'pipeline: [{ name: always-fails }]',
+        `fallback: ${fallback}`,
+        SMALL_RUN,
+      ].join('\n');
     const failureMessage = 'always-fails failed: apply threw: deliberate failure';
 
     it('exits 1 and names the plugin and its error when fallback: false', async () => {

@@ -56,7 +56,10 @@ function runAlone(pass: GraphPass, graph: KernelGraph) {
 describe('graph passes, each alone', () => {
   let x: tf.Tensor;
   before(() => {
-    x = tf.tensor2d([[0.5, -1, 2], [1.5, 0, -0.25]]);
+    x = tf.tensor2d([
+      [0.5, -1, 2],
+      [1.5, 0, -0.25],
+    ]);
   });
   after(() => x.dispose());
 
@@ -230,7 +233,10 @@ function checkPlan(graph: KernelGraph): { peakLive: number; peakLiveWithoutPlan:
 
 describe('memory plan', () => {
   it('frees every intermediate exactly once, after its last use, never an output (small functions)', () => {
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const fns: ((t: tf.Tensor) => tf.Tensor | tf.Tensor[])[] = [
       (t) => t.exp().add(1).mul(t.exp().add(1)).relu(),
       (t) => {

@@ -13,10 +13,23 @@ describe('benchmarker', () => {
     const x = tf.randomNormal([4, 8], 0, 1, 'float32', 1);
     const order: string[] = [];
     const base = new LayersKilnModel(model, 'cpu', false);
-    const a = new WrappedModel(base, (i) => { order.push('a'); return base.predict(i); });
-    const b = new WrappedModel(base, (i) => { order.push('b'); return base.predict(i); });
+    const a = new WrappedModel(base, (i) => {
+      order.push('a');
+      return base.predict(i);
+    });
+    const b = new WrappedModel(base, (i) => {
+      order.push('b');
+      return base.predict(i);
+    });
     const n = tf.memory().numTensors;
-    const result = new Benchmarker().compare([{ name: 'a', model: a }, { name: 'b', model: b }], [x], settings);
+    const result = new Benchmarker().compare(
+      [
+        { name: 'a', model: a },
+        { name: 'b', model: b },
+      ],
+      [x],
+      settings,
+    );
     expect(tf.memory().numTensors).to.equal(n);
     expect(result.variants.map((v) => v.name)).to.deep.equal(['a', 'b']);
     for (const v of result.variants) {
@@ -37,9 +50,20 @@ describe('benchmarker', () => {
     const model = tinyDenseModel(1);
     const x = tf.randomNormal([1, 8], 0, 1, 'float32', 1);
     const base = new LayersKilnModel(model, 'cpu', false);
-    const leaky = new WrappedModel(base, (i) => { tf.ones([3]); tf.zeros([2]); return base.predict(i); });
+    const leaky = new WrappedModel(base, (i) => {
+      tf.ones([3]);
+      tf.zeros([2]);
+      return base.predict(i);
+    });
     const n = tf.memory().numTensors;
-    const result = new Benchmarker().compare([{ name: 'clean', model: base }, { name: 'leaky', model: leaky }], [x], settings);
+    const result = new Benchmarker().compare(
+      [
+        { name: 'clean', model: base },
+        { name: 'leaky', model: leaky },
+      ],
+      [x],
+      settings,
+    );
     expect(result.variants[0]!.leakedTensorsPerCall).to.equal(0);
     expect(result.variants[1]!.leakedTensorsPerCall).to.equal(2);
     expect(result.variants[1]!.leakedDataIdsPerCall).to.equal(2);

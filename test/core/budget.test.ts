@@ -17,14 +17,23 @@ const SETTINGS: ValidationSettings = { atol: 1e-5, rtol: 1e-4, samples: 2, seed:
 
 /** A model whose outputs are the target's plus `offset`, optionally declaring the budget it was made under. */
 class ShiftedModel extends WrappedModel {
-  constructor(inner: KilnModel, offset: number, readonly validationBudget?: ValidationBudget, readonly artifactBytes?: number) {
-    super(inner, (x) => {
-      const out = inner.predict(x);
-      const outs = Array.isArray(out) ? out : [out];
-      const shifted = outs.map((o) => tf.tidy(() => tf.add(o, offset)));
-      tf.dispose(outs);
-      return Array.isArray(out) ? shifted : shifted[0]!;
-    }, `shifted by ${offset}`);
+  constructor(
+    inner: KilnModel,
+    offset: number,
+    readonly validationBudget?: ValidationBudget,
+    readonly artifactBytes?: number,
+  ) {
+    super(
+      inner,
+      (x) => {
+        const out = inner.predict(x);
+        const outs = Array.isArray(out) ? out : [out];
+        const shifted = outs.map((o) => tf.tidy(() => tf.add(o, offset)));
+        tf.dispose(outs);
+        return Array.isArray(out) ? shifted : shifted[0]!;
+      },
+      `shifted by ${offset}`,
+    );
   }
 }
 
@@ -51,18 +60,30 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
       const other = Float32Array.from([0.6, 0.3, 0.1, 0.1, 0.8, 0.1, 0.34, 0.33, 0.33, 0.2, 0.2, 0.6]);
       const expected = (0.7 * Math.log(0.7 / 0.6) + 0.2 * Math.log(0.2 / 0.3)) / 4;
       expect(meanKlDivergence(reference, other, shape)).to.be.closeTo(expected, 1e-7);
-      expect(meanKlDivergence(Float32Array.from([0.5, 0.1, 0.1]), Float32Array.from([0.5, 0.1, 0.1]), [1, 3])).to.match(/row 0 sums to 0\.7/);
+      expect(meanKlDivergence(Float32Array.from([0.5, 0.1, 0.1]), Float32Array.from([0.5, 0.1, 0.1]), [1, 3])).to.match(
+        /row 0 sums to 0\.7/,
+      );
     });
 
     it('every term of an output is evaluated; the first failure is named; NaN fails whatever the budget', () => {
       const candidate = reference.map((v) => v + 0.01);
-      const metric = { name: 'meanShift', compute: (r: Float32Array, c: Float32Array) => c.reduce((s, v, i) => s + v - r[i]!, 0) / c.length, max: 0.005 };
+      const metric = {
+        name: 'meanShift',
+        compute: (r: Float32Array, c: Float32Array) => c.reduce((s, v, i) => s + v - r[i]!, 0) / c.length,
+        max: 0.005,
+      };
       const result = evaluateOutputBudget('policy', reference, candidate, shape, { atol: 0.02, argmaxAgreement: 1, metric });
-      expect(result.outcomes.map((o) => [o.term, o.passed])).to.deep.equal([['maxAbsDiff', true], ['argmaxAgreement', true], ['meanShift', false]]);
+      expect(result.outcomes.map((o) => [o.term, o.passed])).to.deep.equal([
+        ['maxAbsDiff', true],
+        ['argmaxAgreement', true],
+        ['meanShift', false],
+      ]);
       expect(result.failure).to.match(/output "policy" has meanShift 1\.00e-2 \(budget <= 0\.005\)/);
       const nan = candidate.slice();
       nan[5] = NaN;
-      expect(evaluateOutputBudget('policy', reference, nan, shape, { argmaxAgreement: 0.5 }).failure).to.match(/produced NaN where the original gives 0\.1/);
+      expect(evaluateOutputBudget('policy', reference, nan, shape, { argmaxAgreement: 0.5 }).failure).to.match(
+        /produced NaN where the original gives 0\.1/,
+      );
     });
 
     it('names each failing term in words, and a term that cannot be evaluated fails at infinite usage', () => {
@@ -79,21 +100,40 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
       const oneFlip = Float32Array.from([0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.32, 0.35, 0.33, 0.2, 0.2, 0.6]);
       const flipped = evaluateOutputBudget('policy', reference, oneFlip, shape, { argmaxAgreement: 1, klDivergence: 1e-9 });
       expect(flipped.failure).to.equal('output "policy" keeps its top-1 on 3 of 4 rows (argmax agreement 0.7500, budget >= 1)');
-      expect(flipped.outcomes.map((o) => [o.term, o.passed, o.limit])).to.deep.equal([['argmaxAgreement', false, '>= 1'], ['klDivergence', false, '<= 1e-9']]);
-      expect(evaluateOutputBudget('policy', reference, oneFlip, shape, { klDivergence: 1e-9 }).failure).to.match(/^output "policy" has mean KL divergence \d\.\d\de-\d nats per row \(budget <= 1e-9\)$/);
+      expect(flipped.outcomes.map((o) => [o.term, o.passed, o.limit])).to.deep.equal([
+        ['argmaxAgreement', false, '>= 1'],
+        ['klDivergence', false, '<= 1e-9'],
+      ]);
+      expect(evaluateOutputBudget('policy', reference, oneFlip, shape, { klDivergence: 1e-9 }).failure).to.match(
+        /^output "policy" has mean KL divergence \d\.\d\de-\d nats per row \(budget <= 1e-9\)$/,
+      );
 
       const flat = evaluateOutputBudget('v', reference, reference, [12], { argmaxAgreement: 1, klDivergence: 1 });
       expect(flat.failure).to.match(/^output "v": argmax agreement needs an output with a class axis/);
-      expect(flat.outcomes.map((o) => [o.term, o.passed, o.usage, Number.isNaN(o.achieved)])).to.deep.equal([['argmaxAgreement', false, Infinity, true], ['klDivergence', false, Infinity, true]]);
+      expect(flat.outcomes.map((o) => [o.term, o.passed, o.usage, Number.isNaN(o.achieved)])).to.deep.equal([
+        ['argmaxAgreement', false, Infinity, true],
+        ['klDivergence', false, Infinity, true],
+      ]);
 
-      const throws = { name: 'boom', compute: (): number => { throw new Error('no rows'); }, min: 0, max: 1 };
+      const throws = {
+        name: 'boom',
+        compute: (): number => {
+          throw new Error('no rows');
+        },
+        min: 0,
+        max: 1,
+      };
       const thrown = evaluateOutputBudget('policy', reference, candidate, shape, { metric: throws });
       expect(thrown.failure).to.equal('output "policy": metric "boom" threw: no rows');
       expect(thrown.outcomes).to.have.length(1);
       expect(thrown.outcomes[0]).to.include({ term: 'boom', limit: '>= 0 and <= 1', passed: false, usage: Infinity });
-      const infinite = evaluateOutputBudget('policy', reference, candidate, shape, { metric: { name: 'inf', compute: () => Infinity, max: 1 } });
+      const infinite = evaluateOutputBudget('policy', reference, candidate, shape, {
+        metric: { name: 'inf', compute: () => Infinity, max: 1 },
+      });
       expect(infinite.failure).to.equal('output "policy": metric "inf" returned Infinity, not a finite number');
-      const higher = evaluateOutputBudget('policy', reference, candidate, shape, { metric: { name: 'score', compute: () => 0.5, min: 0.9 } });
+      const higher = evaluateOutputBudget('policy', reference, candidate, shape, {
+        metric: { name: 'score', compute: () => 0.5, min: 0.9 },
+      });
       expect(higher.failure).to.equal('output "policy" has score 5.00e-1 (budget >= 0.9)');
       expect(higher.outcomes[0]!.usage).to.be.closeTo(1.8, 1e-9);
     });
@@ -125,8 +165,14 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
         // The probabilities keep every row's top-1; the value output is not covered, so it keeps atol/rtol and fails.
         const partial = session.check(shifted, { [probs]: { argmaxAgreement: 1 } });
         expect(partial.passed).to.equal(false);
-        expect(partial.reason).to.match(new RegExp(`output "${value}" differs by 1\\.\\d+e-3 \\(allowed .*atol 0\\.00001.*\\) at \\[\\d+,0\\] on input set "[^"]+": expected`));
-        expect(session.check(shifted, { [probs]: { argmaxAgreement: 1, klDivergence: 0.01 }, [value]: { atol: 1e-2 } }).passed).to.equal(true);
+        expect(partial.reason).to.match(
+          new RegExp(
+            `output "${value}" differs by 1\\.\\d+e-3 \\(allowed .*atol 0\\.00001.*\\) at \\[\\d+,0\\] on input set "[^"]+": expected`,
+          ),
+        );
+        expect(session.check(shifted, { [probs]: { argmaxAgreement: 1, klDivergence: 0.01 }, [value]: { atol: 1e-2 } }).passed).to.equal(
+          true,
+        );
       } finally {
         session.dispose();
       }
@@ -139,33 +185,50 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
 
     @Plugin(meta('shift-with-budget'), { container: child })
     class ShiftWithBudget implements OptimizationPlugin {
-      isAvailable() { return AVAILABLE; }
+      isAvailable() {
+        return AVAILABLE;
+      }
       async apply(target: KilnModel, context: PluginContext) {
         const candidate = new ShiftedModel(target, 1e-3, { '*': { atol: 1e-2 } }, modelBytes(target) / 2);
         // The pipeline's own check is open to the plugin, with or without a budget.
         const own = context.validation!.check(candidate, candidate.validationBudget);
         context.metric('pluginSaw', own.passed);
-        context.table!('rows', [{ name: 'a', bytes: 1 }, { name: 'b', bytes: 2 }]);
+        context.table!('rows', [
+          { name: 'a', bytes: 1 },
+          { name: 'b', bytes: 2 },
+        ]);
         return candidate;
       }
     }
 
     @Plugin(meta('shift-without-budget'), { container: child })
     class ShiftWithoutBudget implements OptimizationPlugin {
-      isAvailable() { return AVAILABLE; }
-      async apply(target: KilnModel) { return new ShiftedModel(target, 1e-3, undefined, modelBytes(target) / 2); }
+      isAvailable() {
+        return AVAILABLE;
+      }
+      async apply(target: KilnModel) {
+        return new ShiftedModel(target, 1e-3, undefined, modelBytes(target) / 2);
+      }
     }
 
     @Plugin(meta('smaller-again'), { container: child })
     class SmallerAgain implements OptimizationPlugin {
-      isAvailable() { return AVAILABLE; }
-      async apply(target: KilnModel) { return new ShiftedModel(target, 0, undefined, modelBytes(target) / 2); }
+      isAvailable() {
+        return AVAILABLE;
+      }
+      async apply(target: KilnModel) {
+        return new ShiftedModel(target, 0, undefined, modelBytes(target) / 2);
+      }
     }
 
     @Plugin(meta('finds-nothing'), { container: child })
     class FindsNothing implements OptimizationPlugin {
-      isAvailable() { return AVAILABLE; }
-      async apply(): Promise<KilnModel> { throw new CandidateRejectedError('no change fits the budget'); }
+      isAvailable() {
+        return AVAILABLE;
+      }
+      async apply(): Promise<KilnModel> {
+        throw new CandidateRejectedError('no change fits the budget');
+      }
     }
 
     void [ShiftWithBudget, ShiftWithoutBudget, SmallerAgain, FindsNothing];
@@ -177,7 +240,10 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
       const { model: optimized, report } = await optimize(model, {
         sampleInputs: [x],
         container: child,
-        config: { ...FAST_CONFIG, pipeline: [{ name: 'shift-without-budget' }, { name: 'finds-nothing' }, { name: 'shift-with-budget' }, { name: 'smaller-again' }] },
+        config: {
+          ...FAST_CONFIG,
+          pipeline: [{ name: 'shift-without-budget' }, { name: 'finds-nothing' }, { name: 'shift-with-budget' }, { name: 'smaller-again' }],
+        },
       });
       const byName = Object.fromEntries(report.decisions.map((d) => [d.plugin, d]));
       expect(byName['shift-without-budget']!.status).to.equal('rejected');
@@ -189,7 +255,12 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
       expect(budgeted.metrics.pluginSaw).to.equal(true);
       const budgetMetrics = Object.keys(budgeted.metrics).filter((k) => k.startsWith('budget.'));
       expect(budgetMetrics).to.have.lengthOf(2);
-      expect(budgeted.tables).to.deep.equal({ rows: [{ name: 'a', bytes: 1 }, { name: 'b', bytes: 2 }] });
+      expect(budgeted.tables).to.deep.equal({
+        rows: [
+          { name: 'a', bytes: 1 },
+          { name: 'b', bytes: 2 },
+        ],
+      });
       // Later candidates build on the shifted model: without the inherited budget they could never validate.
       expect(byName['smaller-again']!.status, byName['smaller-again']!.reason).to.equal('applied');
       expect(report.validation.budget).to.deep.equal({ '*': { atol: 1e-2 } });

@@ -25,7 +25,14 @@ const boxEngine: ExecutionEngine = {
   async prepare(model: KilnModel): Promise<KilnModel> {
     const { format, model: stock } = model.stock!;
     const copy = format.wrap(await format.copyTo(stock, 'cpu'), 'cpu', true);
-    return { ...pick(copy), backend: 'box', description: 'the box engine', predict: (x) => copy.predict(x), trainableVariables: () => [], dispose: () => copy.dispose() };
+    return {
+      ...pick(copy),
+      backend: 'box',
+      description: 'the box engine',
+      predict: (x) => copy.predict(x),
+      trainableVariables: () => [],
+      dispose: () => copy.dispose(),
+    };
   },
 };
 
@@ -41,13 +48,19 @@ describe('extension points: a third model format and an engine outside tf.js, ea
     const before = [...user.w.dataSync()];
     const tensors = tf.memory().numTensors;
     const x = tf.randomNormal([4, 8], 0, 1, 'float32', 7);
-    const { model, report } = await optimize(user, { container: child, sampleInputs: [x], config: { ...FAST_CONFIG, backend: { preference: ['wasm', 'cpu'] } } });
+    const { model, report } = await optimize(user, {
+      container: child,
+      sampleInputs: [x],
+      config: { ...FAST_CONFIG, backend: { preference: ['wasm', 'cpu'] } },
+    });
     try {
       const byPlugin = Object.fromEntries(report.decisions.map((d) => [d.plugin, d]));
       expect(byPlugin['backend-wasm']!.status, byPlugin['backend-wasm']!.reason).to.be.oneOf(['applied', 'rejected']);
       expect(byPlugin['backend-wasm']!.metrics.maxAbsDiff, 'the wasm copy was validated').to.be.a('number');
       expect(byPlugin['graph-compile']!.status, byPlugin['graph-compile']!.reason).to.be.oneOf(['applied', 'rejected']);
-      const maxDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, new AffineKilnModel(user, 'cpu', false).predict(x)))).dataSync()[0]!);
+      const maxDiff = tf.tidy(
+        () => tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, new AffineKilnModel(user, 'cpu', false).predict(x)))).dataSync()[0]!,
+      );
       expect(maxDiff).to.be.below(1e-4);
     } finally {
       model.dispose();
@@ -59,7 +72,10 @@ describe('extension points: a third model format and an engine outside tf.js, ea
   });
 
   it('a model no registered format owns is an InputError that names the formats Kiln takes', async () => {
-    const error = await expectRejects(optimize(affineModel(2, 2), { config: FAST_CONFIG }), /Kiln cannot optimise this object: it takes tf\.LayersModel\./);
+    const error = await expectRejects(
+      optimize(affineModel(2, 2), { config: FAST_CONFIG }),
+      /Kiln cannot optimise this object: it takes tf\.LayersModel\./,
+    );
     expect((error as { code?: string }).code).to.equal('INPUT_INVALID');
   });
 
@@ -74,7 +90,10 @@ describe('extension points: a third model format and an engine outside tf.js, ea
       expect(loaded.format.name).to.equal('affine-model');
       expect([...(loaded.model as typeof user).b.dataSync()]).to.deep.equal([...user.b.dataSync()]);
       loaded.format.dispose(loaded.model);
-      await expectRejects(loadStockModelFromDisk(dir), /is a model of format "affine-model", which Kiln cannot load: it takes tf\.LayersModel/);
+      await expectRejects(
+        loadStockModelFromDisk(dir),
+        /is a model of format "affine-model", which Kiln cannot load: it takes tf\.LayersModel/,
+      );
     } finally {
       affineFormat.dispose(user);
       fs.rmSync(dir, { recursive: true, force: true });

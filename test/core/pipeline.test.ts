@@ -27,7 +27,10 @@ describe('pipeline: validated fallback over deliberately broken plugins', () => 
     x.dispose();
   });
 
-  const oneOf = (...names: string[]) => ({ ...FAST_CONFIG, pipeline: [{ oneOf: names.map((name) => ({ name, ...(name === 'hangs' ? { timeLimitMs: 300 } : {}) })) }] });
+  const oneOf = (...names: string[]) => ({
+    ...FAST_CONFIG,
+    pipeline: [{ oneOf: names.map((name) => ({ name, ...(name === 'hangs' ? { timeLimitMs: 300 } : {}) })) }],
+  });
 
   it('rolls back each broken candidate with its reason and keeps the first good one', async () => {
     const before = weightsOf(model);
@@ -63,7 +66,9 @@ describe('pipeline: validated fallback over deliberately broken plugins', () => 
     const after = weightsOf(model);
     after.forEach((w, i) => expect(Array.from(w)).to.deep.equal(Array.from(before[i]!)));
     // The optimised model predicts like the original.
-    comparePredictions<tf.Tensor[]>(model, optimized, x, (want, got) => want.forEach((w, i) => expect(Array.from(got[i]!.dataSync())).to.deep.equal(Array.from(w.dataSync()))));
+    comparePredictions<tf.Tensor[]>(model, optimized, x, (want, got) =>
+      want.forEach((w, i) => expect(Array.from(got[i]!.dataSync())).to.deep.equal(Array.from(w.dataSync()))),
+    );
     optimized.dispose();
     expect(tf.memory().numTensors).to.equal(tensorsBefore);
   });

@@ -13,14 +13,21 @@ import { loadConfig } from '../../src/core/config-loading/load-config.js';
 import '../../src/plugins/index.js';
 
 class Noop implements OptimizationPlugin {
-  isAvailable() { return AVAILABLE; }
-  async apply(target: KilnModel) { return target; }
+  isAvailable() {
+    return AVAILABLE;
+  }
+  async apply(target: KilnModel) {
+    return target;
+  }
 }
 
 describe('plugin registry', () => {
   it('lists the built-in backend plugins with their kind, registered by importing their module', () => {
     const registry = new PluginRegistry();
-    const backends = registry.list().filter((p) => p.meta.kind === 'backend').map((p) => p.meta.name);
+    const backends = registry
+      .list()
+      .filter((p) => p.meta.kind === 'backend')
+      .map((p) => p.meta.name);
     expect(backends).to.deep.equal(['backend-tensorflow-gpu', 'backend-tensorflow', 'backend-wasm', 'backend-cpu', 'backend-wasm-threads']);
     expect(registry.get('backend-wasm').meta.objective).to.equal('latency');
   });
@@ -42,11 +49,15 @@ describe('plugin registry', () => {
     @Plugin({ name: 'twin', kind: 'test', objective: 'latency', description: 'b' }, { container: child })
     class TwinB extends Noop {}
     expect(TwinA).to.not.equal(TwinB);
-    expect(() => new PluginRegistry(child)).to.throw('Two plugins are named "twin": TwinA and TwinB. Plugin names must be unique: rename one of them.');
+    expect(() => new PluginRegistry(child)).to.throw(
+      'Two plugins are named "twin": TwinA and TwinB. Plugin names must be unique: rename one of them.',
+    );
   });
 
   it('answers an unknown name with the names it knows', () => {
-    expect(() => new PluginRegistry().get('graph-compil')).to.throw(/^Unknown plugin "graph-compil"\. Registered plugins: backend-tensorflow-gpu, backend-tensorflow, backend-wasm, backend-cpu.*Run `kiln plugins`/);
+    expect(() => new PluginRegistry().get('graph-compil')).to.throw(
+      /^Unknown plugin "graph-compil"\. Registered plugins: backend-tensorflow-gpu, backend-tensorflow, backend-wasm, backend-cpu.*Run `kiln plugins`/,
+    );
   });
 
   it('refuses a class registered without @Plugin metadata', () => {
@@ -59,7 +70,13 @@ describe('plugin registry', () => {
     const parent = container.createChildContainer();
     @Plugin({ name: 'needs-services', kind: 'test', objective: 'latency', description: 'x' }, { container: parent })
     class NeedsServices extends Noop {
-      constructor(readonly validator: Validator, readonly backends: EngineManager, @inject(KILN_CONFIG) readonly config: KilnConfig) { super(); }
+      constructor(
+        readonly validator: Validator,
+        readonly backends: EngineManager,
+        @inject(KILN_CONFIG) readonly config: KilnConfig,
+      ) {
+        super();
+      }
     }
     const config = await loadConfig({ fallback: false });
     const run = createRunContainer(config, { parent });

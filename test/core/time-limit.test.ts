@@ -4,7 +4,14 @@ import { expectRejects } from '../helpers/expect-rejects.js';
 
 describe('time limit', () => {
   it('returns a result that arrives in time', async () => {
-    expect(await withTimeLimit(async () => 42, 1000, 'quick', () => undefined)).to.equal(42);
+    expect(
+      await withTimeLimit(
+        async () => 42,
+        1000,
+        'quick',
+        () => undefined,
+      ),
+    ).to.equal(42);
   });
 
   it('rejects work that overruns, aborts its signal, and hands a late result to onLate', async () => {
@@ -12,7 +19,17 @@ describe('time limit', () => {
     const late: string[] = [];
     let finish: (v: string) => void = () => undefined;
     const error = await expectRejects(
-      withTimeLimit((s) => { signal = s; return new Promise<string>((resolve) => { finish = resolve; }); }, 20, 'slow.apply', (v) => late.push(v)),
+      withTimeLimit(
+        (s) => {
+          signal = s;
+          return new Promise<string>((resolve) => {
+            finish = resolve;
+          });
+        },
+        20,
+        'slow.apply',
+        (v) => late.push(v),
+      ),
       /^slow\.apply did not finish within its time limit of 20 ms$/,
     );
     expect((error as Error & { code: string }).code).to.equal('TIME_LIMIT');
@@ -23,6 +40,16 @@ describe('time limit', () => {
   });
 
   it('passes a thrown error through', async () => {
-    await expectRejects(withTimeLimit(async () => { throw new Error('inner'); }, 1000, 'x', () => undefined), /^inner$/);
+    await expectRejects(
+      withTimeLimit(
+        async () => {
+          throw new Error('inner');
+        },
+        1000,
+        'x',
+        () => undefined,
+      ),
+      /^inner$/,
+    );
   });
 });

@@ -56,15 +56,27 @@ describe('validation', () => {
     expect(result.passed).to.equal(false);
     expect(result.worst!.output).to.equal(model.outputNames[1]);
     expect(result.worst!.inputSet).to.equal('sample');
-    expect(result.reason).to.match(new RegExp(`^output "${model.outputNames[1]}" differs by 1\\.00e-3 \\(allowed .*\\) at \\[\\d,0\\] on input set "sample": expected -?[\\d.e-]+, got -?[\\d.e-]+$`));
+    expect(result.reason).to.match(
+      new RegExp(
+        `^output "${model.outputNames[1]}" differs by 1\\.00e-3 \\(allowed .*\\) at \\[\\d,0\\] on input set "sample": expected -?[\\d.e-]+, got -?[\\d.e-]+$`,
+      ),
+    );
     session.dispose();
   });
 
   it('fails a candidate that throws or returns the wrong number of outputs, with the reason', () => {
     const reference = new LayersKilnModel(model, 'cpu', false);
     const session = new Validator().prepare(reference, [x], SETTINGS, 'inference');
-    expect(session.check(new WrappedModel(reference, () => { throw new Error('bad kernel'); })).reason).to.equal('threw on input set "sample": bad kernel');
-    expect(session.check(new WrappedModel(reference, (i) => (reference.predict(i) as tf.Tensor[]).slice(0, 1))).reason).to.equal('returned 1 output(s), the original returns 2');
+    expect(
+      session.check(
+        new WrappedModel(reference, () => {
+          throw new Error('bad kernel');
+        }),
+      ).reason,
+    ).to.equal('threw on input set "sample": bad kernel');
+    expect(session.check(new WrappedModel(reference, (i) => (reference.predict(i) as tf.Tensor[]).slice(0, 1))).reason).to.equal(
+      'returned 1 output(s), the original returns 2',
+    );
     session.dispose();
   });
 
@@ -103,7 +115,9 @@ describe('validation', () => {
     expect(Array.from(a!.dataSync())).to.deep.equal(Array.from(b!.dataSync()));
     tf.dispose([a!, b!]);
     const wrong = tf.zeros([1, 4, 4, 3]);
-    expect(() => checkSampleInputs([wrong], spec)).to.throw(/Sample input 0 has shape \[1, 4, 4, 3\] but model input "input\d*" expects \[null, 5, 5, 3\]/);
+    expect(() => checkSampleInputs([wrong], spec)).to.throw(
+      /Sample input 0 has shape \[1, 4, 4, 3\] but model input "input\d*" expects \[null, 5, 5, 3\]/,
+    );
     expect(() => checkSampleInputs([], spec)).to.throw(/The model has 1 input\(s\) \(input\d*\) but 0 sample input\(s\) were given/);
     wrong.dispose();
   });

@@ -22,14 +22,17 @@ describe('examples/', () => {
     expect(folders).to.deep.equal(Object.keys(SMOKE_TESTS).sort());
     for (const folder of folders) {
       expect(existsSync(path.join(REPO_ROOT, 'examples', folder, 'README.md')), `${folder}/README.md`).to.equal(true);
-      expect(existsSync(path.join(REPO_ROOT, 'test', 'examples', SMOKE_TESTS[folder]!)), `test/examples/${SMOKE_TESTS[folder]}`).to.equal(true);
+      expect(existsSync(path.join(REPO_ROOT, 'test', 'examples', SMOKE_TESTS[folder]!)), `test/examples/${SMOKE_TESTS[folder]}`).to.equal(
+        true,
+      );
     }
   });
 
   it('every example imports Kiln by its package name, as a user who copies it would (never the source folders)', async () => {
     const files: string[] = [];
     for (const folder of Object.keys(SMOKE_TESTS)) {
-      for (const name of await fs.readdir(path.join(REPO_ROOT, 'examples', folder))) if (name.endsWith('.ts')) files.push(path.join(folder, name));
+      for (const name of await fs.readdir(path.join(REPO_ROOT, 'examples', folder)))
+        if (name.endsWith('.ts')) files.push(path.join(folder, name));
     }
     expect(files).to.not.deep.equal([]);
     for (const file of files) {

@@ -1,4 +1,3 @@
-
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
@@ -40,7 +39,9 @@ describe('examples/04-cli (smoke)', () => {
     const written = await loadModelFromDisk(result.outDir);
     const x = tf.randomNormal([2, 9, 9, 46], 0, 1, 'float32', 5);
     try {
-      comparePredictions<tf.Tensor[]>(original, written, x, (a, b) => a.forEach((t, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]!)).to.be.at.most(1e-4)));
+      comparePredictions<tf.Tensor[]>(original, written, x, (a, b) =>
+        a.forEach((t, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]!))).dataSync()[0]!)).to.be.at.most(1e-4)),
+      );
     } finally {
       tf.dispose(x);
       original.dispose();

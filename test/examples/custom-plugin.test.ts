@@ -51,8 +51,11 @@ describe('examples/03-custom-plugin (smoke)', () => {
     expect(d.reason).to.match(/^numerical mismatch: output "probs" differs by/);
   });
 
-  it('the package is plain CommonJS on the public API: it requires only tfjs-kiln and tf.js, nothing from Kiln\'s src/', async () => {
-    const pkg = JSON.parse(await fs.readFile(path.join(PACKAGE, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string> };
+  it("the package is plain CommonJS on the public API: it requires only tfjs-kiln and tf.js, nothing from Kiln's src/", async () => {
+    const pkg = JSON.parse(await fs.readFile(path.join(PACKAGE, 'package.json'), 'utf8')) as {
+      main: string;
+      dependencies: Record<string, string>;
+    };
     expect(pkg.dependencies['tfjs-kiln']).to.equal('file:../../..');
     const source = await fs.readFile(path.join(PACKAGE, pkg.main), 'utf8');
     const required = [...source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
@@ -62,12 +65,29 @@ describe('examples/03-custom-plugin (smoke)', () => {
     expect([...test.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]).sort()).to.deep.equal(['..', 'tfjs-kiln/testing']);
   });
 
-  it('its own test, written with tfjs-kiln/testing\'s conformance kit, passes (npm test in the package)', async () => {
+  it("its own test, written with tfjs-kiln/testing's conformance kit, passes (npm test in the package)", async () => {
     // mocha from the repository's node_modules, as the package's devDependency would provide it
-    const run = await runNode([path.join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--no-config', '--reporter', 'json', '--timeout', '120000', 'test/conformance.test.js'], PACKAGE);
+    const run = await runNode(
+      [
+        path.join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'),
+        '--no-config',
+        '--reporter',
+        'json',
+        '--timeout',
+        '120000',
+        'test/conformance.test.js',
+      ],
+      PACKAGE,
+    );
     const json = run.stdout.slice(run.stdout.indexOf('{'));
-    const { stats, failures } = JSON.parse(json) as { stats: { passes: number; failures: number }; failures: { fullTitle: string; err: { message: string } }[] };
-    expect(failures.map((f) => `${f.fullTitle}: ${f.err.message}`), run.stderr).to.deep.equal([]);
+    const { stats, failures } = JSON.parse(json) as {
+      stats: { passes: number; failures: number };
+      failures: { fullTitle: string; err: { message: string } }[];
+    };
+    expect(
+      failures.map((f) => `${f.fullTitle}: ${f.err.message}`),
+      run.stderr,
+    ).to.deep.equal([]);
     expect(run.code).to.equal(0);
     expect(stats.passes).to.be.greaterThan(10);
   });

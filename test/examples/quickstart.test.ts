@@ -19,7 +19,10 @@ describe('examples/01-quickstart (smoke)', () => {
     expect(tf.memory().numTensors).to.equal(before);
     const plugins = report.decisions.map((d) => d.plugin);
     expect(plugins).to.include.members(['backend-wasm', 'backend-cpu', 'graph-compile', 'op-fusion']);
-    expect(report.decisions.filter((d) => d.status === 'failed'), 'no candidate failed').to.deep.equal([]);
+    expect(
+      report.decisions.filter((d) => d.status === 'failed'),
+      'no candidate failed',
+    ).to.deep.equal([]);
     expect(report.backend).to.be.oneOf(['wasm-threads', 'wasm', 'cpu']);
     expect(tf.getBackend()).to.equal(report.backend); // the optimised model ran there
   });

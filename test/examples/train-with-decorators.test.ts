@@ -30,7 +30,9 @@ describe('examples/02-train-with-decorators (smoke)', () => {
     const { atol, rtol } = result.tolerance;
     expect(atol).to.equal(1e-4); // from TrainingSettings' @Tolerance
     for (const e of result.epochs) {
-      expect(Math.abs(e.loss - e.eagerLoss), `epoch ${e.epoch}: ${e.loss} vs ${e.eagerLoss}`).to.be.at.most(atol + rtol * Math.abs(e.eagerLoss));
+      expect(Math.abs(e.loss - e.eagerLoss), `epoch ${e.epoch}: ${e.loss} vs ${e.eagerLoss}`).to.be.at.most(
+        atol + rtol * Math.abs(e.eagerLoss),
+      );
       expect(e.agree).to.equal(true);
     }
   });
@@ -113,10 +115,16 @@ describe('@compiled(): training and inference are separate plans, guarded by the
 
   function headsOn(body: (x: tf.SymbolicTensor) => tf.SymbolicTensor, seed: number): tf.LayersModel {
     const input = tf.input({ shape: [9, 9, 46] });
-    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed }) }).apply(input) as tf.SymbolicTensor;
+    const conv = tf.layers
+      .conv2d({ filters: 4, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed }) })
+      .apply(input) as tf.SymbolicTensor;
     const x = tf.layers.flatten().apply(body(conv)) as tf.SymbolicTensor;
-    const policy = tf.layers.dense({ units: 2187, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }).apply(x) as tf.SymbolicTensor;
-    const value = tf.layers.dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }).apply(x) as tf.SymbolicTensor;
+    const policy = tf.layers
+      .dense({ units: 2187, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) })
+      .apply(x) as tf.SymbolicTensor;
+    const value = tf.layers
+      .dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) })
+      .apply(x) as tf.SymbolicTensor;
     return tf.model({ inputs: input, outputs: [policy, value] });
   }
 
@@ -143,7 +151,10 @@ describe('@compiled(): training and inference are separate plans, guarded by the
       expect(stats.eagerCalls).to.equal(3);
       // a fresh mask on every step (a replay would repeat the first one)
       const [a, b] = [outputs[1]!, outputs[2]!];
-      expect(Array.from(a).some((v, i) => v !== b[i]), 'the last two steps used different masks').to.equal(true);
+      expect(
+        Array.from(a).some((v, i) => v !== b[i]),
+        'the last two steps used different masks',
+      ).to.equal(true);
     } finally {
       optimizer.dispose();
       compiledFunctionOf(net, 'forward')?.dispose();
@@ -158,9 +169,17 @@ describe('@compiled(): training and inference are separate plans, guarded by the
       const bn = net.model.layers.find((l) => l.getClassName() === 'BatchNormalization')!;
       const movingMean = () => bn.getWeights()[2]!.dataSync().slice();
       const before = movingMean();
-      for (let step = 0; step < 2; step++) optimizer.minimize(() => policyValueLoss(net.forward(data.boards), data.policy, data.value), false, net.model.trainableWeights.map((w) => w.read() as tf.Variable));
+      for (let step = 0; step < 2; step++)
+        optimizer.minimize(
+          () => policyValueLoss(net.forward(data.boards), data.policy, data.value),
+          false,
+          net.model.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
       const after = movingMean();
-      expect(Array.from(after).some((v, i) => v !== before[i]), 'moving mean updated').to.equal(true);
+      expect(
+        Array.from(after).some((v, i) => v !== before[i]),
+        'moving mean updated',
+      ).to.equal(true);
       const stats = compiledFunctionOf(net, 'forward')!.stats();
       expect(stats.compiled).to.deep.equal([]);
       expect(stats.eager[0]!.breaks.map((b) => b.cause)).to.include('variable-assigned');

@@ -16,7 +16,11 @@ export interface AffineModel {
 }
 
 export function affineModel(inputs: number, outputs: number, seed = 1): AffineModel {
-  return { kind: 'affine-model', w: tf.randomNormal([inputs, outputs], 0, 1, 'float32', seed) as tf.Tensor2D, b: tf.randomNormal([outputs], 0, 1, 'float32', seed + 1) as tf.Tensor1D };
+  return {
+    kind: 'affine-model',
+    w: tf.randomNormal([inputs, outputs], 0, 1, 'float32', seed) as tf.Tensor2D,
+    b: tf.randomNormal([outputs], 0, 1, 'float32', seed + 1) as tf.Tensor1D,
+  };
 }
 
 export const affineFormat: ModelFormat<AffineModel> = {
@@ -32,7 +36,10 @@ export const affineFormat: ModelFormat<AffineModel> = {
     const { data, specs } = await tf.io.encodeWeights({ w: model.w, b: model.b });
     return { format: 'affine-model', modelTopology: { kind: 'affine-model' }, weightSpecs: specs, weightData: data };
   },
-  weights: (model) => [{ name: 'w', value: model.w }, { name: 'b', value: model.b }],
+  weights: (model) => [
+    { name: 'w', value: model.w },
+    { name: 'b', value: model.b },
+  ],
   copyTo: async (model, backend) => withBackend(backend, () => ({ kind: 'affine-model', w: tf.clone(model.w), b: tf.clone(model.b) })),
   wrap: (model, backend, owned, description) => new AffineKilnModel(model, backend, owned, description),
   dispose: (model) => tf.dispose([model.w, model.b]),

@@ -11,20 +11,40 @@ import type { KilnModel } from '../../src/core/kiln-model.js';
 
 /** Wraps a model, replacing its predict; disposes nothing of the wrapped model. */
 export class WrappedModel implements KilnModel {
-  constructor(private readonly inner: KilnModel, private readonly run: (x: tf.Tensor | tf.Tensor[]) => tf.Tensor | tf.Tensor[], readonly description = 'wrapped') {}
-  get backend() { return this.inner.backend; }
-  get inputs() { return this.inner.inputs; }
-  get outputNames() { return this.inner.outputNames; }
-  get layersModel() { return this.inner.layersModel; }
-  predict(x: tf.Tensor | tf.Tensor[]) { return this.run(x); }
-  trainableVariables() { return this.inner.trainableVariables(); }
+  constructor(
+    private readonly inner: KilnModel,
+    private readonly run: (x: tf.Tensor | tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+    readonly description = 'wrapped',
+  ) {}
+  get backend() {
+    return this.inner.backend;
+  }
+  get inputs() {
+    return this.inner.inputs;
+  }
+  get outputNames() {
+    return this.inner.outputNames;
+  }
+  get layersModel() {
+    return this.inner.layersModel;
+  }
+  predict(x: tf.Tensor | tf.Tensor[]) {
+    return this.run(x);
+  }
+  trainableVariables() {
+    return this.inner.trainableVariables();
+  }
   disposed = 0;
-  dispose() { this.disposed++; }
+  dispose() {
+    this.disposed++;
+  }
 }
 
 function busyWait(ms: number): void {
   const end = performance.now() + ms;
-  while (performance.now() < end) { /* burn time on purpose */ }
+  while (performance.now() < end) {
+    /* burn time on purpose */
+  }
 }
 
 export function registerBrokenPlugins(container: DependencyContainer) {
@@ -32,13 +52,19 @@ export function registerBrokenPlugins(container: DependencyContainer) {
 
   @Plugin(meta('throws', 'apply throws'), { container })
   class ThrowsPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
-    async apply(): Promise<KilnModel> { throw new Error('kaboom in apply'); }
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(): Promise<KilnModel> {
+      throw new Error('kaboom in apply');
+    }
   }
 
   @Plugin(meta('nan', 'returns NaN outputs'), { container })
   class NanPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
       return new WrappedModel(target, (x) => {
         const out = target.predict(x);
@@ -52,15 +78,22 @@ export function registerBrokenPlugins(container: DependencyContainer) {
 
   @Plugin(meta('slower', 'correct but slower'), { container })
   class SlowerPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
-      return new WrappedModel(target, (x) => { busyWait(2); return target.predict(x); });
+      return new WrappedModel(target, (x) => {
+        busyWait(2);
+        return target.predict(x);
+      });
     }
   }
 
   @Plugin(meta('mutates', "writes into the user's weights"), { container })
   class MutatesPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
       const w = target.layersModel!.weights[0]!.read() as tf.Variable;
       tf.tidy(() => w.assign(tf.zerosLike(w)));
@@ -70,28 +103,43 @@ export function registerBrokenPlugins(container: DependencyContainer) {
 
   @Plugin(meta('hangs', 'apply never settles'), { container })
   class HangsPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
-    apply(): Promise<KilnModel> { return new Promise<KilnModel>(() => undefined); }
+    isAvailable() {
+      return AVAILABLE;
+    }
+    apply(): Promise<KilnModel> {
+      return new Promise<KilnModel>(() => undefined);
+    }
   }
 
   @Plugin(meta('leaks', 'leaks a tensor per call'), { container })
   class LeaksPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
-      return new WrappedModel(target, (x) => { tf.ones([4]); return target.predict(x); });
+      return new WrappedModel(target, (x) => {
+        tf.ones([4]);
+        return target.predict(x);
+      });
     }
   }
 
   @Plugin(meta('unavailable', 'never available'), { container })
   class UnavailablePlugin implements OptimizationPlugin {
-    isAvailable() { return { available: false as const, reason: 'needs hardware this machine lacks' }; }
-    async apply(target: KilnModel) { return target; }
+    isAvailable() {
+      return { available: false as const, reason: 'needs hardware this machine lacks' };
+    }
+    async apply(target: KilnModel) {
+      return target;
+    }
   }
 
   /** A correct plugin that is faster: it answers from a cache of the first outputs for the same input. */
   @Plugin(meta('faster', 'correct and faster (memoises predict per input tensor)'), { container })
   class FasterPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
       const cache = new Map<number, tf.Tensor[]>();
       const wrapped = new WrappedModel(target, (x) => {
@@ -105,7 +153,10 @@ export function registerBrokenPlugins(container: DependencyContainer) {
         const copies = hit.map((t) => tf.clone(t));
         return copies.length === 1 ? copies[0]! : copies;
       });
-      wrapped.dispose = () => { for (const ts of cache.values()) tf.dispose(ts); cache.clear(); };
+      wrapped.dispose = () => {
+        for (const ts of cache.values()) tf.dispose(ts);
+        cache.clear();
+      };
       return wrapped;
     }
   }

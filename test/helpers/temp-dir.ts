@@ -11,4 +11,3 @@ export async function makeTempDir(prefix = 'kiln-test-'): Promise<string> {
 export async function removeTempDir(dir: string | undefined): Promise<void> {
   if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
 }
-

@@ -11,11 +11,17 @@ export function tinyDenseModel(seed = 1): tf.LayersModel {
 /** A small conv model with BatchNorm and two outputs, like the demo network in miniature. */
 export function tinyConvModel(seed = 1): tf.LayersModel {
   const input = tf.input({ shape: [5, 5, 3] });
-  const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(input) as tf.SymbolicTensor;
+  const conv = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed }) })
+    .apply(input) as tf.SymbolicTensor;
   const bn = tf.layers.batchNormalization().apply(conv) as tf.SymbolicTensor;
   const flat = tf.layers.flatten().apply(tf.layers.activation({ activation: 'relu' }).apply(bn)) as tf.SymbolicTensor;
-  const a = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) }).apply(flat) as tf.SymbolicTensor;
-  const b = tf.layers.dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 2 }) }).apply(flat) as tf.SymbolicTensor;
+  const a = tf.layers
+    .dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 1 }) })
+    .apply(flat) as tf.SymbolicTensor;
+  const b = tf.layers
+    .dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 2 }) })
+    .apply(flat) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: [a, b] });
 }
 

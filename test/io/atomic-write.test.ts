@@ -107,7 +107,10 @@ describe('io/atomic-write', () => {
       await fs.writeFile(path.join(dir, 'a.bin'), 'old a');
       const before = await snapshot(tmp);
       await expectRejects(
-        writeFilesAtomic(dir, [{ name: 'a.bin', data: 'new a' }, { name: 'b.bin', data: 'new b' }]),
+        writeFilesAtomic(dir, [
+          { name: 'a.bin', data: 'new a' },
+          { name: 'b.bin', data: 'new b' },
+        ]),
         /Cannot write .*m[/\\]b\.bin: a folder with that name is in the way\. .*nothing was changed/,
       );
       expect(await snapshot(tmp)).to.deep.equal(before);
@@ -118,15 +121,22 @@ describe('io/atomic-write', () => {
       await fs.mkdir(dir);
       await fs.writeFile(path.join(dir, 'a.bin'), 'old a');
       const error = await expectRejects(
-        writeFilesAtomic(dir, [{ name: 'a.bin', data: 'new a' }, { name: 'model.json', data: 'new json' }], {
-          beforeCommit: async (name) => {
-            if (name !== 'model.json') return;
-            // Lose the saved copy of a.bin, so that putting it back fails.
-            const backup = (await fs.readdir(tmp)).find((entry) => entry.startsWith('.kiln-tmp-backup-'))!;
-            await fs.rm(path.join(tmp, backup, 'a.bin'));
-            throw new Error('injected');
+        writeFilesAtomic(
+          dir,
+          [
+            { name: 'a.bin', data: 'new a' },
+            { name: 'model.json', data: 'new json' },
+          ],
+          {
+            beforeCommit: async (name) => {
+              if (name !== 'model.json') return;
+              // Lose the saved copy of a.bin, so that putting it back fails.
+              const backup = (await fs.readdir(tmp)).find((entry) => entry.startsWith('.kiln-tmp-backup-'))!;
+              await fs.rm(path.join(tmp, backup, 'a.bin'));
+              throw new Error('injected');
+            },
           },
-        }),
+        ),
         /^Writing into .*m failed \(injected\) and rolling back also failed \(a\.bin: .*\)\. The previous files are kept in .*\.kiln-tmp-backup-\S+: copy them back into .*m\.$/,
       );
       const leftovers = await tempLeftovers(tmp);
@@ -138,7 +148,10 @@ describe('io/atomic-write', () => {
     it('leaves nothing behind when the target folder did not exist and writing fails', async () => {
       const dir = path.join(tmp, 'new', 'deeper', 'model');
       await expectRejects(
-        writeFilesAtomic(dir, [{ name: 'a.bin', data: 'a' }, { name: 'a.bin', data: 'b' }]),
+        writeFilesAtomic(dir, [
+          { name: 'a.bin', data: 'a' },
+          { name: 'a.bin', data: 'b' },
+        ]),
         /Cannot write a\.bin into .* twice/,
         ModelFileError,
       );

@@ -8,13 +8,7 @@ import { ModelFileError } from '../../src/core/errors.js';
 import { diskModelIO, loadModelFromDisk, saveModelToDisk } from '../../src/io/index.js';
 import { expectRejects } from '../helpers/expect-rejects.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
-import {
-  expectClose,
-  predictions,
-  smallModel,
-  snapshot,
-  tempLeftovers,
-} from './helpers.js';
+import { expectClose, predictions, smallModel, snapshot, tempLeftovers } from './helpers.js';
 
 describe('io/model-files', function () {
   this.timeout(20000);
@@ -77,9 +71,7 @@ describe('io/model-files', function () {
       const dir = path.join(tmp, 'std');
       const expected = await savedModel(dir, 3);
       const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
-      const shards = await Promise.all(
-        json.weightsManifest[0].paths.map((p: string) => fs.readFile(path.join(dir, p))),
-      );
+      const shards = await Promise.all(json.weightsManifest[0].paths.map((p: string) => fs.readFile(path.join(dir, p))));
       const weightData = new Uint8Array(Buffer.concat(shards)).buffer;
       const handler = tf.io.fromMemory({
         modelTopology: json.modelTopology,
@@ -224,7 +216,11 @@ describe('io/model-files', function () {
       );
       expect(error.message).to.contain(path.join(dir, 'model.json'));
       // tfjs passes the handler's error through unwrapped.
-      await expectRejects(tf.loadLayersModel(diskModelIO(dir)), /Weight shard "group1-shard1of1\.bin" listed in .* is missing/, ModelFileError);
+      await expectRejects(
+        tf.loadLayersModel(diskModelIO(dir)),
+        /Weight shard "group1-shard1of1\.bin" listed in .* is missing/,
+        ModelFileError,
+      );
     });
 
     it('reports a truncated shard with expected and actual byte counts', async () => {
@@ -254,7 +250,11 @@ describe('io/model-files', function () {
     it('reports a folder without model.json', async () => {
       const dir = path.join(tmp, 'empty');
       await fs.mkdir(dir);
-      await expectRejects(loadModelFromDisk(dir), /model\.json is missing: pass the path of a model\.json file or of the folder/, ModelFileError);
+      await expectRejects(
+        loadModelFromDisk(dir),
+        /model\.json is missing: pass the path of a model\.json file or of the folder/,
+        ModelFileError,
+      );
     });
 
     it('reports a path that does not exist', async () => {
@@ -276,7 +276,11 @@ describe('io/model-files', function () {
       await editModelJson(dir, (json) => {
         json.modelTopology.config.layers[0].class_name = 'NoSuchLayer';
       });
-      const error = await expectRejects(loadModelFromDisk(dir), /Cannot build a LayersModel from .*: check it is a TensorFlow\.js layers model/, ModelFileError);
+      const error = await expectRejects(
+        loadModelFromDisk(dir),
+        /Cannot build a LayersModel from .*: check it is a TensorFlow\.js layers model/,
+        ModelFileError,
+      );
       expect((error as ModelFileError).code).to.equal('MODEL_FILE');
       expect(error.cause).to.be.instanceOf(Error);
     });
@@ -324,11 +328,7 @@ describe('io/model-files', function () {
       await fs.mkdir(path.join(dir, 'model.json'), { recursive: true });
       const before = await snapshot(tmp);
       const model = smallModel();
-      await expectRejects(
-        saveModelToDisk(model, dir),
-        /Cannot write .*model\.json: a folder with that name is in the way/,
-        ModelFileError,
-      );
+      await expectRejects(saveModelToDisk(model, dir), /Cannot write .*model\.json: a folder with that name is in the way/, ModelFileError);
       model.dispose();
       expect(await snapshot(tmp)).to.deep.equal(before);
     });

@@ -8,9 +8,7 @@ import { expectRejects } from '../helpers/expect-rejects.js';
 
 describe('io/weight-bytes', () => {
   it('knows the byte width of each stored dtype', () => {
-    expect(['float32', 'int32', 'bool', 'uint8', 'float16', 'uint16'].map((d) => dtypeByteWidth(d, 'w'))).to.deep.equal([
-      4, 4, 1, 1, 2, 2,
-    ]);
+    expect(['float32', 'int32', 'bool', 'uint8', 'float16', 'uint16'].map((d) => dtypeByteWidth(d, 'w'))).to.deep.equal([4, 4, 1, 1, 2, 2]);
   });
 
   it('sizes specs by shape and dtype, using the quantization dtype when present', () => {
@@ -32,10 +30,21 @@ describe('io/weight-bytes', () => {
 
   it('refuses string, unknown dtypes and bad shapes with the weight named', async () => {
     const run = (f: () => unknown) => Promise.resolve().then(f);
-    await expectRejects(run(() => weightSpecByteLength({ name: 'names', shape: [2], dtype: 'string' }, 'm/model.json')),
-      /weight 'names' in m\/model\.json has dtype 'string'.*not supported/, ModelFileError);
-    await expectRejects(run(() => dtypeByteWidth('float64', "weight 'x'")), /weight 'x' has unknown dtype 'float64'/, ModelFileError);
-    await expectRejects(run(() => elementCount([2, -1], "weight 'y'")), /weight 'y' has an invalid shape \[2,-1\]/, ModelFileError);
+    await expectRejects(
+      run(() => weightSpecByteLength({ name: 'names', shape: [2], dtype: 'string' }, 'm/model.json')),
+      /weight 'names' in m\/model\.json has dtype 'string'.*not supported/,
+      ModelFileError,
+    );
+    await expectRejects(
+      run(() => dtypeByteWidth('float64', "weight 'x'")),
+      /weight 'x' has unknown dtype 'float64'/,
+      ModelFileError,
+    );
+    await expectRejects(
+      run(() => elementCount([2, -1], "weight 'y'")),
+      /weight 'y' has an invalid shape \[2,-1\]/,
+      ModelFileError,
+    );
   });
 
   it('joins weight data given as one buffer or a list of them, and none as an empty buffer', () => {

@@ -28,8 +28,11 @@ function expectBarGeometry(bars: readonly PageBar[]): void {
     else expect(b.x + b.width, `${b.label} ends at 1x`).to.be.closeTo(b.oneX, 0.5);
   }
   for (const chart of new Set(bars.map((b) => b.chart))) {
-    const scaled = bars.filter((b) => b.chart === chart && Math.abs(Math.log(b.value)) > 0.05 && b.width > 3).map((b) => b.width / Math.abs(Math.log(b.value)));
-    for (const s of scaled) expect(s, `chart ${chart}: bar length proportional to |log ratio|`).to.be.closeTo(scaled[0]!, 0.03 * scaled[0]!);
+    const scaled = bars
+      .filter((b) => b.chart === chart && Math.abs(Math.log(b.value)) > 0.05 && b.width > 3)
+      .map((b) => b.width / Math.abs(Math.log(b.value)));
+    for (const s of scaled)
+      expect(s, `chart ${chart}: bar length proportional to |log ratio|`).to.be.closeTo(scaled[0]!, 0.03 * scaled[0]!);
   }
 }
 
@@ -58,7 +61,7 @@ describe('HTML report in headless Chromium', () => {
     await removeTempDir(dir);
   });
 
-  it('bench report: no console errors, no requests; bars, latency rows and decisions carry the JSON\'s numbers', async function () {
+  it("bench report: no console errors, no requests; bars, latency rows and decisions carry the JSON's numbers", async function () {
     skipWithoutChromium(this);
     const result: BenchResult = await runBench({
       sources: await resolveSources(['zoo:shogi-resnet'], { small: true }),
@@ -84,26 +87,66 @@ describe('HTML report in headless Chromium', () => {
     const expected: { model: string; backend: string; batch: number; variant: string; reference: string; value: number }[] = [];
     for (const c of result.cells) {
       for (const v of c.variants) {
-        if (v.name !== PREDICT && !v.sameAs && c.vsPredict[v.name] !== undefined) expected.push({ model: c.model, backend: c.backend, batch: c.batch, variant: v.name, reference: PREDICT, value: c.vsPredict[v.name]! });
+        if (v.name !== PREDICT && !v.sameAs && c.vsPredict[v.name] !== undefined)
+          expected.push({
+            model: c.model,
+            backend: c.backend,
+            batch: c.batch,
+            variant: v.name,
+            reference: PREDICT,
+            value: c.vsPredict[v.name]!,
+          });
       }
-      if (c.vsPlain[KILN] !== undefined) expected.push({ model: c.model, backend: c.backend, batch: c.batch, variant: KILN, reference: PLAIN_TFJS, value: c.vsPlain[KILN]! });
+      if (c.vsPlain[KILN] !== undefined)
+        expected.push({
+          model: c.model,
+          backend: c.backend,
+          batch: c.batch,
+          variant: KILN,
+          reference: PLAIN_TFJS,
+          value: c.vsPlain[KILN]!,
+        });
     }
     expect(expected.length).to.be.greaterThan(4);
-    expect(charts.bars.map((b) => ({ model: b.model, backend: b.backend, batch: b.batch, variant: b.variant, reference: b.reference, value: b.value }))).to.deep.equal(expected);
+    expect(
+      charts.bars.map((b) => ({
+        model: b.model,
+        backend: b.backend,
+        batch: b.batch,
+        variant: b.variant,
+        reference: b.reference,
+        value: b.value,
+      })),
+    ).to.deep.equal(expected);
     for (const b of charts.bars) expect(b.text).to.equal(`${b.value.toFixed(2)}x`);
     expectBarGeometry(charts.bars);
 
     // Latency: a row per timed variant per cell, with its median, p10/p90 and every timing as a dot.
-    const rows = result.cells.flatMap((c) => c.variants.filter((v) => !v.sameAs && v.medianMs !== undefined).map((v) => ({ cell: { model: c.model, backend: c.backend, batch: c.batch }, variant: v.name, median: v.medianMs!, p10: v.p10Ms!, p90: v.p90Ms!, dots: v.timingsMs!.length })));
-    expect(charts.latency.map((r) => ({ cell: r.cell, variant: r.variant, median: r.median, p10: r.p10, p90: r.p90, dots: r.dots }))).to.deep.equal(rows);
+    const rows = result.cells.flatMap((c) =>
+      c.variants
+        .filter((v) => !v.sameAs && v.medianMs !== undefined)
+        .map((v) => ({
+          cell: { model: c.model, backend: c.backend, batch: c.batch },
+          variant: v.name,
+          median: v.medianMs!,
+          p10: v.p10Ms!,
+          p90: v.p90Ms!,
+          dots: v.timingsMs!.length,
+        })),
+    );
+    expect(
+      charts.latency.map((r) => ({ cell: r.cell, variant: r.variant, median: r.median, p10: r.p10, p90: r.p90, dots: r.dots })),
+    ).to.deep.equal(rows);
     for (const r of charts.latency) expect(r.text).to.equal(`${msLabel(r.median)} ms`);
     expectLatencyGeometry(charts.latency);
 
     // Kiln's decisions for the kiln variant, in order.
-    expect(charts.decisions.map((d) => [d.plugin, d.status])).to.deep.equal(result.optimizeRuns.flatMap((r) => r.report.decisions.map((d) => [d.plugin, d.status])));
+    expect(charts.decisions.map((d) => [d.plugin, d.status])).to.deep.equal(
+      result.optimizeRuns.flatMap((r) => r.report.decisions.map((d) => [d.plugin, d.status])),
+    );
   });
 
-  it('optimize report: the decision timeline, speedups, latencies and weight-precision map carry the report\'s numbers', async function () {
+  it("optimize report: the decision timeline, speedups, latencies and weight-precision map carry the report's numbers", async function () {
     skipWithoutChromium(this);
     const report = syntheticKilnReport();
     const file = path.join(dir, 'optimize.html');
@@ -120,17 +163,27 @@ describe('HTML report in headless Chromium', () => {
     expect(charts.decisions.find((d) => d.plugin === 'mixed-precision')!.text).to.equal('applied · 2.94x smaller');
 
     const timed = report.decisions.filter((d) => typeof d.metrics.speedup === 'number');
-    expect(charts.bars.map((b) => [b.plugin, b.value])).to.deep.equal([...timed.map((d) => [d.plugin, d.metrics.speedup]), ['end-to-end', report.endToEnd!.speedup]]);
+    expect(charts.bars.map((b) => [b.plugin, b.value])).to.deep.equal([
+      ...timed.map((d) => [d.plugin, d.metrics.speedup]),
+      ['end-to-end', report.endToEnd!.speedup],
+    ]);
     expectBarGeometry(charts.bars);
 
     expect(charts.latency.map((r) => [r.variant, r.median, r.p10, r.p90])).to.deep.equal([
-      ...timed.map((d) => [`#${report.decisions.indexOf(d) + 1} ${d.plugin}`, d.metrics.candidateMedianMs, d.metrics.candidateP10Ms ?? d.metrics.candidateMedianMs, d.metrics.candidateP90Ms ?? d.metrics.candidateMedianMs]),
+      ...timed.map((d) => [
+        `#${report.decisions.indexOf(d) + 1} ${d.plugin}`,
+        d.metrics.candidateMedianMs,
+        d.metrics.candidateP10Ms ?? d.metrics.candidateMedianMs,
+        d.metrics.candidateP90Ms ?? d.metrics.candidateMedianMs,
+      ]),
       ['plain tf.js', report.endToEnd!.baselineMedianMs, report.endToEnd!.baselineMedianMs, report.endToEnd!.baselineMedianMs],
       ['Kiln', report.endToEnd!.optimizedMedianMs, report.endToEnd!.optimizedMedianMs, report.endToEnd!.optimizedMedianMs],
     ]);
     for (const r of charts.latency) expect(r.text).to.equal(`${msLabel(r.median)} ms`);
     expectLatencyGeometry(charts.latency);
 
-    expect(charts.weights).to.deep.equal(WEIGHT_ROWS.map((w) => ({ weight: w.weight, precision: w.precision, bytesBefore: w.bytesBefore, bytesAfter: w.bytesAfter })));
+    expect(charts.weights).to.deep.equal(
+      WEIGHT_ROWS.map((w) => ({ weight: w.weight, precision: w.precision, bytesBefore: w.bytesBefore, bytesAfter: w.bytesAfter })),
+    );
   });
 });

@@ -20,7 +20,13 @@ function externalReferences(html: string): string[] {
 const count = (html: string, needle: string) => html.split(needle).length - 1;
 
 describe('HTML report (rendering)', () => {
-  const bench: ReportData = { kind: 'bench', bench: benchResultWith([{ model: 'mlp', backend: 'cpu', batch: 1, kiln: 2 }, { model: 'mlp', backend: 'wasm', batch: 1, kiln: 3 }]) };
+  const bench: ReportData = {
+    kind: 'bench',
+    bench: benchResultWith([
+      { model: 'mlp', backend: 'cpu', batch: 1, kiln: 2 },
+      { model: 'mlp', backend: 'wasm', batch: 1, kiln: 3 },
+    ]),
+  };
   const optimize: ReportData = { kind: 'optimize', report: syntheticKilnReport(), model: 'model.json' };
 
   it('is one self-contained page: no scripts but its data, nothing fetched', () => {
@@ -44,7 +50,11 @@ describe('HTML report (rendering)', () => {
     const html = renderHtmlReport(optimize);
     const report = syntheticKilnReport();
     expect(count(html, 'class="decision"')).to.equal(report.decisions.length);
-    expect(html).to.contain('data-chart="timeline"').and.to.contain('data-chart="speedup"').and.to.contain('data-chart="latency"').and.to.contain('data-chart="precision"');
+    expect(html)
+      .to.contain('data-chart="timeline"')
+      .and.to.contain('data-chart="speedup"')
+      .and.to.contain('data-chart="latency"')
+      .and.to.contain('data-chart="precision"');
     expect(count(html, 'class="weight"')).to.equal(WEIGHT_ROWS.length);
     expect(html).to.contain(`data-end-to-end="${31.5 / 10.1}"`);
   });
@@ -57,10 +67,29 @@ describe('HTML report (rendering)', () => {
   });
 
   it('reads per-weight precisions tolerantly: a weights table, any table with precisions, or precision.* metrics', () => {
-    const base: Decision = { slot: 0, plugin: 'mixed-precision', kind: 'precision', objective: 'size', status: 'applied', reason: '', metrics: {}, notes: [] };
-    expect(weightPrecisions({ ...base, tables: { weights: WEIGHT_ROWS } })!.map((w) => [w.weight, w.precision, w.bytesAfter])).to.deep.equal([['conv/kernel', 'float16', 2304], ['conv/bias', 'float32', 64], ['dense/kernel', 'uint8', 2560]]);
-    expect(weightPrecisions({ ...base, tables: { perWeight: [{ name: 'w', precision: 'float16' }] } })).to.deep.equal([{ weight: 'w', precision: 'float16', shape: undefined, bytesBefore: undefined, bytesAfter: undefined }]);
-    expect(weightPrecisions({ ...base, metrics: { 'precision.dense/kernel': 'uint8', applyMs: 3 } })).to.deep.equal([{ weight: 'dense/kernel', precision: 'uint8' }]);
+    const base: Decision = {
+      slot: 0,
+      plugin: 'mixed-precision',
+      kind: 'precision',
+      objective: 'size',
+      status: 'applied',
+      reason: '',
+      metrics: {},
+      notes: [],
+    };
+    expect(
+      weightPrecisions({ ...base, tables: { weights: WEIGHT_ROWS } })!.map((w) => [w.weight, w.precision, w.bytesAfter]),
+    ).to.deep.equal([
+      ['conv/kernel', 'float16', 2304],
+      ['conv/bias', 'float32', 64],
+      ['dense/kernel', 'uint8', 2560],
+    ]);
+    expect(weightPrecisions({ ...base, tables: { perWeight: [{ name: 'w', precision: 'float16' }] } })).to.deep.equal([
+      { weight: 'w', precision: 'float16', shape: undefined, bytesBefore: undefined, bytesAfter: undefined },
+    ]);
+    expect(weightPrecisions({ ...base, metrics: { 'precision.dense/kernel': 'uint8', applyMs: 3 } })).to.deep.equal([
+      { weight: 'dense/kernel', precision: 'uint8' },
+    ]);
     expect(weightPrecisions({ ...base, tables: { other: [{ a: 1 }] } })).to.equal(undefined);
     expect(weightPrecisions(base)).to.equal(undefined);
   });

@@ -30,7 +30,20 @@ describe('kiln optimize --report', () => {
     await fs.writeFile(path.join(dir, 'kiln.yaml'), 'validation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5 }\n');
     reportFile = path.join(dir, 'out', 'report.html');
     await fs.mkdir(path.dirname(reportFile));
-    run = await runKiln(['optimize', path.join(dir, 'model'), '--config', path.join(dir, 'kiln.yaml'), '--backend', 'wasm,cpu', '--json', '--report', reportFile], { timeoutMs: 90_000 });
+    run = await runKiln(
+      [
+        'optimize',
+        path.join(dir, 'model'),
+        '--config',
+        path.join(dir, 'kiln.yaml'),
+        '--backend',
+        'wasm,cpu',
+        '--json',
+        '--report',
+        reportFile,
+      ],
+      { timeoutMs: 90_000 },
+    );
   });
   after(async () => {
     await removeTempDir(dir);
@@ -58,7 +71,9 @@ describe('kiln optimize --report', () => {
       expect(requests).to.deep.equal([]);
       expect(charts.decisions.map((d) => [d.plugin, d.status])).to.deep.equal(printed.decisions.map((d) => [d.plugin, d.status]));
       const timed = printed.decisions.filter((d) => typeof d.metrics.speedup === 'number');
-      expect(charts.bars.filter((b) => b.plugin !== 'end-to-end').map((b) => [b.plugin, b.value])).to.deep.equal(timed.map((d) => [d.plugin, d.metrics.speedup]));
+      expect(charts.bars.filter((b) => b.plugin !== 'end-to-end').map((b) => [b.plugin, b.value])).to.deep.equal(
+        timed.map((d) => [d.plugin, d.metrics.speedup]),
+      );
     } finally {
       await browser?.close();
     }

@@ -10,13 +10,13 @@ import { describePluginConformance, type DescribeConformanceOptions } from 'tfjs
  * is checked on the MLP.
  */
 const SETTINGS: Record<string, DescribeConformanceOptions> = {
-  'backend-cpu': { models: ['mlp', 'attention-block'], backend: 'wasm' },   // starts on wasm, so it copies onto cpu
+  'backend-cpu': { models: ['mlp', 'attention-block'], backend: 'wasm' }, // starts on wasm, so it copies onto cpu
   'backend-wasm': { models: ['mlp', 'depthwise-cnn'] },
-  'backend-tensorflow': { models: ['mlp'] },                                 // unavailable without tfjs-node: reported, not failed
+  'backend-tensorflow': { models: ['mlp'] }, // unavailable without tfjs-node: reported, not failed
   'backend-tensorflow-gpu': { models: ['mlp'] },
   'graph-compile': { models: ['mlp', 'shogi-resnet', 'custom-layer', 'attention-block'] },
   'op-fusion': { models: ['shogi-resnet', 'depthwise-cnn', 'mlp'] },
-  'mixed-precision': { models: ['mlp', 'shogi-resnet', 'custom-layer'] },   // custom-layer: nothing to store below float32
+  'mixed-precision': { models: ['mlp', 'shogi-resnet', 'custom-layer'] }, // custom-layer: nothing to store below float32
 };
 
 const builtIns = Object.values(kiln)
@@ -40,7 +40,10 @@ describe('built-in plugins pass the conformance kit (tfjs-kiln/testing)', () => 
   it(`finds the ${BUILT_IN_NAMES.length} built-in plugin classes among the exports of tfjs-kiln`, () => {
     expect(builtIns).to.have.length(BUILT_IN_NAMES.length);
     expect(builtIns.map((meta) => meta.name)).to.deep.equal(BUILT_IN_NAMES);
-    expect(Object.keys(SETTINGS).filter((name) => !BUILT_IN_NAMES.includes(name)), 'settings for plugins that were not found').to.deep.equal([]);
+    expect(
+      Object.keys(SETTINGS).filter((name) => !BUILT_IN_NAMES.includes(name)),
+      'settings for plugins that were not found',
+    ).to.deep.equal([]);
   });
 
   // strictTolerance: Kiln's own plugins keep within the tolerance themselves, not only through the pipeline's rejection.

@@ -29,7 +29,9 @@ const END = '<!-- END GENERATED REFERENCE -->';
 const REGENERATE = 'run `npm run schema` and commit the result';
 
 /** The built-in plugins, as scripts/generate-schema.js finds them: every @Plugin class the package exports. */
-const plugins: SchemaPlugin[] = Object.values(kiln).map((value) => kiln.pluginMetaOf(value)).filter((m): m is kiln.PluginMeta => m !== undefined);
+const plugins: SchemaPlugin[] = Object.values(kiln)
+  .map((value) => kiln.pluginMetaOf(value))
+  .filter((m): m is kiln.PluginMeta => m !== undefined);
 
 type Constructor = new () => object;
 
@@ -63,7 +65,9 @@ function expectSameText(actual: string, expected: string, what: string): void {
   const e = expected.split('\n');
   let i = 0;
   while (i < a.length && i < e.length && a[i] === e[i]) i++;
-  expect.fail(`${what} is out of date (${REGENERATE}); first difference at line ${i + 1}:\n  committed: ${a[i] ?? '(end)'}\n  generated: ${e[i] ?? '(end)'}`);
+  expect.fail(
+    `${what} is out of date (${REGENERATE}); first difference at line ${i + 1}:\n  committed: ${a[i] ?? '(end)'}\n  generated: ${e[i] ?? '(end)'}`,
+  );
 }
 
 /** The schema's object for a class: the root for KilnConfig, else its definition. */
@@ -91,7 +95,14 @@ describe('JSON Schema and configuration reference', () => {
 
   it('covers the config classes and the built-in plugin options', () => {
     const names = classes.map((c) => c.name);
-    expect(names).to.include.members(['KilnConfig', 'BackendConfig', 'SlotConfig', 'CandidateConfig', 'ValidationConfig', 'BenchmarkConfig']);
+    expect(names).to.include.members([
+      'KilnConfig',
+      'BackendConfig',
+      'SlotConfig',
+      'CandidateConfig',
+      'ValidationConfig',
+      'BenchmarkConfig',
+    ]);
     expect(names).to.include.members(['GraphCompileOptions', 'OpFusionOptions', 'MixedPrecisionOptions', 'OutputBudgetOptions']);
     expect(plugins.map((p) => p.name)).to.include.members(['backend-cpu', 'backend-wasm', 'graph-compile', 'op-fusion', 'mixed-precision']);
   });
@@ -131,7 +142,9 @@ describe('JSON Schema and configuration reference', () => {
       const cell = rows.get(key)!;
       if (cell.startsWith('`')) {
         // The default as written reads back (as YAML) to the class's own default.
-        expect(parse(cell.slice(1, -1)), `the default of ${field.path}`).to.deep.equal(toJsonValue((new (field.owner as Constructor)() as Record<string, unknown>)[field.property]));
+        expect(parse(cell.slice(1, -1)), `the default of ${field.path}`).to.deep.equal(
+          toJsonValue((new (field.owner as Constructor)() as Record<string, unknown>)[field.property]),
+        );
       }
     }
     const stale = [...rows.keys()].filter((key) => !reference.some((f) => rowKey(f.plugin, f.path) === key));
@@ -139,9 +152,17 @@ describe('JSON Schema and configuration reference', () => {
   });
 
   it('every field has a description, and every description names a field', () => {
-    const missing = classes.flatMap((cls) => validatedProperties(cls).filter((p) => !descriptionOf(cls, p)).map((p) => `${cls.name}.${p}`));
+    const missing = classes.flatMap((cls) =>
+      validatedProperties(cls)
+        .filter((p) => !descriptionOf(cls, p))
+        .map((p) => `${cls.name}.${p}`),
+    );
     expect(missing, 'give these fields a @Description(...) (src/config/description.ts), then run `npm run schema`').to.deep.equal([]);
-    const stale = classes.flatMap((cls) => describedPropertiesOf(cls).filter((p) => !validatedProperties(cls).includes(p)).map((p) => `${cls.name}.${p}`));
+    const stale = classes.flatMap((cls) =>
+      describedPropertiesOf(cls)
+        .filter((p) => !validatedProperties(cls).includes(p))
+        .map((p) => `${cls.name}.${p}`),
+    );
     expect(stale, '@Description on properties that carry no validator (so are no config key)').to.deep.equal([]);
   });
 
@@ -160,24 +181,60 @@ describe('JSON Schema and configuration reference', () => {
     expect(properties.factor!.description).to.equal('How hard to squeeze.');
     expect(properties.verbose!.description, 'without one: the allowed words').to.equal('true or false');
     const rows = configReference({ plugins: [mine] }).filter((f) => f.plugin === 'my-plugin');
-    expect(rows.map((f) => [f.path, f.description])).to.deep.equal([['options.factor', 'How hard to squeeze.'], ['options.verbose', undefined]]);
+    expect(rows.map((f) => [f.path, f.description])).to.deep.equal([
+      ['options.factor', 'How hard to squeeze.'],
+      ['options.verbose', undefined],
+    ]);
   });
 
   it('every whole-object rule of a config class has its schema fragment', () => {
     for (const cls of classes) {
-      for (const rule of objectRulesOf(cls)) expect(OBJECT_RULE_SCHEMAS, `${cls.name}: ObjectRule "${rule}" has no fragment in OBJECT_RULE_SCHEMAS`).to.have.property(rule);
+      for (const rule of objectRulesOf(cls))
+        expect(OBJECT_RULE_SCHEMAS, `${cls.name}: ObjectRule "${rule}" has no fragment in OBJECT_RULE_SCHEMAS`).to.have.property(rule);
     }
   });
 
   describe('accepts and refuses what the loader does', () => {
     const accepted: [string, unknown][] = [
       ['an empty file', {}],
-      ['every default written out', { plugins: [], backend: { preference: ['wasm', 'cpu'] }, validation: { atol: 1e-5, rtol: 1e-4, samples: 4, seed: 0, largeMagnitude: 10, gradients: true }, benchmark: { warmup: 10, iterations: 50, minSpeedup: 1.05, minSizeGain: 1.05, outlierSigma: 2, endToEnd: true }, fallback: true, mode: 'inference', timeLimitMs: 120000 }],
+      [
+        'every default written out',
+        {
+          plugins: [],
+          backend: { preference: ['wasm', 'cpu'] },
+          validation: { atol: 1e-5, rtol: 1e-4, samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
+          benchmark: { warmup: 10, iterations: 50, minSpeedup: 1.05, minSizeGain: 1.05, outlierSigma: 2, endToEnd: true },
+          fallback: true,
+          mode: 'inference',
+          timeLimitMs: 120000,
+        },
+      ],
       ['null sections', { backend: null, validation: null, benchmark: null }],
       ['an empty pipeline', { pipeline: [] }],
-      ['slots of both shapes', { pipeline: [{ name: 'graph-compile', timeLimitMs: 5 }, { oneOf: [{ name: 'op-fusion', options: { level: 'graph' } }, { name: 'graph-compile' }] }] }],
-      ['plugin options', { pipeline: [{ name: 'graph-compile', options: { executor: 'direct', disablePasses: ['cse'], recompileLimit: 64 } }] }],
-      ['mixed-precision budgets', { pipeline: [{ name: 'mixed-precision', options: { policy: 'float16', budgets: { '*': { atol: 1e-3 }, policy: { argmaxAgreement: 0.99 } } } }] }],
+      [
+        'slots of both shapes',
+        {
+          pipeline: [
+            { name: 'graph-compile', timeLimitMs: 5 },
+            { oneOf: [{ name: 'op-fusion', options: { level: 'graph' } }, { name: 'graph-compile' }] },
+          ],
+        },
+      ],
+      [
+        'plugin options',
+        { pipeline: [{ name: 'graph-compile', options: { executor: 'direct', disablePasses: ['cse'], recompileLimit: 64 } }] },
+      ],
+      [
+        'mixed-precision budgets',
+        {
+          pipeline: [
+            {
+              name: 'mixed-precision',
+              options: { policy: 'float16', budgets: { '*': { atol: 1e-3 }, policy: { argmaxAgreement: 0.99 } } },
+            },
+          ],
+        },
+      ],
       ['empty options for a plugin without options', { pipeline: [{ name: 'backend-cpu', options: {} }] }],
       ['training mode', { mode: 'training', validation: { gradients: false } }],
       ['a negative seed', { validation: { seed: -3 } }],

@@ -28,7 +28,9 @@ function messageOf(report: ConformanceReport, id: ConformanceCheckId): string {
   return [...report.checks, ...(report.models[0]?.checks ?? [])].find((c) => c.id === id)?.message ?? '';
 }
 
-const PASSES: Record<ConformanceCheckId, string> = Object.fromEntries([...PLUGIN_CHECK_IDS, ...MODEL_CHECK_IDS].map((id) => [id, 'passed'])) as Record<ConformanceCheckId, string>;
+const PASSES: Record<ConformanceCheckId, string> = Object.fromEntries(
+  [...PLUGIN_CHECK_IDS, ...MODEL_CHECK_IDS].map((id) => [id, 'passed']),
+) as Record<ConformanceCheckId, string>;
 
 describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', function () {
   this.timeout(60_000);
@@ -39,7 +41,9 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
   /** Keeps a tensor it made after dispose(). */
   @Plugin(meta('kit-holds-on'), { container })
   class HoldsOnPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
       const scale = tf.scalar(1);
       return new WrappedModel(target, (x) => target.predict(x), `scaled by ${scale.id}`);
@@ -49,7 +53,9 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
   /** Frees its input (the user's LayersModel) on dispose(). */
   @Plugin(meta('kit-frees-input'), { container })
   class FreesInputPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
       const wrapped = new WrappedModel(target, (x) => target.predict(x));
       wrapped.dispose = () => target.layersModel?.dispose();
@@ -60,22 +66,35 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
   /** Finds nothing within its own constraints and says so. */
   @Plugin(meta('kit-rejects'), { container })
   class RejectsPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
-    async apply(): Promise<KilnModel> { throw new CandidateRejectedError('no variant within the budget'); }
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(): Promise<KilnModel> {
+      throw new CandidateRejectedError('no variant within the budget');
+    }
   }
 
   /** Unavailable, without saying why. */
   @Plugin(meta('kit-no-reason'), { container })
   class NoReasonPlugin implements OptimizationPlugin {
-    isAvailable() { return { available: false as const, reason: '' }; }
-    async apply(target: KilnModel) { return target; }
+    isAvailable() {
+      return { available: false as const, reason: '' };
+    }
+    async apply(target: KilnModel) {
+      return target;
+    }
   }
 
   /** A throw that leaves a tensor behind. */
   @Plugin(meta('kit-throws-leaking'), { container })
   class ThrowsLeakingPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
-    async apply(): Promise<KilnModel> { tf.zeros([3]); throw new Error('half way'); }
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(): Promise<KilnModel> {
+      tf.zeros([3]);
+      throw new Error('half way');
+    }
   }
 
   /** Asks for a service nobody registered. */
@@ -83,13 +102,21 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
   @Plugin(meta('kit-unconstructible'), { container })
   class UnconstructiblePlugin implements OptimizationPlugin {
     constructor(@inject(MISSING) readonly service: unknown) {}
-    isAvailable() { return AVAILABLE; }
-    async apply(target: KilnModel) { return target; }
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(target: KilnModel) {
+      return target;
+    }
   }
 
   class Undecorated implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
-    async apply(target: KilnModel) { return target; }
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(target: KilnModel) {
+      return target;
+    }
   }
 
   const run = (target: Parameters<typeof runPluginConformance>[0], options: ConformanceOptions = {}) =>
@@ -108,7 +135,12 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
 
   it('a plugin that throws: tolerance fails, and the pipeline check names the failure', async () => {
     const report = await run('throws');
-    expect(outcomes(report)).to.include({ tolerance: 'failed', pipeline: 'failed', 'input-untouched': 'passed', 'dispose-frees': 'passed' });
+    expect(outcomes(report)).to.include({
+      tolerance: 'failed',
+      pipeline: 'failed',
+      'input-untouched': 'passed',
+      'dispose-frees': 'passed',
+    });
     expect(messageOf(report, 'tolerance')).to.match(/apply threw: kaboom in apply.*CandidateRejectedError/);
     expect(messageOf(report, 'pipeline')).to.match(/failed it: apply threw: kaboom/);
     expect(report.passed).to.equal(false);
@@ -143,10 +175,14 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
   /** Blocks the event loop past its limit, then returns a new model (which the kit frees). */
   @Plugin(meta('kit-blocks'), { container })
   class BlocksPlugin implements OptimizationPlugin {
-    isAvailable() { return AVAILABLE; }
+    isAvailable() {
+      return AVAILABLE;
+    }
     async apply(target: KilnModel) {
       const until = performance.now() + 200;
-      while (performance.now() < until) { /* busy */ }
+      while (performance.now() < until) {
+        /* busy */
+      }
       return new WrappedModel(target, (x) => target.predict(x));
     }
   }
@@ -178,7 +214,7 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
     expect(messageOf(report, 'dispose-frees')).to.match(/after apply threw, 1 tensor/);
   });
 
-  it("a plugin whose dispose() frees its input: dispose-safe fails", async () => {
+  it('a plugin whose dispose() frees its input: dispose-safe fails', async () => {
     const report = await run(FreesInputPlugin, { pipeline: false });
     expect(outcomes(report)).to.include({ 'dispose-safe': 'failed' });
     expect(messageOf(report, 'dispose-safe')).to.match(/its input no longer runs after dispose\(\)/);
@@ -186,7 +222,12 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
 
   it('an unavailable plugin: the availability check passes with the reason, and the model checks are skipped', async () => {
     const report = await run('unavailable');
-    expect(outcomes(report)).to.deep.equal({ ...Object.fromEntries(MODEL_CHECK_IDS.map((id) => [id, 'skipped'])), registered: 'passed', available: 'passed', pipeline: 'passed' });
+    expect(outcomes(report)).to.deep.equal({
+      ...Object.fromEntries(MODEL_CHECK_IDS.map((id) => [id, 'skipped'])),
+      registered: 'passed',
+      available: 'passed',
+      pipeline: 'passed',
+    });
     expect(messageOf(report, 'available')).to.equal('unavailable: needs hardware this machine lacks');
     expect(messageOf(report, 'tolerance')).to.match(/unavailable here: needs hardware/);
     expect(report.models[0]!.decision?.status).to.equal('unavailable');
@@ -219,14 +260,21 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
     const elsewhere = rootContainer.createChildContainer();
     @Plugin(meta('kit-registered-elsewhere'), { container: elsewhere })
     class RegisteredElsewhere implements OptimizationPlugin {
-      isAvailable() { return AVAILABLE; }
-      async apply(target: KilnModel) { return new WrappedModel(target, (x) => target.predict(x)); }
+      isAvailable() {
+        return AVAILABLE;
+      }
+      async apply(target: KilnModel) {
+        return new WrappedModel(target, (x) => target.predict(x));
+      }
     }
     const before = tf.memory().numTensors;
     const report = await run(RegisteredElsewhere, { models: ['mlp', 'custom-layer'] });
     expect(report.passed, JSON.stringify(report.models, null, 1)).to.equal(true);
-    expect(new PluginRegistry(container).has('kit-registered-elsewhere'), 'the kit registers a class it is given only in a child of its own').to.equal(false);
-    await run(HoldsOnPlugin);  // its leaks (one per apply: direct, then in the pipeline) are the plugin's
+    expect(
+      new PluginRegistry(container).has('kit-registered-elsewhere'),
+      'the kit registers a class it is given only in a child of its own',
+    ).to.equal(false);
+    await run(HoldsOnPlugin); // its leaks (one per apply: direct, then in the pipeline) are the plugin's
     expect(tf.getBackend()).to.equal('cpu');
     expect(tf.memory().numTensors - before).to.equal(2);
   });
@@ -247,14 +295,21 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
           path = saved;
         },
         before(fn) {
-          pending.push(async () => { await fn.call({ timeout: () => undefined }); });
+          pending.push(async () => {
+            await fn.call({ timeout: () => undefined });
+          });
         },
         it(title, fn) {
           const where = [...path, title].join(' / ');
           events.push(`it ${where}`);
           pending.push(async () => {
             let skipped = false;
-            const context: MochaContextLike = { skip: () => { skipped = true; throw new Error('skip'); } };
+            const context: MochaContextLike = {
+              skip: () => {
+                skipped = true;
+                throw new Error('skip');
+              },
+            };
             try {
               await fn.call(context);
               outcomes[where] = 'passed';
@@ -264,7 +319,14 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
           });
         },
       };
-      return { mocha, events, outcomes, run: async () => { for (const step of pending) await step(); } };
+      return {
+        mocha,
+        events,
+        outcomes,
+        run: async () => {
+          for (const step of pending) await step();
+        },
+      };
     }
 
     it('declares one suite per plugin and model, with one test per check, each failing with its message', async () => {
@@ -276,7 +338,9 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
       expect(recorded.events).to.include("describe leaks conforms to Kiln's plugin contract / on custom-layer");
       await recorded.run();
       const leak = `leaks conforms to Kiln's plugin contract / on mlp / ${CONFORMANCE_CHECKS['no-leak-per-call']}`;
-      expect(recorded.outcomes[leak]).to.match(/^failed: leaks no tensors or backend buffers per predict call: each predict call leaves 1 tensor/);
+      expect(recorded.outcomes[leak]).to.match(
+        /^failed: leaks no tensors or backend buffers per predict call: each predict call leaves 1 tensor/,
+      );
       expect(recorded.outcomes[`leaks conforms to Kiln's plugin contract / ${CONFORMANCE_CHECKS.registered}`]).to.equal('passed');
     });
 
@@ -298,7 +362,9 @@ describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', funct
       const saved = g.describe;
       g.describe = undefined;
       try {
-        expect(() => describePluginConformance('faster', { container })).to.throw(/pass them: describePluginConformance\(plugin, \{ mocha: \{ describe, it, before \} \}\)/);
+        expect(() => describePluginConformance('faster', { container })).to.throw(
+          /pass them: describePluginConformance\(plugin, \{ mocha: \{ describe, it, before \} \}\)/,
+        );
       } finally {
         g.describe = saved;
       }

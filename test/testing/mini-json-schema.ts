@@ -7,8 +7,29 @@ export type Schema = boolean | { [keyword: string]: unknown };
 
 const ANNOTATIONS = new Set(['$schema', 'title', 'description', 'default', 'definitions', 'examples']);
 const KNOWN = new Set([
-  ...ANNOTATIONS, '$ref', 'type', 'enum', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'pattern', 'minItems', 'uniqueItems',
-  'items', 'properties', 'additionalProperties', 'required', 'maxProperties', 'anyOf', 'oneOf', 'allOf', 'not', 'if', 'then', 'else',
+  ...ANNOTATIONS,
+  '$ref',
+  'type',
+  'enum',
+  'const',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'pattern',
+  'minItems',
+  'uniqueItems',
+  'items',
+  'properties',
+  'additionalProperties',
+  'required',
+  'maxProperties',
+  'anyOf',
+  'oneOf',
+  'allOf',
+  'not',
+  'if',
+  'then',
+  'else',
 ]);
 
 function typeOf(value: unknown): string {
@@ -41,17 +62,20 @@ export function validate(schema: Schema, value: unknown, root: Schema = schema, 
     const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
     if (!types.some((t) => matchesType(value, t))) return [...errors, `${path}: expected ${types.join(' or ')}, got ${typeOf(value)}`];
   }
-  if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(value))) errors.push(`${path}: not one of ${JSON.stringify(s.enum)}`);
+  if (s.enum !== undefined && !(s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(value)))
+    errors.push(`${path}: not one of ${JSON.stringify(s.enum)}`);
   if (s.const !== undefined && JSON.stringify(s.const) !== JSON.stringify(value)) errors.push(`${path}: not ${JSON.stringify(s.const)}`);
   if (typeof value === 'number') {
     if (typeof s.minimum === 'number' && value < s.minimum) errors.push(`${path}: below ${s.minimum}`);
     if (typeof s.maximum === 'number' && value > s.maximum) errors.push(`${path}: above ${s.maximum}`);
     if (typeof s.exclusiveMinimum === 'number' && !(value > s.exclusiveMinimum)) errors.push(`${path}: not above ${s.exclusiveMinimum}`);
   }
-  if (typeof value === 'string' && typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(value)) errors.push(`${path}: does not match ${s.pattern}`);
+  if (typeof value === 'string' && typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(value))
+    errors.push(`${path}: does not match ${s.pattern}`);
   if (Array.isArray(value)) {
     if (typeof s.minItems === 'number' && value.length < s.minItems) errors.push(`${path}: fewer than ${s.minItems} items`);
-    if (s.uniqueItems === true && new Set(value.map((v) => JSON.stringify(v))).size !== value.length) errors.push(`${path}: duplicate items`);
+    if (s.uniqueItems === true && new Set(value.map((v) => JSON.stringify(v))).size !== value.length)
+      errors.push(`${path}: duplicate items`);
     if (s.items !== undefined) value.forEach((v, i) => errors.push(...sub(s.items, v, `${path}[${i}]`)));
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -62,11 +86,13 @@ export function validate(schema: Schema, value: unknown, root: Schema = schema, 
       else if (s.additionalProperties !== undefined) errors.push(...sub(s.additionalProperties, v, `${path}.${key}`));
     }
     for (const key of (s.required ?? []) as string[]) if (!(key in record)) errors.push(`${path}: missing ${key}`);
-    if (typeof s.maxProperties === 'number' && Object.keys(record).length > s.maxProperties) errors.push(`${path}: more than ${s.maxProperties} keys`);
+    if (typeof s.maxProperties === 'number' && Object.keys(record).length > s.maxProperties)
+      errors.push(`${path}: more than ${s.maxProperties} keys`);
   }
   if (Array.isArray(s.allOf)) for (const part of s.allOf) errors.push(...sub(part, value));
   if (Array.isArray(s.anyOf) && !s.anyOf.some((part) => sub(part, value).length === 0)) errors.push(`${path}: matches none of anyOf`);
-  if (Array.isArray(s.oneOf) && s.oneOf.filter((part) => sub(part, value).length === 0).length !== 1) errors.push(`${path}: does not match exactly one of oneOf`);
+  if (Array.isArray(s.oneOf) && s.oneOf.filter((part) => sub(part, value).length === 0).length !== 1)
+    errors.push(`${path}: does not match exactly one of oneOf`);
   if (s.not !== undefined && sub(s.not, value).length === 0) errors.push(`${path}: matches "not"`);
   if (s.if !== undefined) {
     const branch = sub(s.if, value).length === 0 ? s.then : s.else;

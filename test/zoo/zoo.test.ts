@@ -184,7 +184,12 @@ describe('zoo: model specifics', () => {
     expect(dense.map((l) => l.name)).to.deep.equal(['hidden1', 'hidden2', 'probs']);
     model.dispose();
     const narrow = buildMlp({ hidden: [8, 4, 2] });
-    expect(narrow.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.outputShape)).to.deep.equal([[null, 8], [null, 4], [null, 2], [null, 10]]);
+    expect(narrow.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.outputShape)).to.deep.equal([
+      [null, 8],
+      [null, 4],
+      [null, 2],
+      [null, 10],
+    ]);
     narrow.dispose();
   });
 
@@ -205,8 +210,14 @@ describe('zoo: model specifics', () => {
       if (c === 'BatchNormalization') {
         const [gamma, beta, mean, variance] = layer.getWeights().map((w) => Array.from(w.dataSync()));
         expect(gamma!.some((g) => g !== 1) && gamma!.every((g) => g >= 0.8 && g <= 1.2), `${layer.name} gamma`).to.equal(true);
-        expect(beta!.some((b) => b !== 0), `${layer.name} beta`).to.equal(true);
-        expect(mean!.some((m) => m !== 0), `${layer.name} mean`).to.equal(true);
+        expect(
+          beta!.some((b) => b !== 0),
+          `${layer.name} beta`,
+        ).to.equal(true);
+        expect(
+          mean!.some((m) => m !== 0),
+          `${layer.name} mean`,
+        ).to.equal(true);
         expect(variance!.every((v) => v >= 0.8 && v <= 1.2) && variance!.some((v) => v !== 1), `${layer.name} variance`).to.equal(true);
       }
     });
@@ -235,7 +246,12 @@ describe('zoo: model specifics', () => {
         const q = (xi as tf.Tensor2D).matMul(wq!);
         const k = (xi as tf.Tensor2D).matMul(wk!);
         const v = (xi as tf.Tensor2D).matMul(wv!);
-        return q.matMul(k.transpose()).mul(1 / Math.sqrt(32)).softmax().matMul(v).matMul(wo!);
+        return q
+          .matMul(k.transpose())
+          .mul(1 / Math.sqrt(32))
+          .softmax()
+          .matMul(v)
+          .matMul(wo!);
       });
       return tf.stack(rows);
     });

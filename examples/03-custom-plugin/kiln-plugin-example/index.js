@@ -94,7 +94,9 @@ class PruneSmallWeights {
     context.metric('zeroedWeights', zeroed);
     context.metric('sparsity', round(zeroed / total));
     if (context.table) context.table('layers', rows);
-    context.note(`zeroed ${zeroed} of ${total} kernel weights (|w| < ${threshold}); kernels with under half their weights left ship sparse`);
+    context.note(
+      `zeroed ${zeroed} of ${total} kernel weights (|w| < ${threshold}); kernels with under half their weights left ship sparse`,
+    );
     return new PrunedModel(copy, target.backend, bytes, `${target.description}, pruned below ${threshold}`);
   }
 }

@@ -54,7 +54,10 @@ function percent(value: string): number {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function batches(value: string): number[] {
@@ -70,22 +73,35 @@ export function benchCommand(): Command {
   return new Command('bench')
     .description('benchmark a model against plain tf.js and its backends, interleaved in one process; compare the ratios with a baseline')
     .argument('<models...>', 'model.json (or its folder), zoo:NAME, or "zoo" for every zoo model')
-    .option('-c, --config <file>', 'kiln.yaml for the kiln variant\'s optimize() run (backend.preference is set per cell: its backend, then Kiln\'s fallbacks)')
+    .option(
+      '-c, --config <file>',
+      "kiln.yaml for the kiln variant's optimize() run (backend.preference is set per cell: its backend, then Kiln's fallbacks)",
+    )
     .option('--json', 'print one JSON document (every figure, timing and ratio) instead of the tables')
     .option('--backend <list>', 'backends to run cells on, comma separated (default: every one that runs here)', list)
     .addOption(new Option('--batch <list>', 'batch sizes, comma separated').argParser(batches).default([1, 32], '1,32'))
     .option('--variants <list>', 'variants to measure, comma separated (predict is always measured)', list)
     .option('--baseline <file>', 'compare each kiln/predict ratio with this baseline; exit 1 when one fell by more than --max-regression')
     .option('--max-regression <pct>', 'largest allowed fall of a ratio, in percent', percent, 10)
-    .option('--update-baseline <file>', 'write this run\'s ratios as the baseline (atomically)')
+    .option('--update-baseline <file>', "write this run's ratios as the baseline (atomically)")
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--budget-ms <n>', 'time per cell: timed rounds go on until it is spent', positiveInt, DEFAULT_BENCH_SETTINGS.budgetMs)
     .option('--min-rounds <n>', 'timed rounds per cell at least', positiveInt, DEFAULT_BENCH_SETTINGS.minRounds)
     .option('--max-rounds <n>', 'timed rounds per cell at most', positiveInt, DEFAULT_BENCH_SETTINGS.maxRounds)
     .option('--rounds <n>', 'exactly this many timed rounds per cell (sets --min-rounds and --max-rounds)', positiveInt)
-    .option('--warmup <n>', 'warm-up rounds per cell (fewer when they take over a quarter of the budget)', nonNegativeInt, DEFAULT_BENCH_SETTINGS.warmupRounds)
+    .option(
+      '--warmup <n>',
+      'warm-up rounds per cell (fewer when they take over a quarter of the budget)',
+      nonNegativeInt,
+      DEFAULT_BENCH_SETTINGS.warmupRounds,
+    )
     .option('--seed <n>', 'seed of the sample inputs', nonNegativeInt, DEFAULT_BENCH_SETTINGS.seed)
-    .option('--slow-call-ms <n>', 'leave the optional variants (compiled, layers-fused, fused) out of cells where a call of predict takes longer; 0 keeps them', nonNegativeInt, DEFAULT_BENCH_SETTINGS.slowCallMs)
+    .option(
+      '--slow-call-ms <n>',
+      'leave the optional variants (compiled, layers-fused, fused) out of cells where a call of predict takes longer; 0 keeps them',
+      nonNegativeInt,
+      DEFAULT_BENCH_SETTINGS.slowCallMs,
+    )
     .option('--small', 'zoo models at their scaled-down size (quick checks)')
     .option('--markdown', 'also print the summary as a Markdown table')
     .option('--no-detail', 'leave out the per-variant table')
@@ -123,14 +139,26 @@ export async function runBenchCommand(targets: string[], flags: BenchFlags): Pro
   const progress = benchProgress(process.stderr, { quiet: flags.quiet });
   let result: BenchResult;
   try {
-    result = await runBench({ sources, backends: plan.backends, bestBackend: plan.best, unavailableBackends: plan.unavailable, batches: flags.batch, variants, settings, optimizeConfig, observer: progress });
+    result = await runBench({
+      sources,
+      backends: plan.backends,
+      bestBackend: plan.best,
+      unavailableBackends: plan.unavailable,
+      batches: flags.batch,
+      variants,
+      settings,
+      optimizeConfig,
+      observer: progress,
+    });
   } finally {
     progress.stop();
     await tf.setBackend('cpu');
   }
   if (baseline) result = { ...result, baseline: compareToBaseline(result, baseline, flags.maxRegression, resolve(flags.baseline!)) };
 
-  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderBench(result, { markdown: flags.markdown, detail: flags.detail })}\n`);
+  process.stdout.write(
+    flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderBench(result, { markdown: flags.markdown, detail: flags.detail })}\n`,
+  );
   if (flags.updateBaseline) {
     const file = resolve(flags.updateBaseline);
     const written = baselineFrom(result);

@@ -33,7 +33,10 @@ export function positiveInt(value: string): number {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Adds the flags of a pipeline run to a command. */
@@ -65,7 +68,11 @@ export function loadRunConfig(flags: RunFlags): Promise<KilnConfig> {
  * Runs the pipeline on a model and prints the report (also the partial report of a
  * run stopped under `fallback: false`, with --json); shared by `optimize` and `demo`.
  */
-export async function runAndPrint(stock: StockModel, config: KilnConfig, flags: RunFlags): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
+export async function runAndPrint(
+  stock: StockModel,
+  config: KilnConfig,
+  flags: RunFlags,
+): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
   const { model } = stock;
   const samples = syntheticSampleInputs(stock.format.wrap(model, tf.getBackend(), false).inputs, config.validation.seed, flags.batch);
   const progress = progressDisplay();
@@ -129,6 +136,10 @@ async function writeOutputs(out: string, optimized: OptimizedModel, original: St
   const artifacts = optimized.artifacts ?? (await stock.format.save(stock.model));
   await saveArtifactsToDisk(artifacts, out);
   await writeFileAtomic(join(out, 'kiln-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const what = optimized.artifacts ? 'the optimised layers, weights stored as the report says' : stock.model === original.model ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)' : 'the optimised layers';
+  const what = optimized.artifacts
+    ? 'the optimised layers, weights stored as the report says'
+    : stock.model === original.model
+      ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)'
+      : 'the optimised layers';
   process.stderr.write(`wrote ${join(out, 'model.json')} (${what}) and ${join(out, 'kiln-report.json')}\n`);
 }

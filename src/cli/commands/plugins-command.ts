@@ -46,8 +46,14 @@ export function pluginsCommand(): Command {
         process.stdout.write(`${JSON.stringify(listings, null, 2)}\n`);
         return;
       }
-      const table = new Table({ head: ['plugin', 'kind', 'objective', 'available', 'description / reason'], style: { head: [], border: [] }, colWidths: [24, 10, 11, 11, 60], wordWrap: true });
-      for (const p of listings) table.push([p.name, p.kind, p.objective, p.available ? 'yes' : 'no', p.available ? p.description : p.reason]);
+      const table = new Table({
+        head: ['plugin', 'kind', 'objective', 'available', 'description / reason'],
+        style: { head: [], border: [] },
+        colWidths: [24, 10, 11, 11, 60],
+        wordWrap: true,
+      });
+      for (const p of listings)
+        table.push([p.name, p.kind, p.objective, p.available ? 'yes' : 'no', p.available ? p.description : p.reason]);
       process.stdout.write(`${table.toString()}\n`);
     });
 }

@@ -38,7 +38,12 @@ export interface CompileOptions {
 }
 
 /** The compiler's settings for these options (defaults filled in); a TypeError for an executor that is not registered. */
-export function graphFunctionSettings(options: CompileOptions, name: string, layers?: readonly tf.layers.Layer[], defaultMode: CompileMode = 'inference'): GraphFunctionSettings {
+export function graphFunctionSettings(
+  options: CompileOptions,
+  name: string,
+  layers?: readonly tf.layers.Layer[],
+  defaultMode: CompileMode = 'inference',
+): GraphFunctionSettings {
   const executor = options.executor ?? 'auto';
   if (executor !== 'auto' && !isExecutorName(executor)) {
     throw new TypeError(`executor must be one of: auto, ${executorNames().join(', ')} (got ${JSON.stringify(executor)})`);

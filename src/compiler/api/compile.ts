@@ -22,8 +22,14 @@ export interface CompiledFunction<F extends (...inputs: tf.Tensor[]) => tf.Tenso
  *   tensors out). Works inside `tf.grads`, `tf.variableGrads` and `optimizer.minimize`.
  */
 export function compile(model: tf.LayersModel, options?: CompileOptions): CompiledModel;
-export function compile<F extends (...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]>(fn: F, options?: CompileOptions): CompiledFunction<F>;
-export function compile(target: tf.LayersModel | ((...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]), options: CompileOptions = {}): CompiledModel | CompiledFunction<never> {
+export function compile<F extends (...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]>(
+  fn: F,
+  options?: CompileOptions,
+): CompiledFunction<F>;
+export function compile(
+  target: tf.LayersModel | ((...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]),
+  options: CompileOptions = {},
+): CompiledModel | CompiledFunction<never> {
   if (target instanceof tf.LayersModel) return new CompiledModel(new LayersKilnModel(target, tf.getBackend(), false), options);
   if (typeof target !== 'function') throw new TypeError('compile() takes a tf.LayersModel or a function of tensors');
   const graphFn = new GraphFunction(target, graphFunctionSettings(options, target.name || 'function'));

@@ -37,7 +37,11 @@ export function compiled(options: CompileOptions = {}) {
         let functions = perInstance.get(this);
         if (!functions) perInstance.set(this, (functions = new Map()));
         let fn = functions.get(key);
-        if (!fn) functions.set(key, (fn = new GraphFunction((...xs) => original.apply(this, xs), graphFunctionSettings(options, name, undefined, 'auto'))));
+        if (!fn)
+          functions.set(
+            key,
+            (fn = new GraphFunction((...xs) => original.apply(this, xs), graphFunctionSettings(options, name, undefined, 'auto'))),
+          );
         return fn.call(args);
       },
     };

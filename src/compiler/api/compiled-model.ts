@@ -18,7 +18,9 @@ export class CompiledModel extends DelegatingKilnModel {
   constructor(inner: KilnModel, options: CompileOptions = {}) {
     super(inner);
     if (!isTfjsBackend(inner.backend)) {
-      throw new Error(`cannot compile "${inner.description}": it runs on ${inner.backend}, not on a tf.js backend, so there are no tf.js kernels to trace`);
+      throw new Error(
+        `cannot compile "${inner.description}": it runs on ${inner.backend}, not on a tf.js backend, so there are no tf.js kernels to trace`,
+      );
     }
     this.label = `compiled kernel graph of ${inner.description}`;
     this.fn = new GraphFunction(

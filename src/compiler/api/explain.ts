@@ -50,7 +50,11 @@ export function explain(
   if (outcome.kind === 'compiled') outcome.plan.dispose();
   else disposeGraphConstants(outcome.graph);
 
-  const lines = [`Kernels captured: ${traced.nodes.length} (${Object.entries(kernels).map(([k, n]) => `${k} x${n}`).join(', ')})`];
+  const lines = [
+    `Kernels captured: ${traced.nodes.length} (${Object.entries(kernels)
+      .map(([k, n]) => `${k} x${n}`)
+      .join(', ')})`,
+  ];
   if (isModel) for (const l of byLayer) lines.push(`  ${l.layer}: ${l.kernels.join(', ')}`);
   lines.push(breaks.length ? 'Graph breaks (this signature runs eagerly):' : 'Graph breaks: none');
   for (const b of breaks) lines.push(`  [${b.cause}] ${b.reason}`);

@@ -10,7 +10,11 @@ declare module './executor.js' {
 }
 
 type Info = tf.TensorInfo | tf.Tensor;
-type KernelFn = (params: { inputs: Record<string, Info> | Info[]; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => Info | Info[];
+type KernelFn = (params: {
+  inputs: Record<string, Info> | Info[];
+  backend: tf.KernelBackend;
+  attrs: Record<string, unknown>;
+}) => Info | Info[];
 
 /**
  * Inference without the engine's per-kernel bookkeeping: calls the backend's
@@ -29,7 +33,11 @@ export class DirectExecutor implements GraphExecutor {
   private readonly sources: readonly GraphValue[];
   private readonly outputKinds: boolean[];
 
-  constructor(private readonly graph: KernelGraph, plan: MemoryPlan | undefined, readonly backendName: string) {
+  constructor(
+    private readonly graph: KernelGraph,
+    plan: MemoryPlan | undefined,
+    readonly backendName: string,
+  ) {
     const backend = tf.findBackend(backendName);
     if (!backend) throw new Error(`backend "${backendName}" is not initialised`);
     this.backend = backend;

@@ -32,7 +32,12 @@ export function isExecutorName(name: string): name is ExecutorKind {
 }
 
 /** Builds the executor `name` for a graph; throws when it is not registered or cannot run that graph. */
-export function createExecutor(name: ExecutorKind, graph: KernelGraph, memory: MemoryPlan | undefined, context: ExecutorContext): GraphExecutor {
+export function createExecutor(
+  name: ExecutorKind,
+  graph: KernelGraph,
+  memory: MemoryPlan | undefined,
+  context: ExecutorContext,
+): GraphExecutor {
   const definition = registry.get(name);
   if (!definition) throw new Error(`no executor named "${name}" is registered (registered: ${executorNames().join(', ')})`);
   return definition.create(graph, memory, context);

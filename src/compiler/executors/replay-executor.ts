@@ -15,10 +15,17 @@ type Args = Record<string, tf.Tensor>;
 /** The arguments tf.fused.conv2d and tf.fused.depthwiseConv2d share, from a recorded node. */
 function convArgs(a: Args, at: Record<string, unknown>) {
   return {
-    x: a.x as tf.Tensor4D, filter: a.filter as tf.Tensor4D, bias: a.bias, preluActivationWeights: a.preluActivationWeights,
-    strides: at.strides as [number, number], pad: at.pad as 'same', dataFormat: (at.dataFormat as 'NHWC') ?? 'NHWC',
-    dilations: (at.dilations as [number, number]) ?? [1, 1], dimRoundingMode: at.dimRoundingMode as 'round' | undefined,
-    activation: (at.activation as tf.fused.Activation) ?? 'linear', leakyreluAlpha: at.leakyreluAlpha as number | undefined,
+    x: a.x as tf.Tensor4D,
+    filter: a.filter as tf.Tensor4D,
+    bias: a.bias,
+    preluActivationWeights: a.preluActivationWeights,
+    strides: at.strides as [number, number],
+    pad: at.pad as 'same',
+    dataFormat: (at.dataFormat as 'NHWC') ?? 'NHWC',
+    dilations: (at.dilations as [number, number]) ?? [1, 1],
+    dimRoundingMode: at.dimRoundingMode as 'round' | undefined,
+    activation: (at.activation as tf.fused.Activation) ?? 'linear',
+    leakyreluAlpha: at.leakyreluAlpha as number | undefined,
   };
 }
 
@@ -32,9 +39,14 @@ const FUSED_ROUTES: Record<string, (a: Args, attrs: Record<string, unknown>) => 
   FusedDepthwiseConv2D: (a, at) => tf.fused.depthwiseConv2d(convArgs(a, at)),
   _FusedMatMul: (a, at) =>
     tf.fused.matMul({
-      a: a.a!, b: a.b!, bias: a.bias, preluActivationWeights: a.preluActivationWeights,
-      transposeA: Boolean(at.transposeA), transposeB: Boolean(at.transposeB),
-      activation: (at.activation as tf.fused.Activation) ?? 'linear', leakyreluAlpha: at.leakyreluAlpha as number | undefined,
+      a: a.a!,
+      b: a.b!,
+      bias: a.bias,
+      preluActivationWeights: a.preluActivationWeights,
+      transposeA: Boolean(at.transposeA),
+      transposeB: Boolean(at.transposeB),
+      activation: (at.activation as tf.fused.Activation) ?? 'linear',
+      leakyreluAlpha: at.leakyreluAlpha as number | undefined,
     }),
 };
 
@@ -49,7 +61,10 @@ export class ReplayExecutor implements GraphExecutor {
   private readonly slots: number;
   private readonly sources: readonly GraphValue[];
 
-  constructor(private readonly graph: KernelGraph, plan: MemoryPlan | undefined) {
+  constructor(
+    private readonly graph: KernelGraph,
+    plan: MemoryPlan | undefined,
+  ) {
     this.nodes = prepareNodes(graph, plan);
     this.slots = graph.values.size;
     this.sources = usedSourceValues(graph);
@@ -65,7 +80,9 @@ export class ReplayExecutor implements GraphExecutor {
         const args = node.positional ? ([] as tf.Tensor[]) : ({} as Args);
         for (let k = 0; k < node.ids.length; k++) (args as Record<string, tf.Tensor>)[node.names[k]!] = env[node.ids[k]!]!;
         const route = taped ? FUSED_ROUTES[node.kernel] : undefined;
-        const out = route ? route(args as Args, node.attrs) : engine.runKernel(node.kernel, args as tf.NamedTensorMap, node.attrs as tf.NamedAttrMap);
+        const out = route
+          ? route(args as Args, node.attrs)
+          : engine.runKernel(node.kernel, args as tf.NamedTensorMap, node.attrs as tf.NamedAttrMap);
         if (Array.isArray(out)) {
           for (let k = 0; k < node.outputs.length; k++) env[node.outputs[k]!] = out[k];
           produced.push(...out);

@@ -5,7 +5,14 @@ import { rebuild, type GraphPass } from './graph-pass.js';
  * Kernels whose results differ between two calls with the same inputs: their random
  * seed is an attribute (tf.multinomial without a seed draws one per call).
  */
-export const STATEFUL_KERNELS: ReadonlySet<string> = new Set(['Multinomial', 'RandomUniform', 'RandomNormal', 'RandomStandardNormal', 'RandomGamma', 'RandomUniformInt']);
+export const STATEFUL_KERNELS: ReadonlySet<string> = new Set([
+  'Multinomial',
+  'RandomUniform',
+  'RandomNormal',
+  'RandomStandardNormal',
+  'RandomGamma',
+  'RandomUniformInt',
+]);
 
 /** Merges kernels that compute the same thing: same kernel, same inputs, same attributes. */
 export const commonSubexpressions: GraphPass = {
@@ -28,6 +35,9 @@ export const commonSubexpressions: GraphPass = {
       kept.push(node);
     }
     const changes = graph.nodes.length - kept.length;
-    return { graph: rebuild(graph, kept, alias), report: { pass: this.name, changes, detail: changes ? `${changes} duplicate kernel(s) merged` : 'no duplicates' } };
+    return {
+      graph: rebuild(graph, kept, alias),
+      report: { pass: this.name, changes, detail: changes ? `${changes} duplicate kernel(s) merged` : 'no duplicates' },
+    };
   },
 };

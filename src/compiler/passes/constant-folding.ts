@@ -20,7 +20,9 @@ export const constantFolding: GraphPass = {
         kept.push(node);
         continue;
       }
-      const args = node.positional ? ins.map(([, v]) => values.get(v)!.constant!) : Object.fromEntries(ins.map(([k, v]) => [k, values.get(v)!.constant!]));
+      const args = node.positional
+        ? ins.map(([, v]) => values.get(v)!.constant!)
+        : Object.fromEntries(ins.map(([k, v]) => [k, values.get(v)!.constant!]));
       const out = tf.tidy(() => {
         const r = tf.engine().runKernel(node.kernel, args as tf.NamedTensorMap, node.attrs as tf.NamedAttrMap);
         return Array.isArray(r) ? r : [r];
@@ -31,6 +33,13 @@ export const constantFolding: GraphPass = {
       });
       folded++;
     }
-    return { graph: rebuild(graph, kept, new Map(), values), report: { pass: this.name, changes: folded, detail: folded ? `${folded} kernel(s) folded into constants` : 'no constant-only kernels' } };
+    return {
+      graph: rebuild(graph, kept, new Map(), values),
+      report: {
+        pass: this.name,
+        changes: folded,
+        detail: folded ? `${folded} kernel(s) folded into constants` : 'no constant-only kernels',
+      },
+    };
   },
 };

@@ -16,6 +16,9 @@ export const deadCode: GraphPass = {
     }
     kept.reverse();
     const changes = graph.nodes.length - kept.length;
-    return { graph: rebuild(graph, kept), report: { pass: this.name, changes, detail: changes ? `${changes} unused kernel(s) removed` : 'no unused kernels' } };
+    return {
+      graph: rebuild(graph, kept),
+      report: { pass: this.name, changes, detail: changes ? `${changes} unused kernel(s) removed` : 'no unused kernels' },
+    };
   },
 };

@@ -25,7 +25,12 @@ export interface GraphPass {
  * A graph with `nodes`, where every use of a key of `alias` is replaced by its value
  * (followed transitively). Values stay in the table; unused ones are harmless.
  */
-export function rebuild(graph: KernelGraph, nodes: readonly KernelNode[], alias: ReadonlyMap<ValueId, ValueId> = new Map(), values = graph.values): KernelGraph {
+export function rebuild(
+  graph: KernelGraph,
+  nodes: readonly KernelNode[],
+  alias: ReadonlyMap<ValueId, ValueId> = new Map(),
+  values = graph.values,
+): KernelGraph {
   const follow = (id: ValueId): ValueId => {
     let current = id;
     for (let hops = 0; alias.has(current); hops++) {
@@ -39,6 +44,10 @@ export function rebuild(graph: KernelGraph, nodes: readonly KernelNode[], alias:
     inputs: graph.inputs,
     outputIsList: graph.outputIsList,
     outputs: graph.outputs.map(follow),
-    nodes: nodes.map((n) => (Object.values(n.inputs).some((v) => alias.has(v)) ? { ...n, inputs: Object.fromEntries(Object.entries(n.inputs).map(([k, v]) => [k, follow(v)])) } : n)),
+    nodes: nodes.map((n) =>
+      Object.values(n.inputs).some((v) => alias.has(v))
+        ? { ...n, inputs: Object.fromEntries(Object.entries(n.inputs).map(([k, v]) => [k, follow(v)])) }
+        : n,
+    ),
   };
 }

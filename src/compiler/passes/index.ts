@@ -15,7 +15,12 @@ export const BUILT_IN_PASSES: readonly GraphPass[] = [noopRemoval, constantFoldi
 export const PASS_NAMES: readonly string[] = [...BUILT_IN_PASSES.map((p) => p.name), 'memory-plan'];
 
 /** Runs the passes not named in `disabled`, in order; reports what each did. */
-export function runPasses(graph: KernelGraph, context: PassContext, disabled: readonly string[] = [], passes: readonly GraphPass[] = BUILT_IN_PASSES): { graph: KernelGraph; reports: PassReport[] } {
+export function runPasses(
+  graph: KernelGraph,
+  context: PassContext,
+  disabled: readonly string[] = [],
+  passes: readonly GraphPass[] = BUILT_IN_PASSES,
+): { graph: KernelGraph; reports: PassReport[] } {
   const reports: PassReport[] = [];
   let current = graph;
   for (const pass of passes) {

@@ -23,7 +23,11 @@ export const noopRemoval: GraphPass = {
       removed[node.kernel] = (removed[node.kernel] ?? 0) + 1;
     }
     const changes = graph.nodes.length - kept.length;
-    const detail = changes ? Object.entries(removed).map(([k, n]) => `${n} ${k}`).join(', ') + ' removed' : 'nothing to remove';
+    const detail = changes
+      ? Object.entries(removed)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ') + ' removed'
+      : 'nothing to remove';
     return { graph: rebuild(graph, kept, alias), report: { pass: this.name, changes, detail } };
   },
 };

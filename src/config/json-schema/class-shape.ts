@@ -48,7 +48,9 @@ export interface ValidatorMetadata {
 
 function isFieldRule(value: unknown): value is FieldRule {
   const r = value as Partial<FieldRule> | undefined;
-  return r !== null && typeof r === 'object' && typeof r.kind === 'string' && typeof r.allowed === 'string' && typeof r.optional === 'boolean';
+  return (
+    r !== null && typeof r === 'object' && typeof r.kind === 'string' && typeof r.allowed === 'string' && typeof r.optional === 'boolean'
+  );
 }
 
 const shapes = new Map<Function, ClassShape>();
@@ -73,7 +75,13 @@ export function shapeOf(cls: Constructor): ClassShape {
   return shape;
 }
 
-function fieldOf(cls: Constructor, property: string, list: readonly ValidatorMetadata[], rules: readonly FieldRule[], value: unknown): ClassField {
+function fieldOf(
+  cls: Constructor,
+  property: string,
+  list: readonly ValidatorMetadata[],
+  rules: readonly FieldRule[],
+  value: unknown,
+): ClassField {
   const rule = rules.find((r) => r.kind !== 'objectRule');
   const others = list.filter((m) => !isFieldRule(m.constraints?.[0]) && m.type !== 'nestedValidation');
   const nested = nestedTypeOf(cls, property);

@@ -10,14 +10,22 @@ export function typeWords(field: ClassField): string {
     return 'mapping';
   }
   switch (rule?.kind) {
-    case 'number': return rule.range.integer ? 'integer' : 'number';
-    case 'boolean': return 'boolean';
-    case 'oneOf': return 'string';
-    case 'string': return 'string';
-    case 'stringList': return 'list of strings';
-    case 'list': return 'list';
-    case 'mapping': return 'mapping';
-    default: break;
+    case 'number':
+      return rule.range.integer ? 'integer' : 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'oneOf':
+      return 'string';
+    case 'string':
+      return 'string';
+    case 'stringList':
+      return 'list of strings';
+    case 'list':
+      return 'list';
+    case 'mapping':
+      return 'mapping';
+    default:
+      break;
   }
   const names = new Set(field.others.map((m) => m.name));
   if (names.has('isInt')) return 'integer';

@@ -3,7 +3,14 @@ import { KilnConfig } from '../kiln-config.js';
 import { isRequired, shapeOf, type ClassField, type Constructor } from './class-shape.js';
 import { allowedWords } from './field-words.js';
 import { toJsonValue, type JsonSchema } from './json.js';
-import { isPluginName, nameCompletion, namesPlugin, pluginOptionConditions, type ConfigSchemaOptions, type SchemaPlugin } from './plugin-options.js';
+import {
+  isPluginName,
+  nameCompletion,
+  namesPlugin,
+  pluginOptionConditions,
+  type ConfigSchemaOptions,
+  type SchemaPlugin,
+} from './plugin-options.js';
 import { objectRuleSchemas, otherValidatorsSchema, ruleSchema } from './validator-schema.js';
 
 /** The JSON Schema dialect of {@link kilnJsonSchema}: draft-07, which YAML editors support best. */

@@ -19,7 +19,9 @@ export function renderConfigReference(options: ConfigSchemaOptions = {}): string
     }
     lines.push('');
   }
-  const without = sortedPlugins(plugins).filter((p) => !p.optionsClass).map((p) => `\`${p.name}\``);
+  const without = sortedPlugins(plugins)
+    .filter((p) => !p.optionsClass)
+    .map((p) => `\`${p.name}\``);
   if (without.length) lines.push(`Plugins that take no options (leave \`options\` out): ${without.join(', ')}.`, '');
   return lines.join('\n');
 }

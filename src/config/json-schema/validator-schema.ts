@@ -41,17 +41,23 @@ export function ruleSchema(rule: FieldRule): JsonSchema {
         ...(greaterThan !== undefined ? { exclusiveMinimum: greaterThan } : {}),
       };
     }
-    case 'boolean': return { type: 'boolean' };
-    case 'oneOf': return { type: 'string', enum: [...rule.values] };
-    case 'string': return { type: 'string', pattern: NON_BLANK };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'oneOf':
+      return { type: 'string', enum: [...rule.values] };
+    case 'string':
+      return { type: 'string', pattern: NON_BLANK };
     case 'stringList': {
       const { pattern, minItems, unique } = rule.rule;
       const item: JsonSchema = { type: 'string', pattern: NON_BLANK, ...(pattern ? { allOf: [{ pattern: pattern.source }] } : {}) };
       return { type: 'array', items: item, ...(minItems ? { minItems } : {}), ...(unique ? { uniqueItems: true } : {}) };
     }
-    case 'list': return { type: 'array', ...(rule.minItems ? { minItems: rule.minItems } : {}) };
-    case 'mapping': return { type: 'object' };
-    case 'objectRule': return {};
+    case 'list':
+      return { type: 'array', ...(rule.minItems ? { minItems: rule.minItems } : {}) };
+    case 'mapping':
+      return { type: 'object' };
+    case 'objectRule':
+      return {};
   }
 }
 
@@ -60,19 +66,40 @@ export function otherValidatorsSchema(others: readonly ValidatorMetadata[]): Jso
   const out: JsonSchema = {};
   for (const m of others) {
     const c = m.constraints ?? [];
-    const target: JsonSchema = m.each ? ((out.items as JsonSchema | undefined) ?? (out.items = {}) as JsonSchema) : out;
+    const target: JsonSchema = m.each ? ((out.items as JsonSchema | undefined) ?? ((out.items = {}) as JsonSchema)) : out;
     switch (m.name) {
-      case 'isIn': target.enum = [...(c[0] as unknown[])]; break;
-      case 'isInt': target.type = 'integer'; break;
-      case 'isNumber': target.type ??= 'number'; break;
-      case 'isString': target.type = 'string'; break;
-      case 'isBoolean': target.type = 'boolean'; break;
-      case 'min': target.minimum = c[0]; break;
-      case 'max': target.maximum = c[0]; break;
-      case 'isPositive': target.exclusiveMinimum = 0; break;
-      case 'isArray': out.type = 'array'; break;
-      case 'arrayMinSize': out.minItems = c[0]; break;
-      default: break;
+      case 'isIn':
+        target.enum = [...(c[0] as unknown[])];
+        break;
+      case 'isInt':
+        target.type = 'integer';
+        break;
+      case 'isNumber':
+        target.type ??= 'number';
+        break;
+      case 'isString':
+        target.type = 'string';
+        break;
+      case 'isBoolean':
+        target.type = 'boolean';
+        break;
+      case 'min':
+        target.minimum = c[0];
+        break;
+      case 'max':
+        target.maximum = c[0];
+        break;
+      case 'isPositive':
+        target.exclusiveMinimum = 0;
+        break;
+      case 'isArray':
+        out.type = 'array';
+        break;
+      case 'arrayMinSize':
+        out.minItems = c[0];
+        break;
+      default:
+        break;
     }
   }
   if (out.type === undefined && out.items !== undefined) out.type = 'array';

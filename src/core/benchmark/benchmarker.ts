@@ -43,7 +43,12 @@ export interface BenchmarkSubject {
  */
 @injectable()
 export class Benchmarker {
-  compare(subjects: readonly BenchmarkSubject[], inputs: readonly tf.Tensor[], settings: BenchmarkSettings, onProgress?: (done: number, total: number) => void): BenchmarkResult {
+  compare(
+    subjects: readonly BenchmarkSubject[],
+    inputs: readonly tf.Tensor[],
+    settings: BenchmarkSettings,
+    onProgress?: (done: number, total: number) => void,
+  ): BenchmarkResult {
     const feed = inputs.length === 1 ? inputs[0]! : [...inputs];
     const memoryBefore = snapshotMemory();
     for (let i = 0; i < settings.warmup; i++) for (const s of subjects) runOnce(s.model, feed);

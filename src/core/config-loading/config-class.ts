@@ -4,7 +4,15 @@ import { getMetadataStorage, validateSync } from 'class-validator';
 import { ConfigError } from '../../errors/index.js';
 import type { KilnMode } from '../../config/kiln-mode.js';
 import { allowedKeysOf, describeValidationErrors, formatProblem } from '../../config/format-validation-errors.js';
-import { BackendConfig, BenchmarkConfig, CandidateConfig, KilnConfig, SlotConfig, ValidationConfig, setConfigDir } from '../../config/kiln-config.js';
+import {
+  BackendConfig,
+  BenchmarkConfig,
+  CandidateConfig,
+  KilnConfig,
+  SlotConfig,
+  ValidationConfig,
+  setConfigDir,
+} from '../../config/kiln-config.js';
 import { loadConfig, validateConfig, type LoadConfigOptions } from './load-config.js';
 import { mergeOverrides } from '../../config/merge-overrides.js';
 import { isPathSpecifier } from './plugin-modules.js';
@@ -86,7 +94,8 @@ export function Setting(keyPath?: string, ...value: [] | [unknown]) {
   return function (target: object, property: string | symbol): void {
     if (typeof property !== 'string') throw new TypeError('@Setting() goes on a field with a string name');
     const keys = (keyPath ?? property).split('.');
-    if (keys.some((k) => k === '')) throw new TypeError(`@Setting(${JSON.stringify(keyPath)}) on ${property}: not a key path (keys separated by dots)`);
+    if (keys.some((k) => k === ''))
+      throw new TypeError(`@Setting(${JSON.stringify(keyPath)}) on ${property}: not a key path (keys separated by dots)`);
     const inherited = (Reflect.getMetadata(SETTING_FIELDS, target) as SettingField[] | undefined) ?? [];
     const field: SettingField = { property, path: keys, hasDefault: value.length > 0, defaultValue: value[0] };
     Reflect.defineMetadata(SETTING_FIELDS, [...inherited.filter((f) => f.property !== property), field], target);
@@ -144,7 +153,14 @@ export interface ConfigFromClassOptions extends LoadConfigOptions {
 export type ConfigWithSettings<T> = KilnConfig & Omit<T, keyof KilnConfig>;
 
 /** The schema classes whose instances stand for mappings (a `KilnConfig` subclass holds them). */
-const SCHEMA_CLASSES: readonly (abstract new (...args: never[]) => object)[] = [KilnConfig, BackendConfig, ValidationConfig, BenchmarkConfig, SlotConfig, CandidateConfig];
+const SCHEMA_CLASSES: readonly (abstract new (...args: never[]) => object)[] = [
+  KilnConfig,
+  BackendConfig,
+  ValidationConfig,
+  BenchmarkConfig,
+  SlotConfig,
+  CandidateConfig,
+];
 
 /**
  * Turns a settings class (or an instance of one) into a validated {@link KilnConfig}.
@@ -164,7 +180,10 @@ const SCHEMA_CLASSES: readonly (abstract new (...args: never[]) => object)[] = [
  * imports `plugins:` and checks every plugin in `pipeline:`, with `overrides` on top.
  * The result's `configDir` is the file's folder, or `baseDir`.
  */
-export async function configFromClass<T extends object>(settings: new () => T, options?: ConfigFromClassOptions): Promise<ConfigWithSettings<T>>;
+export async function configFromClass<T extends object>(
+  settings: new () => T,
+  options?: ConfigFromClassOptions,
+): Promise<ConfigWithSettings<T>>;
 export async function configFromClass<T extends object>(settings: T, options?: ConfigFromClassOptions): Promise<ConfigWithSettings<T>>;
 export async function configFromClass(settings: object, options: ConfigFromClassOptions = {}): Promise<ConfigWithSettings<object>> {
   const instance = typeof settings === 'function' ? new (settings as new () => object)() : settings;
@@ -204,9 +223,14 @@ export async function configFromClass(settings: object, options: ConfigFromClass
 
   // loadConfig keeps the configDir of a KilnConfig it is given: relative plugin paths from the file resolve against its folder.
   const carrier = Object.create(KilnConfig.prototype) as KilnConfig;
-  for (const [key, value] of Object.entries(merged)) Object.defineProperty(carrier, key, { value, enumerable: true, writable: true, configurable: true });
+  for (const [key, value] of Object.entries(merged))
+    Object.defineProperty(carrier, key, { value, enumerable: true, writable: true, configurable: true });
   setConfigDir(carrier, configDir);
-  const config = await loadConfig(carrier, { container: options.container, overrides: options.overrides, importPlugins: options.importPlugins });
+  const config = await loadConfig(carrier, {
+    container: options.container,
+    overrides: options.overrides,
+    importPlugins: options.importPlugins,
+  });
 
   for (const key of own) define(config, key, (instance as Record<string, unknown>)[key]);
   for (const field of mapped) define(config, field.property, readBack(config, field.path, field.shape));
@@ -221,11 +245,20 @@ interface MappedField {
 }
 
 /** Splits an instance into Kiln's config (kiln.yaml's shape), the user's own fields, and the decorator-mapped fields. */
-function splitSettings(instance: object, ctor: (abstract new (...args: never[]) => object) | undefined): { plain: Record<string, unknown>; own: string[]; mapped: MappedField[] } {
+function splitSettings(
+  instance: object,
+  ctor: (abstract new (...args: never[]) => object) | undefined,
+): { plain: Record<string, unknown>; own: string[]; mapped: MappedField[] } {
   const kilnKeys = new Set(allowedKeysOf(new KilnConfig()));
   const fields = ctor ? settingFieldsOf(ctor) : [];
   const fieldNames = new Set(fields.map((f) => f.property));
-  const validated = new Set(ctor && ctor !== Object ? getMetadataStorage().getTargetValidationMetadatas(ctor as new () => object, '', true, false).map((m) => m.propertyName) : []);
+  const validated = new Set(
+    ctor && ctor !== Object
+      ? getMetadataStorage()
+          .getTargetValidationMetadatas(ctor as new () => object, '', true, false)
+          .map((m) => m.propertyName)
+      : [],
+  );
   const values = instance as Record<string, unknown>;
 
   let plain: Record<string, unknown> = {};

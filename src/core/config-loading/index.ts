@@ -1,10 +1,5 @@
 export { loadConfig, type LoadConfigOptions } from './load-config.js';
-export {
-  defaultModuleImporter,
-  importPluginModules,
-  resolvePluginSpecifier,
-  type ImportPluginModulesOptions,
-} from './plugin-modules.js';
+export { defaultModuleImporter, importPluginModules, resolvePluginSpecifier, type ImportPluginModulesOptions } from './plugin-modules.js';
 export { resolvePipeline, type ResolvedCandidate, type ResolvedSlot } from './resolve-pipeline.js';
 export {
   Backends,

@@ -21,7 +21,9 @@ export class EngineManager {
   ensure(e: ExecutionEngine): Promise<Availability> {
     let result = this.started.get(e.name);
     if (!result) {
-      result = e.start({ importModule: this.importModule }).catch((error: unknown) => unavailable(`${e.name} failed to start: ${describeError(error)}`));
+      result = e
+        .start({ importModule: this.importModule })
+        .catch((error: unknown) => unavailable(`${e.name} failed to start: ${describeError(error)}`));
       this.started.set(e.name, result);
     }
     return result;

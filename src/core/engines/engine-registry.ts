@@ -34,7 +34,10 @@ export class EngineRegistry {
   get(name: string): ExecutionEngine {
     const engine = this.byName.get(name);
     if (!engine) {
-      throw new KilnError('BACKEND_UNAVAILABLE', `No execution engine named "${name}" is registered (registered: ${[...this.byName.keys()].join(', ') || 'none'}).`);
+      throw new KilnError(
+        'BACKEND_UNAVAILABLE',
+        `No execution engine named "${name}" is registered (registered: ${[...this.byName.keys()].join(', ') || 'none'}).`,
+      );
     }
     return engine;
   }

@@ -65,7 +65,14 @@ export class CandidateTrial {
       checkWeights(guard);
       const bench = this.benchmark(spec.meta, current, candidate, run, record);
       checkWeights(guard);
-      const verdict = OBJECTIVE_JUDGES[spec.meta.objective]({ current, candidate, bench, run, record, accuracy: accuracyPhrase(validation) });
+      const verdict = OBJECTIVE_JUDGES[spec.meta.objective]({
+        current,
+        candidate,
+        bench,
+        run,
+        record,
+        accuracy: accuracyPhrase(validation),
+      });
       if (!verdict.met) throw new TrialStop('rejected', verdict.reason);
       return { decision: record.decide('applied', verdict.reason), model: candidate, budget };
     } catch (error) {
@@ -93,9 +100,14 @@ export class CandidateTrial {
   private async apply(spec: CandidateSpec, current: KilnModel, run: RunContext, record: TrialRecord): Promise<KilnModel> {
     const started = performance.now();
     try {
-      const candidate = await withTimeLimit((signal) => spec.plugin.apply(current, record.pluginContext(spec.options, run, signal)), spec.timeLimitMs, `${spec.meta.name}.apply`, (late) => {
-        if (late !== current) late.dispose();
-      });
+      const candidate = await withTimeLimit(
+        (signal) => spec.plugin.apply(current, record.pluginContext(spec.options, run, signal)),
+        spec.timeLimitMs,
+        `${spec.meta.name}.apply`,
+        (late) => {
+          if (late !== current) late.dispose();
+        },
+      );
       record.metrics.applyMs = round(performance.now() - started);
       return candidate;
     } catch (error) {
@@ -108,7 +120,10 @@ export class CandidateTrial {
   /** Times the candidate against the current model, interleaved; a leak fails it. */
   private benchmark(meta: PluginMeta, current: KilnModel, candidate: KilnModel, run: RunContext, record: TrialRecord): BenchmarkResult {
     const bench = this.benchmarker.compare(
-      [{ name: 'current', model: current }, { name: meta.name, model: candidate }],
+      [
+        { name: 'current', model: current },
+        { name: meta.name, model: candidate },
+      ],
       run.validation.sampleInputs,
       run.benchmark,
       (done, total) => run.onProgress?.(meta.name, done, total),
@@ -123,7 +138,10 @@ export class CandidateTrial {
       speedup: round(base.timing.medianMs / cand.timing.medianMs, 4),
     });
     if (cand.leakedTensorsPerCall > 0 || cand.leakedDataIdsPerCall > 0) {
-      const what = cand.leakedTensorsPerCall > 0 ? `${round(cand.leakedTensorsPerCall, 2)} tensor(s)` : `${round(cand.leakedDataIdsPerCall, 2)} backend buffer(s)`;
+      const what =
+        cand.leakedTensorsPerCall > 0
+          ? `${round(cand.leakedTensorsPerCall, 2)} tensor(s)`
+          : `${round(cand.leakedDataIdsPerCall, 2)} backend buffer(s)`;
       throw new TrialStop('failed', `leaks ${what} per call (tf.memory().numTensors grows on every predict)`);
     }
     return bench;
@@ -133,17 +151,24 @@ export class CandidateTrial {
 const MUTATED = "mutated the user's weights";
 
 /** Every output on every input set against the reference, under the budget in force (the candidate's own, else the run's). */
-function validate(candidate: KilnModel, run: RunContext, record: TrialRecord): { validation: ValidationResult; budget: ValidationBudget | undefined } {
+function validate(
+  candidate: KilnModel,
+  run: RunContext,
+  record: TrialRecord,
+): { validation: ValidationResult; budget: ValidationBudget | undefined } {
   // A budget the candidate was made under (e.g. quantisation) replaces atol/rtol, for it and every later candidate.
   const budget = candidate.validationBudget ?? run.budget;
   const validation = run.validation.check(candidate, budget);
   const { metrics } = record;
   metrics.maxAbsDiff = validation.maxAbsDiff;
-  for (const o of validation.budget ?? []) metrics[`budget.${o.output}.${o.term}`] = Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved);
+  for (const o of validation.budget ?? [])
+    metrics[`budget.${o.output}.${o.term}`] = Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved);
   metrics.inputSets = validation.inputSets.length;
   if (validation.gradients) metrics.gradientMaxAbsDiff = validation.gradients.maxAbsDiff;
   if (!validation.passed) {
-    throw validation.error ? new TrialStop('failed', `validation could not run it: ${validation.reason}`) : new TrialStop('rejected', `numerical mismatch: ${validation.reason}`);
+    throw validation.error
+      ? new TrialStop('failed', `validation could not run it: ${validation.reason}`)
+      : new TrialStop('rejected', `numerical mismatch: ${validation.reason}`);
   }
   return { validation, budget };
 }
@@ -160,5 +185,8 @@ function checkWeights(guard: WeightGuard): void {
   if (!names.length) return;
   const lost = guard.restore();
   const restored = lost.length ? `restored all but ${lost.join(', ')}` : 'their values were restored';
-  throw new TrialStop('failed', `${MUTATED} (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''}); ${restored}`);
+  throw new TrialStop(
+    'failed',
+    `${MUTATED} (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''}); ${restored}`,
+  );
 }

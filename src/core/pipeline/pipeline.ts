@@ -92,10 +92,13 @@ export class Pipeline {
       session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
       const state: RunState = { run: this.runContext(source, samples, session, options), current: baseline, kept, decisions: [] };
       for (const [index, slot] of slots.entries()) {
-        await this.runSlot(index, slot, state, options.observer, () => this.report(startedAt, state.decisions, baseline, session, undefined));
+        await this.runSlot(index, slot, state, options.observer, () =>
+          this.report(startedAt, state.decisions, baseline, session, undefined),
+        );
       }
       const { current, decisions, run } = state;
-      const endToEnd = current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
+      const endToEnd =
+        current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
       const report = this.report(startedAt, decisions, current, session, endToEnd, run.budget);
       return { model: new OptimizedModel(current, kept, report.backend), report };
     } catch (error) {
@@ -128,13 +131,28 @@ export class Pipeline {
    * the rest are skipped. Under `fallback: false` the first failed or rejected candidate
    * ends the run with the report so far (`reportSoFar`).
    */
-  private async runSlot(index: number, slot: PlannedSlot, state: RunState, observer: PipelineObserver | undefined, reportSoFar: () => KilnReport): Promise<void> {
+  private async runSlot(
+    index: number,
+    slot: PlannedSlot,
+    state: RunState,
+    observer: PipelineObserver | undefined,
+    reportSoFar: () => KilnReport,
+  ): Promise<void> {
     let winner: string | undefined;
     for (const candidate of slot.candidates) {
       const meta = this.registry.get(candidate.name).meta;
       let decision: Decision;
       if (winner) {
-        decision = { slot: index, plugin: meta.name, kind: meta.kind, objective: meta.objective, status: 'skipped', reason: `slot ${slot.label} already uses ${winner}`, metrics: {}, notes: [] };
+        decision = {
+          slot: index,
+          plugin: meta.name,
+          kind: meta.kind,
+          objective: meta.objective,
+          status: 'skipped',
+          reason: `slot ${slot.label} already uses ${winner}`,
+          metrics: {},
+          notes: [],
+        };
       } else {
         observer?.candidateStarted?.(meta.name, slot.label);
         const outcome = await this.tryCandidate(index, candidate, meta, state.current, state.run);
@@ -150,7 +168,10 @@ export class Pipeline {
       observer?.decided?.(decision);
       this.logger.info(`${decision.plugin}: ${decision.status}: ${decision.reason}`);
       if (!this.config.fallback && (decision.status === 'failed' || decision.status === 'rejected')) {
-        throw new OptimizationFailedError(`${decision.plugin} ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`, reportSoFar());
+        throw new OptimizationFailedError(
+          `${decision.plugin} ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`,
+          reportSoFar(),
+        );
       }
     }
   }
@@ -161,24 +182,44 @@ export class Pipeline {
     if (!cpu.available) throw new Error(`the cpu backend, Kiln's reference, cannot start: ${cpu.reason}`);
   }
 
-  private async tryCandidate(slot: number, candidate: ReturnType<typeof planSlots>[number]['candidates'][number], meta: ReturnType<PluginRegistry['get']>['meta'], current: KilnModel, run: RunContext) {
+  private async tryCandidate(
+    slot: number,
+    candidate: ReturnType<typeof planSlots>[number]['candidates'][number],
+    meta: ReturnType<PluginRegistry['get']>['meta'],
+    current: KilnModel,
+    run: RunContext,
+  ) {
     let plugin;
     try {
       plugin = this.registry.create(candidate.name);
     } catch (error) {
-      return { decision: { slot, plugin: meta.name, kind: meta.kind, objective: meta.objective, status: 'failed' as const, reason: `could not be constructed: ${describeError(error)}`, metrics: {}, notes: [] } };
+      return {
+        decision: {
+          slot,
+          plugin: meta.name,
+          kind: meta.kind,
+          objective: meta.objective,
+          status: 'failed' as const,
+          reason: `could not be constructed: ${describeError(error)}`,
+          metrics: {},
+          notes: [],
+        },
+      };
     }
     return this.trial.run({ slot, meta, plugin, options: candidate.options, timeLimitMs: candidate.timeLimitMs }, current, run);
   }
 
   private endToEnd(baseline: KilnModel, optimized: KilnModel, session: ValidationSession, observer?: PipelineObserver): EndToEnd {
     const result = this.benchmarker.compare(
-      [{ name: 'plain tf.js', model: baseline }, { name: 'kiln', model: optimized }],
+      [
+        { name: 'plain tf.js', model: baseline },
+        { name: 'kiln', model: optimized },
+      ],
       session.sampleInputs,
       this.config.benchmark,
       (done, total) => observer?.benchmarkProgress?.('end-to-end', done, total),
     );
-    const [base, opt] = result.variants as [typeof result.variants[0], typeof result.variants[0]];
+    const [base, opt] = result.variants as [(typeof result.variants)[0], (typeof result.variants)[0]];
     return {
       baseline: baseline.description,
       baselineMedianMs: base.timing.medianMs,
@@ -188,7 +229,14 @@ export class Pipeline {
     };
   }
 
-  private report(startedAt: Date, decisions: Decision[], final: KilnModel, session: ValidationSession | undefined, endToEnd: EndToEnd | undefined, budget?: ValidationBudget): KilnReport {
+  private report(
+    startedAt: Date,
+    decisions: Decision[],
+    final: KilnModel,
+    session: ValidationSession | undefined,
+    endToEnd: EndToEnd | undefined,
+    budget?: ValidationBudget,
+  ): KilnReport {
     return {
       kilnVersion: KILN_VERSION,
       tfjsVersion: tf.version.tfjs,
@@ -199,7 +247,12 @@ export class Pipeline {
       final: final.description,
       decisions,
       endToEnd,
-      validation: { atol: this.config.validation.atol, rtol: this.config.validation.rtol, inputSets: session?.inputSetLabels ?? [], ...(budget ? { budget: describeBudget(budget) } : {}) },
+      validation: {
+        atol: this.config.validation.atol,
+        rtol: this.config.validation.rtol,
+        inputSets: session?.inputSetLabels ?? [],
+        ...(budget ? { budget: describeBudget(budget) } : {}),
+      },
     };
   }
 }

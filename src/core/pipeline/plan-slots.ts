@@ -30,7 +30,10 @@ export function planSlots(config: KilnConfig, registry: PluginRegistry): Planned
     candidates: config.backend.preference.map((backend, i) => {
       const name = `backend-${backend}`;
       if (!registry.has(name)) {
-        const known = registry.list().filter((p) => p.meta.kind === 'backend').map((p) => p.meta.name.replace(/^backend-/, ''));
+        const known = registry
+          .list()
+          .filter((p) => p.meta.kind === 'backend')
+          .map((p) => p.meta.name.replace(/^backend-/, ''));
         throw new ConfigError(`backend.preference[${i}]: unknown backend "${backend}"; known backends: ${known.join(', ')}.`);
       }
       return { name, options: defaultOptions(registry, name), timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) };
@@ -38,14 +41,24 @@ export function planSlots(config: KilnConfig, registry: PluginRegistry): Planned
   };
   if (config.pipeline === undefined) {
     const defaults = DEFAULT_LATENCY_PLUGINS.filter((name) => registry.has(name));
-    return [backendSlot, ...defaults.map((name) => ({ label: name, candidates: [{ name, options: defaultOptions(registry, name), timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) }] }))];
+    return [
+      backendSlot,
+      ...defaults.map((name) => ({
+        label: name,
+        candidates: [{ name, options: defaultOptions(registry, name), timeLimitMs: timeLimitOf(registry, name, config.timeLimitMs) }],
+      })),
+    ];
   }
   const slots = resolvePipeline(config, registry);
   return [
     backendSlot,
     ...slots.map((slot) => ({
       label: `pipeline[${slot.index}]`,
-      candidates: slot.candidates.map((c) => ({ name: c.name, options: c.options, timeLimitMs: c.timeLimitMs ?? timeLimitOf(registry, c.name, config.timeLimitMs) })),
+      candidates: slot.candidates.map((c) => ({
+        name: c.name,
+        options: c.options,
+        timeLimitMs: c.timeLimitMs ?? timeLimitOf(registry, c.name, config.timeLimitMs),
+      })),
     })),
   ];
 }

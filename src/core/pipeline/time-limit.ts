@@ -16,7 +16,9 @@ export async function withTimeLimit<T>(
   let expired = false;
   const running = Promise.resolve().then(() => work(controller.signal));
   running.then(
-    (value) => { if (expired) onLate(value); },
+    (value) => {
+      if (expired) onLate(value);
+    },
     () => undefined,
   );
   const deadline = new Promise<never>((_, reject) => {

@@ -132,44 +132,100 @@ interface TermResult {
  * reverse). Undefined when the outputs can be compared; `finite` is their allclose
  * with an infinite tolerance.
  */
-function incomparableOutputs(output: string, reference: Float32Array, candidate: Float32Array, finite: Closeness): OutputBudgetResult | undefined {
+function incomparableOutputs(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  finite: Closeness,
+): OutputBudgetResult | undefined {
   if (finite.mismatchedLength) {
-    return { outcomes: [], failure: `output "${output}" has ${candidate.length} values, the original ${reference.length}`, maxAbsDiff: Infinity };
+    return {
+      outcomes: [],
+      failure: `output "${output}" has ${candidate.length} values, the original ${reference.length}`,
+      maxAbsDiff: Infinity,
+    };
   }
   if (finite.nonFinite) {
     const at = finite.nonFinite;
-    return { outcomes: [], failure: `output "${output}" produced ${at.actual} where the original gives ${at.expected}`, worstIndex: at.index, maxAbsDiff: Infinity };
+    return {
+      outcomes: [],
+      failure: `output "${output}" produced ${at.actual} where the original gives ${at.expected}`,
+      worstIndex: at.index,
+      maxAbsDiff: Infinity,
+    };
   }
   return undefined;
 }
 
 /** The element-wise term (atol/rtol), with the largest |diff| and where the worst element is. */
-function checkElementwise(output: string, reference: Float32Array, candidate: Float32Array, atol: number, rtol: number): TermResult & { readonly maxAbsDiff: number; readonly worstIndex?: number } {
+function checkElementwise(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  atol: number,
+  rtol: number,
+): TermResult & { readonly maxAbsDiff: number; readonly worstIndex?: number } {
   const c = allclose(reference, candidate, atol, rtol);
   const usage = c.worst ? ratio(c.worst.absDiff, atol + rtol * Math.abs(c.worst.expected)) : 0;
-  const outcome: BudgetOutcome = { output, term: 'maxAbsDiff', achieved: c.maxAbsDiff, limit: `<= ${atol} + ${rtol} x |expected|`, passed: c.ok, usage };
-  const failure = !c.ok && c.worst
-    ? `output "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`
-    : undefined;
+  const outcome: BudgetOutcome = {
+    output,
+    term: 'maxAbsDiff',
+    achieved: c.maxAbsDiff,
+    limit: `<= ${atol} + ${rtol} x |expected|`,
+    passed: c.ok,
+    usage,
+  };
+  const failure =
+    !c.ok && c.worst
+      ? `output "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`
+      : undefined;
   return { outcome, failure, maxAbsDiff: c.maxAbsDiff, worstIndex: c.worst?.index };
 }
 
 /** The argmax-agreement term: the share of rows whose top-1 index is unchanged must be >= `threshold`. */
-function checkArgmaxAgreement(output: string, reference: Float32Array, candidate: Float32Array, shape: readonly number[], threshold: number): TermResult {
+function checkArgmaxAgreement(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  shape: readonly number[],
+  threshold: number,
+): TermResult {
   const result = argmaxAgreement(reference, candidate, shape, threshold);
   if (typeof result === 'string') {
-    return { outcome: { output, term: 'argmaxAgreement', achieved: NaN, limit: `>= ${threshold}`, passed: false, usage: Infinity }, failure: `output "${output}": ${result}` };
+    return {
+      outcome: { output, term: 'argmaxAgreement', achieved: NaN, limit: `>= ${threshold}`, passed: false, usage: Infinity },
+      failure: `output "${output}": ${result}`,
+    };
   }
-  const outcome: BudgetOutcome = { output, term: 'argmaxAgreement', achieved: result.agreement, limit: `>= ${threshold}`, passed: result.passed, usage: result.usage };
+  const outcome: BudgetOutcome = {
+    output,
+    term: 'argmaxAgreement',
+    achieved: result.agreement,
+    limit: `>= ${threshold}`,
+    passed: result.passed,
+    usage: result.usage,
+  };
   if (result.passed) return { outcome };
-  return { outcome, failure: `output "${output}" keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${threshold})` };
+  return {
+    outcome,
+    failure: `output "${output}" keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${threshold})`,
+  };
 }
 
 /** The KL-divergence term: the mean KL(reference || candidate) per row must be <= `max` nats. */
-function checkKlDivergence(output: string, reference: Float32Array, candidate: Float32Array, shape: readonly number[], max: number): TermResult {
+function checkKlDivergence(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  shape: readonly number[],
+  max: number,
+): TermResult {
   const kl = meanKlDivergence(reference, candidate, shape);
   if (typeof kl === 'string') {
-    return { outcome: { output, term: 'klDivergence', achieved: NaN, limit: `<= ${max}`, passed: false, usage: Infinity }, failure: `output "${output}": ${kl}` };
+    return {
+      outcome: { output, term: 'klDivergence', achieved: NaN, limit: `<= ${max}`, passed: false, usage: Infinity },
+      failure: `output "${output}": ${kl}`,
+    };
   }
   const passed = kl <= max;
   const outcome: BudgetOutcome = { output, term: 'klDivergence', achieved: kl, limit: `<= ${max}`, passed, usage: ratio(kl, max) };
@@ -178,7 +234,13 @@ function checkKlDivergence(output: string, reference: Float32Array, candidate: F
 }
 
 /** The user metric's term: it must compute a finite number within its bounds (a metric that throws fails). */
-function checkMetric(output: string, reference: Float32Array, candidate: Float32Array, shape: readonly number[], m: BudgetMetric): TermResult {
+function checkMetric(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  shape: readonly number[],
+  m: BudgetMetric,
+): TermResult {
   const limit = [m.min !== undefined ? `>= ${m.min}` : '', m.max !== undefined ? `<= ${m.max}` : ''].filter(Boolean).join(' and ');
   let value: number;
   let threw: string | undefined;
@@ -213,7 +275,12 @@ interface Agreement {
  * of the reference's top-1 margin the candidate consumes in the row that decides the
  * budget (the (k+1)-th worst, where k flips are allowed): 1 means that row flips.
  */
-export function argmaxAgreement(reference: Float32Array, candidate: Float32Array, shape: readonly number[], threshold: number): Agreement | string {
+export function argmaxAgreement(
+  reference: Float32Array,
+  candidate: Float32Array,
+  shape: readonly number[],
+  threshold: number,
+): Agreement | string {
   if (shape.length < 2) return `argmax agreement needs an output with a class axis (rank >= 2), got shape [${shape.join(', ')}]`;
   const classes = shape[shape.length - 1]!;
   const rows = classes > 0 ? reference.length / classes : 0;
@@ -258,7 +325,8 @@ export function meanKlDivergence(reference: Float32Array, candidate: Float32Arra
       sum += p;
       if (p > 0) kl += p * (Math.log(p) - Math.log(q));
     }
-    if (Math.abs(sum - 1) > 1e-3) return `KL divergence applies to probability outputs (rows summing to 1); row ${r} sums to ${sum.toPrecision(4)}`;
+    if (Math.abs(sum - 1) > 1e-3)
+      return `KL divergence applies to probability outputs (rows summing to 1); row ${r} sums to ${sum.toPrecision(4)}`;
     total += Math.max(0, kl);
   }
   return total / rows;
@@ -299,7 +367,14 @@ export function describeBudget(budget: ValidationBudget): Record<string, Record<
     if (b.rtol !== undefined) entry.rtol = b.rtol;
     if (b.argmaxAgreement !== undefined) entry.argmaxAgreement = b.argmaxAgreement;
     if (b.klDivergence !== undefined) entry.klDivergence = b.klDivergence;
-    if (b.metric) entry.metric = [b.metric.name, b.metric.min !== undefined ? `>= ${b.metric.min}` : '', b.metric.max !== undefined ? `<= ${b.metric.max}` : ''].filter(Boolean).join(' ');
+    if (b.metric)
+      entry.metric = [
+        b.metric.name,
+        b.metric.min !== undefined ? `>= ${b.metric.min}` : '',
+        b.metric.max !== undefined ? `<= ${b.metric.max}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
     out[name] = entry;
   }
   return out;

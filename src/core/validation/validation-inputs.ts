@@ -30,12 +30,21 @@ export function buildValidationInputs(
   const make = (fn: (t: tf.Tensor, i: number) => tf.Tensor) => samples.map((t, i) => tf.tidy(() => fn(t, i)));
   const sets: ValidationInputSet[] = [{ label: 'sample', inputs: make((t) => tf.clone(t)) }];
   for (let k = 0; k < options.samples; k++) {
-    sets.push({ label: `perturbed #${k + 1}`, inputs: make((t, i) => (isFloat(t) ? perturb(t, tfSeed(options.seed, 1000 * k + i)) : tf.clone(t))) });
+    sets.push({
+      label: `perturbed #${k + 1}`,
+      inputs: make((t, i) => (isFloat(t) ? perturb(t, tfSeed(options.seed, 1000 * k + i)) : tf.clone(t))),
+    });
   }
-  sets.push({ label: `large magnitude x${options.largeMagnitude}`, inputs: make((t) => (isFloat(t) ? tf.mul(t, options.largeMagnitude) : tf.clone(t))) });
+  sets.push({
+    label: `large magnitude x${options.largeMagnitude}`,
+    inputs: make((t) => (isFloat(t) ? tf.mul(t, options.largeMagnitude) : tf.clone(t))),
+  });
   if (specs.length > 0 && specs.every((s) => s.shape[0] == null)) {
     const batch = samples[0]!.shape[0] ?? 1;
-    sets.push({ label: `batch ${2 * batch}`, inputs: make((t, i) => tf.concat([t, isFloat(t) ? perturb(t, tfSeed(options.seed, 7919 + i)) : t], 0)) });
+    sets.push({
+      label: `batch ${2 * batch}`,
+      inputs: make((t, i) => tf.concat([t, isFloat(t) ? perturb(t, tfSeed(options.seed, 7919 + i)) : t], 0)),
+    });
   }
   return sets;
 }
@@ -62,7 +71,9 @@ export function syntheticSampleInputs(specs: readonly TensorSpec[], seed: number
 /** Validates user-supplied samples against the model's inputs: count, rank, fixed dimensions. */
 export function checkSampleInputs(samples: readonly tf.Tensor[], specs: readonly TensorSpec[]): void {
   if (samples.length !== specs.length) {
-    throw new InputError(`The model has ${specs.length} input(s) (${specs.map((s) => s.name).join(', ')}) but ${samples.length} sample input(s) were given. Pass one tensor per input, in order.`);
+    throw new InputError(
+      `The model has ${specs.length} input(s) (${specs.map((s) => s.name).join(', ')}) but ${samples.length} sample input(s) were given. Pass one tensor per input, in order.`,
+    );
   }
   samples.forEach((t, i) => {
     const spec = specs[i]!;

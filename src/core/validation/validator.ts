@@ -70,7 +70,10 @@ export class Validator {
     const sets = buildValidationInputs(samples, reference.inputs, settings);
     try {
       const outputs = sets.map((set) => ({ set, outputs: withBackend('cpu', () => readOutputs(reference, set.inputs)) }));
-      const gradients = mode === 'training' && settings.gradients ? withBackend('cpu', () => readGradients(reference, sets[0]!, settings.loss ?? seededWeightedSum)) : undefined;
+      const gradients =
+        mode === 'training' && settings.gradients
+          ? withBackend('cpu', () => readGradients(reference, sets[0]!, settings.loss ?? seededWeightedSum))
+          : undefined;
       return new ValidationSession(reference.outputNames, outputs, gradients, settings, sets);
     } catch (error) {
       disposeSets(sets);
@@ -123,10 +126,25 @@ export class ValidationSession {
         const c = allclose(expected.values, actual.values, atol, rtol);
         maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
         const at = c.nonFinite ?? c.worst;
-        const mismatch = at && { output: name, inputSet: ref.set.label, index: unravelIndex(at.index, expected.shape), expected: at.expected, actual: at.actual, absDiff: at.absDiff };
+        const mismatch = at && {
+          output: name,
+          inputSet: ref.set.label,
+          index: unravelIndex(at.index, expected.shape),
+          expected: at.expected,
+          actual: at.actual,
+          absDiff: at.absDiff,
+        };
         if (!c.ok && mismatch) {
-          const what = c.nonFinite ? `produced ${mismatch.actual} where the original gives ${mismatch.expected}` : `differs by ${fmt(mismatch.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(mismatch.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`;
-          return { passed: false, reason: `output "${name}" ${what} at [${mismatch.index}] on input set "${mismatch.inputSet}": expected ${mismatch.expected}, got ${mismatch.actual}`, maxAbsDiff, inputSets: labels, worst: mismatch };
+          const what = c.nonFinite
+            ? `produced ${mismatch.actual} where the original gives ${mismatch.expected}`
+            : `differs by ${fmt(mismatch.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(mismatch.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`;
+          return {
+            passed: false,
+            reason: `output "${name}" ${what} at [${mismatch.index}] on input set "${mismatch.inputSet}": expected ${mismatch.expected}, got ${mismatch.actual}`,
+            maxAbsDiff,
+            inputSets: labels,
+            worst: mismatch,
+          };
         }
         if (mismatch && (!closest || mismatch.absDiff > closest.absDiff)) closest = mismatch;
       }
@@ -148,7 +166,13 @@ export class ValidationSession {
       const name = this.outputNames[o] ?? `output ${o}`;
       const parts = this.reference.map((r) => r.outputs[o]!);
       const shape = pooledShape(parts.map((p) => p.shape));
-      const result = evaluateOutputBudget(name, pool(parts.map((p) => p.values)), pool(actual.map((a) => a[o]!.values)), shape, budgetFor(budget, name, this.settings));
+      const result = evaluateOutputBudget(
+        name,
+        pool(parts.map((p) => p.values)),
+        pool(actual.map((a) => a[o]!.values)),
+        shape,
+        budgetFor(budget, name, this.settings),
+      );
       maxAbsDiff = Math.max(maxAbsDiff, result.maxAbsDiff);
       outcomes.push(...result.outcomes);
       if (result.failure && !failed) {
@@ -181,7 +205,11 @@ export class ValidationSession {
       for (let o = 0; o < outputs.length; o++) {
         const expected = ref.outputs[o]!;
         if (expected.shape.join(',') !== outputs[o]!.shape.join(',')) {
-          return fail(`output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`, Infinity, labels);
+          return fail(
+            `output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`,
+            Infinity,
+            labels,
+          );
         }
       }
       all.push(outputs);
@@ -198,7 +226,14 @@ export class ValidationSession {
         const i = flat - offset;
         const e = expected.values[i]!;
         const a = actual[s]![o]!.values[i]!;
-        return { output, inputSet: this.reference[s]!.set.label, index: unravelIndex(i, expected.shape), expected: e, actual: a, absDiff: Math.abs(a - e) };
+        return {
+          output,
+          inputSet: this.reference[s]!.set.label,
+          index: unravelIndex(i, expected.shape),
+          expected: e,
+          actual: a,
+          absDiff: Math.abs(a - e),
+        };
       }
       offset += expected.values.length;
     }
@@ -225,11 +260,32 @@ export class ValidationSession {
       const at = c.nonFinite ?? c.worst;
       if (!c.ok && at) {
         const index = unravelIndex(at.index, expected.shape);
-        const worst = { output: `gradient of ${expected.name}`, inputSet: ref.set.label, index, expected: at.expected, actual: at.actual, absDiff: at.absDiff };
-        return { passed: false, reason: `gradient of "${expected.name}" differs by ${fmt(at.absDiff)} at [${index}]: expected ${at.expected}, got ${at.actual}`, maxAbsDiff: outputsMaxDiff, inputSets: labels, worst, gradients: { variables: grads.length, maxAbsDiff: gradMax } };
+        const worst = {
+          output: `gradient of ${expected.name}`,
+          inputSet: ref.set.label,
+          index,
+          expected: at.expected,
+          actual: at.actual,
+          absDiff: at.absDiff,
+        };
+        return {
+          passed: false,
+          reason: `gradient of "${expected.name}" differs by ${fmt(at.absDiff)} at [${index}]: expected ${at.expected}, got ${at.actual}`,
+          maxAbsDiff: outputsMaxDiff,
+          inputSets: labels,
+          worst,
+          gradients: { variables: grads.length, maxAbsDiff: gradMax },
+        };
       }
     }
-    return { passed: true, reason: '', maxAbsDiff: outputsMaxDiff, inputSets: labels, worst: closest, gradients: { variables: grads.length, maxAbsDiff: gradMax } };
+    return {
+      passed: true,
+      reason: '',
+      maxAbsDiff: outputsMaxDiff,
+      inputSets: labels,
+      worst: closest,
+      gradients: { variables: grads.length, maxAbsDiff: gradMax },
+    };
   }
 
   dispose(): void {
@@ -256,7 +312,9 @@ export type LossFunction = (outputs: tf.Tensor[]) => tf.Scalar;
  * 1, so its gradient is zero and would hide any error behind the softmax.
  */
 export function seededWeightedSum(outputs: tf.Tensor[]): tf.Scalar {
-  return tf.addN(outputs.map((o, i) => tf.sum(tf.mul(tf.cast(o, 'float32'), tf.randomUniform(o.shape, 0.5, 1.5, 'float32', 7919 + i))))) as tf.Scalar;
+  return tf.addN(
+    outputs.map((o, i) => tf.sum(tf.mul(tf.cast(o, 'float32'), tf.randomUniform(o.shape, 0.5, 1.5, 'float32', 7919 + i)))),
+  ) as tf.Scalar;
 }
 
 /** Gradients of the loss with respect to the trainable variables, in order. */

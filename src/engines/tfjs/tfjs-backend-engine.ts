@@ -27,7 +27,9 @@ export class TfjsBackendEngine implements ExecutionEngine {
   async start({ importModule }: EngineStartContext): Promise<Availability> {
     const d = this.descriptor;
     if (d.register) {
-      const registered = await d.register(importModule).catch((error: unknown) => unavailable(`${d.name} failed to start: ${describeError(error)}`));
+      const registered = await d
+        .register(importModule)
+        .catch((error: unknown) => unavailable(`${d.name} failed to start: ${describeError(error)}`));
       if (!registered.available) return registered;
     }
     const imported = await importBackendPackage(d, importModule);
@@ -38,7 +40,9 @@ export class TfjsBackendEngine implements ExecutionEngine {
 
   async prepare(model: KilnModel): Promise<KilnModel> {
     if (!model.stock) {
-      throw new Error(`running a model on ${this.name} needs the stock model it was made from; got "${model.description}". Put the backend slot first in the pipeline.`);
+      throw new Error(
+        `running a model on ${this.name} needs the stock model it was made from; got "${model.description}". Put the backend slot first in the pipeline.`,
+      );
     }
     const { format, model: stock } = model.stock;
     const copy = await format.copyTo(stock, this.tfjsBackend);
@@ -53,14 +57,18 @@ async function importBackendPackage(d: BackendDescriptor, importModule: ModuleIm
     await importModule(d.packageName);
   } catch (error) {
     if (isModuleNotFound(error, d.packageName)) {
-      return unavailable(d.bundled
-        ? `package not installed: ${d.packageName} ships with Kiln; reinstall (npm install)`
-        : `package not installed (npm install ${d.packageName} to enable it)`);
+      return unavailable(
+        d.bundled
+          ? `package not installed: ${d.packageName} ships with Kiln; reinstall (npm install)`
+          : `package not installed (npm install ${d.packageName} to enable it)`,
+      );
     }
     return unavailable(`package ${d.packageName} is installed but failed to load: ${describeError(error)}`);
   }
   if (tf.findBackendFactory(d.tfName) == null) {
-    return unavailable(`${d.packageName} loaded but registered no "${d.tfName}" backend with Kiln's @tensorflow/tfjs ${tf.version.tfjs} (two copies of tfjs-core? install matching versions)`);
+    return unavailable(
+      `${d.packageName} loaded but registered no "${d.tfName}" backend with Kiln's @tensorflow/tfjs ${tf.version.tfjs} (two copies of tfjs-core? install matching versions)`,
+    );
   }
   return AVAILABLE;
 }

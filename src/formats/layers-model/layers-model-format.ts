@@ -19,10 +19,11 @@ export const layersModelFormat: ModelFormat<tf.LayersModel> = {
   recognises: (json) => json.format === 'layers-model' || isKerasTopology(json.modelTopology),
   load: (artifacts) => tf.loadLayersModel(tf.io.fromMemory(artifacts)),
   save: saveLayersModelArtifacts,
-  weights: (model) => model.weights.map((w): ModelWeight => {
-    const variable = w.read() as tf.Variable;
-    return { name: w.originalName ?? w.name, value: variable, assign: (values) => variable.assign(values) };
-  }),
+  weights: (model) =>
+    model.weights.map((w): ModelWeight => {
+      const variable = w.read() as tf.Variable;
+      return { name: w.originalName ?? w.name, value: variable, assign: (values) => variable.assign(values) };
+    }),
   copyTo: cloneLayersModel,
   wrap: (model, backend, owned, description) => new LayersKilnModel(model, backend, owned, description),
   dispose: disposeLayersModel,

@@ -26,7 +26,9 @@ export abstract class BackendPlugin implements OptimizationPlugin {
       return target;
     }
     if (!target.stock) {
-      throw new Error(`backend selection needs the stock model (e.g. a LayersModel); got "${target.description}". Put the backend slot first in the pipeline.`);
+      throw new Error(
+        `backend selection needs the stock model (e.g. a LayersModel); got "${target.description}". Put the backend slot first in the pipeline.`,
+      );
     }
     return this.engine.prepare(target);
   }

@@ -18,7 +18,9 @@ export class GraphCompileOptions {
   @IsStringList({ items: 'pass names', unique: true, pattern: /^(dead-code|cse|constant-folding|noop-removal|memory-plan)$/ })
   disablePasses: string[] = [];
 
-  @Description('`auto` measures replay against the other registered executors (direct kernel calls) at compile time and keeps the fastest; `replay`, `direct` (or another registered executor) forces one.')
+  @Description(
+    '`auto` measures replay against the other registered executors (direct kernel calls) at compile time and keeps the fastest; `replay`, `direct` (or another registered executor) forces one.',
+  )
   @IsOneOfValues(['auto', ...executorNames()])
   executor: ExecutorChoice = 'auto';
 
@@ -72,7 +74,8 @@ export class GraphCompilePlugin implements OptimizationPlugin<GraphCompileOption
     context.metric('kernelsAfterPasses', plan.kernelsAfterPasses);
     context.metric('compileMs', Number(plan.compileMs.toFixed(1)));
     context.metric('executor', plan.executor);
-    if (plan.breakEvenCalls !== undefined) context.metric('breakEvenCalls', Number.isFinite(plan.breakEvenCalls) ? plan.breakEvenCalls : 'never');
+    if (plan.breakEvenCalls !== undefined)
+      context.metric('breakEvenCalls', Number.isFinite(plan.breakEvenCalls) ? plan.breakEvenCalls : 'never');
     for (const p of plan.passes) if (p.changes > 0) context.note(`${p.pass}: ${p.detail}`);
     context.note(`executor: ${plan.executorReason}`);
     return compiled;

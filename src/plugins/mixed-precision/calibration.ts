@@ -47,7 +47,7 @@ export function calibrationRows(count: number): Int32Array {
   if (count <= MAX_CALIBRATION_ROWS) return Int32Array.from({ length: count }, (_, i) => i);
   const keep = MAX_CALIBRATION_ROWS / count;
   const chosen: number[] = [];
-  for (let i = 0; i < count; i++) if (((Math.imul(i + 1, 2654435761) >>> 0) / 4294967296) < keep) chosen.push(i);
+  for (let i = 0; i < count; i++) if ((Math.imul(i + 1, 2654435761) >>> 0) / 4294967296 < keep) chosen.push(i);
   return Int32Array.from(chosen);
 }
 
@@ -109,7 +109,8 @@ function kernelSite(model: tf.LayersModel, name: string): KernelSite | string {
   const layer = model.layers.find((l) => l.weights.some((w) => w.originalName === name));
   if (!layer) return 'not a weight of a top-level layer';
   const className = layer.getClassName();
-  if (layer instanceof tf.LayersModel) return `inside the nested model ${layer.name} (error feedback covers top-level Conv2D and Dense kernels)`;
+  if (layer instanceof tf.LayersModel)
+    return `inside the nested model ${layer.name} (error feedback covers top-level Conv2D and Dense kernels)`;
   if (className !== 'Conv2D' && className !== 'Dense') return `a ${className} weight (error feedback covers Conv2D and Dense kernels)`;
   const kernel = layer.weights[0]!;
   if (kernel.originalName !== name) return `not the kernel of ${layer.name} (${className})`;
@@ -125,7 +126,8 @@ function kernelSite(model: tf.LayersModel, name: string): KernelSite | string {
   const rows = shape.reduce((n, d) => n * d, 1) / cols;
   if (rows > MAX_CALIBRATED_ROWS) return `${rows} inputs per output, over ${MAX_CALIBRATED_ROWS}`;
   const work = rows ** 3 + rows * rows * cols;
-  if (work > MAX_FEEDBACK_WORK) return `error feedback would take about ${work.toExponential(1)} multiply-adds (rows^3 + rows^2 x outputs), over ${MAX_FEEDBACK_WORK.toExponential(0)}`;
+  if (work > MAX_FEEDBACK_WORK)
+    return `error feedback would take about ${work.toExponential(1)} multiply-adds (rows^3 + rows^2 x outputs), over ${MAX_FEEDBACK_WORK.toExponential(0)}`;
   return { name, layer, rows, cols };
 }
 

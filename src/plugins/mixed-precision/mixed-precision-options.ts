@@ -19,7 +19,9 @@ const BUDGET_TERMS = ['atol', 'rtol', 'argmaxAgreement', 'klDivergence', 'metric
  * at least one is required.
  */
 export class OutputBudgetOptions implements OutputBudget {
-  @Description('Element-wise `|candidate - original| <= atol + rtol * |original|`. Every term given must hold; at least one term is required.')
+  @Description(
+    'Element-wise `|candidate - original| <= atol + rtol * |original|`. Every term given must hold; at least one term is required.',
+  )
   @IsNumberInRange({ min: 0, optional: true })
   @ObjectRule('budgetTerms', `at least one of: ${BUDGET_TERMS.join(', ')}`, (entry) =>
     BUDGET_TERMS.some((term) => entry[term] !== undefined) ? undefined : 'sets no budget term',
@@ -38,7 +40,9 @@ export class OutputBudgetOptions implements OutputBudget {
   @IsNumberInRange({ min: 0, optional: true })
   klDivergence?: number;
 
-  @Description('A metric of your own, from code only (YAML cannot carry a function): `{ name, compute(reference, candidate, shape) => number, max?, min? }`.')
+  @Description(
+    'A metric of your own, from code only (YAML cannot carry a function): `{ name, compute(reference, candidate, shape) => number, max?, min? }`.',
+  )
   @IsBudgetMetric()
   @Transform(({ obj }) => (obj as Record<string, unknown>).metric, { toClassOnly: true })
   metric?: BudgetMetric;
@@ -46,7 +50,9 @@ export class OutputBudgetOptions implements OutputBudget {
 
 /** `options:` of the mixed-precision plugin. */
 export class MixedPrecisionOptions {
-  @Description('`auto`: each weight gets the smallest precision the budgets allow (measured, then searched). `float16`, `uint16`, `uint8`: every eligible weight at that precision, if the budgets hold. `int8` is stored as affine `uint8` (tf.js weight files have no int8 type).')
+  @Description(
+    '`auto`: each weight gets the smallest precision the budgets allow (measured, then searched). `float16`, `uint16`, `uint8`: every eligible weight at that precision, if the budgets hold. `int8` is stored as affine `uint8` (tf.js weight files have no int8 type).',
+  )
   @IsOneOfValues(PRECISION_POLICIES)
   policy: PrecisionPolicy = 'auto';
 
@@ -54,11 +60,15 @@ export class MixedPrecisionOptions {
   @IsNumberInRange({ integer: true, min: 1 })
   minElements = 1024;
 
-  @Description('How uint8 codes are chosen: `error-feedback` (GPTQ, for Conv2D and Dense kernels, calibrated on the layer inputs of the sample inputs; same grid and file format) or `nearest` (each value to its nearest code, as the tf.js converter does).')
+  @Description(
+    'How uint8 codes are chosen: `error-feedback` (GPTQ, for Conv2D and Dense kernels, calibrated on the layer inputs of the sample inputs; same grid and file format) or `nearest` (each value to its nearest code, as the tf.js converter does).',
+  )
   @IsOneOfValues(ROUNDINGS)
   rounding: (typeof ROUNDINGS)[number] = 'error-feedback';
 
-  @Description('Accuracy budgets, per output name; `*` covers every output not named. An output neither named nor covered by `*` is held to `validation.atol`/`rtol`.')
+  @Description(
+    'Accuracy budgets, per output name; `*` covers every output not named. An output neither named nor covered by `*` is held to `validation.atol`/`rtol`.',
+  )
   @IsMapping('a mapping of output names (or "*") to budgets { atol?, rtol?, argmaxAgreement?, klDivergence?, metric? }')
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { atol?, rtol?, argmaxAgreement?, klDivergence?, metric? }' } })
   @Type(() => OutputBudgetOptions)
@@ -67,7 +77,8 @@ export class MixedPrecisionOptions {
 
 /** The budgets as the validator takes them: a plain record, only the terms given. */
 export function budgetOf(options: MixedPrecisionOptions): ValidationBudget {
-  const entries = options.budgets instanceof Map ? [...options.budgets.entries()] : Object.entries(options.budgets as Record<string, OutputBudget>);
+  const entries =
+    options.budgets instanceof Map ? [...options.budgets.entries()] : Object.entries(options.budgets as Record<string, OutputBudget>);
   const budget: Record<string, OutputBudget> = {};
   for (const [name, entry] of entries) {
     const clean: Record<string, unknown> = {};

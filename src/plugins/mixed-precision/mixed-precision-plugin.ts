@@ -5,23 +5,46 @@ import { withBackendAsync } from '../../core/backend-scope.js';
 import { CandidateRejectedError } from '../../core/errors.js';
 import type { KilnModel } from '../../core/kiln-model.js';
 import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
-import { AVAILABLE, unavailable, type AvailabilityContext, type OptimizationPlugin, type PluginContext, type PluginValidation } from '../../core/plugin.js';
+import {
+  AVAILABLE,
+  unavailable,
+  type AvailabilityContext,
+  type OptimizationPlugin,
+  type PluginContext,
+  type PluginValidation,
+} from '../../core/plugin.js';
 import { Plugin } from '../../core/plugin-decorator.js';
 import { KILN_CONFIG } from '../../core/tokens.js';
 import { ANY_OUTPUT, summariseOutcomes, type ValidationBudget } from '../../core/validation/budget.js';
 import { Validator } from '../../core/validation/validator.js';
 import { budgetOf, MixedPrecisionOptions } from './mixed-precision-options.js';
-import { autoSearch, copyArtifacts, measureAlone, WorkingModel, type Measurement, type SearchResult, type WeightEntry } from './precision-search.js';
+import {
+  autoSearch,
+  copyArtifacts,
+  measureAlone,
+  WorkingModel,
+  type Measurement,
+  type SearchResult,
+  type WeightEntry,
+} from './precision-search.js';
 import { calibrate, type Calibration } from './calibration.js';
 import { WeightEncoder } from './weight-encoder.js';
-import { float32Weights, PRECISION_BYTES, quantizeArtifacts, unsupportedReason, type EncodedWeight, type StoredPrecision } from './quantize.js';
+import {
+  float32Weights,
+  PRECISION_BYTES,
+  quantizeArtifacts,
+  unsupportedReason,
+  type EncodedWeight,
+  type StoredPrecision,
+} from './quantize.js';
 import { QuantizedKilnModel } from './quantized-model.js';
 
 /** What the report says about compute precision on a backend: tf.js dequantises weights to float32 at load. */
 export function computeStatement(backend: string): string {
-  const why = backend === 'webgl'
-    ? 'Kiln does not switch webgl to float16 textures (WEBGL_FORCE_F16_TEXTURES is a global tf.js flag, not a per-model setting); set it yourself and rerun Kiln to validate it'
-    : `the ${backend} backend computes in float32`;
+  const why =
+    backend === 'webgl'
+      ? 'Kiln does not switch webgl to float16 textures (WEBGL_FORCE_F16_TEXTURES is a global tf.js flag, not a per-model setting); set it yourself and rerun Kiln to validate it'
+      : `the ${backend} backend computes in float32`;
   return `compute stays float32 on ${backend}: tf.js dequantises the stored weights to float32 at load, and ${why}; the gain is the size of the model files (load time and inference speed not measured)`;
 }
 
@@ -35,7 +58,8 @@ export function computeStatement(backend: string): string {
   name: 'mixed-precision',
   kind: 'precision',
   objective: 'size',
-  description: 'store each weight as float16/uint16/uint8 where an accuracy budget allows (stock tf.js quantised weights; compute stays float32)',
+  description:
+    'store each weight as float16/uint16/uint8 where an accuracy budget allows (stock tf.js quantised weights; compute stays float32)',
   optionsClass: MixedPrecisionOptions,
 })
 export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOptions> {
@@ -46,7 +70,9 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
 
   isAvailable(context: AvailabilityContext) {
     if (context.mode === 'training') {
-      return unavailable('training mode: the weights are being updated, so storing them at reduced precision belongs at export (run Kiln in inference mode on the trained model)');
+      return unavailable(
+        'training mode: the weights are being updated, so storing them at reduced precision belongs at export (run Kiln in inference mode on the trained model)',
+      );
     }
     return AVAILABLE;
   }
@@ -97,7 +123,8 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
         const all = new Map(eligible.filter((w) => precisionOf(w).length).map((w) => [w.name, policy]));
         work.apply(all);
         result = { state: all, final: work.measure(), alone };
-        if (!result.final.passed) rejection = `policy ${options.policy} (${storedBytes(weights, all)} bytes) breaks the budget: ${result.final.reason}`;
+        if (!result.final.passed)
+          rejection = `policy ${options.policy} (${storedBytes(weights, all)} bytes) breaks the budget: ${result.final.reason}`;
       }
       context.metric('budgetChecks', work.checks);
       context.metric('searchBackend', searchBackend);
@@ -109,19 +136,27 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     const state = rejection ? new Map<string, StoredPrecision>() : result.state;
     const encoded = this.report(weights, state, result, context, options.minElements, target.backend, encoder);
     if (rejection) throw new CandidateRejectedError(`${rejection}; every weight stays float32`);
-    if (result.broke) context.note(`the budget broke when ${result.broke.name} went to ${result.broke.to} on top of the changes ranked before it (${result.broke.reason}); the search kept what held`);
+    if (result.broke)
+      context.note(
+        `the budget broke when ${result.broke.name} went to ${result.broke.to} on top of the changes ranked before it (${result.broke.reason}); the search kept what held`,
+      );
 
     const { artifacts, weightBytes } = quantizeArtifacts(source, encoded);
     const layers = await withBackendAsync(target.backend, () => tf.loadLayersModel(tf.io.fromMemory(copyArtifacts(artifacts))));
     const counts = countPrecisions(weights, state);
-    const description = `LayersModel.predict on ${target.backend}, weights stored as ${Object.entries(counts).filter(([, n]) => n > 0).map(([p, n]) => `${n} ${p}`).join(', ')} (compute float32)`;
+    const description = `LayersModel.predict on ${target.backend}, weights stored as ${Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([p, n]) => `${n} ${p}`)
+      .join(', ')} (compute float32)`;
     const model = new QuantizedKilnModel(layers, target.backend, artifacts, weightBytes, budget, description);
 
     // What the pipeline will check: the model tf.js loaded from the files, on its backend.
     const final = validation.check(model, budget);
     if (!final.passed) {
       model.dispose();
-      throw new CandidateRejectedError(`the chosen precisions held on ${searchBackend} but the model loaded from the quantised files does not on ${target.backend}: ${final.reason}; every weight stays float32`);
+      throw new CandidateRejectedError(
+        `the chosen precisions held on ${searchBackend} but the model loaded from the quantised files does not on ${target.backend}: ${final.reason}; every weight stays float32`,
+      );
     }
     context.note(`within budget: ${summariseOutcomes(final.budget ?? [])}`);
     return model;
@@ -167,9 +202,11 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
         maxAbsDiffAlone: m ? round(m.maxAbsDiff) : 0,
         ...(why ? { note: why } : {}),
       });
-      context.note(precision === 'float32'
-        ? `${w.name}: float32, ${bytesBefore} bytes (${why})`
-        : `${w.name}: ${precision}${rounding === 'error-feedback' ? ' (error-feedback rounding)' : roundingNote ? ` (rounded to nearest: ${roundingNote})` : ''}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`);
+      context.note(
+        precision === 'float32'
+          ? `${w.name}: float32, ${bytesBefore} bytes (${why})`
+          : `${w.name}: ${precision}${rounding === 'error-feedback' ? ' (error-feedback rounding)' : roundingNote ? ` (rounded to nearest: ${roundingNote})` : ''}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`,
+      );
     }
     context.table?.('weights', rows);
     const counts = countPrecisions(weights, state);
@@ -177,9 +214,12 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     context.metric('weightBytesFloat32', before);
     context.metric('weightBytesStored', after);
     context.metric('computePrecision', 'float32');
-    context.note(`minElements ${minElements}: ${[...weights.values()].filter((w) => w.keep).length} weight(s) stay float32 whatever the budget`);
+    context.note(
+      `minElements ${minElements}: ${[...weights.values()].filter((w) => w.keep).length} weight(s) stay float32 whatever the budget`,
+    );
     context.note(computeStatement(backend));
-    for (const o of result.final.outcomes) context.metric(`budget.${o.output}.${o.term}`, Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved));
+    for (const o of result.final.outcomes)
+      context.metric(`budget.${o.output}.${o.term}`, Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved));
     return encoded;
   }
 
@@ -197,7 +237,12 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     if (!calibrates(context.options.rounding, policy)) return undefined;
     let calibration: Calibration;
     try {
-      calibration = await calibrate(copyArtifacts(source), context.sampleInputs, backend, eligible.map((w) => w.name));
+      calibration = await calibrate(
+        copyArtifacts(source),
+        context.sampleInputs,
+        backend,
+        eligible.map((w) => w.name),
+      );
     } catch (error) {
       context.note(`uint8 rounding: to nearest for every weight: calibration for error feedback failed (${(error as Error).message})`);
       return undefined;
@@ -213,7 +258,10 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
   }
 
   /** Validation against `target` on cpu, for a context made outside the pipeline. */
-  private ownValidation(target: KilnModel, context: PluginContext<MixedPrecisionOptions>): { validation: PluginValidation; dispose(): void } {
+  private ownValidation(
+    target: KilnModel,
+    context: PluginContext<MixedPrecisionOptions>,
+  ): { validation: PluginValidation; dispose(): void } {
     const reference = new LayersKilnModel(target.layersModel!, 'cpu', false, 'reference on cpu');
     const session = this.validator.prepare(reference, context.sampleInputs, this.config.validation, 'inference');
     return { validation: { inputSets: session.inputSetLabels, check: (m, b) => session.check(m, b) }, dispose: () => session.dispose() };
@@ -224,7 +272,8 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
 const FEW_SAMPLE_ROWS = 8;
 
 /** Whether uint8 codes get error feedback, which needs calibration: `rounding: error-feedback` under a policy that stores uint8. */
-const calibrates = (rounding: string, policy: string): boolean => rounding === 'error-feedback' && (policy === 'auto' || policy === 'uint8');
+const calibrates = (rounding: string, policy: string): boolean =>
+  rounding === 'error-feedback' && (policy === 'auto' || policy === 'uint8');
 
 /** Rows (batch size) of the sample inputs. */
 const sampleRows = (context: PluginContext<MixedPrecisionOptions>): number => context.sampleInputs[0]?.shape[0] ?? 0;
@@ -232,10 +281,12 @@ const sampleRows = (context: PluginContext<MixedPrecisionOptions>): number => co
 /** A LayersModel's model files, float32 weights included (the model is only read). */
 async function saveArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   if (!artifacts) throw new Error(`could not serialise model "${model.name}"`);
   return artifacts;
 }
@@ -257,7 +308,9 @@ function describeWeights(source: tf.io.ModelArtifacts, minElements: number): Map
 function checkBudgetOutputs(budget: ValidationBudget, outputs: readonly string[]): void {
   const unknown = Object.keys(budget).filter((name) => name !== ANY_OUTPUT && !outputs.includes(name));
   if (unknown.length) {
-    throw new Error(`budgets name output(s) ${unknown.map((n) => `"${n}"`).join(', ')} that the model does not have; its outputs are: ${outputs.join(', ')} (or "*" for all)`);
+    throw new Error(
+      `budgets name output(s) ${unknown.map((n) => `"${n}"`).join(', ')} that the model does not have; its outputs are: ${outputs.join(', ')} (or "*" for all)`,
+    );
   }
 }
 
@@ -265,7 +318,9 @@ function checkBudgetOutputs(budget: ValidationBudget, outputs: readonly string[]
 function triedWhy(alone: ReadonlyMap<StoredPrecision, Measurement> | undefined): string {
   if (!alone || alone.size === 0) return 'not tried';
   const tried = [...alone.entries()].map(([p, m]) => `${p} alone uses ${fmt(m.usage)} of the budget${m.passed ? '' : ' (breaks it)'}`);
-  const why = [...alone.values()].every((m) => !m.passed) ? 'every precision tried breaks the budget alone' : 'the budget broke with it in combination';
+  const why = [...alone.values()].every((m) => !m.passed)
+    ? 'every precision tried breaks the budget alone'
+    : 'the budget broke with it in combination';
   return `kept: ${why}; ${tried.join(', ')}`;
 }
 
@@ -289,7 +344,10 @@ function leastHarmful(result: SearchResult): { name: string; precision: StoredPr
   return best;
 }
 
-function countPrecisions(weights: ReadonlyMap<string, WeightEntry>, state: ReadonlyMap<string, StoredPrecision>): Record<StoredPrecision, number> {
+function countPrecisions(
+  weights: ReadonlyMap<string, WeightEntry>,
+  state: ReadonlyMap<string, StoredPrecision>,
+): Record<StoredPrecision, number> {
   const counts: Record<StoredPrecision, number> = { float32: 0, float16: 0, uint16: 0, uint8: 0 };
   for (const w of weights.values()) counts[state.get(w.name) ?? 'float32']++;
   return counts;

@@ -116,7 +116,9 @@ export class WorkingModel {
   bestTwoByte(name: string): StoredPrecision {
     const w = this.weights.get(name)!;
     if (unsupportedReason(w.values!, 'float16')) return 'uint16';
-    return squaredError(w.values!, this.encoded(name, 'uint16')) < squaredError(w.values!, this.encoded(name, 'float16')) ? 'uint16' : 'float16';
+    return squaredError(w.values!, this.encoded(name, 'uint16')) < squaredError(w.values!, this.encoded(name, 'float16'))
+      ? 'uint16'
+      : 'float16';
   }
 
   dispose(): void {
@@ -154,7 +156,11 @@ export interface SearchResult {
 }
 
 /** Measures each weight alone at each precision in `precisionsOf(weight)` (the rest float32). */
-export function measureAlone(work: WorkingModel, weights: readonly WeightEntry[], precisionsOf: (w: WeightEntry) => StoredPrecision[]): Map<string, Map<StoredPrecision, Measurement>> {
+export function measureAlone(
+  work: WorkingModel,
+  weights: readonly WeightEntry[],
+  precisionsOf: (w: WeightEntry) => StoredPrecision[],
+): Map<string, Map<StoredPrecision, Measurement>> {
   const alone = new Map<string, Map<StoredPrecision, Measurement>>();
   work.apply(new Map());
   for (const w of weights) {
@@ -178,7 +184,10 @@ export function measureAlone(work: WorkingModel, weights: readonly WeightEntry[]
  */
 export function autoSearch(work: WorkingModel, eligible: readonly WeightEntry[], baseline: Measurement): SearchResult {
   const twoByte = new Map(eligible.map((w) => [w.name, work.bestTwoByte(w.name)]));
-  const alone = measureAlone(work, eligible, (w) => [twoByte.get(w.name)!, ...(unsupportedReason(w.values!, 'uint8') ? [] : ['uint8' as const])]);
+  const alone = measureAlone(work, eligible, (w) => [
+    twoByte.get(w.name)!,
+    ...(unsupportedReason(w.values!, 'uint8') ? [] : ['uint8' as const]),
+  ]);
 
   const moves: Move[] = [];
   for (const w of eligible) {
@@ -188,7 +197,8 @@ export function autoSearch(work: WorkingModel, eligible: readonly WeightEntry[],
     const bytes = (p: StoredPrecision) => w.elements * PRECISION_BYTES[p];
     if (m2?.passed) {
       moves.push({ name: w.name, to: two, benefit: bytes('float32') - bytes(two), cost: m2.usage });
-      if (m1?.passed) moves.push({ name: w.name, to: 'uint8', benefit: bytes(two) - bytes('uint8'), cost: Math.max(0, m1.usage - m2.usage) });
+      if (m1?.passed)
+        moves.push({ name: w.name, to: 'uint8', benefit: bytes(two) - bytes('uint8'), cost: Math.max(0, m1.usage - m2.usage) });
     } else if (m1?.passed) {
       moves.push({ name: w.name, to: 'uint8', benefit: bytes('float32') - bytes('uint8'), cost: m1.usage });
     }
@@ -246,7 +256,8 @@ function rank(moves: readonly Move[], twoByte: ReadonlyMap<string, StoredPrecisi
   const placed = new Set<string>();
   const deferred = new Map<string, Move>();
   const out: Move[] = [];
-  const needsFirst = (m: Move) => m.to === 'uint8' && moves.some((x) => x.name === m.name && x.to === twoByte.get(m.name) && x.to !== 'uint8');
+  const needsFirst = (m: Move) =>
+    m.to === 'uint8' && moves.some((x) => x.name === m.name && x.to === twoByte.get(m.name) && x.to !== 'uint8');
   for (const m of sorted) {
     if (needsFirst(m) && !placed.has(m.name)) {
       deferred.set(m.name, m);
@@ -277,6 +288,7 @@ function squaredError(values: Float32Array, encoded: EncodedWeight): number {
 
 /** A copy whose weight bytes are not shared (tf.js may keep what it is given). */
 export function copyArtifacts(a: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
-  const data = a.weightData === undefined ? undefined : Array.isArray(a.weightData) ? a.weightData.map((b) => b.slice(0)) : a.weightData.slice(0);
+  const data =
+    a.weightData === undefined ? undefined : Array.isArray(a.weightData) ? a.weightData.map((b) => b.slice(0)) : a.weightData.slice(0);
   return { ...a, weightSpecs: a.weightSpecs?.map((s) => ({ ...s })), weightData: data };
 }

@@ -126,7 +126,11 @@ export function encodeWeight(spec: tf.io.WeightsManifestEntry, values: Float32Ar
 }
 
 /** The stored bytes and manifest entry of affine codes on the grid `{ min, scale }` (uint8 or uint16 by the codes' type). */
-export function encodeAffine(spec: tf.io.WeightsManifestEntry, codes: Uint8Array | Uint16Array, grid: { min: number; scale: number }): EncodedWeight {
+export function encodeAffine(
+  spec: tf.io.WeightsManifestEntry,
+  codes: Uint8Array | Uint16Array,
+  grid: { min: number; scale: number },
+): EncodedWeight {
   const base: tf.io.WeightsManifestEntry = { name: spec.name, shape: [...spec.shape], dtype: spec.dtype };
   if (spec.group !== undefined) base.group = spec.group;
   const dtype = codes instanceof Uint8Array ? 'uint8' : 'uint16';
@@ -145,7 +149,9 @@ export function quantizeArtifacts(
   encoded: ReadonlyMap<string, EncodedWeight>,
 ): { artifacts: tf.io.ModelArtifacts; weightBytes: number } {
   const specs = source.weightSpecs ?? [];
-  const data = new Uint8Array(tf.io.concatenateArrayBuffers(Array.isArray(source.weightData) ? source.weightData : source.weightData ? [source.weightData] : []));
+  const data = new Uint8Array(
+    tf.io.concatenateArrayBuffers(Array.isArray(source.weightData) ? source.weightData : source.weightData ? [source.weightData] : []),
+  );
   const outSpecs: tf.io.WeightsManifestEntry[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -174,9 +180,13 @@ export function quantizeArtifacts(
 }
 
 /** The float32 values of every weight in a LayersModel's artifacts, by manifest name. */
-export function float32Weights(source: tf.io.ModelArtifacts): Map<string, { spec: tf.io.WeightsManifestEntry; values: Float32Array | undefined }> {
+export function float32Weights(
+  source: tf.io.ModelArtifacts,
+): Map<string, { spec: tf.io.WeightsManifestEntry; values: Float32Array | undefined }> {
   const specs = source.weightSpecs ?? [];
-  const buffer = tf.io.concatenateArrayBuffers(Array.isArray(source.weightData) ? source.weightData : source.weightData ? [source.weightData] : []);
+  const buffer = tf.io.concatenateArrayBuffers(
+    Array.isArray(source.weightData) ? source.weightData : source.weightData ? [source.weightData] : [],
+  );
   const out = new Map<string, { spec: tf.io.WeightsManifestEntry; values: Float32Array | undefined }>();
   let offset = 0;
   for (const spec of specs) {
@@ -191,7 +201,10 @@ export function float32Weights(source: tf.io.ModelArtifacts): Map<string, { spec
 /** Bytes per element of an unquantised weight; quantised or string weights are not what LayersModel.save writes. */
 function storedWidth(spec: tf.io.WeightsManifestEntry): number {
   const width = spec.quantization ? undefined : ({ float32: 4, int32: 4, bool: 1, complex64: 8 } as Record<string, number>)[spec.dtype];
-  if (width === undefined) throw new Error(`weight "${spec.name}" is stored as ${spec.quantization?.dtype ?? spec.dtype}; expected the unquantised artifacts of a LayersModel`);
+  if (width === undefined)
+    throw new Error(
+      `weight "${spec.name}" is stored as ${spec.quantization?.dtype ?? spec.dtype}; expected the unquantised artifacts of a LayersModel`,
+    );
   return width;
 }
 

@@ -38,12 +38,26 @@ export interface GraphFusionResult {
  * precision does for nodes): a half that validates is kept whole, a failing half is
  * split again, down to single sites. What remains is compiled once more and checked.
  */
-export function fuseGraph(base: KilnModel, reference: KilnModel, samples: readonly tf.Tensor[], checkInputs: readonly tf.Tensor[][], settings: GraphFusionSettings): GraphFusionResult | { failure: string } {
+export function fuseGraph(
+  base: KilnModel,
+  reference: KilnModel,
+  samples: readonly tf.Tensor[],
+  checkInputs: readonly tf.Tensor[][],
+  settings: GraphFusionSettings,
+): GraphFusionResult | { failure: string } {
   const trials: Trials = { base, samples, checkInputs, expected: checkInputs.map((inputs) => run(reference, inputs)), settings };
   const first = buildWithEverySite(trials);
   if ('failure' in first) return first;
   const { all, verdict, kernelsBefore } = first;
-  if (verdict.ok) return { model: all.model, tally: all.tally, dropped: [], maxAbsDiff: verdict.maxAbsDiff, kernelsBefore, kernelsAfter: first.kernelsAfter! };
+  if (verdict.ok)
+    return {
+      model: all.model,
+      tally: all.tally,
+      dropped: [],
+      maxAbsDiff: verdict.maxAbsDiff,
+      kernelsBefore,
+      kernelsAfter: first.kernelsAfter!,
+    };
   all.model.dispose();
   if (!settings.bisect) return { failure: `fused graph does not validate (${verdict.reason}) and bisection is off` };
   return buildWithoutFaultySites(trials, all.tally.sites, verdict, kernelsBefore);
@@ -78,7 +92,17 @@ function build(trials: Trials, allowed?: ReadonlySet<string>, measure = allowed 
     mode: settings.mode,
     sampleInputs: [...trials.samples],
     selectionRuns: measure ? 5 : 0,
-    extraPasses: [fusionPass({ patterns: settings.patterns, disabled: settings.disabled, allowedSites: allowed, context: { mode: settings.mode, backend: trials.base.backend } }, tally)],
+    extraPasses: [
+      fusionPass(
+        {
+          patterns: settings.patterns,
+          disabled: settings.disabled,
+          allowedSites: allowed,
+          context: { mode: settings.mode, backend: trials.base.backend },
+        },
+        tally,
+      ),
+    ],
     // bisection trials are expected to break now and then: only the full and the kept build warn
     logger: measure ? settings.logger : undefined,
   });
@@ -96,7 +120,8 @@ function check(trials: Trials, model: CompiledModel): Verdict {
     for (let o = 0; o < got.length; o++) {
       const c = allclose(trials.expected[k]![o]!, got[o]!, trials.settings.atol, trials.settings.rtol);
       maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
-      if (!c.ok) return { ok: false, maxAbsDiff, reason: `output ${o} differs by ${c.maxAbsDiff.toExponential(2)} on check input set ${k}` };
+      if (!c.ok)
+        return { ok: false, maxAbsDiff, reason: `output ${o} differs by ${c.maxAbsDiff.toExponential(2)} on check input set ${k}` };
     }
   }
   return { ok: true, maxAbsDiff, reason: '' };
@@ -106,7 +131,9 @@ function check(trials: Trials, model: CompiledModel): Verdict {
  * The build with every site, its verdict and the kernel counts before and after
  * fusion (after: where it compiled); a failure when even the unfused model does not compile.
  */
-function buildWithEverySite(trials: Trials): { all: FusedBuild; verdict: Verdict; kernelsBefore: number; kernelsAfter?: number } | { failure: string } {
+function buildWithEverySite(
+  trials: Trials,
+): { all: FusedBuild; verdict: Verdict; kernelsBefore: number; kernelsAfter?: number } | { failure: string } {
   const all = build(trials);
   const firstStats = all.model.stats();
   if (!firstStats.eager.length) {
@@ -127,18 +154,40 @@ function buildWithEverySite(trials: Trials): { all: FusedBuild; verdict: Verdict
 }
 
 /** Finds the sites at fault by halving, builds without them, and checks that build. */
-function buildWithoutFaultySites(trials: Trials, sites: FusionTally['sites'], verdict: Verdict, kernelsBefore: number): GraphFusionResult | { failure: string } {
+function buildWithoutFaultySites(
+  trials: Trials,
+  sites: FusionTally['sites'],
+  verdict: Verdict,
+  kernelsBefore: number,
+): GraphFusionResult | { failure: string } {
   const reasons = new Map<string, string>();
-  const bad = new Set(faultySites(trials, sites.map((s) => s.key), reasons));
+  const bad = new Set(
+    faultySites(
+      trials,
+      sites.map((s) => s.key),
+      reasons,
+    ),
+  );
   const kept = build(trials, new Set(sites.map((s) => s.key).filter((k) => !bad.has(k))), true);
   const final = check(trials, kept.model);
   if (!final.ok) {
     kept.model.dispose();
-    return { failure: `fused graph does not validate (${verdict.reason}), and dropping the sites bisection blamed (${[...bad].join(', ')}) did not fix it (${final.reason})` };
+    return {
+      failure: `fused graph does not validate (${verdict.reason}), and dropping the sites bisection blamed (${[...bad].join(', ')}) did not fix it (${final.reason})`,
+    };
   }
-  const dropped = sites.filter((s) => bad.has(s.key)).map((s) => ({ key: s.key, layers: s.layers, reason: reasons.get(s.key) ?? 'fails validation' }));
+  const dropped = sites
+    .filter((s) => bad.has(s.key))
+    .map((s) => ({ key: s.key, layers: s.layers, reason: reasons.get(s.key) ?? 'fails validation' }));
   const keptStats = kept.model.stats().compiled[0]!;
-  return { model: kept.model, tally: kept.tally, dropped, maxAbsDiff: final.maxAbsDiff, kernelsBefore, kernelsAfter: keptStats.kernelsAfterPasses };
+  return {
+    model: kept.model,
+    tally: kept.tally,
+    dropped,
+    maxAbsDiff: final.maxAbsDiff,
+    kernelsBefore,
+    kernelsAfter: keptStats.kernelsAfterPasses,
+  };
 }
 
 /**
@@ -165,5 +214,7 @@ function trialPasses(trials: Trials, keys: readonly string[], reasons: Map<strin
 }
 
 function run(model: KilnModel, inputs: readonly tf.Tensor[]): Float32Array[] {
-  return tf.tidy(() => outputsAsArray(model.predict(inputs.length === 1 ? inputs[0]! : [...inputs])).map((t) => t.dataSync() as Float32Array));
+  return tf.tidy(() =>
+    outputsAsArray(model.predict(inputs.length === 1 ? inputs[0]! : [...inputs])).map((t) => t.dataSync() as Float32Array),
+  );
 }

@@ -84,33 +84,50 @@ export class OpFusionPlugin implements OptimizationPlugin<OpFusionOptions> {
       const { model, report } = rewrite;
       context.metric('layersBefore', report.layersBefore);
       context.metric('layersAfter', report.layersAfter);
-      for (const [rule, n] of Object.entries(report.perRule)) if (n.matched) context.metric(`layers.${rule}`, `${n.applied}/${n.matched} applied`);
+      for (const [rule, n] of Object.entries(report.perRule))
+        if (n.matched) context.metric(`layers.${rule}`, `${n.applied}/${n.matched} applied`);
       for (const s of report.skipped) context.note(`layers: ${s.rule} not applied to ${s.layers.join(' + ')}: ${s.reason}`);
-      if (report.applied.length) base = rewritten = new LayersKilnModel(model, target.backend, true, `fused LayersModel.predict on ${target.backend}`);
+      if (report.applied.length)
+        base = rewritten = new LayersKilnModel(model, target.backend, true, `fused LayersModel.predict on ${target.backend}`);
       else model.dispose();
     } else if (level !== 'graph' && !(context.mode === 'inference' && target.layersModel)) {
-      context.note(context.mode === 'training' ? 'layers: no layer rewrite in training mode (BatchNorm folding would change gradients)' : 'layers: the model has no LayersModel to rewrite');
+      context.note(
+        context.mode === 'training'
+          ? 'layers: no layer rewrite in training mode (BatchNorm folding would change gradients)'
+          : 'layers: the model has no LayersModel to rewrite',
+      );
     }
     if (level === 'layers') return base;
 
-    const checkSets = buildValidationInputs(context.sampleInputs, target.inputs, { samples: 2, seed: this.config.validation.seed + 17, largeMagnitude: this.config.validation.largeMagnitude });
+    const checkSets = buildValidationInputs(context.sampleInputs, target.inputs, {
+      samples: 2,
+      seed: this.config.validation.seed + 17,
+      largeMagnitude: this.config.validation.largeMagnitude,
+    });
     try {
       // An already compiled model is fused from what it compiles, not traced through its replay.
       const fuseFrom = base === target && target instanceof CompiledModel ? target.source : base;
-      const result = fuseGraph(fuseFrom, target, context.sampleInputs, checkSets.map((s) => s.inputs), {
-        patterns,
-        disabled: disable,
-        mode: context.mode,
-        atol: this.config.validation.atol,
-        rtol: this.config.validation.rtol,
-        bisect,
-        logger: this.logger,
-      });
+      const result = fuseGraph(
+        fuseFrom,
+        target,
+        context.sampleInputs,
+        checkSets.map((s) => s.inputs),
+        {
+          patterns,
+          disabled: disable,
+          mode: context.mode,
+          atol: this.config.validation.atol,
+          rtol: this.config.validation.rtol,
+          bisect,
+          logger: this.logger,
+        },
+      );
       if ('failure' in result) {
         context.note(`graph: ${result.failure}`);
         return base;
       }
-      for (const [pattern, n] of Object.entries(result.tally.matched)) context.metric(`graph.${pattern}`, `${result.tally.applied[pattern] ?? 0}/${n} applied`);
+      for (const [pattern, n] of Object.entries(result.tally.matched))
+        context.metric(`graph.${pattern}`, `${result.tally.applied[pattern] ?? 0}/${n} applied`);
       context.metric('kernelsBefore', result.kernelsBefore);
       context.metric('kernelsAfter', result.kernelsAfter);
       context.metric('fusionMaxAbsDiff', result.maxAbsDiff);

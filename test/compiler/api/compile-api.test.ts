@@ -15,7 +15,10 @@ describe('compile(): the API around the cache', () => {
     const compiled = compile(fn, { sampleInputs: sample });
     expect(compiled.stats().compiled).to.have.length(1);
     expect(compiled.stats().calls).to.equal(1);
-    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    const x = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const y = compiled(x);
     expect(Array.from(y.dataSync())).to.deep.equal([14, 77]);
     expect(compiled.stats().compiled).to.have.length(1);
@@ -84,7 +87,8 @@ describe('compile(): the API around the cache', () => {
       const [s, k] = cst(x);
       expect(Array.from(k!.dataSync())).to.deep.equal([7, 8]);
       expect(Array.from(s!.dataSync())).to.deep.equal([8, 10]);
-      if (i > 0) tf.dispose([s!, k!]); // the first call is the real (eager) call: it returns c itself
+      if (i > 0)
+        tf.dispose([s!, k!]); // the first call is the real (eager) call: it returns c itself
       else s!.dispose();
     }
     expect(c.isDisposed).to.equal(false);

@@ -5,7 +5,13 @@ import { allclose } from '../../../src/core/validation/allclose.js';
 export const asList = (y: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(y) ? y : [y]);
 
 /** Asserts same output count, shapes, dtypes and values within atol/rtol (numpy allclose, `expected` the reference). */
-export function expectTensorsClose(actual: tf.Tensor | tf.Tensor[], expected: tf.Tensor | tf.Tensor[], atol = 1e-5, rtol = 1e-4, what = 'output'): void {
+export function expectTensorsClose(
+  actual: tf.Tensor | tf.Tensor[],
+  expected: tf.Tensor | tf.Tensor[],
+  atol = 1e-5,
+  rtol = 1e-4,
+  what = 'output',
+): void {
   const a = asList(actual);
   const e = asList(expected);
   expect(Array.isArray(actual), `${what}: list-ness`).to.equal(Array.isArray(expected));

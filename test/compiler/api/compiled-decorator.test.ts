@@ -102,7 +102,10 @@ describe('@compiled()', () => {
   });
 
   it('non-tensor arguments throw a clear TypeError', () => {
-    const call = (...args: unknown[]) => () => (a.forward as (...xs: unknown[]) => unknown)(...args);
+    const call =
+      (...args: unknown[]) =>
+      () =>
+        (a.forward as (...xs: unknown[]) => unknown)(...args);
     expect(call(3)).to.throw(TypeError, /TwoLayerNet\.forward is @compiled: its arguments must all be tensors \(got number\)/);
     expect(call([[1, 2, 3, 4]])).to.throw(TypeError, /must all be tensors \(got object\)/);
     expect(call(x, 'relu')).to.throw(TypeError, /got object, string/);

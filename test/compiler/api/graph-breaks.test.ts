@@ -161,7 +161,10 @@ describe('compile: graph breaks run eagerly, with the reason', () => {
 
   it('a break does not leak: repeated eager calls hold no extra tensors', () => {
     const compiled = compile((x: tf.Tensor) => x.mul(x.sum().dataSync()[0]!));
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     tf.dispose(compiled(x));
     const before = tf.memory().numTensors;
     for (let i = 0; i < 20; i++) tf.dispose(compiled(x));
@@ -218,7 +221,8 @@ describe('compile: graph breaks run eagerly, with the reason', () => {
   });
 
   it('a kernel attribute that is not plain data: cause non-plain-attribute, eager', () => {
-    const fn = (x: tf.Tensor) => (tf.engine().runKernel('Relu', { x }, { callback: () => 1 } as unknown as tf.NamedAttrMap) as tf.Tensor).add(1);
+    const fn = (x: tf.Tensor) =>
+      (tf.engine().runKernel('Relu', { x }, { callback: () => 1 } as unknown as tf.NamedAttrMap) as tf.Tensor).add(1);
     const compiled = compile(fn);
     const x = tf.tensor1d([-1, 2]);
     for (let i = 0; i < 2; i++) {
@@ -366,7 +370,10 @@ describe('compile: recompile limit and strict', () => {
         expect(got.shape).to.deep.equal([2, 10]);
         expectTensorsClose(got, expected);
       });
-      expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal(['cpu|inference|float32[1,20]', 'cpu|inference|float32[2,20]']);
+      expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal([
+        'cpu|inference|float32[1,20]',
+        'cpu|inference|float32[2,20]',
+      ]);
     } finally {
       compiled.dispose();
       model.dispose();
@@ -380,13 +387,22 @@ describe('compile: recompile limit and strict', () => {
     const x = tf.tensor1d([1, 2, 3]);
     const y = tf.tensor1d([10, 20, 30]);
     try {
-      for (const [a, b] of [[x, x], [x, y], [y, x], [y, y], [x, y]] as [tf.Tensor, tf.Tensor][]) {
+      for (const [a, b] of [
+        [x, x],
+        [x, y],
+        [y, x],
+        [y, y],
+        [x, y],
+      ] as [tf.Tensor, tf.Tensor][]) {
         const got = compiled(a, b);
         const expected = fn(a, b);
         expectTensorsClose(got, expected);
         tf.dispose([got, expected]);
       }
-      expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal(['cpu|inference|float32[3]|float32[3]=0', 'cpu|inference|float32[3]|float32[3]']);
+      expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal([
+        'cpu|inference|float32[3]|float32[3]=0',
+        'cpu|inference|float32[3]|float32[3]',
+      ]);
       expect(compiled.stats().compiledCalls).to.equal(5);
     } finally {
       compiled.dispose();

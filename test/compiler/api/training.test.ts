@@ -64,8 +64,12 @@ describe('compile: training mode', () => {
         // ... later calls replay the graph through runKernel under the tape
         const replayed = tf.variableGrads(() => loss(compiled.predict(x)), vars);
         try {
-          expect(Math.abs(first.value.dataSync()[0]! - eager.value.dataSync()[0]!)).to.be.at.most(1e-4 * Math.max(1, Math.abs(eager.value.dataSync()[0]!)));
-          expect(Math.abs(replayed.value.dataSync()[0]! - eager.value.dataSync()[0]!)).to.be.at.most(1e-4 * Math.max(1, Math.abs(eager.value.dataSync()[0]!)));
+          expect(Math.abs(first.value.dataSync()[0]! - eager.value.dataSync()[0]!)).to.be.at.most(
+            1e-4 * Math.max(1, Math.abs(eager.value.dataSync()[0]!)),
+          );
+          expect(Math.abs(replayed.value.dataSync()[0]! - eager.value.dataSync()[0]!)).to.be.at.most(
+            1e-4 * Math.max(1, Math.abs(eager.value.dataSync()[0]!)),
+          );
           expectGradientsClose(first.grads, eager.grads, `${name} (compiling call)`);
           expectGradientsClose(replayed.grads, eager.grads, `${name} (replayed call)`);
           const stats = compiled.stats();

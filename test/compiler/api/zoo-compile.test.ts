@@ -43,7 +43,12 @@ for (const backend of ['cpu', 'wasm']) {
                 expect(asList(got).map((t) => t.shape)).to.deep.equal(entry.outputShapes.map((s) => [batch, ...s]));
                 expectTensorsClose(got, expected, 1e-5, 1e-4, `${label} batch ${batch} seed ${seed}`);
                 // the compiled outputs are computed on this backend
-                for (const t of asList(got)) expect((tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { backend: tf.KernelBackend }> } }).state.tensorInfo.get(t.dataId)!.backend).to.equal(tf.engine().backend);
+                for (const t of asList(got))
+                  expect(
+                    (
+                      tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { backend: tf.KernelBackend }> } }
+                    ).state.tensorInfo.get(t.dataId)!.backend,
+                  ).to.equal(tf.engine().backend);
               } finally {
                 tf.dispose([...xs, ...asList(expected), ...asList(got)]);
               }
@@ -64,7 +69,13 @@ for (const backend of ['cpu', 'wasm']) {
             expect(plan.kernelsTraced).to.be.greaterThan(0);
             expect(plan.kernelsAfterPasses).to.be.at.most(plan.kernelsTraced);
             expect(plan.executor).to.be.oneOf(['replay', 'direct']);
-            expect(plan.passes.map((p) => p.pass)).to.include.members(['noop-removal', 'constant-folding', 'cse', 'dead-code', 'memory-plan']);
+            expect(plan.passes.map((p) => p.pass)).to.include.members([
+              'noop-removal',
+              'constant-folding',
+              'cse',
+              'dead-code',
+              'memory-plan',
+            ]);
           }
         } finally {
           compiled.dispose();

@@ -22,7 +22,10 @@ describe('executor registry', () => {
   });
 
   it('compile() refuses an executor name that is not registered, listing the registered ones', () => {
-    expect(() => compile((x: tf.Tensor) => x.add(1), { executor: 'fastest' as never })).to.throw(TypeError, /executor must be one of: auto, replay, direct(, [a-z-]+)* \(got "fastest"\)/);
+    expect(() => compile((x: tf.Tensor) => x.add(1), { executor: 'fastest' as never })).to.throw(
+      TypeError,
+      /executor must be one of: auto, replay, direct(, [a-z-]+)* \(got "fastest"\)/,
+    );
   });
 
   it('a registered executor is one compile() can be forced to, and unregistering it takes it away again', () => {

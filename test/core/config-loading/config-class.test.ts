@@ -98,7 +98,11 @@ describe('configFromClass', () => {
     });
 
     it('equals the kiln.yaml that says the same thing', async () => {
-      const yaml = await writeFile(dir!, 'kiln.yaml', 'mode: training\nvalidation: { atol: 1e-4, rtol: 1e-3 }\nbackend: { preference: [wasm, cpu] }\n');
+      const yaml = await writeFile(
+        dir!,
+        'kiln.yaml',
+        'mode: training\nvalidation: { atol: 1e-4, rtol: 1e-3 }\nbackend: { preference: [wasm, cpu] }\n',
+      );
       const fromClass = await configFromClass(TrainingSettings);
       expect(plain(fromClass)).to.deep.equal(plain(await loadConfig(yaml)));
       expect(fromClass.validation).to.be.instanceOf(ValidationConfig);
@@ -120,14 +124,15 @@ describe('configFromClass', () => {
       ]);
     });
 
-    it('set their keys; a field value wins over the decorator\'s; decorated fields merge over named ones', async () => {
+    it("set their keys; a field value wins over the decorator's; decorated fields merge over named ones", async () => {
       class Decorated {
         validation = { atol: 0.25, samples: 2 };
         @Tolerance({ atol: 0.5, rtol: 0.1 }) tolerance!: { atol?: number; rtol?: number };
         @TrainingMode() training!: KilnMode;
         @Backends('wasm') backends = ['cpu'];
         @Setting('benchmark.iterations') iterations = 3;
-        @PipelineSteps([{ name: 'graph-compile' }, { oneOf: [{ name: 'mixed-precision', options: { policy: 'float16' } }] }]) steps!: unknown;
+        @PipelineSteps([{ name: 'graph-compile' }, { oneOf: [{ name: 'mixed-precision', options: { policy: 'float16' } }] }])
+        steps!: unknown;
       }
       const config = await configFromClass(Decorated, { container: fakePluginContainer() });
       expect(config.validation.atol).to.equal(0.5);
@@ -143,7 +148,7 @@ describe('configFromClass', () => {
       expect(config.backends).to.deep.equal(['cpu']);
     });
 
-    it('@Mode and a field named mode agree with kiln.yaml\'s mode', async () => {
+    it("@Mode and a field named mode agree with kiln.yaml's mode", async () => {
       class M {
         @Mode('inference') m!: KilnMode;
       }
@@ -158,8 +163,16 @@ describe('configFromClass', () => {
       { what: 'a string where a number goes', yaml: 'timeLimitMs: "10"', make: () => ({ timeLimitMs: '10' }) },
       { what: 'an empty backend list', yaml: 'backend: { preference: [] }', make: () => ({ backend: { preference: [] } }) },
       { what: 'a bad mode', yaml: 'mode: train', make: () => ({ mode: 'train' }) },
-      { what: 'a slot with name and oneOf', yaml: 'pipeline: [{ name: a, oneOf: [{ name: b }] }]', make: () => ({ pipeline: [{ name: 'a', oneOf: [{ name: 'b' }] }] }) },
-      { what: 'several problems at once', yaml: 'validation: { atol: -1, rtol: x }\nfallback: 1', make: () => ({ validation: { atol: -1, rtol: 'x' }, fallback: 1 }) },
+      {
+        what: 'a slot with name and oneOf',
+        yaml: 'pipeline: [{ name: a, oneOf: [{ name: b }] }]',
+        make: () => ({ pipeline: [{ name: 'a', oneOf: [{ name: 'b' }] }] }),
+      },
+      {
+        what: 'several problems at once',
+        yaml: 'validation: { atol: -1, rtol: x }\nfallback: 1',
+        make: () => ({ validation: { atol: -1, rtol: 'x' }, fallback: 1 }),
+      },
       { what: 'an unknown top-level key (a typo)', yaml: 'fallbak: false', make: () => ({ fallbak: false }) },
       { what: 'an unknown key in a section', yaml: 'validation: { atoll: 1 }', make: () => ({ validation: { atoll: 1 } }) },
     ];
@@ -193,7 +206,11 @@ describe('configFromClass', () => {
       class Named {
         mode = 'train';
       }
-      await expectRejects(configFromClass(Named), /^train\.ts settings: mode: invalid value \(got "train"\); allowed: one of: inference, training$/, ConfigError);
+      await expectRejects(
+        configFromClass(Named),
+        /^train\.ts settings: mode: invalid value \(got "train"\); allowed: one of: inference, training$/,
+        ConfigError,
+      );
     });
 
     it('an unknown plugin in the pipeline is refused as for a config object', async () => {
@@ -208,8 +225,8 @@ describe('configFromClass', () => {
     });
   });
 
-  describe('the user\'s own fields', () => {
-    it('are validated with their class-validator decorators, together with Kiln\'s keys', async () => {
+  describe("the user's own fields", () => {
+    it("are validated with their class-validator decorators, together with Kiln's keys", async () => {
       const settings = new TrainingSettings();
       settings.learningRate = -1;
       settings.epochs = 0;
@@ -232,11 +249,15 @@ describe('configFromClass', () => {
       expect(plain(await loadConfig(config))).to.deep.equal(plain(config));
     });
 
-    it('a field without any decorator is a key for Kiln, so a typo is an unknown key; @Allow() makes it the user\'s', async () => {
+    it("a field without any decorator is a key for Kiln, so a typo is an unknown key; @Allow() makes it the user's", async () => {
       class Typo {
         fallbak = false;
       }
-      await expectRejects(configFromClass(Typo), /^Typo: fallbak: unknown key "fallbak" \(got false\); allowed: plugins, backend, pipeline, validation, benchmark, fallback, mode, timeLimitMs$/, ConfigError);
+      await expectRejects(
+        configFromClass(Typo),
+        /^Typo: fallbak: unknown key "fallbak" \(got false\); allowed: plugins, backend, pipeline, validation, benchmark, fallback, mode, timeLimitMs$/,
+        ConfigError,
+      );
       class Mine {
         @Allow() notes = { anything: true };
         @IsString() @Allow() runName = 'baseline';
@@ -286,10 +307,14 @@ describe('configFromClass', () => {
       const file = await writeFile(dir!, 'kiln.yaml', 'benchmark: { iterations: 11 }\n');
       const config = await configFromClass(TrainingSettings, { file, overrides: { benchmark: { iterations: 2 } } });
       expect(config.benchmark.iterations).to.equal(2);
-      await expectRejects(configFromClass(TrainingSettings, { file, overrides: { benchmark: { iterations: 0 } } }), /^overrides: benchmark\.iterations: out of range/, ConfigError);
+      await expectRejects(
+        configFromClass(TrainingSettings, { file, overrides: { benchmark: { iterations: 0 } } }),
+        /^overrides: benchmark\.iterations: out of range/,
+        ConfigError,
+      );
     });
 
-    it('a bad file gives exactly loadConfig(file)\'s error', async () => {
+    it("a bad file gives exactly loadConfig(file)'s error", async () => {
       for (const text of ['validation: { atol: -1 }\nfallbak: true\n', 'validation: [\n', 'mode: 3\n']) {
         const file = await writeFile(dir!, 'kiln.yaml', text);
         const fromYaml = await rejection(loadConfig(file));
@@ -297,10 +322,14 @@ describe('configFromClass', () => {
         expect(fromClass.message).to.equal(fromYaml.message);
         expect((fromClass as ConfigError).code).to.equal((fromYaml as ConfigError).code);
       }
-      await expectRejects(configFromClass(TrainingSettings, { file: path.join(dir!, 'missing.yaml') }), /Config file not found/, ConfigError);
+      await expectRejects(
+        configFromClass(TrainingSettings, { file: path.join(dir!, 'missing.yaml') }),
+        /Config file not found/,
+        ConfigError,
+      );
     });
 
-    it('relative plugin paths: the file\'s against its folder, the class\'s against baseDir', async () => {
+    it("relative plugin paths: the file's against its folder, the class's against baseDir", async () => {
       const g = globalThis as { kilnConfigClassTest?: string[] };
       g.kilnConfigClassTest = [];
       await writeFile(dir!, 'conf/from-file.cjs', "globalThis.kilnConfigClassTest.push('file');\n");

@@ -55,7 +55,7 @@ describe('loadConfig', () => {
       expect(config.validation.atol).to.be.a('number');
     });
 
-    it('gives every default for an empty file, and keeps the file\'s folder', async () => {
+    it("gives every default for an empty file, and keeps the file's folder", async () => {
       const file = await writeFile(dir!, 'sub/kiln.yaml', '');
       const config = await loadConfig(file);
       expect(plain(config)).to.deep.equal(DEFAULTS);
@@ -212,9 +212,21 @@ describe('loadConfig', () => {
     });
 
     it('checks backend names: pattern, duplicates, at least one', async () => {
-      await expectRejects(loadConfig({ backend: { preference: ['cpu', 'cpu'] } }), /backend\.preference: duplicate entry "cpu"/, ConfigError);
-      await expectRejects(loadConfig({ backend: { preference: ['Tensor Flow'] } }), /backend\.preference: entry \[0\] "Tensor Flow" is not allowed/, ConfigError);
-      await expectRejects(loadConfig({ backend: { preference: [] } }), /backend\.preference: too few entries \(got \[\]\); allowed: a list of at least 1/, ConfigError);
+      await expectRejects(
+        loadConfig({ backend: { preference: ['cpu', 'cpu'] } }),
+        /backend\.preference: duplicate entry "cpu"/,
+        ConfigError,
+      );
+      await expectRejects(
+        loadConfig({ backend: { preference: ['Tensor Flow'] } }),
+        /backend\.preference: entry \[0\] "Tensor Flow" is not allowed/,
+        ConfigError,
+      );
+      await expectRejects(
+        loadConfig({ backend: { preference: [] } }),
+        /backend\.preference: too few entries \(got \[\]\); allowed: a list of at least 1/,
+        ConfigError,
+      );
     });
 
     it('rejects a slot with both name and oneOf, naming the slot', async () => {
@@ -273,25 +285,34 @@ describe('loadConfig', () => {
 
     it('reports a missing file, naming its path', async () => {
       const file = path.join(dir!, 'nope', 'kiln.yaml');
-      const error = await expectRejects(loadConfig(file), new RegExp(`not found: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), ConfigError);
+      const error = await expectRejects(
+        loadConfig(file),
+        new RegExp(`not found: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+        ConfigError,
+      );
       expect(error.code).to.equal('CONFIG_NOT_FOUND');
     });
   });
 
   describe('plugins in the pipeline', () => {
     it('rejects an unknown plugin name, listing the registered ones', async () => {
-      const file = await writeFile(dir!, 'kiln.yaml', 'pipeline:\n  - name: graph-compile\n  - oneOf:\n      - name: op-fusion\n      - name: op-fuson\n');
+      const file = await writeFile(
+        dir!,
+        'kiln.yaml',
+        'pipeline:\n  - name: graph-compile\n  - oneOf:\n      - name: op-fusion\n      - name: op-fuson\n',
+      );
       const error = await expectRejects(
         loadConfig(file, { container: fakePluginContainer() }),
         /Unknown plugin "op-fuson"\. Registered plugins: /,
         PluginError,
       );
-      for (const name of ['graph-compile', 'op-fusion', 'mixed-precision']) expect(error.message).to.match(new RegExp(`Registered plugins: [^.]*\\b${name}\\b`));
+      for (const name of ['graph-compile', 'op-fusion', 'mixed-precision'])
+        expect(error.message).to.match(new RegExp(`Registered plugins: [^.]*\\b${name}\\b`));
       expect(error.code).to.equal('PLUGIN_UNKNOWN');
       expect(error.message.startsWith(`${file}: pipeline[1].oneOf[1].name: Unknown plugin`)).to.equal(true);
     });
 
-    it('validates options against the plugin\'s options class, naming the option by path', async () => {
+    it("validates options against the plugin's options class, naming the option by path", async () => {
       const file = await writeFile(
         dir!,
         'kiln.yaml',
@@ -299,7 +320,9 @@ describe('loadConfig', () => {
       );
       const error = await expectRejects(loadConfig(file, { container: fakePluginContainer() }), /policy/, ConfigError);
       expect(error.code).to.equal('CONFIG_INVALID');
-      expect(error.message).to.include(`${file}: pipeline[0].oneOf[1].options.policy: invalid value (got "float8"); allowed: one of: auto, float16, float32`);
+      expect(error.message).to.include(
+        `${file}: pipeline[0].oneOf[1].options.policy: invalid value (got "float8"); allowed: one of: auto, float16, float32`,
+      );
       expect(error.message).to.include(`${file}: pipeline[0].oneOf[1].options.extra: unknown key "extra" (got 1); allowed: policy`);
     });
 
@@ -379,7 +402,7 @@ describe('loadConfig', () => {
       expect(specifiers).to.deep.equal([]);
     });
 
-    it('resolves relative paths against the config file\'s folder', async () => {
+    it("resolves relative paths against the config file's folder", async () => {
       const { resolvePluginSpecifier } = await import('../../../src/core/config-loading/plugin-modules.js');
       expect(resolvePluginSpecifier('./p.js', dir!)).to.equal(pathToFileURL(path.join(dir!, 'p.js')).href);
       expect(resolvePluginSpecifier('not-installed-anywhere-kiln', dir!)).to.equal('not-installed-anywhere-kiln');

@@ -10,7 +10,12 @@ import { FAST_CONFIG, tinyConvModel, tinyDenseModel } from '../../helpers/tiny-m
 import { moduleNotFound, registerStandInTensorflowBackend, removeStandInBackend } from '../../helpers/stand-in-backends.js';
 
 /** minSpeedup near 0: these tests check selection and validation, not speed. */
-const config = (preference: string[]) => ({ ...FAST_CONFIG, backend: { preference }, benchmark: { ...FAST_CONFIG.benchmark, minSpeedup: 0.01 }, pipeline: [] });
+const config = (preference: string[]) => ({
+  ...FAST_CONFIG,
+  backend: { preference },
+  benchmark: { ...FAST_CONFIG.benchmark, minSpeedup: 0.01 },
+  pipeline: [],
+});
 
 function withImporter(importer: ModuleImporter): DependencyContainer {
   const child = container.createChildContainer();
@@ -34,9 +39,18 @@ describe('backend selection', () => {
   });
 
   it('reports tfjs-node and tfjs-node-gpu as not installed, and runs on wasm from the files in its package', async () => {
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) });
-    expect(decision(report.decisions, 'backend-tensorflow-gpu')).to.include({ status: 'unavailable', reason: 'package not installed (npm install @tensorflow/tfjs-node-gpu to enable it)' });
-    expect(decision(report.decisions, 'backend-tensorflow')).to.include({ status: 'unavailable', reason: 'package not installed (npm install @tensorflow/tfjs-node to enable it)' });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: config(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+    });
+    expect(decision(report.decisions, 'backend-tensorflow-gpu')).to.include({
+      status: 'unavailable',
+      reason: 'package not installed (npm install @tensorflow/tfjs-node-gpu to enable it)',
+    });
+    expect(decision(report.decisions, 'backend-tensorflow')).to.include({
+      status: 'unavailable',
+      reason: 'package not installed (npm install @tensorflow/tfjs-node to enable it)',
+    });
     const wasm = decision(report.decisions, 'backend-wasm');
     expect(wasm.status).to.equal('applied');
     expect(wasm.metrics.maxAbsDiff).to.be.a('number').below(1e-4);
@@ -49,7 +63,10 @@ describe('backend selection', () => {
   it('in training mode validates the gradients on wasm against the cpu reference', async () => {
     const dense = tinyDenseModel(6);
     const input = tf.randomNormal([4, 8], 0, 1, 'float32', 2);
-    const { model: optimized, report } = await optimize(dense, { sampleInputs: [input], config: { ...config(['wasm']), mode: 'training' } });
+    const { model: optimized, report } = await optimize(dense, {
+      sampleInputs: [input],
+      config: { ...config(['wasm']), mode: 'training' },
+    });
     const wasm = decision(report.decisions, 'backend-wasm');
     expect(wasm.status).to.equal('applied');
     expect(wasm.metrics.gradientMaxAbsDiff).to.be.a('number').below(1e-4);
@@ -61,10 +78,15 @@ describe('backend selection', () => {
 
   it('in training mode rolls wasm back for a conv net, whose backward kernels wasm lacks', async () => {
     const n = tf.memory().numTensors;
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: { ...config(['wasm', 'cpu']), mode: 'training' } });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: { ...config(['wasm', 'cpu']), mode: 'training' },
+    });
     const wasm = decision(report.decisions, 'backend-wasm');
     expect(wasm.status).to.equal('failed');
-    expect(wasm.reason).to.equal("validation could not run it: gradients could not be computed: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'");
+    expect(wasm.reason).to.equal(
+      "validation could not run it: gradients could not be computed: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'",
+    );
     expect(wasm.notes).to.deep.equal([]);
     expect(report.backend).to.equal('cpu');
     optimized.dispose();
@@ -79,22 +101,47 @@ describe('backend selection', () => {
       registerStandInTensorflowBackend();
       return {};
     });
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: child, config: config(['tensorflow', 'cpu']) });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: child,
+      config: config(['tensorflow', 'cpu']),
+    });
     expect(imported).to.deep.equal(['@tensorflow/tfjs-node']);
     expect(decision(report.decisions, 'backend-tensorflow').status).to.equal('applied');
     expect(report.backend).to.equal('tensorflow');
-    comparePredictions<tf.Tensor[]>(optimized, model, x, (y, want) => expect(Array.from(y[0]!.dataSync())).to.deep.equal(Array.from(want[0]!.dataSync())));
+    comparePredictions<tf.Tensor[]>(optimized, model, x, (y, want) =>
+      expect(Array.from(y[0]!.dataSync())).to.deep.equal(Array.from(want[0]!.dataSync())),
+    );
     optimized.dispose();
   });
 
   const broken: [string, ModuleImporter, RegExp][] = [
-    ['throws on import', async () => { throw new Error('libtensorflow.so.2: cannot open shared object file'); }, /^package @tensorflow\/tfjs-node is installed but failed to load: libtensorflow\.so\.2: cannot open shared object file$/],
+    [
+      'throws on import',
+      async () => {
+        throw new Error('libtensorflow.so.2: cannot open shared object file');
+      },
+      /^package @tensorflow\/tfjs-node is installed but failed to load: libtensorflow\.so\.2: cannot open shared object file$/,
+    ],
     ['registers no backend', async () => ({}), /loaded but registered no "tensorflow" backend with Kiln's @tensorflow\/tfjs 4\.22\.0/],
-    ['has a backend that fails to initialise', async () => { tf.registerBackend('tensorflow', () => { throw new Error('CUDA driver version is insufficient'); }); return {}; }, /the "tensorflow" backend failed to initialise/],
+    [
+      'has a backend that fails to initialise',
+      async () => {
+        tf.registerBackend('tensorflow', () => {
+          throw new Error('CUDA driver version is insufficient');
+        });
+        return {};
+      },
+      /the "tensorflow" backend failed to initialise/,
+    ],
   ];
   for (const [what, importer, reason] of broken) {
     it(`a present but broken tfjs-node that ${what} is unavailable with the reason, and the pipeline goes on`, async () => {
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: withImporter(importer), config: config(['tensorflow', 'wasm']) });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withImporter(importer),
+        config: config(['tensorflow', 'wasm']),
+      });
       const tfNode = decision(report.decisions, 'backend-tensorflow');
       expect(tfNode.status).to.equal('unavailable');
       expect(tfNode.reason).to.match(reason);
@@ -106,7 +153,9 @@ describe('backend selection', () => {
 
   it('the default importer answers a missing package with MODULE_NOT_FOUND', async () => {
     let code: unknown;
-    await nodeImporter('@tensorflow/tfjs-node').catch((e: { code?: string }) => { code = e.code; });
+    await nodeImporter('@tensorflow/tfjs-node').catch((e: { code?: string }) => {
+      code = e.code;
+    });
     expect(code).to.be.oneOf(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND']);
   });
 });

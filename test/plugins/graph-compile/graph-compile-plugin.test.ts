@@ -61,11 +61,14 @@ describe('graph-compile plugin', () => {
     x.dispose();
   });
 
-  it("rejects an unknown pass name, naming pipeline[0].options.disablePasses", async () => {
+  it('rejects an unknown pass name, naming pipeline[0].options.disablePasses', async () => {
     const model = ZOO.mlp.build({ small: true });
     const [x] = zooSampleInputs(ZOO.mlp, 1, 1) as [tf.Tensor];
     try {
-      const error = await expectRejects(optimize(model, { sampleInputs: [x], config: config({}, { disablePasses: ['nope'] }) }), /pipeline\[0\]\.options\.disablePasses/);
+      const error = await expectRejects(
+        optimize(model, { sampleInputs: [x], config: config({}, { disablePasses: ['nope'] }) }),
+        /pipeline\[0\]\.options\.disablePasses/,
+      );
       expect((error as Error & { code?: string }).code).to.equal('CONFIG_INVALID');
       expect(error.message).to.include('nope');
     } finally {
@@ -93,10 +96,16 @@ describe('graph-compile plugin', () => {
     expect(decision.status, decision.reason).to.equal('applied');
     expect(decision.metrics.executor).to.equal('replay');
     // the plugin notes each pass that changed something: memory-plan does on this model, when it runs
-    expect(decision.notes.filter((n) => n.startsWith('memory-plan:') || n.startsWith('cse:')), JSON.stringify(decision.notes)).to.deep.equal([]);
+    expect(
+      decision.notes.filter((n) => n.startsWith('memory-plan:') || n.startsWith('cse:')),
+      JSON.stringify(decision.notes),
+    ).to.deep.equal([]);
     const enabled = await mlpDecision({ executor: 'replay' });
     expect(enabled.status, enabled.reason).to.equal('applied');
-    expect(enabled.notes.some((n) => n.startsWith('memory-plan: peak live intermediates')), JSON.stringify(enabled.notes)).to.equal(true);
+    expect(
+      enabled.notes.some((n) => n.startsWith('memory-plan: peak live intermediates')),
+      JSON.stringify(enabled.notes),
+    ).to.equal(true);
   });
 
   it("disablePasses: ['noop-removal'] keeps the kernels that pass removes otherwise", async () => {
@@ -104,8 +113,14 @@ describe('graph-compile plugin', () => {
     const enabled = await mlpDecision({});
     expect(disabled.status, disabled.reason).to.equal('applied');
     expect(enabled.status, enabled.reason).to.equal('applied');
-    expect(disabled.notes.some((n) => n.startsWith('noop-removal:')), JSON.stringify(disabled.notes)).to.equal(false);
-    expect(enabled.notes.some((n) => n.startsWith('noop-removal:')), JSON.stringify(enabled.notes)).to.equal(true);
+    expect(
+      disabled.notes.some((n) => n.startsWith('noop-removal:')),
+      JSON.stringify(disabled.notes),
+    ).to.equal(false);
+    expect(
+      enabled.notes.some((n) => n.startsWith('noop-removal:')),
+      JSON.stringify(enabled.notes),
+    ).to.equal(true);
     expect(disabled.metrics.kernelsTraced).to.equal(enabled.metrics.kernelsTraced);
     expect(disabled.metrics.kernelsAfterPasses as number).to.be.greaterThan(enabled.metrics.kernelsAfterPasses as number);
   });
@@ -126,7 +141,8 @@ describe('graph-compile plugin', () => {
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const viaOptimized = tf.variableGrads(() => tf.sum(asList(optimized.predict(x))[0]!) as tf.Scalar, vars);
       const viaModel = tf.variableGrads(() => tf.sum(model.predict(x) as tf.Tensor) as tf.Scalar, vars);
-      for (const name of Object.keys(viaModel.grads)) expectTensorsClose(viaOptimized.grads[name]!, viaModel.grads[name]!, 1e-5, 1e-4, name);
+      for (const name of Object.keys(viaModel.grads))
+        expectTensorsClose(viaOptimized.grads[name]!, viaModel.grads[name]!, 1e-5, 1e-4, name);
       tf.dispose([viaOptimized.value, viaModel.value, ...Object.values(viaOptimized.grads), ...Object.values(viaModel.grads)]);
     } finally {
       optimized.dispose();
@@ -137,7 +153,9 @@ describe('graph-compile plugin', () => {
 
   it('a model whose predict breaks the graph (dataSync in a custom layer) is skipped with the reason', async () => {
     const input = tf.input({ shape: [6] });
-    const dense = tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotNormal({ seed: 5 }) }).apply(input) as tf.SymbolicTensor;
+    const dense = tf.layers
+      .dense({ units: 4, kernelInitializer: tf.initializers.glorotNormal({ seed: 5 }) })
+      .apply(input) as tf.SymbolicTensor;
     const output = new ReadsItsInput({ name: 'reads_its_input' }).apply(dense) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: output });
     const x = tf.randomNormal([3, 6], 0, 1, 'float32', 2);
@@ -146,7 +164,10 @@ describe('graph-compile plugin', () => {
     try {
       const decision = report.decisions.find((d) => d.plugin === 'graph-compile')!;
       expect(decision.status).to.equal('skipped');
-      expect(logger.lines.warn.some((l) => /graph break: .*dataSync\(\)/.test(l)), logger.lines.warn.join('\n')).to.equal(true);
+      expect(
+        logger.lines.warn.some((l) => /graph break: .*dataSync\(\)/.test(l)),
+        logger.lines.warn.join('\n'),
+      ).to.equal(true);
       expect(decision.reason).to.match(/graph break/);
       expect(decision.reason).to.match(/dataSync\(\)/);
       expect(report.final).to.not.include('compiled kernel graph');

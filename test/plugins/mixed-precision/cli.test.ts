@@ -23,7 +23,13 @@ pipeline:
 `;
 
 interface Report {
-  decisions: { plugin: string; status: string; reason: string; metrics: Record<string, unknown>; tables?: { weights?: Record<string, unknown>[] } }[];
+  decisions: {
+    plugin: string;
+    status: string;
+    reason: string;
+    metrics: Record<string, unknown>;
+    tables?: { weights?: Record<string, unknown>[] };
+  }[];
   validation: { budget?: object };
 }
 
@@ -45,17 +51,33 @@ describe('kiln optimize with a mixed-precision pipeline (end to end)', function 
 
   it('writes the quantised model.json and shards atomically next to kiln-report.json, and prints the per-weight table', async () => {
     const out = path.join(root, 'out');
-    const result = await runKiln(['optimize', path.join(root, 'model', 'model.json'), '--out', out, '--config', path.join(root, 'kiln.yaml')]);
+    const result = await runKiln([
+      'optimize',
+      path.join(root, 'model', 'model.json'),
+      '--out',
+      out,
+      '--config',
+      path.join(root, 'kiln.yaml'),
+    ]);
     expect(result.code, describeRun(result)).to.equal(0);
     expect(result.stdout, describeRun(result)).to.match(/│ mixed-precision\s+│ applied\s+│/);
     expect(result.stdout, describeRun(result)).to.match(/^mixed-precision \(applied\): weights$/m);
-    expect(result.stdout, describeRun(result)).to.match(/│ stem_conv\/kernel\s+│ 3x3x46x16\s+│ (uint16|float16|uint8)\s+│ (nearest|error-feedback)\s+│ 26496\s+│/);
-    expect(result.stdout, describeRun(result)).to.match(/^Validated against the original on cpu under the accuracy budget policy: argmaxAgreement 0\.99; value: atol 0\.01 /m);
-    expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')} (the optimised layers, weights stored as the report says)`);
+    expect(result.stdout, describeRun(result)).to.match(
+      /│ stem_conv\/kernel\s+│ 3x3x46x16\s+│ (uint16|float16|uint8)\s+│ (nearest|error-feedback)\s+│ 26496\s+│/,
+    );
+    expect(result.stdout, describeRun(result)).to.match(
+      /^Validated against the original on cpu under the accuracy budget policy: argmaxAgreement 0\.99; value: atol 0\.01 /m,
+    );
+    expect(result.stderr, describeRun(result)).to.include(
+      `wrote ${path.join(out, 'model.json')} (the optimised layers, weights stored as the report says)`,
+    );
 
     const names = await fs.readdir(out);
     expect(names).to.include.members(['model.json', 'kiln-report.json', 'group1-shard1of1.bin']);
-    expect([...names, ...(await fs.readdir(root))].filter((n) => n.startsWith('.kiln-tmp-')), 'temporary files left behind').to.deep.equal([]);
+    expect(
+      [...names, ...(await fs.readdir(root))].filter((n) => n.startsWith('.kiln-tmp-')),
+      'temporary files left behind',
+    ).to.deep.equal([]);
 
     const report = JSON.parse(await fs.readFile(path.join(out, 'kiln-report.json'), 'utf8')) as Report;
     const d = report.decisions.find((x) => x.plugin === 'mixed-precision')!;
@@ -67,7 +89,9 @@ describe('kiln optimize with a mixed-precision pipeline (end to end)', function 
     expect(rows).to.have.lengthOf(model.weights.length);
 
     // The manifest carries the chosen quantisation, and the shard holds exactly the bytes it describes.
-    const json = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8')) as { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+    const json = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8')) as {
+      weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+    };
     const specs = json.weightsManifest.flatMap((g) => g.weights);
     const quantised = specs.filter((s) => s.quantization);
     expect(quantised.length).to.be.greaterThan(0);

@@ -24,12 +24,14 @@ describe('mixed-precision options', () => {
 
   it('names every bad option by its key path', async () => {
     const error = await expectRejects(
-      loadConfig(options({
-        policy: 'int4',
-        minElements: 0,
-        rounding: 'stochastic',
-        budgets: { policy: { argmaxAgreement: 1.5, argmax: 1 }, value: {}, '*': { metric: 'mse' }, other: 3 },
-      })),
+      loadConfig(
+        options({
+          policy: 'int4',
+          minElements: 0,
+          rounding: 'stochastic',
+          budgets: { policy: { argmaxAgreement: 1.5, argmax: 1 }, value: {}, '*': { metric: 'mse' }, other: 3 },
+        }),
+      ),
       /options/,
     );
     const lines = error.message.split('\n');
@@ -43,7 +45,11 @@ describe('mixed-precision options', () => {
       /^config object: pipeline\[0\]\.options\.budgets\["\*"\]\.metric: wrong type \(got "mse"\); allowed: \{ name, compute\(reference, candidate, shape\) => number, max\?, min\? \} with max or min, passed from code \(not YAML\)$/,
       /^config object: pipeline\[0\]\.options\.budgets\.other: wrong type \(got 3\)/,
     ];
-    for (const pattern of expected) expect(lines.some((l) => pattern.test(l)), `${pattern}\nin:\n${error.message}`).to.equal(true);
+    for (const pattern of expected)
+      expect(
+        lines.some((l) => pattern.test(l)),
+        `${pattern}\nin:\n${error.message}`,
+      ).to.equal(true);
     expect(lines).to.have.lengthOf(expected.length);
   });
 
@@ -62,11 +68,16 @@ describe('mixed-precision options', () => {
     const model = tinyConvModel(2);
     const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 1);
     try {
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: { ...FAST_CONFIG, mode: 'training', pipeline: [{ name: 'mixed-precision' }] } });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        config: { ...FAST_CONFIG, mode: 'training', pipeline: [{ name: 'mixed-precision' }] },
+      });
       optimized.dispose();
       const d = report.decisions.find((x) => x.plugin === 'mixed-precision')!;
       expect(d.status).to.equal('unavailable');
-      expect(d.reason).to.equal('training mode: the weights are being updated, so storing them at reduced precision belongs at export (run Kiln in inference mode on the trained model)');
+      expect(d.reason).to.equal(
+        'training mode: the weights are being updated, so storing them at reduced precision belongs at export (run Kiln in inference mode on the trained model)',
+      );
     } finally {
       model.dispose();
       x.dispose();
@@ -77,11 +88,16 @@ describe('mixed-precision options', () => {
     const model = tinyConvModel(2);
     const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 1);
     try {
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: { ...FAST_CONFIG, ...options({ minElements: 8, budgets: { polcy: { argmaxAgreement: 1 } } }) } });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        config: { ...FAST_CONFIG, ...options({ minElements: 8, budgets: { polcy: { argmaxAgreement: 1 } } }) },
+      });
       optimized.dispose();
       const d = report.decisions.find((x) => x.plugin === 'mixed-precision')!;
       expect(d.status).to.equal('failed');
-      expect(d.reason).to.match(/budgets name output\(s\) "polcy" that the model does not have; its outputs are: \w+, \w+ \(or "\*" for all\)/);
+      expect(d.reason).to.match(
+        /budgets name output\(s\) "polcy" that the model does not have; its outputs are: \w+, \w+ \(or "\*" for all\)/,
+      );
     } finally {
       model.dispose();
       x.dispose();

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { encodeWeight, float16Bits, float32Weights, quantizeAffine, quantizeArtifacts } from '../../../src/plugins/mixed-precision/quantize.js';
+import {
+  encodeWeight,
+  float16Bits,
+  float32Weights,
+  quantizeAffine,
+  quantizeArtifacts,
+} from '../../../src/plugins/mixed-precision/quantize.js';
 import { weightSpecsByteLength } from '../../../src/io/weight-bytes.js';
 import { tinyConvModel } from '../../helpers/tiny-models.js';
 
@@ -15,16 +21,26 @@ function tfjsDecode(data: Uint8Array, spec: tf.io.WeightsManifestEntry): Float32
 describe('mixed precision: storing weights the way tf.js loads them', () => {
   it('float16: every one of the 65536 half-precision patterns, decoded by tf.js, encodes back to itself', () => {
     const bits = new Uint16Array(65536).map((_, i) => i);
-    const decoded = tfjsDecode(new Uint8Array(bits.buffer), { name: 'h', shape: [65536], dtype: 'float32', quantization: { dtype: 'float16' } });
+    const decoded = tfjsDecode(new Uint8Array(bits.buffer), {
+      name: 'h',
+      shape: [65536],
+      dtype: 'float32',
+      quantization: { dtype: 'float16' },
+    });
     let mismatches = 0;
     for (let i = 0; i < 65536; i++) if (!Number.isNaN(decoded[i]) && float16Bits(decoded[i]!) !== i) mismatches++;
     expect(mismatches).to.equal(0);
   });
 
   it('float16: each float32 goes to the nearest half (ties to even), overflow to Infinity, NaN stays NaN', () => {
-    const positives = tfjsDecode(new Uint8Array(new Uint16Array(0x7c01).map((_, i) => i).buffer), { name: 'h', shape: [0x7c01], dtype: 'float32', quantization: { dtype: 'float16' } });
+    const positives = tfjsDecode(new Uint8Array(new Uint16Array(0x7c01).map((_, i) => i).buffer), {
+      name: 'h',
+      shape: [0x7c01],
+      dtype: 'float32',
+      quantization: { dtype: 'float16' },
+    });
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let k = 0; k < 20000; k++) {
       const x = Math.fround((random() * 2 - 1) * 2 ** (random() * 40 - 26));
       const got = Math.abs(positives[float16Bits(x) & 0x7fff]!);
@@ -58,7 +74,8 @@ describe('mixed precision: storing weights the way tf.js loads them', () => {
       expect(encoded.data.byteLength).to.equal(1000 * (dtype === 'uint8' ? 1 : 2));
       const q = encoded.spec.quantization!;
       const decoded = tfjsDecode(encoded.data, encoded.spec);
-      for (let i = 0; i < values.length; i++) expect(Math.abs(decoded[i]! - values[i]!)).to.be.at.most(q.scale! * 0.5 + q.scale! * 1e-6 + 1e-7);
+      for (let i = 0; i < values.length; i++)
+        expect(Math.abs(decoded[i]! - values[i]!)).to.be.at.most(q.scale! * 0.5 + q.scale! * 1e-6 + 1e-7);
       expect(decoded[17]).to.equal(0);
       // The dequantisation tf.js applies is q * scale + min, in double precision, stored as float32.
       const codes = dtype === 'uint8' ? encoded.data : new Uint16Array(encoded.data.buffer);
@@ -77,10 +94,12 @@ describe('mixed precision: storing weights the way tf.js loads them', () => {
   it('rewrites the artifacts of a LayersModel with the chosen weights quantised, sized as the manifest says', async () => {
     const model = tinyConvModel(4);
     let source: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      source = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        source = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const weights = float32Weights(source!);
     const kernel = [...weights.values()].find((w) => w.spec.shape.length === 4)!;
     const encoded = new Map([[kernel.spec.name, encodeWeight(kernel.spec, kernel.values!, 'uint8')]]);
@@ -96,7 +115,9 @@ describe('mixed precision: storing weights the way tf.js loads them', () => {
     for (const [name, w] of weights) {
       if (name !== kernel.spec.name) expect(Array.from(byName.get(name)!)).to.deep.equal(Array.from(w.values!));
     }
-    expect(Array.from(byName.get(kernel.spec.name)!)).to.deep.equal(Array.from(tfjsDecode(encoded.get(kernel.spec.name)!.data, encoded.get(kernel.spec.name)!.spec)));
+    expect(Array.from(byName.get(kernel.spec.name)!)).to.deep.equal(
+      Array.from(tfjsDecode(encoded.get(kernel.spec.name)!.data, encoded.get(kernel.spec.name)!.spec)),
+    );
     loaded.dispose();
     model.dispose();
   });

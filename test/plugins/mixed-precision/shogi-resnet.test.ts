@@ -51,19 +51,27 @@ describe('mixed-precision on the demo shogi ResNet', function () {
   async function expectPlainLoadReproduces(optimized: OptimizedModel, name: string): Promise<void> {
     const out = path.join(dir, name);
     await saveArtifactsToDisk(optimized.artifacts!, out);
-    const manifest = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8')).weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[];
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'model.json'), 'utf8')).weightsManifest as {
+      weights: tf.io.WeightsManifestEntry[];
+    }[];
     const specs = manifest.flatMap((g) => g.weights);
     expect(specs.filter((s) => s.quantization).length).to.be.greaterThan(0);
     await tf.setBackend(optimized.backend);
     const plain = await plainLoad(out);
     try {
       for (const inputs of [x, tf.mul(x, 10)]) {
-        comparePredictions(optimized, plain, inputs, (want, got) => expect(maxDiff(want, got), 'plain tf.loadLayersModel vs the model Kiln validated').to.equal(0));
+        comparePredictions(optimized, plain, inputs, (want, got) =>
+          expect(maxDiff(want, got), 'plain tf.loadLayersModel vs the model Kiln validated').to.equal(0),
+        );
         if (inputs !== x) inputs.dispose();
       }
       // The weights are the same float32 values, bit for bit.
       const validated = new Map(optimized.layersModel!.weights.map((w) => [w.originalName, w.read().dataSync()]));
-      for (const w of plain.weights) expect(Buffer.compare(Buffer.from(w.read().dataSync().buffer), Buffer.from(validated.get(w.originalName)!.buffer)), w.originalName).to.equal(0);
+      for (const w of plain.weights)
+        expect(
+          Buffer.compare(Buffer.from(w.read().dataSync().buffer), Buffer.from(validated.get(w.originalName)!.buffer)),
+          w.originalName,
+        ).to.equal(0);
     } finally {
       plain.dispose();
     }
@@ -103,8 +111,15 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       expect((a.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.35);
       expect(a.metrics['budget.policy.argmaxAgreement']).to.be.at.least(0.99);
       expect(a.metrics['budget.value.maxAbsDiff']).to.be.at.most(1e-2);
-      expect(weightRows(a).filter((r) => r.precision === 'uint8').every((r) => r.rounding === 'error-feedback')).to.equal(true);
-      expect(a.notes.some((n) => /^the budget checks and calibration rest on 1 sample row/.test(n)), 'the few-rows warning').to.equal(true);
+      expect(
+        weightRows(a)
+          .filter((r) => r.precision === 'uint8')
+          .every((r) => r.rounding === 'error-feedback'),
+      ).to.equal(true);
+      expect(
+        a.notes.some((n) => /^the budget checks and calibration rest on 1 sample row/.test(n)),
+        'the few-rows warning',
+      ).to.equal(true);
     });
 
     it('both artifacts load with plain tf.loadLayersModel and reproduce the validated outputs exactly', async () => {
@@ -133,7 +148,9 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       const d = decisions[0]!;
       expect(d.status).to.equal('rejected');
       // wasm's float32 kernels alone differ from the cpu reference by more than 1e-9.
-      expect(d.reason).to.match(/^the budget cannot be met even with every weight float32 \(on wasm\): output "(policy|value)" differs by \d\.\d\de-\d+ \(allowed 1\.00e-9.*; every weight stays float32$/);
+      expect(d.reason).to.match(
+        /^the budget cannot be met even with every weight float32 \(on wasm\): output "(policy|value)" differs by \d\.\d\de-\d+ \(allowed 1\.00e-9.*; every weight stays float32$/,
+      );
       expect(weightRows(d)).to.have.lengthOf(59);
       expect(weightRows(d).every((r) => r.precision === 'float32')).to.equal(true);
       expect(d.metrics['weights.float32']).to.equal(59);
@@ -144,7 +161,9 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       // Measured on this network: float16 weights move `value` by ~2e-3 on the samples and `policy` by ~3e-3 at x10.
       const d = decisions[1]!;
       expect(d.status).to.equal('rejected');
-      expect(d.reason).to.match(/^policy float16 \(667076 bytes\) breaks the budget: output "(policy|value)" differs by \d\.\d\de-3 \(allowed 1\.00e-3.*\) at \[\d+,\d+\] on input set "[^"]+": expected .*; every weight stays float32$/);
+      expect(d.reason).to.match(
+        /^policy float16 \(667076 bytes\) breaks the budget: output "(policy|value)" differs by \d\.\d\de-3 \(allowed 1\.00e-3.*\) at \[\d+,\d+\] on input set "[^"]+": expected .*; every weight stays float32$/,
+      );
       const rows = weightRows(d);
       expect(rows.every((r) => r.precision === 'float32')).to.equal(true);
       expect(rows.filter((r) => /^kept: .*float16 alone uses/.test(String(r.note)))).to.have.lengthOf(LARGE_WEIGHTS);
@@ -160,12 +179,32 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       expect(d.metrics['weights.float16']).to.equal(LARGE_WEIGHTS);
       expect(d.metrics['budget.policy.maxAbsDiff']).to.be.below(1e-2);
       expect(d.metrics['budget.value.maxAbsDiff']).to.be.below(1e-2);
-      expect(d.reason).to.match(/^1\.98x smaller \(1323716 -> 667076 bytes\), .*; within budget: policy maxAbsDiff [\d.e-]+ \(<= 0\.01 \+ 0 x \|expected\|\), value maxAbsDiff/);
-      expect(d.notes).to.include('compute stays float32 on wasm: tf.js dequantises the stored weights to float32 at load, and the wasm backend computes in float32; the gain is the size of the model files (load time and inference speed not measured)');
-      expect(d.notes.some((n) => /^block0_conv1\/kernel: float16, 147456 -> 73728 bytes, error contribution \d\.\d\de-\d of the budget \(max \|diff\| \d\.\d\de-\d alone\)$/.test(n))).to.equal(true);
+      expect(d.reason).to.match(
+        /^1\.98x smaller \(1323716 -> 667076 bytes\), .*; within budget: policy maxAbsDiff [\d.e-]+ \(<= 0\.01 \+ 0 x \|expected\|\), value maxAbsDiff/,
+      );
+      expect(d.notes).to.include(
+        'compute stays float32 on wasm: tf.js dequantises the stored weights to float32 at load, and the wasm backend computes in float32; the gain is the size of the model files (load time and inference speed not measured)',
+      );
+      expect(
+        d.notes.some((n) =>
+          /^block0_conv1\/kernel: float16, 147456 -> 73728 bytes, error contribution \d\.\d\de-\d of the budget \(max \|diff\| \d\.\d\de-\d alone\)$/.test(
+            n,
+          ),
+        ),
+      ).to.equal(true);
       const rows = weightRows(d);
-      expect(rows.find((r) => r.weight === 'block0_conv1/kernel')).to.deep.include({ shape: '3x3x64x64', precision: 'float16', bytesBefore: 147456, bytesAfter: 73728 });
-      expect(rows.find((r) => r.weight === 'stem_bn/gamma')).to.deep.include({ precision: 'float32', bytesBefore: 256, bytesAfter: 256, note: '64 elements, under minElements 1024' });
+      expect(rows.find((r) => r.weight === 'block0_conv1/kernel')).to.deep.include({
+        shape: '3x3x64x64',
+        precision: 'float16',
+        bytesBefore: 147456,
+        bytesAfter: 73728,
+      });
+      expect(rows.find((r) => r.weight === 'stem_bn/gamma')).to.deep.include({
+        precision: 'float32',
+        bytesBefore: 256,
+        bytesAfter: 256,
+        note: '64 elements, under minElements 1024',
+      });
     });
 
     it('the float16 artifact loads with plain tf.loadLayersModel and reproduces the validated outputs exactly', async () => {
@@ -194,11 +233,11 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       expect(d.reason).to.match(/within budget: policy argmaxAgreement 1 \(>= 0\.99\), value maxAbsDiff [\d.e-]+ \(<= 0\.01/);
     });
 
-    it('stores some block convs as uint8 with error-feedback codes, the rest at 2 bytes: 0.387x here, short of the issue\'s 0.35x', () => {
+    it("stores some block convs as uint8 with error-feedback codes, the rest at 2 bytes: 0.387x here, short of the issue's 0.35x", () => {
       // Measured: 4 of the 8 block convs, policy_conv and value_dense fit as uint8 with error-feedback codes
       // (512,708 bytes); the fifth block conv breaks `value` atol 1e-2 in combination (see docs/mixed-precision.md).
       expect((d.metrics.bytesAfter as number) / FLOAT32_BYTES).to.be.at.most(0.4);
-      const rows = weightRows(d).filter((r) => r.bytesBefore as number >= 4096);
+      const rows = weightRows(d).filter((r) => (r.bytesBefore as number) >= 4096);
       expect(rows).to.have.lengthOf(LARGE_WEIGHTS);
       for (const r of rows) {
         expect(['uint16', 'float16', 'uint8'], String(r.weight)).to.include(r.precision);
@@ -209,7 +248,11 @@ describe('mixed-precision on the demo shogi ResNet', function () {
       expect(uint8.every((r) => r.rounding === 'error-feedback')).to.equal(true);
       expect(rows.filter((r) => r.precision === 'uint16').every((r) => r.rounding === 'nearest')).to.equal(true);
       expect(d.metrics.errorFeedbackKernels).to.equal(LARGE_WEIGHTS);
-      expect(d.notes.some((n) => /^uint8 rounding: error feedback \(GPTQ\) for 11 kernel\(s\), calibrated on the layer inputs of the 8 sample row\(s\)/.test(n))).to.equal(true);
+      expect(
+        d.notes.some((n) =>
+          /^uint8 rounding: error feedback \(GPTQ\) for 11 kernel\(s\), calibrated on the layer inputs of the 8 sample row\(s\)/.test(n),
+        ),
+      ).to.equal(true);
     });
 
     it('the artifact loads with plain tf.loadLayersModel and reproduces the validated outputs exactly', async () => {
@@ -217,11 +260,13 @@ describe('mixed-precision on the demo shogi ResNet', function () {
     });
   });
 
-  describe('rounding to nearest under the same budget (the tf.js converter\'s rounding)', () => {
+  describe("rounding to nearest under the same budget (the tf.js converter's rounding)", () => {
     let d: Decision;
 
     before(async () => {
-      const result = await run([mixed({ policy: 'auto', rounding: 'nearest', budgets: { policy: { argmaxAgreement: 0.99 }, value: { atol: 1e-2 } } })]);
+      const result = await run([
+        mixed({ policy: 'auto', rounding: 'nearest', budgets: { policy: { argmaxAgreement: 0.99 }, value: { atol: 1e-2 } } }),
+      ]);
       result.model.dispose();
       d = decisionsOf(result.report)[0]!;
     });

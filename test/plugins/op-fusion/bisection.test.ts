@@ -26,7 +26,15 @@ const wrongRelu: FusionPattern = {
       const producer = tools.value(node.inputs.x!).producer;
       const from = producer === undefined ? undefined : tools.node(producer);
       if (!from || (FUSED_KERNELS as readonly string[]).includes(from.kernel)) continue;
-      sites.push({ pattern: this.name, key: `${this.name}@${node.id}`, anchor: node.id, removes: [node.id], replacement: { ...node, kernel: 'Abs' }, newValues: [], layers: node.layer ? [node.layer] : [] });
+      sites.push({
+        pattern: this.name,
+        key: `${this.name}@${node.id}`,
+        anchor: node.id,
+        removes: [node.id],
+        replacement: { ...node, kernel: 'Abs' },
+        newValues: [],
+        layers: node.layer ? [node.layer] : [],
+      });
     }
     return sites;
   },
@@ -35,12 +43,26 @@ const wrongRelu: FusionPattern = {
 /** conv-BN-relu, conv-BN, residual Add, relu, dense head: sites for the correct patterns and one for wrong-relu. */
 function residualModel(): tf.LayersModel {
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => layer.apply(x) as tf.SymbolicTensor;
-  const conv = (name: string, seed: number) => tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed }), name });
+  const conv = (name: string, seed: number) =>
+    tf.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tf.initializers.heNormal({ seed }),
+      name,
+    });
   const input = tf.input({ shape: [6, 6, 4], name: 'x' });
-  let h = apply(tf.layers.activation({ activation: 'relu', name: 'relu1' }), apply(tf.layers.batchNormalization({ name: 'bn1' }), apply(conv('conv1', 1), input)));
+  let h = apply(
+    tf.layers.activation({ activation: 'relu', name: 'relu1' }),
+    apply(tf.layers.batchNormalization({ name: 'bn1' }), apply(conv('conv1', 1), input)),
+  );
   h = apply(tf.layers.batchNormalization({ name: 'bn2' }), apply(conv('conv2', 2), h));
   h = apply(tf.layers.activation({ activation: 'relu', name: 'residual_relu' }), apply(tf.layers.add({ name: 'add' }), [input, h]));
-  const out = apply(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }), name: 'head' }), apply(tf.layers.flatten({ name: 'flatten' }), h));
+  const out = apply(
+    tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }), name: 'head' }),
+    apply(tf.layers.flatten({ name: 'flatten' }), h),
+  );
   const model = tf.model({ inputs: input, outputs: out, name: 'residual' });
   seedBatchNorms(model, 4);
   return model;
@@ -80,11 +102,19 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
     tf.dispose([x, x2]);
   });
 
-  it('fuseGraph: dropped holds exactly the wrong pattern\'s site, every correct site is kept, and the result matches', () => {
+  it("fuseGraph: dropped holds exactly the wrong pattern's site, every correct site is kept, and the result matches", () => {
     const base = new LayersKilnModel(model, 'cpu', false);
     const before = tf.memory().numTensors;
     const logger = recordingLogger();
-    const result = fuseGraph(base, base, [x], [[x], [x2]], { patterns: [...BUILT_IN_FUSION_PATTERNS, wrongRelu], disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true, logger });
+    const result = fuseGraph(base, base, [x], [[x], [x2]], {
+      patterns: [...BUILT_IN_FUSION_PATTERNS, wrongRelu],
+      disabled: [],
+      mode: 'inference',
+      atol: 1e-5,
+      rtol: 1e-4,
+      bisect: true,
+      logger,
+    });
     if ('failure' in result) expect.fail(result.failure);
     try {
       expect(result.dropped.map((d) => d.key)).to.deep.equal([wrongKey]);
@@ -114,7 +144,9 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
     expect(clean.dropped).to.deep.equal([]);
     clean.model.dispose();
     const off = fuseGraph(base, base, [x], [[x], [x2]], { ...settings, bisect: false, patterns: [...BUILT_IN_FUSION_PATTERNS, wrongRelu] });
-    expect(off).to.have.property('failure').that.matches(/does not validate .*bisection is off/);
+    expect(off)
+      .to.have.property('failure')
+      .that.matches(/does not validate .*bisection is off/);
   });
 
   it('optimize with the wrong pattern registered under FUSION_PATTERN: applied, bisection note names only wrong-relu, correct patterns in metrics', async () => {
@@ -132,7 +164,9 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
       expect(dropped[0]).to.match(new RegExp(`^bisection dropped ${wrongKey} \\(residual_relu\\): `));
       expect(decision.metrics['graph.wrong-relu']).to.equal('0/1 applied');
       expect(decision.metrics['graph.fold-batchnorm']).to.equal('2/2 applied');
-      expect(decision.metrics['graph.fused-activation']).to.equal(`${correct.applied['fused-activation']}/${correct.applied['fused-activation']} applied`);
+      expect(decision.metrics['graph.fused-activation']).to.equal(
+        `${correct.applied['fused-activation']}/${correct.applied['fused-activation']} applied`,
+      );
       expect(decision.metrics.kernelsAfter as number).to.be.lessThan(decision.metrics.kernelsBefore as number);
       expect(report.final).to.include('compiled kernel graph');
       for (const input of [x, x2]) {
@@ -148,7 +182,12 @@ describe('op-fusion: bisection drops exactly the faulty pattern sites', () => {
     const child = container.createChildContainer();
     child.register(FUSION_PATTERN, { useValue: wrongRelu });
     const logger = recordingLogger();
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: child, config: config({ level: 'graph', bisect: false }), logger });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: child,
+      config: config({ level: 'graph', bisect: false }),
+      logger,
+    });
     try {
       const decision = report.decisions.find((d) => d.plugin === 'op-fusion')!;
       expect(decision.status, decision.reason).to.not.equal('applied');

@@ -29,17 +29,30 @@ async function saveAndLoadPlain(model: tf.LayersModel): Promise<tf.LayersModel> 
     const shards = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => fs.readFile(path.join(dir, p))));
     const joined = Buffer.concat(shards);
     const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
-    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }));
+    return await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }),
+    );
   } finally {
     await removeTempDir(dir);
   }
 }
 
-const decisionOf = (report: { decisions: readonly { plugin: string }[] }) => report.decisions.find((d) => d.plugin === 'op-fusion') as
-  | { status: string; reason: string; metrics: Record<string, unknown>; notes: readonly string[] }
-  | undefined;
+const decisionOf = (report: { decisions: readonly { plugin: string }[] }) =>
+  report.decisions.find((d) => d.plugin === 'op-fusion') as
+    { status: string; reason: string; metrics: Record<string, unknown>; notes: readonly string[] } | undefined;
 
-const STOCK_AFTER_FUSION = new Set(['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'GlobalAveragePooling2D', 'Dense', 'Activation', 'Add', 'Flatten', 'ReLU']);
+const STOCK_AFTER_FUSION = new Set([
+  'InputLayer',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'GlobalAveragePooling2D',
+  'Dense',
+  'Activation',
+  'Add',
+  'Flatten',
+  'ReLU',
+]);
 
 describe('op-fusion plugin', () => {
   before(async () => {
@@ -57,7 +70,11 @@ describe('op-fusion plugin', () => {
         const model = entry.build({ small: true });
         const [x] = zooSampleInputs(entry, 2, 3) as [tf.Tensor];
         const before = tf.memory().numTensors;
-        const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config(backend), logger: recordingLogger() });
+        const { model: optimized, report } = await optimize(model, {
+          sampleInputs: [x],
+          config: config(backend),
+          logger: recordingLogger(),
+        });
         try {
           const decision = decisionOf(report)!;
           expect(decision, JSON.stringify(report.decisions)).to.not.equal(undefined);
@@ -76,8 +93,14 @@ describe('op-fusion plugin', () => {
           expect(fused).to.not.equal(model);
           expect(fused.layers.length).to.equal(m.layersAfter);
           const classes = fused.layers.map((l) => l.getClassName());
-          expect(classes.filter((c) => !STOCK_AFTER_FUSION.has(c)), classes.join(', ')).to.deep.equal([]);
-          expect(model.layers.some((l) => l.getClassName() === 'BatchNormalization'), "the user's model is untouched").to.equal(true);
+          expect(
+            classes.filter((c) => !STOCK_AFTER_FUSION.has(c)),
+            classes.join(', '),
+          ).to.deep.equal([]);
+          expect(
+            model.layers.some((l) => l.getClassName() === 'BatchNormalization'),
+            "the user's model is untouched",
+          ).to.equal(true);
 
           const expected = model.predict(x);
           const got = optimized.predict(x);
@@ -103,12 +126,24 @@ describe('op-fusion plugin', () => {
     const model = entry.build({ small: true });
     const [x] = zooSampleInputs(entry, 1, 4) as [tf.Tensor];
     const before = tf.memory().numTensors;
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config('cpu', { disable: ['nope'] }), logger: recordingLogger() });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: config('cpu', { disable: ['nope'] }),
+      logger: recordingLogger(),
+    });
     try {
       const decision = decisionOf(report)!;
       expect(decision.status).to.equal('failed');
       expect(decision.reason).to.include('nope');
-      for (const known of ['fold-batchnorm', 'merge-activation', 'drop-inference-noops', 'bias-add', 'fused-activation', 'collapse-reshape', 'collapse-transpose']) {
+      for (const known of [
+        'fold-batchnorm',
+        'merge-activation',
+        'drop-inference-noops',
+        'bias-add',
+        'fused-activation',
+        'collapse-reshape',
+        'collapse-transpose',
+      ]) {
         expect(decision.reason, known).to.include(known);
       }
       expect(report.final).to.not.include('fused');
@@ -120,13 +155,17 @@ describe('op-fusion plugin', () => {
     x.dispose();
   });
 
-  it("disabling fold-batchnorm keeps every BatchNorm, at the layer level and in the kernel graph", async () => {
+  it('disabling fold-batchnorm keeps every BatchNorm, at the layer level and in the kernel graph', async () => {
     const entry = ZOO['depthwise-cnn'];
     const model = entry.build({ small: true });
     const [x] = zooSampleInputs(entry, 2, 5) as [tf.Tensor];
     const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
     const run = async (options?: object) => {
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config('cpu', options), logger: recordingLogger() });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        config: config('cpu', options),
+        logger: recordingLogger(),
+      });
       const decision = decisionOf(report)!;
       expect(decision.status, decision.reason).to.equal('applied');
       return { optimized, decision };
@@ -155,12 +194,19 @@ describe('op-fusion plugin', () => {
     const model = entry.build({ small: true });
     const [x] = zooSampleInputs(entry, 2, 6) as [tf.Tensor];
     const before = tf.memory().numTensors;
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: config('cpu', undefined, { mode: 'training' }), logger: recordingLogger() });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: config('cpu', undefined, { mode: 'training' }),
+      logger: recordingLogger(),
+    });
     try {
       expect(report.mode).to.equal('training');
       const decision = decisionOf(report)!;
       expect(decision.status, decision.reason).to.equal('applied');
-      expect(decision.notes.some((n) => /^layers: no layer rewrite in training mode/.test(n)), decision.notes.join('\n')).to.equal(true);
+      expect(
+        decision.notes.some((n) => /^layers: no layer rewrite in training mode/.test(n)),
+        decision.notes.join('\n'),
+      ).to.equal(true);
       expect(decision.metrics.layersBefore).to.equal(undefined);
       expect(decision.metrics['graph.fold-batchnorm'], 'BatchNorm folding is not training-safe').to.equal(undefined);
       expect(decision.metrics.gradientMaxAbsDiff).to.be.a('number');

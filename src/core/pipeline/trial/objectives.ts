@@ -29,9 +29,15 @@ function judgeLatency({ bench, run, accuracy }: ObjectiveEvidence): ObjectiveVer
   const [base, cand] = bench.variants as [(typeof bench.variants)[0], (typeof bench.variants)[0]];
   const speedup = base.timing.medianMs / cand.timing.medianMs;
   if (!(speedup >= run.minSpeedup)) {
-    return { met: false, reason: `not faster: ${speedup.toFixed(2)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)` };
+    return {
+      met: false,
+      reason: `not faster: ${speedup.toFixed(2)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)`,
+    };
   }
-  return { met: true, reason: `${speedup.toFixed(2)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), ${accuracy}` };
+  return {
+    met: true,
+    reason: `${speedup.toFixed(2)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), ${accuracy}`,
+  };
 }
 
 /** size: the candidate's weights take at least `minSizeGain` times fewer bytes than the current model's. */
@@ -48,7 +54,11 @@ function judgeSize({ current, candidate, run, record, accuracy }: ObjectiveEvide
 
 /** memory: Kiln does not measure peak memory, so it cannot say the objective is met; never judged as size. */
 function judgeMemory(): ObjectiveVerdict {
-  return { met: false, reason: 'objective "memory" cannot be judged: Kiln does not measure peak memory during predict, so it keeps no candidate for it (use objective "latency" or "size")' };
+  return {
+    met: false,
+    reason:
+      'objective "memory" cannot be judged: Kiln does not measure peak memory during predict, so it keeps no candidate for it (use objective "latency" or "size")',
+  };
 }
 
 /** How each objective is judged: one entry per `PluginObjective`. */

@@ -16,7 +16,14 @@ export class TrialRecord {
   decide(status: DecisionStatus, reason: string): Decision {
     const { meta } = this;
     return {
-      slot: this.slot, plugin: meta.name, kind: meta.kind, objective: meta.objective, status, reason, metrics: this.metrics, notes: this.notes,
+      slot: this.slot,
+      plugin: meta.name,
+      kind: meta.kind,
+      objective: meta.objective,
+      status,
+      reason,
+      metrics: this.metrics,
+      notes: this.notes,
       ...(Object.keys(this.tables).length ? { tables: this.tables } : {}),
     };
   }
@@ -29,8 +36,12 @@ export class TrialRecord {
       sampleInputs: run.sampleInputs,
       signal,
       note: (message) => this.notes.push(message),
-      metric: (name, value) => { this.metrics[name] = value; },
-      table: (name, rows) => { this.tables[name] = rows.map((row) => ({ ...row })); },
+      metric: (name, value) => {
+        this.metrics[name] = value;
+      },
+      table: (name, rows) => {
+        this.tables[name] = rows.map((row) => ({ ...row }));
+      },
       validation: { inputSets: run.validation.inputSetLabels, check: (model, budget) => run.validation.check(model, budget ?? run.budget) },
     };
   }

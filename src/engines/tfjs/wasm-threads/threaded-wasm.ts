@@ -90,7 +90,8 @@ export interface WasmThreadsInfo {
   readonly wasmVersion: string;
 }
 
-export type WasmThreadsStart = ({ readonly available: true; readonly info: WasmThreadsInfo }) | { readonly available: false; readonly reason: string };
+export type WasmThreadsStart =
+  { readonly available: true; readonly info: WasmThreadsInfo } | { readonly available: false; readonly reason: string };
 
 export interface StartOptions {
   readonly threads: number;
@@ -179,7 +180,10 @@ export async function startWasmThreads(options: StartOptions): Promise<WasmThrea
   if (current && current.threads !== options.threads) {
     const started = await current.start;
     if (started.available) {
-      return { available: false, reason: `wasm-threads already runs with ${started.info.threads} threads in this process, and the count is fixed once started (asked for ${options.threads}; restart the process to change backend.threads)` };
+      return {
+        available: false,
+        reason: `wasm-threads already runs with ${started.info.threads} threads in this process, and the count is fixed once started (asked for ${options.threads}; restart the process to change backend.threads)`,
+      };
     }
   }
   if (!current || current.threads !== options.threads) {
@@ -238,11 +242,14 @@ async function bringUp(options: StartOptions): Promise<WasmThreadsStart> {
   }
   const version = pkg.version_wasm;
   if (typeof version !== 'string' || !SUPPORTED_WASM_VERSIONS.includes(version)) {
-    return fail(`${WASM_PACKAGE} ${version ?? '(no version_wasm export)'} is not a version it was written for (${SUPPORTED_WASM_VERSIONS.join(', ')}); it relies on that release's emscripten internals, so it does not start on another`);
+    return fail(
+      `${WASM_PACKAGE} ${version ?? '(no version_wasm export)'} is not a version it was written for (${SUPPORTED_WASM_VERSIONS.join(', ')}); it relies on that release's emscripten internals, so it does not start on another`,
+    );
   }
   if (typeof pkg.BackendWasm !== 'function') return fail(`${WASM_PACKAGE} ${version} exports no BackendWasm class`);
   const wasmKernels = tf.getKernelsForBackend('wasm');
-  if (wasmKernels.length === 0) return fail(`no kernels are registered for "wasm" with Kiln's @tensorflow/tfjs ${tf.version.tfjs} (two copies of tfjs-core?)`);
+  if (wasmKernels.length === 0)
+    return fail(`no kernels are registered for "wasm" with Kiln's @tensorflow/tfjs ${tf.version.tfjs} (two copies of tfjs-core?)`);
 
   const files = locateFiles();
   if (typeof files === 'string') return fail(files);
@@ -267,19 +274,28 @@ async function bringUp(options: StartOptions): Promise<WasmThreadsStart> {
     const reported = module.PThread.runningWorkers;
     const count = module.tfjs!.getThreadsCount();
     if (count !== threads) throw new Error(`the thread pool has ${count} thread(s), not the ${threads} asked for`);
-    if (reported.length !== threads - 1) throw new Error(`${reported.length} pthread worker(s) run, not the ${threads - 1} a pool of ${threads} needs`);
+    if (reported.length !== threads - 1)
+      throw new Error(`${reported.length} pthread worker(s) run, not the ${threads - 1} a pool of ${threads} needs`);
     // emscripten refs a worker while it runs a pthread; these run for the module's life.
     for (const w of reported) w.unref();
     // No worker is created after this point (see MAX_WASM_THREADS): give the global back.
     globals.restoreWorker();
     const confirmTimeoutMs = options.confirmTimeoutMs ?? 5_000;
     const running = await countThreadsRunning(reported, confirmTimeoutMs);
-    if (running < reported.length) throw new Error(`only ${running} of ${reported.length} pthread worker(s) entered their thread routine within ${confirmTimeoutMs} ms`);
+    if (running < reported.length)
+      throw new Error(`only ${running} of ${reported.length} pthread worker(s) entered their thread routine within ${confirmTimeoutMs} ms`);
     // The pool's spare workers would only idle: terminate them, and take them out of the pool.
     await terminateAll(module.PThread.unusedWorkers.splice(0));
     for (const kernel of wasmKernels) tf.registerKernel({ ...kernel, backendName: WASM_THREADS_BACKEND });
-    if (!tf.registerBackend(WASM_THREADS_BACKEND, () => backend, BACKEND_PRIORITY)) throw new Error(`tf.registerBackend("${WASM_THREADS_BACKEND}") refused`);
-    const info: WasmThreadsInfo = { requested: threads, threads: count, pthreadsRunning: running, startMs: round(performance.now() - started), wasmVersion: version };
+    if (!tf.registerBackend(WASM_THREADS_BACKEND, () => backend, BACKEND_PRIORITY))
+      throw new Error(`tf.registerBackend("${WASM_THREADS_BACKEND}") refused`);
+    const info: WasmThreadsInfo = {
+      requested: threads,
+      threads: count,
+      pthreadsRunning: running,
+      startMs: round(performance.now() - started),
+      wasmVersion: version,
+    };
     live = { info, module, workers: [...reported] };
     return { available: true, info };
   } catch (error) {
@@ -299,7 +315,9 @@ function missingPlatformFeature(): string | undefined {
   if (typeof SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is not available in this Node.js';
   try {
     // A module with a shared memory and an atomic load (wasm-feature-detect's threads probe, as tfjs-backend-wasm uses it).
-    const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11]);
+    const probe = new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11,
+    ]);
     if (!WebAssemblyApi.validate(probe)) return 'this Node.js has no WebAssembly threads (atomics on shared memory)';
   } catch (error) {
     return `WebAssembly threads could not be probed: ${describeError(error)}`;
@@ -351,21 +369,38 @@ function captureGlobals(): CapturedGlobals {
   const before = new Map(LISTENED.map((e) => [e, emitter.listeners(e)]));
   const removeAddedListeners = () => {
     for (const event of LISTENED) {
-      for (const l of emitter.listeners(event)) if (!before.get(event)!.includes(l)) emitter.removeListener(event, l as (...args: unknown[]) => void);
+      for (const l of emitter.listeners(event))
+        if (!before.get(event)!.includes(l)) emitter.removeListener(event, l as (...args: unknown[]) => void);
     }
   };
   const restoreWorker = () => {
     if (hadWorker) g.Worker = worker;
     else delete g.Worker;
   };
-  return { removeAddedListeners, restoreWorker, restore: () => { removeAddedListeners(); restoreWorker(); } };
+  return {
+    removeAddedListeners,
+    restoreWorker,
+    restore: () => {
+      removeAddedListeners();
+      restoreWorker();
+    },
+  };
 }
 
 /** Runs the emscripten factory with Kiln's hooks; resolves once the module and its pool of workers are ready. */
-async function startModule(factory: ThreadedFactory, files: ThreadedFiles, threads: number, messages: string[], globals: CapturedGlobals, timeoutMs: number): Promise<{ module: ThreadedModule; poolWorkers: Worker[] }> {
+async function startModule(
+  factory: ThreadedFactory,
+  files: ThreadedFiles,
+  threads: number,
+  messages: string[],
+  globals: CapturedGlobals,
+  timeoutMs: number,
+): Promise<{ module: ThreadedModule; poolWorkers: Worker[] }> {
   let starting = true;
   let failStart!: (error: unknown) => void;
-  const failed = new Promise<never>((_, reject) => { failStart = reject; });
+  const failed = new Promise<never>((_, reject) => {
+    failStart = reject;
+  });
   failed.catch(() => undefined);
   const config: FactoryConfig = {
     locateFile: (file, prefix) => {
@@ -377,7 +412,8 @@ async function startModule(factory: ThreadedFactory, files: ThreadedFiles, threa
     instantiateWasm: (imports, receive) => {
       // emscripten_num_logical_cores / 2 caps the thread pool (see the top of this file).
       const env = { ...imports.env, emscripten_num_logical_cores: () => 2 * threads };
-      fsp.readFile(files.wasmBinary)
+      fsp
+        .readFile(files.wasmBinary)
         .then((bytes) => WebAssemblyApi.instantiate(bytes, { ...imports, env }))
         .then((result) => receive(result.instance, result.module))
         .catch((error) => failStart(new Error(`instantiating ${files.wasmBinary} failed: ${describeError(error)}`)));
@@ -401,11 +437,15 @@ async function startModule(factory: ThreadedFactory, files: ThreadedFiles, threa
   const detach = guardWorkersDuringStart(poolWorkers, failStart);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the module and its ${poolWorkers.length} workers did not start within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`the module and its ${poolWorkers.length} workers did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   try {
     const module = await Promise.race([ready, failed, timeout]);
-    if (!module?.PThread || typeof module.cwrap !== 'function') throw new Error('the factory resolved to something that is not the threaded emscripten module');
+    if (!module?.PThread || typeof module.cwrap !== 'function')
+      throw new Error('the factory resolved to something that is not the threaded emscripten module');
     const cwrap = module.cwrap;
     module.tfjs = {
       init: cwrap('init', null, []),
@@ -512,9 +552,11 @@ function round(x: number): number {
 export async function registerWasmThreads(importModule: ModuleImporter, threads: number | undefined): Promise<Availability> {
   const count = threads ?? defaultWasmThreads();
   if (count < 2) {
-    return unavailable(threads === undefined
-      ? `this machine has ${os.availableParallelism()} core; the single-threaded wasm backend is the one to use`
-      : `threads disabled by config (backend.threads: ${threads}); the single-threaded wasm backend is the one to use`);
+    return unavailable(
+      threads === undefined
+        ? `this machine has ${os.availableParallelism()} core; the single-threaded wasm backend is the one to use`
+        : `threads disabled by config (backend.threads: ${threads}); the single-threaded wasm backend is the one to use`,
+    );
   }
   const started = await startWasmThreads({ threads: count, importModule });
   return started.available ? { available: true } : unavailable(started.reason);

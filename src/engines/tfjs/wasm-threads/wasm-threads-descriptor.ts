@@ -7,7 +7,13 @@ import { registerWasmThreads, WASM_THREADS_BACKEND } from './threaded-wasm.js';
  * with `threads` threads (undefined: the machine's cores, at most 8).
  */
 export function wasmThreadsDescriptor(threads?: number): BackendDescriptor {
-  return { name: 'wasm-threads', tfName: WASM_THREADS_BACKEND, bundled: true, description: "WebAssembly with SIMD and threads: tfjs-backend-wasm's threaded build on worker_threads", register: (importModule) => registerWasmThreads(importModule, threads) };
+  return {
+    name: 'wasm-threads',
+    tfName: WASM_THREADS_BACKEND,
+    bundled: true,
+    description: "WebAssembly with SIMD and threads: tfjs-backend-wasm's threaded build on worker_threads",
+    register: (importModule) => registerWasmThreads(importModule, threads),
+  };
 }
 
 /** The built-in descriptor, with the default thread count (what `kiln bench` and the built-in engine use). */

@@ -32,7 +32,8 @@ import { wasmThreadsDescriptor } from '../../../engines/tfjs/wasm-threads/wasm-t
   name: 'backend-wasm-threads',
   kind: 'backend',
   objective: 'latency',
-  description: "WebAssembly with SIMD and threads: tfjs-backend-wasm's threaded build on worker_threads (backend.threads; default: the cores)",
+  description:
+    "WebAssembly with SIMD and threads: tfjs-backend-wasm's threaded build on worker_threads (backend.threads; default: the cores)",
 })
 export class WasmThreadsBackendPlugin extends BackendPlugin {
   protected readonly engine: ExecutionEngine;
@@ -52,7 +53,9 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
       context.metric('threads', info.threads);
       context.metric('pthreadsRunning', info.pthreadsRunning);
       context.metric('threadsStartMs', info.startMs);
-      context.note(`threaded SIMD build of tfjs-backend-wasm ${info.wasmVersion}: ${info.threads} threads in XNNPACK's pool (the calling thread and ${info.pthreadsRunning} pthread worker(s), each seen running)`);
+      context.note(
+        `threaded SIMD build of tfjs-backend-wasm ${info.wasmVersion}: ${info.threads} threads in XNNPACK's pool (the calling thread and ${info.pthreadsRunning} pthread worker(s), each seen running)`,
+      );
     }
     const candidate = await super.apply(target, context);
     if (candidate === target) return candidate;
@@ -66,7 +69,12 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
   }
 
   /** Times the model on single-threaded wasm and on wasm-threads, interleaved; rejects when the threads do not pay. */
-  private async compareWithWasm(target: KilnModel, candidate: KilnModel, context: PluginContext, threads: number | undefined): Promise<void> {
+  private async compareWithWasm(
+    target: KilnModel,
+    candidate: KilnModel,
+    context: PluginContext,
+    threads: number | undefined,
+  ): Promise<void> {
     const wasm = await this.engines.ensure(WASM_ENGINE);
     if (!wasm.available) {
       context.note(`not compared with single-threaded wasm, which cannot run: ${wasm.reason}`);
@@ -76,7 +84,10 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
     try {
       const { warmup, iterations, outlierSigma, minSpeedup } = this.config.benchmark;
       const result = this.benchmarker.compare(
-        [{ name: 'wasm', model: single }, { name: 'wasm-threads', model: candidate }],
+        [
+          { name: 'wasm', model: single },
+          { name: 'wasm-threads', model: candidate },
+        ],
         context.sampleInputs,
         { warmup, iterations, outlierSigma },
       );
@@ -87,7 +98,9 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
       context.metric('speedupVsWasm', round(speedup));
       const figures = `median ${one.timing.medianMs.toFixed(3)} ms on wasm, ${many.timing.medianMs.toFixed(3)} ms on wasm-threads${threads ? ` with ${threads} threads` : ''}, ${iterations} interleaved runs`;
       if (!(speedup >= minSpeedup)) {
-        throw new CandidateRejectedError(`not faster than single-threaded wasm: ${speedup.toFixed(2)}x, below the required ${minSpeedup}x (${figures})`);
+        throw new CandidateRejectedError(
+          `not faster than single-threaded wasm: ${speedup.toFixed(2)}x, below the required ${minSpeedup}x (${figures})`,
+        );
       }
       context.note(`${speedup.toFixed(2)}x faster than single-threaded wasm (${figures})`);
     } finally {

@@ -69,7 +69,11 @@ export function fusionPass(options: FusionPassOptions, tally: FusionTally): Grap
         }
       }
       const applied = tally.sites.length;
-      const detail = applied ? Object.entries(tally.applied).map(([p, n]) => `${p} x${n}`).join(', ') : 'no pattern applied';
+      const detail = applied
+        ? Object.entries(tally.applied)
+            .map(([p, n]) => `${p} x${n}`)
+            .join(', ')
+        : 'no pattern applied';
       return { graph: current, report: { pass: 'fusion', changes: graph.nodes.length - current.nodes.length, detail } };
     },
   };

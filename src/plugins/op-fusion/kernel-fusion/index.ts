@@ -12,4 +12,10 @@ export { pairPattern, type PairPatternSpec, type PairRewrite } from './pair-patt
 export { biasAdd, collapseReshape, collapseTranspose, foldBatchNormKernels, fusedActivation };
 
 /** Kiln's fusion patterns, in the order they are tried (folds first, so activations can then merge). */
-export const BUILT_IN_FUSION_PATTERNS: readonly FusionPattern[] = [foldBatchNormKernels, biasAdd, fusedActivation, collapseReshape, collapseTranspose];
+export const BUILT_IN_FUSION_PATTERNS: readonly FusionPattern[] = [
+  foldBatchNormKernels,
+  biasAdd,
+  fusedActivation,
+  collapseReshape,
+  collapseTranspose,
+];

@@ -38,7 +38,8 @@ export const FOLDABLE_CLASSES: readonly string[] = Object.keys(FOLD_KERNELS);
 function axisIsLast(bn: GraphLayer, context: RewriteContext): string | undefined {
   let axis = bn.config.axis ?? -1;
   if (Array.isArray(axis) && axis.length === 1) axis = axis[0];
-  if (typeof axis !== 'number' || !Number.isInteger(axis)) return `${label(bn)} has axis ${JSON.stringify(bn.config.axis)}, not a single axis`;
+  if (typeof axis !== 'number' || !Number.isInteger(axis))
+    return `${label(bn)} has axis ${JSON.stringify(bn.config.axis)}, not a single axis`;
   if (axis === -1) return undefined;
   const rank = context.inputRankOf(bn.name);
   if (rank === undefined) return `${label(bn)} has axis ${axis} and the rank of its input is unknown`;
@@ -57,7 +58,8 @@ interface BatchNormStats {
 
 function readBatchNorm(bn: GraphLayer, context: RewriteContext): BatchNormStats | string {
   const epsilon = bn.config.epsilon ?? 1e-3;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) return `${label(bn)} has epsilon ${JSON.stringify(bn.config.epsilon)}`;
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0)
+    return `${label(bn)} has epsilon ${JSON.stringify(bn.config.epsilon)}`;
   const wanted = [
     ...(bn.config.scale === false ? [] : ['gamma']),
     ...(bn.config.center === false ? [] : ['beta']),
@@ -97,9 +99,12 @@ function check(bn: GraphLayer, context: RewriteContext): RuleVerdict {
   if ('reason' in found) return skip(found.reason);
   const producer = found.producer;
   if (!hasLinearActivation(producer.config)) {
-    return skip(`producer ${label(producer)} has activation ${JSON.stringify(producer.config.activation)}; BN can only fold into a linear output`);
+    return skip(
+      `producer ${label(producer)} has activation ${JSON.stringify(producer.config.activation)}; BN can only fold into a linear output`,
+    );
   }
-  if (!isChannelsLast(producer.config)) return skip(`producer ${label(producer)} is ${String(producer.config.data_format)}, not channels_last`);
+  if (!isChannelsLast(producer.config))
+    return skip(`producer ${label(producer)} is ${String(producer.config.data_format)}, not channels_last`);
 
   const stats = readBatchNorm(bn, context);
   if (typeof stats === 'string') return skip(stats);

@@ -53,7 +53,13 @@ function isRecord(value: unknown): value is JsonDict {
 }
 
 function parseRef(value: unknown, where: string): TensorRef {
-  if (!Array.isArray(value) || value.length < 3 || typeof value[0] !== 'string' || !Number.isInteger(value[1]) || !Number.isInteger(value[2])) {
+  if (
+    !Array.isArray(value) ||
+    value.length < 3 ||
+    typeof value[0] !== 'string' ||
+    !Number.isInteger(value[1]) ||
+    !Number.isInteger(value[2])
+  ) {
     throw new TopologyFormatError(`${where}: expected [layerName, nodeIndex, tensorIndex, kwargs?], got ${JSON.stringify(value)}`);
   }
   const kwargs = value[3] === undefined || value[3] === null ? {} : value[3];

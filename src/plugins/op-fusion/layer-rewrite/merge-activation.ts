@@ -33,7 +33,8 @@ function check(activation: GraphLayer, context: RewriteContext): RuleVerdict {
   if (typeof input === 'string') return skip(input);
 
   const name = activation.config.activation;
-  if (typeof name !== 'string' || name.length === 0) return skip(`${label(activation)} has activation ${JSON.stringify(name)}, not a named activation`);
+  if (typeof name !== 'string' || name.length === 0)
+    return skip(`${label(activation)} has activation ${JSON.stringify(name)}, not a named activation`);
   const found = soleProducer(context.graph, activation, (p) =>
     ACTIVATION_HOSTS.includes(p.className) ? undefined : `producer ${label(p)} has no output activation to merge into`,
   );

@@ -4,8 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The model's artifacts (topology, weight specs and bytes) via a save to memory. */
 export async function saveToMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
@@ -48,7 +47,8 @@ export async function functionalArtifacts(model: tf.LayersModel): Promise<{ arti
   let functional: tf.LayersModel | undefined;
   try {
     const source = copy.inputs[0];
-    if (!source || copy.inputs.length !== 1) throw new Error(`Sequential model "${model.name}" has ${copy.inputs.length} inputs; expected 1.`);
+    if (!source || copy.inputs.length !== 1)
+      throw new Error(`Sequential model "${model.name}" has ${copy.inputs.length} inputs; expected 1.`);
     const input = tf.input({ batchShape: source.shape, dtype: source.dtype, name: source.sourceLayer.name });
     let x: tf.SymbolicTensor = input;
     for (const layer of copy.layers) {

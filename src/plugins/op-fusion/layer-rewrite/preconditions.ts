@@ -59,7 +59,8 @@ export function soleProducer(
   if (isNestedModel(producer)) return { reason: `producer ${label(producer)} is a nested model` };
   const refused = accepts(producer);
   if (refused !== undefined) return { reason: refused };
-  if (producer.inboundNodes.length !== 1) return { reason: `producer ${label(producer)} is a shared layer (called ${producer.inboundNodes.length} times)` };
+  if (producer.inboundNodes.length !== 1)
+    return { reason: `producer ${label(producer)} is a shared layer (called ${producer.inboundNodes.length} times)` };
   const uses = graph.usesOf(producer.name);
   const others = uses.filter((u) => u.kind === 'model-output' || u.layer !== anchor.name);
   if (others.length > 0) {
@@ -78,7 +79,8 @@ export function bypassKeepsOutputsDistinct(graph: LayerGraph, layer: GraphLayer,
   const outputs = graph.modelOutputs();
   if (!outputs.some((o) => o.layer === layer.name)) return undefined;
   const same = (a: TensorRef, b: TensorRef) => a.layer === b.layer && a.nodeIndex === b.nodeIndex && a.tensorIndex === b.tensorIndex;
-  if (graph.modelInputs().some((i) => same(i, input))) return `${label(layer)} is a model output fed directly by model input ${input.layer}`;
+  if (graph.modelInputs().some((i) => same(i, input)))
+    return `${label(layer)} is a model output fed directly by model input ${input.layer}`;
   if (outputs.some((o) => same(o, input))) return `${label(layer)} is a model output whose input ${input.layer} is also a model output`;
   return undefined;
 }

@@ -51,7 +51,12 @@ export interface LayerRewriteReport {
  * into a ReLU layer before merging so it is never merged into a layer that would
  * compute it the slow way.
  */
-export const LAYER_REWRITE_RULES: readonly LayerRewriteRule[] = [dropInferenceNoops, foldBatchNormLayers, relu6AsClippedRelu, mergeActivation];
+export const LAYER_REWRITE_RULES: readonly LayerRewriteRule[] = [
+  dropInferenceNoops,
+  foldBatchNormLayers,
+  relu6AsClippedRelu,
+  mergeActivation,
+];
 
 export const LAYER_REWRITE_RULE_NAMES: readonly string[] = LAYER_REWRITE_RULES.map((r) => r.name);
 
@@ -103,7 +108,10 @@ export async function rewriteLayers(
     const counts = { matched: 0, applied: 0 };
     perRule[rule.name] = counts;
     if (disabled.has(rule.name)) continue;
-    const anchors = graph.layers().filter((l) => rule.isAnchor(l)).map((l) => l.name);
+    const anchors = graph
+      .layers()
+      .filter((l) => rule.isAnchor(l))
+      .map((l) => l.name);
     for (const name of anchors) {
       const anchor = graph.get(name);
       if (!anchor) continue; // removed by an earlier rewrite of this rule

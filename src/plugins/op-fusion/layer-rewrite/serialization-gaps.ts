@@ -53,7 +53,9 @@ export function findSerializationGaps(graph: LayerGraph, weights: WeightStore): 
       const kernel = weights.readFloat32(`${layer.name}/depthwise_kernel`);
       const saved = layer.config.depth_multiplier ?? 1;
       if (typeof kernel !== 'string' && kernel.shape.length === 4 && kernel.shape[3] !== saved) {
-        gaps.push(`${label(layer)} has depth multiplier ${kernel.shape[3]}, which tfjs-layers does not save (it reloads with ${String(saved)})`);
+        gaps.push(
+          `${label(layer)} has depth multiplier ${kernel.shape[3]}, which tfjs-layers does not save (it reloads with ${String(saved)})`,
+        );
       }
     }
   }

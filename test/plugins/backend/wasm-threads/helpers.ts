@@ -32,7 +32,10 @@ type Factory = (config: Record<string, unknown> & { PThread?: { unusedWorkers: W
  * emscripten factory is wrapped by `wrap` (which gets the real one). Every worker the
  * real factory creates is recorded in `workers`.
  */
-export function wrappedFactoryImporter(wrap: (real: Factory, config: Parameters<Factory>[0]) => Promise<unknown>): { importer: ModuleImporter; workers: Worker[] } {
+export function wrappedFactoryImporter(wrap: (real: Factory, config: Parameters<Factory>[0]) => Promise<unknown>): {
+  importer: ModuleImporter;
+  workers: Worker[];
+} {
   const workers: Worker[] = [];
   const importer: ModuleImporter = async (specifier) => {
     const real = await nodeImporter(specifier);

@@ -40,14 +40,21 @@ describe('backend-wasm-threads in a process of its own', () => {
       stdout += chunk.toString();
       if (doneAt === undefined && stdout.includes('"done":true')) doneAt = performance.now();
     });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const killer = setTimeout(() => child.kill('SIGKILL'), 80_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     clearTimeout(killer);
     const exitedAt = performance.now();
     expect(doneAt, `the script finished its work\nstdout: ${stdout}\nstderr: ${stderr}`).to.be.a('number');
     expect(code, stderr).to.equal(0);
-    const line = JSON.parse(stdout.split('\n').find((l) => l.includes('"done":true'))!) as { backend: string; status: string; reason: string; threads: number };
+    const line = JSON.parse(stdout.split('\n').find((l) => l.includes('"done":true'))!) as {
+      backend: string;
+      status: string;
+      reason: string;
+      threads: number;
+    };
     expect(line.status, line.reason).to.equal('applied');
     expect(line.backend).to.equal('wasm-threads');
     expect(line.threads).to.be.at.least(2);

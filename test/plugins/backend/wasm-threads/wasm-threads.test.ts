@@ -38,7 +38,10 @@ async function expectMatchesWasm(entry: ZooEntry, batch: number, small: boolean)
       const x = zooSampleInputs(entry, batch, 3);
       const out = outputsOf(onThreads.predict(x.length === 1 ? x[0]! : x));
       const backends = out.map((t) => tf.engine().state.tensorInfo.get(t.dataId)?.backend);
-      expect(backends.every((b) => b === tf.findBackend(WASM_THREADS_BACKEND)), `${entry.name}: outputs live on wasm-threads`).to.equal(true);
+      expect(
+        backends.every((b) => b === tf.findBackend(WASM_THREADS_BACKEND)),
+        `${entry.name}: outputs live on wasm-threads`,
+      ).to.equal(true);
       const y = out.map((t) => t.dataSync().slice());
       tf.dispose([...x, ...out]);
       return y;
@@ -81,7 +84,10 @@ describe('backend-wasm-threads', () => {
     await tf.setBackend('cpu');
     const listeners = process.listeners('uncaughtException').length + process.listeners('unhandledRejection').length;
     const threads = Math.max(2, defaultWasmThreads());
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: threadsConfig(['wasm-threads', 'wasm'], { threads }) });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: threadsConfig(['wasm-threads', 'wasm'], { threads }),
+    });
     const d = decision(report.decisions, 'backend-wasm-threads');
     expect(d.status, d.reason).to.equal('applied');
     expect(d.metrics).to.include({ threads, pthreadsRunning: threads - 1 });
@@ -112,16 +118,24 @@ describe('backend-wasm-threads', () => {
 
   it('steps aside for wasm when the threads are not faster than single-threaded wasm', async () => {
     // A speed-up no backend reaches: wasm-threads is rejected against wasm, then wasm and cpu against the cpu model.
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: threadsConfig(['wasm-threads', 'wasm'], {}, 1000) });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: threadsConfig(['wasm-threads', 'wasm'], {}, 1000),
+    });
     const d = decision(report.decisions, 'backend-wasm-threads');
     expect(d.status).to.equal('rejected');
-    expect(d.reason).to.match(/^not faster than single-threaded wasm: \d+\.\d\dx, below the required 1000x \(median [\d.]+ ms on wasm, [\d.]+ ms on wasm-threads with \d threads, 10 interleaved runs\)$/);
+    expect(d.reason).to.match(
+      /^not faster than single-threaded wasm: \d+\.\d\dx, below the required 1000x \(median [\d.]+ ms on wasm, [\d.]+ ms on wasm-threads with \d threads, 10 interleaved runs\)$/,
+    );
     expect(decision(report.decisions, 'backend-wasm').status).to.equal('rejected');
     optimized.dispose();
   });
 
   it('with threads disabled by config (backend.threads: 1) is unavailable with the reason, and wasm runs', async () => {
-    const { model: optimized, report } = await optimize(model, { sampleInputs: [x], config: threadsConfig(['wasm-threads', 'wasm'], { threads: 1 }) });
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: threadsConfig(['wasm-threads', 'wasm'], { threads: 1 }),
+    });
     expect(decision(report.decisions, 'backend-wasm-threads')).to.include({
       status: 'unavailable',
       reason: 'threads disabled by config (backend.threads: 1); the single-threaded wasm backend is the one to use',
@@ -133,7 +147,9 @@ describe('backend-wasm-threads', () => {
 
   it('rejects backend.threads outside 1..8 in the config', async () => {
     let error: unknown;
-    await optimize(model, { sampleInputs: [x], config: threadsConfig(['wasm-threads'], { threads: 9 }) }).catch((e: unknown) => { error = e; });
+    await optimize(model, { sampleInputs: [x], config: threadsConfig(['wasm-threads'], { threads: 9 }) }).catch((e: unknown) => {
+      error = e;
+    });
     expect(String((error as Error)?.message)).to.match(/backend\.threads/);
   });
 
@@ -147,13 +163,23 @@ describe('backend-wasm-threads', () => {
         const locate = config.locateFile as (file: string, prefix: string) => string;
         const instantiateWasm = (imports: { env: object }, receive: (instance: object, module: object) => void) => {
           void readFile(locate('tfjs-backend-wasm-threaded-simd.wasm', ''))
-            .then((bytes) => (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: object; module: object }> } }).WebAssembly.instantiate(bytes, { ...imports, env: { ...imports.env, emscripten_num_logical_cores: () => 2 } }))
+            .then((bytes) =>
+              (
+                globalThis as unknown as {
+                  WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: object; module: object }> };
+                }
+              ).WebAssembly.instantiate(bytes, { ...imports, env: { ...imports.env, emscripten_num_logical_cores: () => 2 } }),
+            )
             .then((r) => receive(r.instance, r.module));
           return {};
         };
         return real(Object.assign(config, { instantiateWasm }));
       });
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: withImporter(importer), config: threadsConfig(['wasm-threads', 'wasm'], { threads: 2 }) });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withImporter(importer),
+        config: threadsConfig(['wasm-threads', 'wasm'], { threads: 2 }),
+      });
       expect(decision(report.decisions, 'backend-wasm-threads')).to.include({
         status: 'unavailable',
         reason: 'the threaded build did not start: the thread pool has 1 thread(s), not the 2 asked for',
@@ -162,7 +188,10 @@ describe('backend-wasm-threads', () => {
       expect(report.backend).to.equal('wasm');
       optimized.dispose();
       expect(workers.length, 'the real factory made its pool').to.equal(8);
-      expect(workers.every((w) => w.threadId === -1), 'every worker terminated').to.equal(true);
+      expect(
+        workers.every((w) => w.threadId === -1),
+        'every worker terminated',
+      ).to.equal(true);
       expect('Worker' in globalThis).to.equal(false);
       expect(process.listeners('uncaughtException').length + process.listeners('unhandledRejection').length).to.equal(listenersBefore);
       expect(tf.findBackendFactory('wasm-threads')).to.equal(null);
@@ -172,32 +201,54 @@ describe('backend-wasm-threads', () => {
     it('a pthread worker that fails to load (the error would crash the process under stock emscripten)', async () => {
       const { importer, workers } = wrappedFactoryImporter((real, config) => {
         const locate = config.locateFile as (file: string, prefix: string) => string;
-        const locateFile = (file: string, prefix: string) => (file.endsWith('.worker.js') ? `${__dirname}/no-such-worker.js` : locate(file, prefix));
+        const locateFile = (file: string, prefix: string) =>
+          file.endsWith('.worker.js') ? `${__dirname}/no-such-worker.js` : locate(file, prefix);
         return real(Object.assign(config, { locateFile }));
       });
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: withImporter(importer), config: threadsConfig(['wasm-threads', 'wasm']) });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withImporter(importer),
+        config: threadsConfig(['wasm-threads', 'wasm']),
+      });
       const d = decision(report.decisions, 'backend-wasm-threads');
       expect(d.status).to.equal('unavailable');
       expect(d.reason).to.match(/^the threaded build did not start: a pthread worker failed: .*no-such-worker\.js/);
       expect(report.backend).to.equal('wasm');
       optimized.dispose();
-      expect(workers.every((w) => w.threadId === -1), 'every worker terminated').to.equal(true);
+      expect(
+        workers.every((w) => w.threadId === -1),
+        'every worker terminated',
+      ).to.equal(true);
       expect('Worker' in globalThis).to.equal(false);
     });
 
     it('an emscripten factory that rejects', async () => {
-      const { importer } = wrappedFactoryImporter(async () => { throw new Error('simulated: RuntimeError: Aborted(OOM)'); });
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: withImporter(importer), config: threadsConfig(['wasm-threads', 'wasm']) });
-      expect(decision(report.decisions, 'backend-wasm-threads')).to.include({ status: 'unavailable', reason: 'the threaded build did not start: simulated: RuntimeError: Aborted(OOM)' });
+      const { importer } = wrappedFactoryImporter(async () => {
+        throw new Error('simulated: RuntimeError: Aborted(OOM)');
+      });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withImporter(importer),
+        config: threadsConfig(['wasm-threads', 'wasm']),
+      });
+      expect(decision(report.decisions, 'backend-wasm-threads')).to.include({
+        status: 'unavailable',
+        reason: 'the threaded build did not start: simulated: RuntimeError: Aborted(OOM)',
+      });
       expect(report.backend).to.equal('wasm');
       optimized.dispose();
     });
 
     it('a tfjs-backend-wasm version it was not written for is unavailable rather than a gamble', async () => {
-      const { model: optimized, report } = await optimize(model, { sampleInputs: [x], container: withImporter(otherVersionImporter('4.23.0')), config: threadsConfig(['wasm-threads', 'wasm']) });
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withImporter(otherVersionImporter('4.23.0')),
+        config: threadsConfig(['wasm-threads', 'wasm']),
+      });
       expect(decision(report.decisions, 'backend-wasm-threads')).to.include({
         status: 'unavailable',
-        reason: "@tensorflow/tfjs-backend-wasm 4.23.0 is not a version it was written for (4.22.0); it relies on that release's emscripten internals, so it does not start on another",
+        reason:
+          "@tensorflow/tfjs-backend-wasm 4.23.0 is not a version it was written for (4.22.0); it relies on that release's emscripten internals, so it does not start on another",
       });
       expect(report.backend).to.equal('wasm');
       optimized.dispose();
@@ -211,7 +262,8 @@ describe('backend-wasm-threads', () => {
     const again = await startWasmThreads({ threads: 3, importModule: nodeImporter });
     expect(again).to.deep.equal({
       available: false,
-      reason: 'wasm-threads already runs with 2 threads in this process, and the count is fixed once started (asked for 3; restart the process to change backend.threads)',
+      reason:
+        'wasm-threads already runs with 2 threads in this process, and the count is fixed once started (asked for 3; restart the process to change backend.threads)',
     });
     const same = await startWasmThreads({ threads: 2, importModule: nodeImporter });
     expect(same).to.equal(first);

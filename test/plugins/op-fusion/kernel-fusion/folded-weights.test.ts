@@ -7,7 +7,16 @@ import { BACKENDS, compileModel, expectPlanMatchesEager, onBackend, onlyNode, se
 
 function convBnRelu(): tf.LayersModel {
   const input = tf.input({ shape: [6, 6, 3] });
-  let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 11 }), name: 'conv' }).apply(input) as tf.SymbolicTensor;
+  let h = tf.layers
+    .conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tf.initializers.heNormal({ seed: 11 }),
+      name: 'conv',
+    })
+    .apply(input) as tf.SymbolicTensor;
   h = tf.layers.batchNormalization({ name: 'bn' }).apply(h) as tf.SymbolicTensor;
   h = tf.layers.activation({ activation: 'relu', name: 'relu' }).apply(h) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: h });
@@ -32,9 +41,20 @@ for (const backend of BACKENDS) {
       try {
         const conv = onlyNode(plan.graph, 'FusedConv2D');
         const folded = [conv.inputs.filter!, conv.inputs.bias!].map((id) => plan.graph.values.get(id)!.folded as FoldedValue);
-        expect(folded.every((f) => f !== undefined), 'filter and bias are folded values').to.equal(true);
-        expect(folded.map((f) => f.computations), 'computed once, however many calls').to.deep.equal([1, 1]);
-        expectPlanMatchesEager(plan, () => compiled.predict(x), () => model.predict(x), x);
+        expect(
+          folded.every((f) => f !== undefined),
+          'filter and bias are folded values',
+        ).to.equal(true);
+        expect(
+          folded.map((f) => f.computations),
+          'computed once, however many calls',
+        ).to.deep.equal([1, 1]);
+        expectPlanMatchesEager(
+          plan,
+          () => compiled.predict(x),
+          () => model.predict(x),
+          x,
+        );
         expect(folded.map((f) => f.computations)).to.deep.equal([1, 1]);
 
         const eagerValues = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
@@ -49,8 +69,16 @@ for (const backend of BACKENDS) {
           variable.assign(value);
           value.dispose();
           expect(maxDiff(old, eagerValues()), `assigning the ${what} changes the model's outputs`).to.be.greaterThan(1e-2);
-          expectPlanMatchesEager(plan, () => compiled.predict(x), () => model.predict(x), x);
-          expect(folded.map((f) => f.computations), `recomputed once after assigning the ${what}`).to.deep.equal([k + 2, k + 2]);
+          expectPlanMatchesEager(
+            plan,
+            () => compiled.predict(x),
+            () => model.predict(x),
+            x,
+          );
+          expect(
+            folded.map((f) => f.computations),
+            `recomputed once after assigning the ${what}`,
+          ).to.deep.equal([k + 2, k + 2]);
           const stats = compiled.stats();
           expect(stats.compiled, 'no recompile').to.have.length(1);
           expect(stats.eager).to.deep.equal([]);

@@ -47,7 +47,13 @@ export interface FusedModel {
 }
 
 /** `model.predict` compiled (on `x`, now) with only `patterns` as the fusion pass. */
-export function compileModel(model: tf.LayersModel, x: tf.Tensor, patterns: readonly FusionPattern[], backend: string, mode: KilnMode = 'inference'): FusedModel {
+export function compileModel(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  patterns: readonly FusionPattern[],
+  backend: string,
+  mode: KilnMode = 'inference',
+): FusedModel {
   const { tally, extraPasses } = fusionExtraPasses(patterns, backend, mode);
   const compiled = new CompiledModel(new LayersKilnModel(model, backend, false), { mode, sampleInputs: [x], extraPasses });
   const stats = compiled.stats();
@@ -65,7 +71,13 @@ export interface FusedFunction {
 }
 
 /** `fn` compiled (on `x`, now; the traced call's outputs freed) with only `patterns` as the fusion pass. */
-export function compileFunction(fn: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, patterns: readonly FusionPattern[], backend: string, mode: KilnMode = 'inference'): FusedFunction {
+export function compileFunction(
+  fn: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  patterns: readonly FusionPattern[],
+  backend: string,
+  mode: KilnMode = 'inference',
+): FusedFunction {
   const { tally, extraPasses } = fusionExtraPasses(patterns, backend, mode);
   const graphFn = new GraphFunction(fn as (...xs: tf.Tensor[]) => tf.Tensor, graphFunctionSettings({ mode, extraPasses }, 'fused'));
   // in a tidy: the traced call runs `fn` for real, and a plain function leaves its intermediates to its caller
@@ -88,13 +100,19 @@ export function onlyNode(graph: KernelGraph, kernel: string): KernelNode {
   return nodes[0]!;
 }
 
-export const valueKind = (graph: KernelGraph, id: number | undefined): string | undefined => (id === undefined ? undefined : graph.values.get(id)?.kind);
+export const valueKind = (graph: KernelGraph, id: number | undefined): string | undefined =>
+  id === undefined ? undefined : graph.values.get(id)?.kind;
 
 /**
  * The plan, run by every executor it has, and the compiled call (past its first,
  * traced, call) equal `eager()` within ATOL/RTOL.
  */
-export function expectPlanMatchesEager(plan: CompiledPlan, call: () => tf.Tensor | tf.Tensor[], eager: () => tf.Tensor | tf.Tensor[], x: tf.Tensor): void {
+export function expectPlanMatchesEager(
+  plan: CompiledPlan,
+  call: () => tf.Tensor | tf.Tensor[],
+  eager: () => tf.Tensor | tf.Tensor[],
+  x: tf.Tensor,
+): void {
   const expected = eager();
   try {
     const viaCall = call();

@@ -4,7 +4,18 @@ import { BUILT_IN_FUSION_PATTERNS } from '../../../../src/plugins/op-fusion/kern
 import { countKernels } from '../../../../src/compiler/ir.js';
 import { allclose } from '../../../../src/core/validation/allclose.js';
 import { asList } from '../../../compiler/api/compile-helpers.js';
-import { ATOL, BACKENDS, compileFunction, compileModel, kernelsOf, onBackend, onlyNode, RTOL, seedBatchNorms, seededVariable } from './fusion-helpers.js';
+import {
+  ATOL,
+  BACKENDS,
+  compileFunction,
+  compileModel,
+  kernelsOf,
+  onBackend,
+  onlyNode,
+  RTOL,
+  seedBatchNorms,
+  seededVariable,
+} from './fusion-helpers.js';
 
 /** A weighted sum of the outputs with fixed seeded weights: a loss whose gradients reach every weight. */
 function weightedSum(shape: number[], seed: number) {
@@ -77,7 +88,9 @@ describe('graph fusion in training mode: conv and BatchNorm (cpu)', () => {
     const vars = [f1, b1, mean, variance, offset, scale, f2, b2];
     const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 109);
     const fn = (t: tf.Tensor) => {
-      const h = tf.relu(tf.batchNorm(tf.add(tf.conv2d(t as tf.Tensor4D, f1 as tf.Tensor4D, 1, 'same'), b1), mean, variance, offset, scale, 1e-3));
+      const h = tf.relu(
+        tf.batchNorm(tf.add(tf.conv2d(t as tf.Tensor4D, f1 as tf.Tensor4D, 1, 'same'), b1), mean, variance, offset, scale, 1e-3),
+      );
       return tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, f2 as tf.Tensor4D, 1, 'same'), b2));
     };
     const { loss, dispose } = weightedSum([2, 6, 6, 2], 110);
@@ -122,11 +135,32 @@ describe('graph fusion in training mode: conv and BatchNorm (cpu)', () => {
 
   it('a layers conv + BN + relu + dense model: BatchNorm stays, gradients of every trainable weight equal eager', () => {
     const input = tf.input({ shape: [6, 6, 3] });
-    let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 121 }), name: 'conv' }).apply(input) as tf.SymbolicTensor;
+    let h = tf.layers
+      .conv2d({
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tf.initializers.heNormal({ seed: 121 }),
+        name: 'conv',
+      })
+      .apply(input) as tf.SymbolicTensor;
     h = tf.layers.batchNormalization({ name: 'bn' }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.activation({ activation: 'relu', name: 'relu' }).apply(h) as tf.SymbolicTensor;
-    h = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 122 }), biasInitializer: tf.initializers.randomNormal({ seed: 123 }), name: 'conv2' }).apply(h) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 124 }), name: 'dense' }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
+    h = tf.layers
+      .conv2d({
+        filters: 2,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 122 }),
+        biasInitializer: tf.initializers.randomNormal({ seed: 123 }),
+        name: 'conv2',
+      })
+      .apply(h) as tf.SymbolicTensor;
+    const out = tf.layers
+      .dense({ units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 124 }), name: 'dense' })
+      .apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     seedBatchNorms(model, 125);
     const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 126);

@@ -22,7 +22,16 @@ describe('layer-rewrite: drop-inference-noops', () => {
       y = apply(tf.layers.alphaDropout({ rate: 0.2, name: 'adrop' }), y);
       return apply(tf.layers.dense({ units: 3, kernelInitializer: glorot(3), name: 'out' }), y);
     });
-    expect(classesOf(m)).to.deep.equal(['InputLayer', 'Dense', 'Dropout', 'GaussianNoise', 'Dense', 'GaussianDropout', 'AlphaDropout', 'Dense']);
+    expect(classesOf(m)).to.deep.equal([
+      'InputLayer',
+      'Dense',
+      'Dropout',
+      'GaussianNoise',
+      'Dense',
+      'GaussianDropout',
+      'AlphaDropout',
+      'Dense',
+    ]);
     const { model: out, report } = await rewriteAndVerify(m);
     try {
       expect(classesOf(out)).to.deep.equal(['InputLayer', 'Dense', 'Dense', 'Dense']);
@@ -40,7 +49,10 @@ describe('layer-rewrite: drop-inference-noops', () => {
     const m = model([12, 3], (x) =>
       apply(
         tf.layers.conv1d({ filters: 2, kernelSize: 3, kernelInitializer: glorot(5), name: 'c2' }),
-        apply(tf.layers.spatialDropout1d({ rate: 0.5, name: 'sdrop' }), apply(tf.layers.conv1d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(4), name: 'c1' }), x)),
+        apply(
+          tf.layers.spatialDropout1d({ rate: 0.5, name: 'sdrop' }),
+          apply(tf.layers.conv1d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(4), name: 'c1' }), x),
+        ),
       ),
     );
     const { model: out, report } = await rewriteAndVerify(m);
@@ -99,7 +111,11 @@ describe('layer-rewrite: drop-inference-noops', () => {
     const second = await rewriteAndVerify(dup);
     try {
       expect(second.report.skipped).to.deep.equal([
-        { rule: 'drop-inference-noops', layers: ['drop'], reason: 'drop (Dropout) is a model output whose input fc is also a model output' },
+        {
+          rule: 'drop-inference-noops',
+          layers: ['drop'],
+          reason: 'drop (Dropout) is a model output whose input fc is also a model output',
+        },
       ]);
       expect(classesOf(second.model)).to.deep.equal(['InputLayer', 'Dense', 'Dropout']);
     } finally {
@@ -113,8 +129,15 @@ describe('layer-rewrite: drop-inference-noops', () => {
       apply(
         tf.layers.activation({ activation: 'relu', name: 'relu' }),
         apply(
-          tf.layers.batchNormalization({ name: 'bn', movingMeanInitializer: tf.initializers.constant({ value: 0.2 }), gammaInitializer: tf.initializers.constant({ value: 1.7 }) }),
-          apply(tf.layers.dropout({ rate: 0.5, name: 'drop' }), apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, kernelInitializer: glorot(11), name: 'conv' }), x)),
+          tf.layers.batchNormalization({
+            name: 'bn',
+            movingMeanInitializer: tf.initializers.constant({ value: 0.2 }),
+            gammaInitializer: tf.initializers.constant({ value: 1.7 }),
+          }),
+          apply(
+            tf.layers.dropout({ rate: 0.5, name: 'drop' }),
+            apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, kernelInitializer: glorot(11), name: 'conv' }), x),
+          ),
         ),
       ),
     );
@@ -129,7 +152,12 @@ describe('layer-rewrite: drop-inference-noops', () => {
   });
 
   it('is not applied when disabled', async () => {
-    const m = model([6], (x) => apply(tf.layers.dense({ units: 2, kernelInitializer: glorot(12), name: 'fc' }), apply(tf.layers.dropout({ rate: 0.5, name: 'drop' }), x)));
+    const m = model([6], (x) =>
+      apply(
+        tf.layers.dense({ units: 2, kernelInitializer: glorot(12), name: 'fc' }),
+        apply(tf.layers.dropout({ rate: 0.5, name: 'drop' }), x),
+      ),
+    );
     const { model: out, report } = await rewriteAndVerify(m, { disabled: ['drop-inference-noops'] });
     try {
       expect(classesOf(out)).to.deep.equal(['InputLayer', 'Dropout', 'Dense']);

@@ -20,7 +20,13 @@ describe('layer-rewrite: fold-batchnorm', () => {
     const model = build([8, 8, 3], (x) =>
       apply(
         tf.layers.activation({ activation: 'relu', name: 'relu' }),
-        apply(tf.layers.batchNormalization({ name: 'bn' }), apply(tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: he(1), name: 'conv' }), x)),
+        apply(
+          tf.layers.batchNormalization({ name: 'bn' }),
+          apply(
+            tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: he(1), name: 'conv' }),
+            x,
+          ),
+        ),
       ),
     );
     expect(classesOf(model)).to.deep.equal(['InputLayer', 'Conv2D', 'BatchNormalization', 'Activation']);
@@ -47,7 +53,13 @@ describe('layer-rewrite: fold-batchnorm', () => {
 
   it('Conv2D with a bias + BN folds into the existing bias', async () => {
     const model = build([7, 7, 4], (x) =>
-      apply(tf.layers.batchNormalization({ name: 'bn' }), apply(tf.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, kernelInitializer: he(2), biasInitializer: biasInit(3), name: 'conv' }), x)),
+      apply(
+        tf.layers.batchNormalization({ name: 'bn' }),
+        apply(
+          tf.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, kernelInitializer: he(2), biasInitializer: biasInit(3), name: 'conv' }),
+          x,
+        ),
+      ),
     );
     const { model: out, report } = await rewriteAndVerify(model);
     try {
@@ -67,7 +79,17 @@ describe('layer-rewrite: fold-batchnorm', () => {
         tf.layers.activation({ activation: 'relu6', name: 'act' }),
         apply(
           tf.layers.batchNormalization({ name: 'bn' }),
-          apply(tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: false, depthwiseInitializer: he(4), name: 'dw' }), x),
+          apply(
+            tf.layers.depthwiseConv2d({
+              kernelSize: 3,
+              depthMultiplier: 2,
+              padding: 'same',
+              useBias: false,
+              depthwiseInitializer: he(4),
+              name: 'dw',
+            }),
+            x,
+          ),
         ),
       ),
     );
@@ -119,7 +141,20 @@ describe('layer-rewrite: fold-batchnorm', () => {
 
   it('SeparableConv2D without a bias gets one', async () => {
     const model = build([5, 5, 2], (x) =>
-      apply(tf.layers.batchNormalization({ name: 'bn' }), apply(tf.layers.separableConv2d({ filters: 3, kernelSize: 3, useBias: false, depthwiseInitializer: he(8), pointwiseInitializer: he(9), name: 'sep' }), x)),
+      apply(
+        tf.layers.batchNormalization({ name: 'bn' }),
+        apply(
+          tf.layers.separableConv2d({
+            filters: 3,
+            kernelSize: 3,
+            useBias: false,
+            depthwiseInitializer: he(8),
+            pointwiseInitializer: he(9),
+            name: 'sep',
+          }),
+          x,
+        ),
+      ),
     );
     const { model: out } = await rewriteAndVerify(model);
     try {
@@ -136,7 +171,10 @@ describe('layer-rewrite: fold-batchnorm', () => {
     const model = build([10], (x) =>
       apply(
         tf.layers.activation({ activation: 'tanh', name: 'act' }),
-        apply(tf.layers.batchNormalization({ axis: -1, name: 'bn' }), apply(tf.layers.dense({ units: 7, kernelInitializer: he(10), biasInitializer: biasInit(11), name: 'fc' }), x)),
+        apply(
+          tf.layers.batchNormalization({ axis: -1, name: 'bn' }),
+          apply(tf.layers.dense({ units: 7, kernelInitializer: he(10), biasInitializer: biasInit(11), name: 'fc' }), x),
+        ),
       ),
     );
     const { model: out, report } = await rewriteAndVerify(model);
@@ -152,7 +190,10 @@ describe('layer-rewrite: fold-batchnorm', () => {
 
   it('BN with center and scale off (no gamma/beta) folds into a bias-free Dense on a rank-3 input, axis given as rank - 1', async () => {
     const model = build([4, 6], (x) =>
-      apply(tf.layers.batchNormalization({ axis: 2, center: false, scale: false, name: 'bn' }), apply(tf.layers.dense({ units: 5, useBias: false, kernelInitializer: he(12), name: 'fc' }), x)),
+      apply(
+        tf.layers.batchNormalization({ axis: 2, center: false, scale: false, name: 'bn' }),
+        apply(tf.layers.dense({ units: 5, useBias: false, kernelInitializer: he(12), name: 'fc' }), x),
+      ),
     );
     expect(weightNamesOf(model)).to.deep.equal(['bn/moving_mean', 'bn/moving_variance', 'fc/kernel']);
     const { model: out, report } = await rewriteAndVerify(model);
@@ -170,7 +211,10 @@ describe('layer-rewrite: fold-batchnorm', () => {
     const model = build([12, 3], (x) =>
       apply(
         tf.layers.batchNormalization({ name: 'bn2', epsilon: 0.01 }),
-        apply(tf.layers.batchNormalization({ name: 'bn1' }), apply(tf.layers.conv1d({ filters: 4, kernelSize: 3, kernelInitializer: he(13), name: 'conv' }), x)),
+        apply(
+          tf.layers.batchNormalization({ name: 'bn1' }),
+          apply(tf.layers.conv1d({ filters: 4, kernelSize: 3, kernelInitializer: he(13), name: 'conv' }), x),
+        ),
       ),
     );
     const { model: out, report } = await rewriteAndVerify(model);
@@ -189,9 +233,15 @@ describe('layer-rewrite: fold-batchnorm', () => {
   it('skips, with reasons, a BN on a non-last axis, after a non-linear or multi-consumer or unfoldable producer, or shared', async () => {
     const model = build([6, 6, 4], (x) => {
       // BN over axis 1 (rows), not channels.
-      const a = apply(tf.layers.batchNormalization({ axis: 1, name: 'bn_rows' }), apply(tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: he(20), name: 'conv_a' }), x));
+      const a = apply(
+        tf.layers.batchNormalization({ axis: 1, name: 'bn_rows' }),
+        apply(tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: he(20), name: 'conv_a' }), x),
+      );
       // Producer with relu already.
-      const b = apply(tf.layers.batchNormalization({ name: 'bn_after_relu' }), apply(tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'relu', kernelInitializer: he(21), name: 'conv_b' }), a));
+      const b = apply(
+        tf.layers.batchNormalization({ name: 'bn_after_relu' }),
+        apply(tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'relu', kernelInitializer: he(21), name: 'conv_b' }), a),
+      );
       // Producer output also read by an Add.
       const c = apply(tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: he(22), name: 'conv_c' }), b);
       const cBn = apply(tf.layers.batchNormalization({ name: 'bn_branch' }), c);
@@ -208,7 +258,9 @@ describe('layer-rewrite: fold-batchnorm', () => {
     try {
       expect(countOf(out, 'BatchNormalization')).to.equal(5);
       expect(report.perRule['fold-batchnorm']).to.deep.equal({ matched: 5, applied: 0 });
-      const reasons = Object.fromEntries(report.skipped.filter((s) => s.rule === 'fold-batchnorm').map((s) => [s.layers[s.layers.length - 1], s.reason]));
+      const reasons = Object.fromEntries(
+        report.skipped.filter((s) => s.rule === 'fold-batchnorm').map((s) => [s.layers[s.layers.length - 1], s.reason]),
+      );
       expect(reasons.bn_rows).to.match(/axis 1 of a rank-4 input, not the last/);
       expect(reasons.bn_after_relu).to.match(/conv_b \(Conv2D\) has activation "relu"/);
       expect(reasons.bn_branch).to.match(/output of producer conv_c \(Conv2D\) is also read by add/);
@@ -221,7 +273,11 @@ describe('layer-rewrite: fold-batchnorm', () => {
   });
 
   it('skips a BN called with training=true', async () => {
-    const model = build([5], (x) => apply(tf.layers.batchNormalization({ name: 'bn' }), apply(tf.layers.dense({ units: 3, kernelInitializer: he(30), name: 'fc' }), x), { training: true }));
+    const model = build([5], (x) =>
+      apply(tf.layers.batchNormalization({ name: 'bn' }), apply(tf.layers.dense({ units: 3, kernelInitializer: he(30), name: 'fc' }), x), {
+        training: true,
+      }),
+    );
     const { model: out, report } = await rewriteAndVerify(model);
     try {
       expect(classesOf(out)).to.deep.equal(['InputLayer', 'Dense', 'BatchNormalization']);
@@ -237,7 +293,10 @@ describe('layer-rewrite: fold-batchnorm', () => {
     const model = build([6, 6, 2], (x) =>
       apply(
         tf.layers.activation({ activation: 'relu', name: 'relu' }),
-        apply(tf.layers.batchNormalization({ name: 'bn' }), apply(tf.layers.conv2d({ filters: 3, kernelSize: 3, kernelInitializer: he(31), name: 'conv' }), x)),
+        apply(
+          tf.layers.batchNormalization({ name: 'bn' }),
+          apply(tf.layers.conv2d({ filters: 3, kernelSize: 3, kernelInitializer: he(31), name: 'conv' }), x),
+        ),
       ),
     );
     const { model: out, report } = await rewriteAndVerify(model, { disabled: ['fold-batchnorm'] });
@@ -246,7 +305,11 @@ describe('layer-rewrite: fold-batchnorm', () => {
       expect(report.perRule['fold-batchnorm']).to.deep.equal({ matched: 0, applied: 0 });
       expect(report.applied).to.deep.equal([]);
       expect(report.skipped).to.deep.equal([
-        { rule: 'merge-activation', layers: ['bn', 'relu'], reason: 'producer bn (BatchNormalization) has no output activation to merge into' },
+        {
+          rule: 'merge-activation',
+          layers: ['bn', 'relu'],
+          reason: 'producer bn (BatchNormalization) has no output activation to merge into',
+        },
       ]);
     } finally {
       out.dispose();

@@ -41,7 +41,15 @@ export function seedBatchNorms(model: tf.LayersModel, seed: number): void {
 
 /** Seeded normal inputs for every model input (batch `batch`). */
 export function randomInputs(model: tf.LayersModel, batch = 3, seed = 17): tf.Tensor[] {
-  return model.inputs.map((input, i) => tf.randomNormal(input.shape.map((d) => d ?? batch), 0, 1, 'float32', seed + i));
+  return model.inputs.map((input, i) =>
+    tf.randomNormal(
+      input.shape.map((d) => d ?? batch),
+      0,
+      1,
+      'float32',
+      seed + i,
+    ),
+  );
 }
 
 /** Every output of `model.predict(inputs)` as plain arrays (no tensors left behind). */
@@ -130,7 +138,8 @@ export async function rewriteAndVerify(source: tf.LayersModel, options?: LayerRe
     expect(JSON.stringify(source.toJSON(null, false)), 'source topology unchanged').to.equal(topologyBefore);
     const bytesAfter = weightBytes(source);
     expect([...bytesAfter.keys()], 'source weight names unchanged').to.deep.equal([...bytesBefore.keys()]);
-    for (const [name, bytes] of bytesBefore) expect(bytesAfter.get(name)!.equals(bytes), `source weight ${name} byte-identical`).to.equal(true);
+    for (const [name, bytes] of bytesBefore)
+      expect(bytesAfter.get(name)!.equals(bytes), `source weight ${name} byte-identical`).to.equal(true);
     expectClose(predictValues(source, inputs), expected, 'source after rewrite');
 
     expectClose(predictValues(model, inputs), expected, 'rewritten model');

@@ -40,7 +40,12 @@ describe('layer-rewrite: LayerGraph', () => {
     graph.replaceLayer('drop', 'ReLU', { max_value: 6, trainable: true });
     const out = graph.toTopology() as ReturnType<typeof topology>;
     const replaced = out.config.layers[2]!;
-    expect(replaced).to.deep.equal({ name: 'drop', class_name: 'ReLU', config: { max_value: 6, trainable: true, name: 'drop' }, inbound_nodes: [[['fc', 0, 0, {}]]] });
+    expect(replaced).to.deep.equal({
+      name: 'drop',
+      class_name: 'ReLU',
+      config: { max_value: 6, trainable: true, name: 'drop' },
+      inbound_nodes: [[['fc', 0, 0, {}]]],
+    });
     expect(graph.usesOf('drop')).to.have.length(3);
     expect(() => graph.replaceLayer('nope', 'ReLU', {})).to.throw(/no layer nope/);
   });
@@ -50,10 +55,23 @@ describe('layer-rewrite: LayerGraph', () => {
     graph.insertAfter('drop', { name: 'clip', className: 'ReLU', config: { max_value: 6 } });
     const out = graph.toTopology() as ReturnType<typeof topology>;
     expect(out.config.layers.map((l) => l.name)).to.deep.equal(['x', 'fc', 'drop', 'clip', 'a', 'b']);
-    expect(out.config.layers[3]).to.deep.equal({ name: 'clip', class_name: 'ReLU', config: { max_value: 6, name: 'clip' }, inbound_nodes: [[['drop', 0, 0, {}]]] });
+    expect(out.config.layers[3]).to.deep.equal({
+      name: 'clip',
+      class_name: 'ReLU',
+      config: { max_value: 6, name: 'clip' },
+      inbound_nodes: [[['drop', 0, 0, {}]]],
+    });
     expect(out.config.layers[4]!.inbound_nodes).to.deep.equal([[['clip', 0, 0, { mask: null }]]]);
-    expect(out.config.layers[5]!.inbound_nodes).to.deep.equal([[['a', 0, 0, {}], ['clip', 0, 0, {}]]]);
-    expect(out.config.output_layers).to.deep.equal([['clip', 0, 0], ['b', 0, 0]]);
+    expect(out.config.layers[5]!.inbound_nodes).to.deep.equal([
+      [
+        ['a', 0, 0, {}],
+        ['clip', 0, 0, {}],
+      ],
+    ]);
+    expect(out.config.output_layers).to.deep.equal([
+      ['clip', 0, 0],
+      ['b', 0, 0],
+    ]);
     expect(() => graph.insertAfter('drop', { name: 'fc', className: 'ReLU', config: {} })).to.throw(/layer name fc is taken/);
   });
 
@@ -111,7 +129,10 @@ describe('layer-rewrite: LayerGraph', () => {
   });
 
   it('rejects a Sequential topology and dangling references', () => {
-    expect(() => LayerGraph.fromTopology({ class_name: 'Sequential', config: { layers: [] } })).to.throw(TopologyFormatError, /functional model topology/);
+    expect(() => LayerGraph.fromTopology({ class_name: 'Sequential', config: { layers: [] } })).to.throw(
+      TopologyFormatError,
+      /functional model topology/,
+    );
     const bad = topology();
     bad.config.output_layers.push(['nope', 0, 0]);
     expect(() => LayerGraph.fromTopology(bad)).to.throw(TopologyFormatError, /unknown layer "nope"/);
@@ -156,6 +177,8 @@ describe('layer-rewrite: WeightStore', () => {
 
   it('rejects weight data that does not match the specs', () => {
     expect(() => WeightStore.fromArtifacts([{ name: 'w', shape: [3], dtype: 'float32' }], bytesOf([1, 2]))).to.throw(/needs bytes 0..12/);
-    expect(() => WeightStore.fromArtifacts([{ name: 'w', shape: [1], dtype: 'float32' }], bytesOf([1, 2]))).to.throw(/describe 4 bytes but the weight data holds 8/);
+    expect(() => WeightStore.fromArtifacts([{ name: 'w', shape: [1], dtype: 'float32' }], bytesOf([1, 2]))).to.throw(
+      /describe 4 bytes but the weight data holds 8/,
+    );
   });
 });

@@ -25,13 +25,18 @@ describe('layer-rewrite: relu6-as-clipped-relu', () => {
     const m = model([5, 5, 3], (x) =>
       apply(
         tf.layers.dense({ units: 2, kernelInitializer: wide(3), name: 'head' }),
-        apply(tf.layers.activation({ activation: 'relu6', name: 'act' }), apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, kernelInitializer: wide(1), name: 'conv' }), x)),
+        apply(
+          tf.layers.activation({ activation: 'relu6', name: 'act' }),
+          apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, kernelInitializer: wide(1), name: 'conv' }), x),
+        ),
       ),
     );
     const x = tf.randomNormal([2, 5, 5, 3], 0, 2, 'float32', 5);
     const { model: out, report } = await rewriteAndVerify(m);
     try {
-      const preActivation = tf.tidy(() => tf.model({ inputs: m.inputs, outputs: m.getLayer('conv').output as Sym }).predict(x) as tf.Tensor);
+      const preActivation = tf.tidy(
+        () => tf.model({ inputs: m.inputs, outputs: m.getLayer('conv').output as Sym }).predict(x) as tf.Tensor,
+      );
       const [low, high] = [preActivation.min().dataSync()[0]!, preActivation.max().dataSync()[0]!];
       preActivation.dispose();
       expect(low, 'some pre-activations are negative').to.be.below(0);
@@ -57,7 +62,10 @@ describe('layer-rewrite: relu6-as-clipped-relu', () => {
 
   it('splits a Dense, Conv2D or DepthwiseConv2D with its own relu6 activation into the linear layer and a ReLU(maxValue 6) named <layer>_relu6', async () => {
     const m = model([6, 6, 3], (x) => {
-      let y = apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu6', kernelInitializer: wide(1), name: 'conv' }), x);
+      let y = apply(
+        tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu6', kernelInitializer: wide(1), name: 'conv' }),
+        x,
+      );
       y = apply(tf.layers.depthwiseConv2d({ kernelSize: 3, activation: 'relu6', depthwiseInitializer: wide(2), name: 'dw' }), y);
       y = apply(tf.layers.flatten({ name: 'flat' }), y);
       y = apply(tf.layers.dense({ units: 5, activation: 'relu6', kernelInitializer: wide(3), name: 'fc' }), y);
@@ -65,7 +73,17 @@ describe('layer-rewrite: relu6-as-clipped-relu', () => {
     });
     const { model: out, report } = await rewriteAndVerify(m);
     try {
-      expect(classesOf(out)).to.deep.equal(['InputLayer', 'Conv2D', 'ReLU', 'DepthwiseConv2D', 'ReLU', 'Flatten', 'Dense', 'ReLU', 'Dense']);
+      expect(classesOf(out)).to.deep.equal([
+        'InputLayer',
+        'Conv2D',
+        'ReLU',
+        'DepthwiseConv2D',
+        'ReLU',
+        'Flatten',
+        'Dense',
+        'ReLU',
+        'Dense',
+      ]);
       for (const host of ['conv', 'dw', 'fc']) {
         expect(configOf(out, host).activation, host).to.equal('linear');
         expect(configOf(out, `${host}_relu6`), `${host}_relu6`).to.include({ maxValue: 6 });
@@ -93,7 +111,10 @@ describe('layer-rewrite: relu6-as-clipped-relu', () => {
       expect(report.applied).to.deep.equal([{ rule: 'relu6-as-clipped-relu', layers: ['fc', 'fc_relu6_1'] }]);
       expect(out.getLayer('fc_relu6_1').getClassName()).to.equal('ReLU');
       for (const reader of ['fc_relu6', 'other']) {
-        expect(out.getLayer(reader).inboundNodes[0]!.inboundLayers.map((l) => l.name), reader).to.deep.equal(['fc_relu6_1']);
+        expect(
+          out.getLayer(reader).inboundNodes[0]!.inboundLayers.map((l) => l.name),
+          reader,
+        ).to.deep.equal(['fc_relu6_1']);
       }
     } finally {
       out.dispose();
@@ -114,7 +135,11 @@ describe('layer-rewrite: relu6-as-clipped-relu', () => {
       expect(report.applied).to.deep.equal([]);
       expect(report.skipped).to.deep.equal([
         { rule: 'relu6-as-clipped-relu', layers: ['shared'], reason: 'shared (Dense) is a shared layer (called 2 times)' },
-        { rule: 'relu6-as-clipped-relu', layers: ['last'], reason: 'last (Dense) is a model output; a ReLU layer after it would rename the output' },
+        {
+          rule: 'relu6-as-clipped-relu',
+          layers: ['last'],
+          reason: 'last (Dense) is a model output; a ReLU layer after it would rename the output',
+        },
       ]);
     } finally {
       out.dispose();

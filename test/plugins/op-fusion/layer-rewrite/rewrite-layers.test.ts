@@ -12,7 +12,13 @@ const he = (seed: number) => tf.initializers.heNormal({ seed });
 function residualModel(): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 3], name: 'image' });
   const cbr = (x: Sym, p: string, seed: number, relu = true) => {
-    const y = apply(tf.layers.batchNormalization({ name: `${p}_bn` }), apply(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: he(seed), name: `${p}_conv` }), x));
+    const y = apply(
+      tf.layers.batchNormalization({ name: `${p}_bn` }),
+      apply(
+        tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: he(seed), name: `${p}_conv` }),
+        x,
+      ),
+    );
     return relu ? apply(tf.layers.activation({ activation: 'relu', name: `${p}_relu` }), y) : y;
   };
   const stem = cbr(input, 'stem', 1);
@@ -31,7 +37,16 @@ describe('layer-rewrite: rewriteLayers', () => {
     const { model: out, report } = await rewriteAndVerify(model);
     try {
       expect(classesOf(model)).to.have.length(14);
-      expect(classesOf(out)).to.deep.equal(['InputLayer', 'Conv2D', 'Conv2D', 'Conv2D', 'Add', 'Activation', 'GlobalAveragePooling2D', 'Dense']);
+      expect(classesOf(out)).to.deep.equal([
+        'InputLayer',
+        'Conv2D',
+        'Conv2D',
+        'Conv2D',
+        'Add',
+        'Activation',
+        'GlobalAveragePooling2D',
+        'Dense',
+      ]);
       expect(report).to.deep.include({ layersBefore: 14, layersAfter: 8 });
       expect(report.perRule).to.deep.equal({
         'drop-inference-noops': { matched: 1, applied: 1 },
@@ -40,7 +55,11 @@ describe('layer-rewrite: rewriteLayers', () => {
         'merge-activation': { matched: 3, applied: 2 },
       });
       expect(report.skipped).to.deep.equal([
-        { rule: 'merge-activation', layers: ['res_add', 'res_relu'], reason: 'producer res_add (Add) has no output activation to merge into' },
+        {
+          rule: 'merge-activation',
+          layers: ['res_add', 'res_relu'],
+          reason: 'producer res_add (Add) has no output activation to merge into',
+        },
       ]);
       expect(configOf(out, 'stem_conv').activation).to.equal('relu');
       expect(configOf(out, 'b1_conv').activation).to.equal('relu');
@@ -63,7 +82,9 @@ describe('layer-rewrite: rewriteLayers', () => {
 
   it('rewrites a Sequential model into a functional one with the same input name', async () => {
     const model = tf.sequential({ name: 'seq' });
-    model.add(tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 4, kernelSize: 3, useBias: false, kernelInitializer: he(1), name: 'conv' }));
+    model.add(
+      tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 4, kernelSize: 3, useBias: false, kernelInitializer: he(1), name: 'conv' }),
+    );
     model.add(tf.layers.batchNormalization({ name: 'bn' }));
     model.add(tf.layers.activation({ activation: 'relu6', name: 'act' }));
     model.add(tf.layers.dropout({ rate: 0.5, name: 'drop' }));
@@ -131,7 +152,9 @@ describe('layer-rewrite: rewriteLayers', () => {
     const { model: out, report } = await rewriteAndVerify(model);
     try {
       expect(classesOf(out)).to.deep.equal(['InputLayer', 'Sequential', 'BatchNormalization']);
-      expect(report.skipped).to.deep.equal([{ rule: 'fold-batchnorm', layers: ['inner', 'outer_bn'], reason: 'producer inner (Sequential) is a nested model' }]);
+      expect(report.skipped).to.deep.equal([
+        { rule: 'fold-batchnorm', layers: ['inner', 'outer_bn'], reason: 'producer inner (Sequential) is a nested model' },
+      ]);
       expect(weightNamesOf(out)).to.deep.equal(weightNamesOf(model));
     } finally {
       out.dispose();
@@ -188,7 +211,10 @@ describe('layer-rewrite: rewriteLayers', () => {
     const model = tf.model({ inputs: input, outputs: gelu, name: 'gappy' });
     const before = tf.memory().numTensors;
     try {
-      const error = await expectRejects(rewriteLayers(model), /Cannot rewrite model "gappy": it does not survive a tfjs-layers save\/load round trip/);
+      const error = await expectRejects(
+        rewriteLayers(model),
+        /Cannot rewrite model "gappy": it does not survive a tfjs-layers save\/load round trip/,
+      );
       expect(error).to.be.instanceOf(SerializationGapError);
       expect((error as SerializationGapError).gaps).to.deep.equal([
         'sep (SeparableConv2D) has depth multiplier 2, which tfjs-layers does not save (it reloads with 1)',
@@ -202,7 +228,9 @@ describe('layer-rewrite: rewriteLayers', () => {
 
   it('leaks no tensors, and the source keeps working after the result is disposed', async () => {
     const model = residualModel();
-    const sequential = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, name: 'fc' }), tf.layers.batchNormalization({ name: 'bn' })] });
+    const sequential = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [3], units: 2, name: 'fc' }), tf.layers.batchNormalization({ name: 'bn' })],
+    });
     const x = randomInputs(model, 2, 9);
     const expected = predictValues(model, x);
     const before = tf.memory().numTensors;

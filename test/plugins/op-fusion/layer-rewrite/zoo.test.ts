@@ -12,11 +12,15 @@ describe('layer-rewrite: zoo models', () => {
       expect(report).to.deep.include({ layersBefore: 28, layersAfter: 19 });
       expect(classesOf(out)).to.deep.equal([
         'InputLayer',
-        ...['Conv2D', 'DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'SeparableConv2D'].flatMap((conv) => [conv, 'ReLU']),
+        ...['Conv2D', 'DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'DepthwiseConv2D', 'Conv2D', 'SeparableConv2D'].flatMap(
+          (conv) => [conv, 'ReLU'],
+        ),
         'GlobalAveragePooling2D',
         'Dense',
       ]);
-      expect(out.layers.filter((l) => l.getClassName().includes('Conv')).every((l) => l.getConfig().activation === 'linear')).to.equal(true);
+      expect(out.layers.filter((l) => l.getClassName().includes('Conv')).every((l) => l.getConfig().activation === 'linear')).to.equal(
+        true,
+      );
       expect(out.layers.filter((l) => l.getClassName() === 'ReLU').every((l) => l.getConfig().maxValue === 6)).to.equal(true);
       expect(report.perRule).to.deep.equal({
         'drop-inference-noops': { matched: 1, applied: 1 },
@@ -47,8 +51,16 @@ describe('layer-rewrite: zoo models', () => {
         'merge-activation': { matched: 6, applied: 4 },
       });
       expect(report.skipped).to.deep.equal([
-        { rule: 'merge-activation', layers: ['block0_add', 'block0_relu2'], reason: 'producer block0_add (Add) has no output activation to merge into' },
-        { rule: 'merge-activation', layers: ['policy_flatten', 'policy'], reason: 'producer policy_flatten (Flatten) has no output activation to merge into' },
+        {
+          rule: 'merge-activation',
+          layers: ['block0_add', 'block0_relu2'],
+          reason: 'producer block0_add (Add) has no output activation to merge into',
+        },
+        {
+          rule: 'merge-activation',
+          layers: ['policy_flatten', 'policy'],
+          reason: 'producer policy_flatten (Flatten) has no output activation to merge into',
+        },
       ]);
       expect(out.outputs).to.have.length(2);
     } finally {

@@ -53,10 +53,17 @@ export const biasAdd = pairPattern({
     const outShape = tools.value(node.outputs[0]!).shape;
     if (tools.value(bias).shape[0] !== outShape[outShape.length - 1]) return undefined;
     if (tools.value(add.outputs[0]!).shape.join(',') !== outShape.join(',')) return undefined;
-    const attrs = fused === '_FusedMatMul'
-      ? { transposeA: node.attrs.transposeA ?? false, transposeB: node.attrs.transposeB ?? false, activation: 'linear', leakyreluAlpha: node.attrs.leakyreluAlpha }
-      : normaliseConvAttrs(node.attrs);
-    const inputs: Record<string, number> = fused === '_FusedMatMul' ? { a: node.inputs.a!, b: node.inputs.b!, bias } : { x: node.inputs.x!, filter: node.inputs.filter!, bias };
+    const attrs =
+      fused === '_FusedMatMul'
+        ? {
+            transposeA: node.attrs.transposeA ?? false,
+            transposeB: node.attrs.transposeB ?? false,
+            activation: 'linear',
+            leakyreluAlpha: node.attrs.leakyreluAlpha,
+          }
+        : normaliseConvAttrs(node.attrs);
+    const inputs: Record<string, number> =
+      fused === '_FusedMatMul' ? { a: node.inputs.a!, b: node.inputs.b!, bias } : { x: node.inputs.x!, filter: node.inputs.filter!, bias };
     return { kernel: fused, inputs, positional: false, attrs };
   },
 });

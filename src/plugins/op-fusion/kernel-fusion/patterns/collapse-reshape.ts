@@ -8,5 +8,8 @@ export const collapseReshape = pairPattern({
   first: ['Reshape'],
   then: ['Reshape'],
   key: 'chain',
-  rewrite: (inner, outer, _context, tools) => ({ inputs: { x: inner.inputs.x! }, attrs: { shape: [...tools.value(outer.outputs[0]!).shape] } }),
+  rewrite: (inner, outer, _context, tools) => ({
+    inputs: { x: inner.inputs.x! },
+    attrs: { shape: [...tools.value(outer.outputs[0]!).shape] },
+  }),
 });

@@ -27,7 +27,13 @@ export const foldBatchNormKernels = pairPattern({
     const folded = foldedWeights(conv, bn, tools);
     if (!folded) return undefined;
     const [filterValue, biasValue] = folded;
-    return { kernel: fused, inputs: { x: conv.inputs.x!, filter: filterValue.id, bias: biasValue.id }, positional: false, attrs: normaliseConvAttrs(conv.attrs), newValues: folded };
+    return {
+      kernel: fused,
+      inputs: { x: conv.inputs.x!, filter: filterValue.id, bias: biasValue.id },
+      positional: false,
+      attrs: normaliseConvAttrs(conv.attrs),
+      newValues: folded,
+    };
   },
 });
 
@@ -75,24 +81,32 @@ function foldedWeights(conv: KernelNode, bn: KernelNode, tools: GraphTools): [Gr
     kind: 'folded',
     shape: filter.shape,
     dtype: 'float32',
-    folded: new FoldedValue(sources, (all) => {
-      const s = factor(all);
-      const w = pick(all, src.filter)!;
-      return tf.mul(w, depthwise ? tf.reshape(s, [w.shape[2]!, w.shape[3]!]) : s);
-    }, `filter of ${layer}`),
+    folded: new FoldedValue(
+      sources,
+      (all) => {
+        const s = factor(all);
+        const w = pick(all, src.filter)!;
+        return tf.mul(w, depthwise ? tf.reshape(s, [w.shape[2]!, w.shape[3]!]) : s);
+      },
+      `filter of ${layer}`,
+    ),
   };
   const biasValue: GraphValue = {
     id: tools.newValueId(),
     kind: 'folded',
     shape: [channels],
     dtype: 'float32',
-    folded: new FoldedValue(sources, (all) => {
-      const s = factor(all);
-      const b = pick(all, src.bias);
-      const centred = tf.sub(b ? tf.reshape(b, [channels]) : tf.zeros([channels]), pick(all, src.mean)!);
-      const offset = pick(all, src.offset);
-      return offset ? tf.add(tf.mul(centred, s), offset) : tf.mul(centred, s);
-    }, `bias of ${layer}`),
+    folded: new FoldedValue(
+      sources,
+      (all) => {
+        const s = factor(all);
+        const b = pick(all, src.bias);
+        const centred = tf.sub(b ? tf.reshape(b, [channels]) : tf.zeros([channels]), pick(all, src.mean)!);
+        const offset = pick(all, src.offset);
+        return offset ? tf.add(tf.mul(centred, s), offset) : tf.mul(centred, s);
+      },
+      `bias of ${layer}`,
+    ),
   };
   return [filterValue, biasValue];
 }

@@ -12,7 +12,8 @@ import { pairPattern } from '../pair-pattern.js';
  */
 export const fusedActivation = pairPattern({
   name: 'fused-activation',
-  description: 'absorb Relu/Relu6/Elu/Sigmoid/LeakyRelu/Prelu (and relu then Minimum 6 or ClipByValue 0..6) into the fused kernel before it',
+  description:
+    'absorb Relu/Relu6/Elu/Sigmoid/LeakyRelu/Prelu (and relu then Minimum 6 or ClipByValue 0..6) into the fused kernel before it',
   trainingSafe: true,
   first: FUSED_KERNELS,
   key: 'chain',
@@ -28,7 +29,11 @@ export const fusedActivation = pairPattern({
         if (!tools.isWeight(next.inputs.alpha)) return undefined;
         inputs.preluActivationWeights = next.inputs.alpha!;
       }
-    } else if (current === 'relu' && next.kernel === 'Minimum' && isScalarSix(tools, next.inputs.a === node.outputs[0] ? next.inputs.b : next.inputs.a)) {
+    } else if (
+      current === 'relu' &&
+      next.kernel === 'Minimum' &&
+      isScalarSix(tools, next.inputs.a === node.outputs[0] ? next.inputs.b : next.inputs.a)
+    ) {
       activation = 'relu6';
     } else if (next.kernel === 'ClipByValue' && isRelu6Clip(current, next.attrs)) {
       activation = 'relu6';
@@ -38,7 +43,10 @@ export const fusedActivation = pairPattern({
   },
 });
 
-function isScalarSix(tools: { value(id: number): { kind: string; constant?: { size: number; dataSync(): ArrayLike<number> } } }, id: number | undefined): boolean {
+function isScalarSix(
+  tools: { value(id: number): { kind: string; constant?: { size: number; dataSync(): ArrayLike<number> } } },
+  id: number | undefined,
+): boolean {
   if (id === undefined) return false;
   const v = tools.value(id);
   return v.kind === 'constant' && v.constant!.size === 1 && v.constant!.dataSync()[0] === 6;
