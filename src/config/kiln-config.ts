@@ -144,7 +144,12 @@ export class CandidateConfig {
 export class SlotConfig {
   @Description('Name of a registered plugin (`kiln plugins` lists them), for a single-plugin slot. Exactly one of `name` and `oneOf`.')
   @IsNonEmptyString('a plugin name', { optional: true })
-  @ObjectRule('slotShape', 'either { name, options?, timeLimitMs? } or { oneOf: [candidates] }', slotShapeProblem)
+  @ObjectRule('slotShape', 'either { name, options?, timeLimitMs? } or { oneOf: [candidates] }', slotShapeProblem, {
+    oneOf: [
+      { required: ['name'], not: { required: ['oneOf'] } },
+      { required: ['oneOf'], not: { anyOf: [{ required: ['name'] }, { required: ['options'] }, { required: ['timeLimitMs'] }] } },
+    ],
+  })
   name?: string;
 
   @Description(

@@ -47,7 +47,7 @@ export type FieldRule = (
   | { readonly kind: 'stringList'; readonly rule: StringListRule }
   | { readonly kind: 'list'; readonly minItems?: number }
   | { readonly kind: 'mapping' }
-  | { readonly kind: 'objectRule'; readonly name: string }
+  | { readonly kind: 'objectRule'; readonly name: string; readonly schema?: Readonly<Record<string, unknown>> }
 ) & {
   /** What the field accepts, in words (the `allowed` of its problems). */
   readonly allowed: string;
@@ -238,14 +238,21 @@ export function IsMapping(what: string, options: FieldOptions = {}) {
 
 /**
  * A check of the whole object the decorated field belongs to; its problem is
- * reported at the object's path with the object as the bad value.
+ * reported at the object's path with the object as the bad value. `schema` is the
+ * same rule as a JSON Schema fragment, which the generated kiln.schema.json adds to
+ * the object's schema (so a plugin's own rule needs no edit of src/config).
  */
-export function ObjectRule(name: string, allowed: string, check: (object: Record<string, unknown>) => string | undefined) {
+export function ObjectRule(
+  name: string,
+  allowed: string,
+  check: (object: Record<string, unknown>) => string | undefined,
+  schema?: Readonly<Record<string, unknown>>,
+) {
   return field(
     name,
     allowed,
     (_value, args) => check(args.object as Record<string, unknown>),
     { atParent: true },
-    { kind: 'objectRule', name },
+    { kind: 'objectRule', name, ...(schema ? { schema } : {}) },
   );
 }

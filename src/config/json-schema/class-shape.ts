@@ -1,3 +1,4 @@
+import type { JsonSchema } from './json.js';
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
@@ -34,6 +35,8 @@ export interface ClassShape {
   readonly fields: readonly ClassField[];
   /** Names of the class's whole-object rules. */
   readonly objectRules: readonly string[];
+  /** The JSON Schema fragments those rules carry (`ObjectRule`'s `schema`). */
+  readonly objectRuleSchemas: readonly JsonSchema[];
 }
 
 /** The parts of class-validator's `ValidationMetadata` read here. */
@@ -64,13 +67,18 @@ export function shapeOf(cls: Constructor): ClassShape {
   const byProperty = new Map<string, ValidatorMetadata[]>();
   for (const m of metadatas) byProperty.set(m.propertyName, [...(byProperty.get(m.propertyName) ?? []), m]);
   const objectRules: string[] = [];
+  const objectRuleSchemas: JsonSchema[] = [];
   const fields: ClassField[] = [];
   for (const [property, list] of byProperty) {
     const rules = list.map((m) => m.constraints?.[0]).filter(isFieldRule);
-    for (const r of rules) if (r.kind === 'objectRule') objectRules.push(r.name);
+    for (const r of rules) {
+      if (r.kind !== 'objectRule') continue;
+      objectRules.push(r.name);
+      if (r.schema) objectRuleSchemas.push(r.schema as JsonSchema);
+    }
     fields.push(fieldOf(cls, property, list, rules, instance[property]));
   }
-  const shape = { cls, fields, objectRules };
+  const shape = { cls, fields, objectRules, objectRuleSchemas };
   shapes.set(cls, shape);
   return shape;
 }
@@ -118,6 +126,11 @@ export function isRequired(f: ClassField): boolean {
 /** Names of the whole-object rules on a class (`ObjectRule`). */
 export function objectRulesOf(cls: Constructor): readonly string[] {
   return shapeOf(cls).objectRules;
+}
+
+/** The JSON Schema fragments of the whole-object rules on a class. */
+export function objectRuleSchemasOf(cls: Constructor): readonly JsonSchema[] {
+  return shapeOf(cls).objectRuleSchemas;
 }
 
 /** The validated properties of a class, in declaration order. */

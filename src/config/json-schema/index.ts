@@ -13,11 +13,10 @@
  * - kiln-json-schema.ts: the JSON Schema document
  * - config-reference.ts, render-reference.ts: the reference, as data and as Markdown
  */
-export { objectRulesOf, validatedPropertiesOf } from './class-shape.js';
+export { objectRuleSchemasOf, objectRulesOf, validatedPropertiesOf } from './class-shape.js';
 export { configClasses, pluginOptionClasses } from './config-classes.js';
 export { configReference, type ConfigField } from './config-reference.js';
 export { toJsonValue, type JsonSchema } from './json.js';
 export { JSON_SCHEMA_DIALECT, kilnJsonSchema } from './kiln-json-schema.js';
 export { type ConfigSchemaOptions, type SchemaPlugin } from './plugin-options.js';
 export { formatDefault, renderConfigReference, yamlFlow } from './render-reference.js';
-export { OBJECT_RULE_SCHEMAS } from './validator-schema.js';

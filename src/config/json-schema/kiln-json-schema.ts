@@ -11,7 +11,7 @@ import {
   type ConfigSchemaOptions,
   type SchemaPlugin,
 } from './plugin-options.js';
-import { objectRuleSchemas, otherValidatorsSchema, ruleSchema } from './validator-schema.js';
+import { otherValidatorsSchema, ruleSchema } from './validator-schema.js';
 
 /** The JSON Schema dialect of {@link kilnJsonSchema}: draft-07, which YAML editors support best. */
 export const JSON_SCHEMA_DIALECT = 'http://json-schema.org/draft-07/schema#';
@@ -64,7 +64,7 @@ class SchemaBuilder {
       if (isRequired(f)) required.push(f.property);
     }
     const conditions = namesPlugin(cls) ? pluginOptionConditions(this.plugins, (c) => this.ref(c)) : [];
-    const allOf = [...objectRuleSchemas(shape.objectRules), ...conditions];
+    const allOf = [...shape.objectRuleSchemas, ...conditions];
     return {
       type: 'object',
       properties,

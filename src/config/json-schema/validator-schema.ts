@@ -7,28 +7,6 @@ import type { JsonSchema } from './json.js';
 /** The pattern of a non-blank string (Kiln's non-empty strings refuse whitespace only). */
 export const NON_BLANK = '\\S';
 
-/**
- * JSON Schema fragments for the whole-object rules (`ObjectRule`) of the built-in
- * classes, by rule name. A class with a rule not listed here gets no fragment for
- * it (the loader still enforces it); a test fails when a built-in class has one.
- */
-export const OBJECT_RULE_SCHEMAS: Readonly<Record<string, JsonSchema>> = Object.freeze({
-  slotShape: {
-    oneOf: [
-      { required: ['name'], not: { required: ['oneOf'] } },
-      { required: ['oneOf'], not: { anyOf: [{ required: ['name'] }, { required: ['options'] }, { required: ['timeLimitMs'] }] } },
-    ],
-  },
-  budgetTerms: {
-    anyOf: ['atol', 'rtol', 'argmaxAgreement', 'klDivergence', 'metric'].map((term) => ({ required: [term] })),
-  },
-});
-
-/** The fragments of the named whole-object rules that have one. */
-export function objectRuleSchemas(names: readonly string[]): JsonSchema[] {
-  return names.map((name) => OBJECT_RULE_SCHEMAS[name]).filter((s): s is JsonSchema => s !== undefined);
-}
-
 /** What one of Kiln's field decorators (validators.ts) accepts. */
 export function ruleSchema(rule: FieldRule): JsonSchema {
   switch (rule.kind) {

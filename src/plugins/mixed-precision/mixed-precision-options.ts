@@ -23,8 +23,11 @@ export class OutputBudgetOptions implements OutputBudget {
     'Element-wise `|candidate - original| <= atol + rtol * |original|`. Every term given must hold; at least one term is required.',
   )
   @IsNumberInRange({ min: 0, optional: true })
-  @ObjectRule('budgetTerms', `at least one of: ${BUDGET_TERMS.join(', ')}`, (entry) =>
-    BUDGET_TERMS.some((term) => entry[term] !== undefined) ? undefined : 'sets no budget term',
+  @ObjectRule(
+    'budgetTerms',
+    `at least one of: ${BUDGET_TERMS.join(', ')}`,
+    (entry) => (BUDGET_TERMS.some((term) => entry[term] !== undefined) ? undefined : 'sets no budget term'),
+    { anyOf: BUDGET_TERMS.map((term) => ({ required: [term] })) },
   )
   atol?: number;
 
