@@ -14,6 +14,9 @@ import {
   ObjectRule,
 } from './validators.js';
 
+/** The longest time limit Node's timers keep (2^31 - 1 ms); a longer one would fire after 1 ms. */
+export const MAX_TIME_LIMIT_MS = 2_147_483_647;
+
 /**
  * The schema of `kiln.yaml`. Every key is optional; the property initialisers are
  * the defaults, and each field's `@Description` is its entry in the configuration
@@ -131,8 +134,10 @@ export class CandidateConfig {
   @IsMapping(MAPPING, { optional: true })
   options?: Record<string, unknown>;
 
-  @Description("Time limit for this candidate's `apply`, in ms; overrides the plugin's own and the top-level `timeLimitMs`.")
-  @IsNumberInRange({ integer: true, min: 1, optional: true })
+  @Description(
+    "Time limit for this candidate's `isAvailable` and `apply`, each, in ms (at most 2147483647, Node's longest timer); overrides the plugin's own and the top-level `timeLimitMs`.",
+  )
+  @IsNumberInRange({ integer: true, min: 1, max: MAX_TIME_LIMIT_MS, optional: true })
   timeLimitMs?: number;
 }
 
@@ -159,9 +164,9 @@ export class SlotConfig {
   options?: Record<string, unknown>;
 
   @Description(
-    "Time limit for the plugin's `apply`, in ms (single-plugin slot only); overrides the plugin's own and the top-level `timeLimitMs`.",
+    "Time limit for the plugin's `isAvailable` and `apply`, each, in ms (single-plugin slot only; at most 2147483647); overrides the plugin's own and the top-level `timeLimitMs`.",
   )
-  @IsNumberInRange({ integer: true, min: 1, optional: true })
+  @IsNumberInRange({ integer: true, min: 1, max: MAX_TIME_LIMIT_MS, optional: true })
   timeLimitMs?: number;
 
   @Description(
@@ -233,8 +238,10 @@ export class KilnConfig {
   @IsOneOfValues(['inference', 'training'])
   mode: KilnMode = 'inference';
 
-  @Description("Default time limit for one plugin's `apply`, in ms, where neither the slot nor the plugin sets one.")
-  @IsNumberInRange({ integer: true, min: 1 })
+  @Description(
+    "Default time limit for one plugin's `isAvailable` and `apply`, each, in ms (at most 2147483647, Node's longest timer), where neither the slot nor the plugin sets one.",
+  )
+  @IsNumberInRange({ integer: true, min: 1, max: MAX_TIME_LIMIT_MS })
   timeLimitMs: number = 120000;
 
   /**

@@ -25,6 +25,28 @@ export function isTfjsBackend(name: string): boolean {
   return tf.findBackendFactory(name) != null;
 }
 
+/**
+ * Puts tf.js back on `backend` after work that may have left it elsewhere (a plugin that
+ * timed out may still be switching backends): first waits, at most `waitMs`, for a backend
+ * initialisation still in flight (tf.js refuses every op until it settles), then makes
+ * `backend` the active one again.
+ */
+export async function restoreBackend(backend: string, waitMs = 10_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([
+    tf.ready().then(
+      () => undefined,
+      () => undefined,
+    ),
+    waited,
+  ]);
+  clearTimeout(timer);
+  if (tf.getBackend() !== backend && tf.findBackend(backend)) await tf.setBackend(backend);
+}
+
 /** Runs `fn` with `name` as the active backend, then restores the previous one. */
 export function withBackend<T>(name: string, fn: () => T): T {
   const previous = tf.getBackend();

@@ -17,8 +17,9 @@ export class OptimizationFailedError extends KilnError {
   constructor(
     message: string,
     readonly report: KilnReport,
+    options?: { cause?: unknown },
   ) {
-    super('OPTIMIZATION_FAILED', message);
+    super('OPTIMIZATION_FAILED', message, options);
   }
 }
 

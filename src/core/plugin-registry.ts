@@ -1,4 +1,5 @@
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { MAX_TIME_LIMIT_MS } from '../config/kiln-config.js';
 import { PluginError } from './errors.js';
 import type { OptimizationPlugin, PluginMeta } from './plugin.js';
 import { pluginMetaOf } from './plugin-decorator.js';
@@ -32,6 +33,13 @@ export class PluginRegistry {
           throw new PluginError(
             'PLUGIN_INVALID',
             `Class ${pluginClass.name || '<anonymous>'} is registered as a Kiln plugin but has no @Plugin({...}) metadata. Decorate it with @Plugin from 'tfjs-kiln'.`,
+          );
+        }
+        const limit = meta.timeLimitMs;
+        if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TIME_LIMIT_MS)) {
+          throw new PluginError(
+            'PLUGIN_INVALID',
+            `Plugin "${meta.name}" (${pluginClass.name}) has meta.timeLimitMs ${limit}: it must be a whole number of ms from 1 to ${MAX_TIME_LIMIT_MS} (Node's longest timer).`,
           );
         }
         const twin = atThisLevel.get(meta.name);

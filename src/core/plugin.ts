@@ -26,7 +26,7 @@ export interface PluginMeta {
    * Defaults are the class's property initialisers.
    */
   readonly optionsClass?: new () => object;
-  /** Time limit for `apply`, in ms, unless the config says otherwise. */
+  /** Time limit for `isAvailable` and `apply`, each, in ms, unless the config says otherwise: a whole number from 1 to 2147483647. */
   readonly timeLimitMs?: number;
 }
 

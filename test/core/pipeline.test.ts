@@ -108,3 +108,124 @@ describe('pipeline: validated fallback over deliberately broken plugins', () => 
     );
   });
 });
+
+describe('pipeline: a plugin that damages the model Kiln kept, or the engine state', () => {
+  const child = container.createChildContainer();
+  registerBrokenPlugins(child);
+  let model: tf.LayersModel;
+  let x: tf.Tensor;
+
+  beforeEach(() => {
+    model = tinyConvModel(5);
+    x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 13);
+  });
+  afterEach(() => {
+    model.dispose();
+    x.dispose();
+  });
+
+  /** The backend slot keeps wasm (minSpeedup tiny), so the plugins after it are handed Kiln's wasm copy. */
+  const onWasmThen = (...names: string[]) => ({
+    ...FAST_CONFIG,
+    backend: { preference: ['wasm', 'cpu'] },
+    benchmark: { ...FAST_CONFIG.benchmark, minSpeedup: 0.0001 },
+    pipeline: names.map((name) => ({ name, ...(name === 'late-backend-switch' ? { timeLimitMs: 30 } : {}) })),
+  });
+
+  async function expectOriginal(optimized: { predict(x: tf.Tensor): tf.Tensor | tf.Tensor[] }): Promise<void> {
+    await comparePredictions(model, optimized, x, (expectedOut, actualOut) => {
+      const [expected, actual] = [expectedOut, actualOut].map((o) => (Array.isArray(o) ? o : [o])) as [tf.Tensor[], tf.Tensor[]];
+      for (const [i, e] of expected.entries()) {
+        const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(actual[i]!, e))).dataSync()[0]!);
+        expect(diff, `output ${i}`).to.be.below(1e-4);
+      }
+    });
+  }
+
+  it('one that writes into its target (the wasm copy) is failed by name, the copy restored, and the result equals the original', async () => {
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: child,
+      config: onWasmThen('mutates-target', 'faster'),
+    });
+    try {
+      const d = report.decisions.find((e) => e.plugin === 'mutates-target')!;
+      expect(d.status).to.equal('failed');
+      expect(d.reason).to.match(
+        /^mutated the model Kiln had kept \(LayersModel\.predict on wasm: conv2d\w*\/kernel\); their values were restored/,
+      );
+      expect(report.decisions.find((e) => e.plugin === 'backend-wasm')!.status).to.equal('applied');
+      expect(report.validation.final?.maxAbsDiff).to.be.a('number').below(1e-4);
+      await expectOriginal(optimized);
+    } finally {
+      optimized.dispose();
+    }
+  });
+
+  it('one that disposes its target and throws is failed by name (with its error as cause) and the run goes on from an intact model', async () => {
+    const tensors = tf.memory().numTensors;
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: child,
+      config: onWasmThen('disposes-target', 'faster'),
+    });
+    try {
+      const d = report.decisions.find((e) => e.plugin === 'disposes-target')!;
+      expect(d.status).to.equal('failed');
+      expect(d.reason).to.equal('apply threw: oops after dispose');
+      expect((d.cause as Error).stack).to.match(/oops after dispose[\s\S]*broken-plugins/);
+      expect(JSON.stringify(d), 'the cause stays out of the JSON report').to.not.include('stack');
+      expect(report.decisions.find((e) => e.plugin === 'faster')!.status).to.equal('applied');
+      await expectOriginal(optimized);
+    } finally {
+      optimized.dispose();
+    }
+    expect(tf.memory().numTensors).to.equal(tensors);
+  });
+
+  it("one that disposes its target's LayersModel and throws: the lost copy's decision says so, and the run goes on from the user's model", async () => {
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: child,
+      config: onWasmThen('destroys-target', 'faster'),
+    });
+    try {
+      const d = report.decisions.find((e) => e.plugin === 'destroys-target')!;
+      expect(d.status).to.equal('failed');
+      expect(d.reason).to.match(
+        /^mutated the model Kiln had kept \(LayersModel\.predict on wasm: .*\); restored all but .* \(disposed\) \(and: failed: apply threw: oops after destroying\)$/,
+      );
+      const wasm = report.decisions.find((e) => e.plugin === 'backend-wasm')!;
+      expect(wasm.status).to.equal('failed');
+      expect(wasm.reason).to.match(/^applied, then lost: destroys-target disposed its weights/);
+      expect(report.decisions.find((e) => e.plugin === 'faster')!.status).to.equal('applied');
+      await expectOriginal(optimized);
+    } finally {
+      optimized.dispose();
+    }
+  });
+
+  it('one that times out and then switches the tf.js backend is failed by name; its late switch is ignored and the run finishes', async () => {
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => void warnings.push(m) };
+    const { model: optimized, report } = await optimize(model, {
+      logger,
+      sampleInputs: [x],
+      container: child,
+      config: onWasmThen('late-backend-switch', 'faster'),
+    });
+    try {
+      const d = report.decisions.find((e) => e.plugin === 'late-backend-switch')!;
+      expect(d.status).to.equal('failed');
+      expect(d.reason).to.match(/late-backend-switch\.apply did not finish within its time limit of 30 ms/);
+      expect(report.decisions.find((e) => e.plugin === 'faster')!.status).to.equal('applied');
+      expect(warnings).to.include(
+        'late-backend-switch.apply switched the tf.js backend to "slow-init" after its time limit; Kiln ignored it',
+      );
+      expect(tf.getBackend()).to.not.equal('slow-init');
+      await expectOriginal(optimized);
+    } finally {
+      optimized.dispose();
+    }
+  });
+});

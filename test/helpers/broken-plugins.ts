@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DependencyContainer } from 'tsyringe';
 import { Plugin } from '../../src/core/plugin-decorator.js';
-import { AVAILABLE, type OptimizationPlugin } from '../../src/core/plugin.js';
+import { AVAILABLE, type OptimizationPlugin, type PluginContext } from '../../src/core/plugin.js';
 import type { KilnModel } from '../../src/core/kiln-model.js';
 
 /**
@@ -161,5 +161,84 @@ export function registerBrokenPlugins(container: DependencyContainer) {
     }
   }
 
-  return { ThrowsPlugin, NanPlugin, SlowerPlugin, MutatesPlugin, HangsPlugin, LeaksPlugin, UnavailablePlugin, FasterPlugin };
+  /** Writes zeros into the model it is handed (Kiln's kept copy once a backend was kept), then returns a wrapper. */
+  @Plugin(meta('mutates-target', 'writes into the model it is given'), { container })
+  class MutatesTargetPlugin implements OptimizationPlugin {
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(target: KilnModel) {
+      const w = target.layersModel!.weights[0]!.read() as tf.Variable;
+      tf.tidy(() => w.assign(tf.zerosLike(w)));
+      return new WrappedModel(target, (x) => target.predict(x));
+    }
+  }
+
+  /** Disposes the model it is handed, then throws. */
+  @Plugin(meta('disposes-target', 'disposes the model it is given, then throws'), { container })
+  class DisposesTargetPlugin implements OptimizationPlugin {
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(target: KilnModel): Promise<KilnModel> {
+      target.dispose();
+      throw new Error('oops after dispose');
+    }
+  }
+
+  /** Disposes the LayersModel inside the model it is handed (a deeper dispose than `target.dispose()`), then throws. */
+  @Plugin(meta('destroys-target', "disposes its target's LayersModel, then throws"), { container })
+  class DestroysTargetPlugin implements OptimizationPlugin {
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(target: KilnModel): Promise<KilnModel> {
+      target.layersModel!.dispose();
+      throw new Error('oops after destroying');
+    }
+  }
+
+  /**
+   * Overruns its time limit and, as soon as it is told so (its signal aborts), switches
+   * tf.js to `slow-init`, a backend whose initialisation takes 200 ms (while it is in
+   * flight every tf.js op throws).
+   */
+  @Plugin(meta('late-backend-switch', 'times out, then switches the tf.js backend'), { container })
+  class LateBackendSwitchPlugin implements OptimizationPlugin {
+    isAvailable() {
+      return AVAILABLE;
+    }
+    async apply(target: KilnModel, context: PluginContext): Promise<KilnModel> {
+      registerSlowInitBackend();
+      await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
+      void tf.setBackend('slow-init');
+      return target;
+    }
+  }
+
+  return {
+    ThrowsPlugin,
+    NanPlugin,
+    SlowerPlugin,
+    MutatesPlugin,
+    HangsPlugin,
+    LeaksPlugin,
+    UnavailablePlugin,
+    FasterPlugin,
+    MutatesTargetPlugin,
+    DisposesTargetPlugin,
+    DestroysTargetPlugin,
+    LateBackendSwitchPlugin,
+  };
+}
+
+/** A tf.js backend named `slow-init`: the cpu backend's kernels, 200 ms to initialise. */
+export function registerSlowInitBackend(): void {
+  if (tf.findBackendFactory('slow-init')) return;
+  const Cpu = (tf.findBackend('cpu') as object).constructor as new () => tf.KernelBackend;
+  tf.registerBackend('slow-init', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return new Cpu();
+  });
+  for (const kernel of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...kernel, backendName: 'slow-init' });
 }

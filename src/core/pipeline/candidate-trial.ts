@@ -6,11 +6,13 @@ import type { KilnModel } from '../kiln-model.js';
 import type { OptimizationPlugin, PluginMeta } from '../plugin.js';
 import { summariseOutcomes, type ValidationBudget } from '../validation/budget.js';
 import type { ValidationResult } from '../validation/validator.js';
-import { WeightGuard } from '../weight-guard.js';
+import { restoreBackend } from '../backend-scope.js';
 import type { Decision, DecisionStatus } from './report.js';
 import type { RunContext } from './run-context.js';
 import { withTimeLimit } from './time-limit.js';
 import { OBJECTIVE_JUDGES } from './trial/objectives.js';
+import { ModelGuards } from './trial/model-guards.js';
+import { shieldFromDispose } from './trial/shield.js';
 import { round, TrialRecord } from './trial/trial-record.js';
 
 export interface CandidateSpec {
@@ -27,22 +29,29 @@ export interface TrialOutcome {
   readonly model?: KilnModel;
   /** The accuracy budget it was validated under, when one was in force; it then holds for later candidates. */
   readonly budget?: ValidationBudget;
+  /** The candidate disposed weights of the model Kiln had kept: the caller must go back to an intact model. */
+  readonly keptModelLost?: boolean;
 }
 
-/** A step that ends the trial: the status and reason it is rolled back with. */
+/** A step that ends the trial: the status and reason it is rolled back with, and the error behind it. */
 class TrialStop {
   constructor(
     readonly status: DecisionStatus,
     readonly reason: string,
+    readonly cause?: unknown,
   ) {}
 }
 
+/** How long Kiln waits, after a candidate's apply, for a tf.js backend initialisation it left in flight. */
+const BACKEND_SETTLE_MS = 10_000;
+
 /**
  * Judges one candidate against the model the pipeline has so far: availability,
- * apply under its time limit, the user's weights untouched, numerical validation
- * against the reference, no leaks, and its objective (see trial/objectives.ts).
- * Anything short of all that is rolled back (the candidate disposed, the user's
- * weights restored). Each step either passes or throws a TrialStop.
+ * apply under its time limit, the user's weights and Kiln's kept model untouched,
+ * numerical validation against the reference, no leaks, and its objective (see
+ * trial/objectives.ts). Anything short of all that is rolled back (the candidate
+ * disposed, the weights restored). Each step either passes or throws a TrialStop; a
+ * throw from anywhere else, Kiln's own code included, is this candidate's `failed`.
  */
 @injectable()
 export class CandidateTrial {
@@ -50,70 +59,130 @@ export class CandidateTrial {
 
   async run(spec: CandidateSpec, current: KilnModel, run: RunContext): Promise<TrialOutcome> {
     const record = new TrialRecord(spec.slot, spec.meta);
-    const unavailable = await this.checkAvailability(spec, run, record);
+    const backendBefore = run.homeBackend;
+    await restoreBackend(backendBefore, BACKEND_SETTLE_MS);
+    const unavailable = await this.checkAvailability(spec, run, record, backendBefore);
     if (unavailable) return { decision: unavailable };
 
-    const guard = WeightGuard.capture(run.userModel.format.weights(run.userModel.model));
-    const tensorsBefore = tf.memory().numTensors;
-    let candidate: KilnModel | undefined;
+    let guards: ModelGuards;
     try {
-      candidate = await this.apply(spec, current, run, record);
-      checkWeights(guard);
-      if (candidate === current) throw new TrialStop('skipped', record.notes.at(-1) ?? 'nothing to change');
-      record.metrics.coldMs = round(this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs));
-      const { validation, budget } = validate(candidate, run, record);
-      checkWeights(guard);
-      const bench = this.benchmark(spec.meta, current, candidate, run, record);
-      checkWeights(guard);
-      const verdict = OBJECTIVE_JUDGES[spec.meta.objective]({
-        current,
-        candidate,
-        bench,
-        run,
-        record,
-        accuracy: accuracyPhrase(validation),
-      });
-      if (!verdict.met) throw new TrialStop('rejected', verdict.reason);
-      return { decision: record.decide('applied', verdict.reason), model: candidate, budget };
+      guards = new ModelGuards(run.userModel, current);
     } catch (error) {
-      const stop = error instanceof TrialStop ? error : new TrialStop('failed', describeError(error));
+      return { decision: record.decide('failed', `Kiln could not read the weights it guards: ${describeError(error)}`, error) };
+    }
+    let candidate: KilnModel | undefined;
+    const tensorsBefore = tf.memory().numTensors;
+    let outcome: TrialOutcome;
+    try {
+      outcome = await this.judge(spec, current, run, record, guards, backendBefore, (made) => (candidate = made));
+    } catch (error) {
+      const stop = error instanceof TrialStop ? error : new TrialStop('failed', describeError(error), error);
       if (candidate && candidate !== current) candidate.dispose();
       const leftOver = tf.memory().numTensors - tensorsBefore;
       if (leftOver > 0) record.notes.push(`${leftOver} tensor(s) were still held after the candidate was disposed`);
-      return { decision: record.decide(stop.status, stop.reason) };
-    } finally {
-      guard.dispose();
+      outcome = { decision: record.decide(stop.status, stop.reason, stop.cause) };
     }
+    return this.afterGuards(outcome, guards, record, current);
   }
 
-  /** The plugin's own availability check; a decision when it is not available (or the check threw). */
-  private async checkAvailability(spec: CandidateSpec, run: RunContext, record: TrialRecord): Promise<Decision | undefined> {
+  /** The steps from apply to the objective; `made` learns the candidate as soon as there is one. */
+  private async judge(
+    spec: CandidateSpec,
+    current: KilnModel,
+    run: RunContext,
+    record: TrialRecord,
+    guards: ModelGuards,
+    backendBefore: string,
+    made: (candidate: KilnModel) => void,
+  ): Promise<TrialOutcome> {
+    const shielded = shieldFromDispose(current);
+    const returned = await this.apply(spec, shielded, current, run, record, backendBefore);
+    const candidate = returned === shielded ? current : returned;
+    made(candidate);
+    stopOnDamage(guards);
+    if (candidate === current) throw new TrialStop('skipped', record.notes.at(-1) ?? 'nothing to change');
+    record.metrics.coldMs = round(this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs));
+    const { validation, budget } = validate(candidate, run, record);
+    stopOnDamage(guards);
+    const bench = this.benchmark(spec.meta, current, candidate, run, record);
+    stopOnDamage(guards);
+    const accuracy = accuracyPhrase(validation);
+    const verdict = OBJECTIVE_JUDGES[spec.meta.objective]({ current, candidate, bench, run, record, accuracy });
+    if (!verdict.met) throw new TrialStop('rejected', verdict.reason);
+    return { decision: record.decide('applied', verdict.reason), model: candidate, budget };
+  }
+
+  /**
+   * Checks the guards once more whatever the outcome (a plugin may write into a model and
+   * then throw): damage makes the decision `failed`, with the values restored; a kept model
+   * whose weights were disposed is reported so the pipeline goes back to an intact one.
+   */
+  private afterGuards(outcome: TrialOutcome, guards: ModelGuards, record: TrialRecord, current: KilnModel): TrialOutcome {
+    const finding = guards.check();
+    guards.dispose();
+    if (!finding) return outcome;
+    if (outcome.model && outcome.model !== current) outcome.model.dispose();
+    const { decision } = outcome;
+    const reason = decision.reason.startsWith(finding.reason)
+      ? decision.reason
+      : `${finding.reason} (and: ${decision.status}: ${decision.reason})`;
+    return { decision: record.decide('failed', reason, decision.cause), keptModelLost: finding.keptModelLost };
+  }
+
+  /** The plugin's own availability check, under its time limit; a decision when it is not available (or the check threw). */
+  private async checkAvailability(
+    spec: CandidateSpec,
+    run: RunContext,
+    record: TrialRecord,
+    backendBefore: string,
+  ): Promise<Decision | undefined> {
     try {
-      const availability = await spec.plugin.isAvailable({ mode: run.mode });
+      const availability = await withTimeLimit(
+        async () => spec.plugin.isAvailable({ mode: run.mode }),
+        spec.timeLimitMs,
+        `${spec.meta.name}.isAvailable`,
+        () => undefined,
+      );
       return availability.available ? undefined : record.decide('unavailable', availability.reason);
     } catch (error) {
-      return record.decide('failed', `availability check threw: ${describeError(error)}`);
+      const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
+      return record.decide('failed', timedOut ? describeError(error) : `availability check threw: ${describeError(error)}`, error);
+    } finally {
+      await restoreBackend(backendBefore, BACKEND_SETTLE_MS);
     }
   }
 
-  /** `apply` under the candidate's time limit; a result that arrives after the limit is disposed. */
-  private async apply(spec: CandidateSpec, current: KilnModel, run: RunContext, record: TrialRecord): Promise<KilnModel> {
+  /**
+   * `apply` under the candidate's time limit; a result that arrives after the limit is
+   * disposed. tf.js is put back on the backend it was on afterwards, once any backend
+   * initialisation the plugin left in flight has settled.
+   */
+  private async apply(
+    spec: CandidateSpec,
+    target: KilnModel,
+    current: KilnModel,
+    run: RunContext,
+    record: TrialRecord,
+    backendBefore: string,
+  ): Promise<KilnModel> {
     const started = performance.now();
     try {
       const candidate = await withTimeLimit(
-        (signal) => spec.plugin.apply(current, record.pluginContext(spec.options, run, signal)),
+        (signal) => spec.plugin.apply(target, record.pluginContext(spec.options, run, signal)),
         spec.timeLimitMs,
         `${spec.meta.name}.apply`,
         (late) => {
-          if (late !== current) late.dispose();
+          if (late !== target && late !== current) late.dispose();
         },
       );
       record.metrics.applyMs = round(performance.now() - started);
       return candidate;
     } catch (error) {
-      if (error instanceof CandidateRejectedError) throw new TrialStop('rejected', error.message);
+      if (error instanceof CandidateRejectedError) throw new TrialStop('rejected', error.message, error);
       const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
-      throw new TrialStop('failed', timedOut ? `${describeError(error)}: rolled back` : `apply threw: ${describeError(error)}`);
+      throw new TrialStop('failed', timedOut ? `${describeError(error)}: rolled back` : `apply threw: ${describeError(error)}`, error);
+    } finally {
+      await restoreBackend(backendBefore, BACKEND_SETTLE_MS);
     }
   }
 
@@ -148,8 +217,6 @@ export class CandidateTrial {
   }
 }
 
-const MUTATED = "mutated the user's weights";
-
 /** Every output on every input set against the reference, under the budget in force (the candidate's own, else the run's). */
 function validate(
   candidate: KilnModel,
@@ -179,14 +246,8 @@ function accuracyPhrase(validation: ValidationResult): string {
   return `max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`;
 }
 
-/** Fails the trial when the user's weights changed, after restoring them. */
-function checkWeights(guard: WeightGuard): void {
-  const names = guard.changed();
-  if (!names.length) return;
-  const lost = guard.restore();
-  const restored = lost.length ? `restored all but ${lost.join(', ')}` : 'their values were restored';
-  throw new TrialStop(
-    'failed',
-    `${MUTATED} (${names.slice(0, 5).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''}); ${restored}`,
-  );
+/** Ends the trial when a guarded model changed (the values are restored by the final check). */
+function stopOnDamage(guards: ModelGuards): void {
+  const finding = guards.check();
+  if (finding) throw new TrialStop('failed', finding.reason);
 }

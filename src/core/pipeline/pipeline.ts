@@ -22,6 +22,7 @@ import type { Decision, EndToEnd, KilnReport } from './report.js';
 import type { RunContext } from './run-context.js';
 import { KILN_VERSION } from '../version.js';
 import { activateBackend } from '../backend-scope.js';
+import { guardBackendSwitches } from './expired-work.js';
 
 /** Events for progress displays. */
 export interface PipelineObserver {
@@ -41,8 +42,12 @@ export interface PipelineRunOptions {
 /** What the slots of one run share and change: the model so far, the models kept, the decisions. */
 interface RunState {
   run: RunContext;
+  /** The user's model on cpu: what the run starts from and falls back to. */
+  readonly baseline: KilnModel;
   current: KilnModel;
   readonly kept: KilnModel[];
+  /** Which decision kept each model of `kept`. */
+  readonly keptBy: Map<KilnModel, Decision>;
   readonly decisions: Decision[];
 }
 
@@ -87,24 +92,25 @@ export class Pipeline {
     const samples = options.sampleInputs ? [...options.sampleInputs] : syntheticSampleInputs(baseline.inputs, config.validation.seed);
     let session: ValidationSession | undefined;
     const kept: KilnModel[] = [];
+    const unguard = guardBackendSwitches(this.logger);
     try {
       checkSampleInputs(samples, baseline.inputs);
       session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
-      const state: RunState = { run: this.runContext(source, samples, session, options), current: baseline, kept, decisions: [] };
-      for (const [index, slot] of slots.entries()) {
-        await this.runSlot(index, slot, state, options.observer, () =>
-          this.report(startedAt, state.decisions, baseline, session, undefined),
-        );
-      }
-      const { current, decisions, run } = state;
+      const run = this.runContext(source, samples, session, options);
+      const state: RunState = { run, baseline, current: baseline, kept, keptBy: new Map(), decisions: [] };
+      const reportSoFar = () => this.report(startedAt, state.decisions, baseline, session, undefined);
+      for (const [index, slot] of slots.entries()) await this.runSlot(index, slot, state, options.observer, reportSoFar);
+      const { current, decisions } = state;
+      const final = current !== baseline ? checkFinalModel(state, session, reportSoFar) : undefined;
       const endToEnd =
         current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
-      const report = this.report(startedAt, decisions, current, session, endToEnd, run.budget);
+      const report = this.report(startedAt, decisions, current, session, endToEnd, state.run.budget, final);
       return { model: new OptimizedModel(current, kept, report.backend), report };
     } catch (error) {
       for (const model of kept.reverse()) model.dispose();
       throw error;
     } finally {
+      unguard();
       session?.dispose();
       if (synthetic) tf.dispose(samples);
       // Leave tf.js on the backend it was on; the optimised model switches on its first call.
@@ -116,6 +122,7 @@ export class Pipeline {
     const { config } = this;
     return {
       mode: config.mode,
+      homeBackend: tf.getBackend(),
       userModel,
       sampleInputs: samples,
       validation: session,
@@ -160,9 +167,11 @@ export class Pipeline {
         if (outcome.model) {
           if (outcome.budget) state.run = { ...state.run, budget: outcome.budget };
           state.kept.push(outcome.model);
+          state.keptBy.set(outcome.model, decision);
           state.current = outcome.model;
           winner = meta.name;
         }
+        if (outcome.keptModelLost) winner = goBackToIntactModel(state, meta.name, winner);
       }
       state.decisions.push(decision);
       observer?.decided?.(decision);
@@ -171,6 +180,7 @@ export class Pipeline {
         throw new OptimizationFailedError(
           `${decision.plugin} ${decision.status}: ${decision.reason} (fallback is off, so Kiln stops here; set fallback: true to roll back and go on)`,
           reportSoFar(),
+          { cause: decision.cause },
         );
       }
     }
@@ -236,6 +246,7 @@ export class Pipeline {
     session: ValidationSession | undefined,
     endToEnd: EndToEnd | undefined,
     budget?: ValidationBudget,
+    finalCheck?: { readonly maxAbsDiff: number },
   ): KilnReport {
     return {
       kilnVersion: KILN_VERSION,
@@ -252,9 +263,69 @@ export class Pipeline {
         rtol: this.config.validation.rtol,
         inputSets: session?.inputSetLabels ?? [],
         ...(budget ? { budget: describeBudget(budget) } : {}),
+        ...(finalCheck ? { final: finalCheck } : {}),
       },
     };
   }
+}
+
+/**
+ * Checks the final model once more against the original on every input set (a candidate
+ * tried after a model was kept may have damaged it in a way the guards cannot see). A
+ * mismatch is an OptimizationFailedError naming the plugin that kept the model and the
+ * candidates tried after it: Kiln never returns a model it has not proved.
+ */
+function checkFinalModel(state: RunState, session: ValidationSession, reportSoFar: () => KilnReport): { maxAbsDiff: number } {
+  const result = session.check(state.current, state.run.budget);
+  if (result.passed) return { maxAbsDiff: result.maxAbsDiff };
+  const keptBy = state.keptBy.get(state.current);
+  const after = keptBy ? state.decisions.slice(state.decisions.indexOf(keptBy) + 1).map((d) => d.plugin) : [];
+  throw new OptimizationFailedError(
+    `the final model (${state.current.description}) no longer matches the original: ${result.reason}. It was validated when ` +
+      `${keptBy?.plugin ?? 'it was kept'} was applied; candidates tried after it: ${after.join(', ') || 'none'}. ` +
+      'Kiln returns no model it has not proved: run again without the candidates after it, and report it to their authors.',
+    reportSoFar(),
+  );
+}
+
+/** Whether every weight of the model's stock model is still alive. */
+function isIntact(model: KilnModel): boolean {
+  const stock = model.stock;
+  if (!stock) return true;
+  try {
+    return stock.format.weights(stock.model).every((w) => !w.value.isDisposed);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A candidate disposed weights of the model Kiln had kept: goes back to the last kept model
+ * that is intact (else the user's own), marking each lost one's decision `failed` with the
+ * culprit named. Returns the slot's winner afterwards (undefined when it was lost).
+ */
+function goBackToIntactModel(state: RunState, culprit: string, winner: string | undefined): string | undefined {
+  while (state.kept.length && !isIntact(state.current)) {
+    const lost = state.kept.pop()!;
+    try {
+      lost.dispose();
+    } catch {
+      // its weights are gone already
+    }
+    const decision = state.keptBy.get(lost);
+    if (decision) {
+      const at = state.decisions.indexOf(decision);
+      const amended: Decision = {
+        ...decision,
+        status: 'failed',
+        reason: `applied, then lost: ${culprit} disposed its weights (${decision.reason})`,
+      };
+      if (at >= 0) state.decisions[at] = amended;
+      if (winner === decision.plugin) winner = undefined;
+    }
+    state.current = state.kept.at(-1) ?? state.baseline;
+  }
+  return winner;
 }
 
 /** `LayersModel.predict`: what the user's model runs by itself. */

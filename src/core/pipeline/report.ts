@@ -27,6 +27,11 @@ export interface Decision {
   readonly notes: readonly string[];
   /** Tables the plugin added (e.g. one row per weight), by name; absent when none. */
   readonly tables?: Record<string, readonly Record<string, MetricValue>[]>;
+  /**
+   * The error behind a `failed` or `rejected` decision, as the plugin (or Kiln) threw it,
+   * with its stack. Not enumerable: the JSON report carries the `reason`, code can read this.
+   */
+  readonly cause?: unknown;
 }
 
 /** A summary of how the final model compares with plain tf.js. */
@@ -58,5 +63,11 @@ export interface KilnReport {
     readonly inputSets: readonly string[];
     /** The accuracy budget the final model was validated under, when a kept plugin set one (see KilnModel.validationBudget). */
     readonly budget?: Record<string, Record<string, number | string>>;
+    /**
+     * The final model checked once more against the original, after every candidate ran
+     * (a later candidate may have damaged what an earlier one was validated as); absent
+     * when Kiln kept nothing.
+     */
+    readonly final?: { readonly maxAbsDiff: number };
   };
 }

@@ -8,6 +8,8 @@ import type { ValidationSession } from '../validation/validator.js';
 /** What every candidate of one pipeline run is judged against. */
 export interface RunContext {
   readonly mode: KilnMode;
+  /** The tf.js backend active when the run started: Kiln puts tf.js back on it around every plugin call. */
+  readonly homeBackend: string;
   /** The user's model, whose weights are guarded. */
   readonly userModel: StockModel;
   readonly sampleInputs: readonly tf.Tensor[];

@@ -13,9 +13,9 @@ export class TrialRecord {
     private readonly meta: PluginMeta,
   ) {}
 
-  decide(status: DecisionStatus, reason: string): Decision {
+  decide(status: DecisionStatus, reason: string, cause?: unknown): Decision {
     const { meta } = this;
-    return {
+    const decision: Decision = {
       slot: this.slot,
       plugin: meta.name,
       kind: meta.kind,
@@ -26,6 +26,8 @@ export class TrialRecord {
       notes: this.notes,
       ...(Object.keys(this.tables).length ? { tables: this.tables } : {}),
     };
+    if (cause !== undefined) Object.defineProperty(decision, 'cause', { value: cause, enumerable: false });
+    return decision;
   }
 
   /** What the plugin's `apply` is handed: its options, the run's facts, and this record's note/metric/table. */
