@@ -16,7 +16,8 @@ export type KilnErrorCode =
   | 'INPUT_INVALID'
   | 'TIME_LIMIT'
   | 'COMPILE_STRICT'
-  | 'CANDIDATE_REJECTED';
+  | 'CANDIDATE_REJECTED'
+  | 'SOURCE_CHANGED';
 
 export class KilnError extends Error {
   readonly code: KilnErrorCode;

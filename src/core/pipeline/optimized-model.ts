@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { DelegatingKilnModel } from '../delegating-kiln-model.js';
 import type { KilnModel } from '../kiln-model.js';
+import type { SourceWeightsGuard } from './source-weights-guard.js';
 
 /**
  * What `optimize()` returns as `model`: a drop-in for `LayersModel.predict`, running
@@ -15,6 +16,12 @@ export class OptimizedModel extends DelegatingKilnModel {
     private readonly chain: readonly KilnModel[],
     /** The backend whose kernels computed the outputs when Kiln checked it. */
     private readonly backendThatRan: string,
+    /**
+     * Watches the user's weights when the final model runs a copy of them (another
+     * backend, a layer rewrite, quantised weights): `predict` then refuses to answer
+     * once they change. Absent when the final model computes from the user's own variables.
+     */
+    private readonly sourceGuard?: SourceWeightsGuard,
   ) {
     super(final);
   }
@@ -37,6 +44,7 @@ export class OptimizedModel extends DelegatingKilnModel {
   /** Same contract as `tf.LayersModel.predict`: the caller owns the returned tensors. */
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
     if (this.disposed) throw new Error('This optimised model has been disposed.');
+    this.sourceGuard?.check();
     return this.inner.predict(inputs);
   }
 

@@ -17,6 +17,7 @@ import { FormatRegistry } from '../formats/format-registry.js';
 import type { StockModel } from '../formats/model-format.js';
 import { CandidateTrial } from './candidate-trial.js';
 import { OptimizedModel } from './optimized-model.js';
+import { SourceWeightsGuard } from './source-weights-guard.js';
 import { planSlots, type PlannedSlot } from './plan-slots.js';
 import type { Decision, EndToEnd, KilnReport } from './report.js';
 import type { RunContext } from './run-context.js';
@@ -105,7 +106,9 @@ export class Pipeline {
       const endToEnd =
         current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
       const report = this.report(startedAt, decisions, current, session, endToEnd, state.run.budget, final);
-      return { model: new OptimizedModel(current, kept, report.backend), report };
+      const follows = current.stock?.model === source.model;
+      const guard = follows ? undefined : new SourceWeightsGuard(source, current.description);
+      return { model: new OptimizedModel(current, kept, report.backend, guard), report };
     } catch (error) {
       for (const model of kept.reverse()) model.dispose();
       throw error;
