@@ -3,7 +3,10 @@ import { expect } from 'chai';
 import { container } from 'tsyringe';
 import { OptimizationFailedError } from '../../src/core/errors.js';
 import { optimize } from '../../src/optimize.js';
-import { registerBrokenPlugins } from '../helpers/broken-plugins.js';
+import { Plugin } from '../../src/core/plugin-decorator.js';
+import { AVAILABLE, type OptimizationPlugin } from '../../src/core/plugin.js';
+import type { KilnModel } from '../../src/core/kiln-model.js';
+import { registerBrokenPlugins, WrappedModel } from '../helpers/broken-plugins.js';
 import { expectRejects } from '../helpers/expect-rejects.js';
 import { comparePredictions } from '../helpers/predictions.js';
 import { FAST_CONFIG, tinyConvModel } from '../helpers/tiny-models.js';
@@ -226,6 +229,39 @@ describe('pipeline: a plugin that damages the model Kiln kept, or the engine sta
       await expectOriginal(optimized);
     } finally {
       optimized.dispose();
+    }
+  });
+});
+
+describe('pipeline: objectives', () => {
+  it('a plugin whose objective is memory is never kept (Kiln does not measure peak memory), and never judged as size', async () => {
+    const child = container.createChildContainer();
+    @Plugin({ name: 'smaller-memory', kind: 'test', objective: 'memory', description: 'claims to save memory' }, { container: child })
+    class MemoryPlugin implements OptimizationPlugin {
+      isAvailable() {
+        return AVAILABLE;
+      }
+      async apply(target: KilnModel) {
+        return new WrappedModel(target, (x) => target.predict(x));
+      }
+    }
+    void MemoryPlugin;
+    const model = tinyConvModel(2);
+    const x = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 3);
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: child,
+      config: { ...FAST_CONFIG, pipeline: [{ name: 'smaller-memory' }] },
+    });
+    try {
+      const d = report.decisions.find((e) => e.plugin === 'smaller-memory')!;
+      expect(d.status).to.equal('rejected');
+      expect(d.reason).to.match(/^objective "memory" cannot be judged: Kiln does not measure peak memory/);
+      expect(d.metrics).to.not.have.property('sizeGain');
+    } finally {
+      optimized.dispose();
+      model.dispose();
+      x.dispose();
     }
   });
 });
