@@ -16,6 +16,7 @@ export { compile, type CompiledFunction } from './compiler/api/compile.js';
 export { compiled, compiledFunctionOf } from './compiler/api/compiled-decorator.js';
 export { CompiledModel } from './compiler/api/compiled-model.js';
 export type { CompileOptions } from './compiler/api/compile-options.js';
+export { explain, type Explanation } from './compiler/api/explain.js';
 export type { CompileMode, EagerSignature, GraphFunctionStats } from './compiler/graph-function.js';
 export type { PlanStats } from './compiler/compiled-plan.js';
 
