@@ -220,4 +220,14 @@ describe('the public API of tfjs-kiln matches the README', function () {
       context: { allowed: 'one of: a, b' },
     });
   });
+
+  it("the README's 'Use it from code' loads the model with loadModelFromDisk (tf.loadLayersModel on a file fails in Node)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Use it from code'), readme.indexOf('## Command line'));
+    const [snippet] = codeBlocks(section, ['ts']);
+    expect(snippet).to.match(/import \{[^}]*\bloadModelFromDisk\b[^}]*\} from 'tfjs-kiln'/);
+    expect(snippet).to.match(/await loadModelFromDisk\(/);
+    expect(snippet).to.not.match(/tf\.loadLayersModel/);
+    expect(section).to.match(/`loadModelFromDisk\(/);
+  });
 });
