@@ -9,6 +9,8 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const kiln = require(path.join(root, 'dist/src/index.js'));
+// The reference renderer is internal: the package exports only kilnJsonSchema.
+const { renderConfigReference } = require(path.join(root, 'dist/src/config/index.js'));
 
 const BEGIN = '<!-- BEGIN GENERATED REFERENCE (npm run schema) -->';
 const END = '<!-- END GENERATED REFERENCE -->';
@@ -29,6 +31,6 @@ if (begin < 0 || end < begin) {
   console.error(`${docFile}: the markers ${BEGIN} and ${END} are missing`);
   process.exit(1);
 }
-const generated = `${BEGIN}\n\n${kiln.renderConfigReference({ plugins })}\n${END}`;
+const generated = `${BEGIN}\n\n${renderConfigReference({ plugins })}\n${END}`;
 fs.writeFileSync(docFile, `${doc.slice(0, begin)}${generated}${doc.slice(end + END.length)}`);
 console.log(`wrote ${path.relative(root, schemaFile)} and the reference in ${path.relative(root, docFile)} (${plugins.length} plugins)`);

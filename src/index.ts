@@ -16,6 +16,7 @@ export { compile, type CompiledFunction } from './compiler/api/compile.js';
 export { compiled, compiledFunctionOf } from './compiler/api/compiled-decorator.js';
 export { CompiledModel } from './compiler/api/compiled-model.js';
 export type { CompileOptions } from './compiler/api/compile-options.js';
+export { explain, type Explanation } from './compiler/api/explain.js';
 export type { CompileMode, EagerSignature, GraphFunctionStats } from './compiler/graph-function.js';
 export type { PlanStats } from './compiler/compiled-plan.js';
 
@@ -46,6 +47,7 @@ export {
   MODULE_IMPORTER,
   nodeImporter,
   PLUGIN_CLASS,
+  RUN_CONTAINER,
   type ModuleImporter,
 } from './core/tokens.js';
 export { ConsoleLogger, type Logger, type LogLevel } from './core/logger.js';
@@ -89,16 +91,69 @@ export {
 } from './core/benchmark/benchmarker.js';
 export { summariseTimings, type TimingStats } from './core/benchmark/timing-stats.js';
 
-// Configuration.
-export * from './config/index.js';
-export * from './core/config-loading/index.js';
+// Configuration: the config classes, validating and loading them, and declaring them in code.
+export {
+  BackendConfig,
+  BenchmarkConfig,
+  CandidateConfig,
+  DEFAULT_BACKEND_PREFERENCE,
+  KilnConfig,
+  SlotConfig,
+  ValidationConfig,
+  validateConfig,
+  type ValidateConfigOptions,
+} from './config/index.js';
+export { kilnJsonSchema, type ConfigSchemaOptions, type JsonSchema, type SchemaPlugin } from './config/index.js';
+export {
+  loadConfig,
+  type LoadConfigOptions,
+  Backends,
+  KilnSettings,
+  Mode,
+  PipelineSteps,
+  Plugins,
+  Setting,
+  Tolerance,
+  TrainingMode,
+  configFromClass,
+  type ConfigFromClassOptions,
+  type ConfigWithSettings,
+  type KilnSettingsOptions,
+  type PipelineStep,
+  type SettingField,
+} from './core/config-loading/index.js';
+
+// Options classes of plugins: the validators, their messages and @Description.
+export {
+  Description,
+  IsBooleanValue,
+  IsMapping,
+  IsNonEmptyString,
+  IsNumberInRange,
+  IsOneOfValues,
+  IsStringList,
+  validationMessage,
+  type FieldOptions,
+  type NumberRange,
+  type StringListRule,
+} from './config/index.js';
 
 // Model files on disk.
-export { diskModelIO, loadModelFromDisk, saveArtifactsToDisk, saveModelToDisk, writeFileAtomic, writeFilesAtomic } from './io/index.js';
+export {
+  diskModelIO,
+  loadModelFromDisk,
+  loadStockModelFromDisk,
+  saveArtifactsToDisk,
+  saveModelToDisk,
+  writeFileAtomic,
+  writeFilesAtomic,
+  type DiskModelIOOptions,
+} from './io/index.js';
 
 // Errors.
 export {
   CandidateRejectedError,
+  CompileStrictError,
   ConfigError,
   InputError,
   KilnError,
@@ -108,7 +163,35 @@ export {
   type KilnErrorCode,
 } from './core/errors.js';
 
-// Built-in plugins and the demo model.
-export * from './plugins/index.js';
+// Built-in plugins (importing them registers them), their options classes and what their users call.
+export {
+  BackendPlugin,
+  CpuBackendPlugin,
+  defineBackendPlugin,
+  GraphCompileOptions,
+  GraphCompilePlugin,
+  MixedPrecisionOptions,
+  MixedPrecisionPlugin,
+  OpFusionOptions,
+  OpFusionPlugin,
+  OutputBudgetOptions,
+  QuantizedKilnModel,
+  stopWasmThreads,
+  TensorflowBackendPlugin,
+  TensorflowGpuBackendPlugin,
+  WasmBackendPlugin,
+  wasmThreadsInfo,
+  WasmThreadsBackendPlugin,
+  type BackendPluginClass,
+  type PrecisionPolicy,
+  type WasmThreadsInfo,
+} from './plugins/index.js';
+
+// Extra kernel-graph fusion patterns for op-fusion, registered under FUSION_PATTERN (docs/writing-plugins.md).
+export { FUSION_PATTERN } from './core/tokens.js';
+export { GraphTools, type FusionContext, type FusionPattern, type FusionSite } from './plugins/op-fusion/kernel-fusion/index.js';
+export type { GraphValue, KernelGraph, KernelNode, ValueId, ValueKind } from './compiler/ir.js';
+
+// The demo model.
 export { buildShogiResNet, SHOGI_INPUT_SHAPE, SHOGI_POLICY_SIZE, type ShogiResNetOptions } from './zoo/shogi-resnet.js';
 export { KILN_VERSION } from './core/version.js';

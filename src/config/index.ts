@@ -38,7 +38,7 @@ export {
   IsNumberInRange,
   IsOneOfValues,
   IsStringList,
-  explain,
+  validationMessage,
   type FieldOptions,
   type NumberRange,
   type StringListRule,

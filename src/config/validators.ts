@@ -6,7 +6,7 @@ import { registerDecorator, type ValidationArguments, type ValidationOptions } f
  * problem. The decorator's `message` says what is wrong with the value at hand
  * ("wrong type", "out of range", ...) and its `context.allowed` says what is allowed;
  * `formatValidationErrors` puts the two together. Plugin authors can use them on
- * their options classes, or give any class-validator decorator {@link explain}.
+ * their options classes, or give any class-validator decorator {@link validationMessage}.
  */
 
 /** What the error formatter reads from `ValidationError.contexts[constraint]`. */
@@ -19,9 +19,9 @@ export interface ProblemContext {
 
 /**
  * Options for any class-validator decorator so that its problem reads well:
- * `@IsIn(['a', 'b'], explain('invalid value', 'one of: a, b'))`.
+ * `@IsIn(['a', 'b'], validationMessage('invalid value', 'one of: a, b'))`.
  */
-export function explain(problem: string, allowed: string, options: ValidationOptions = {}): ValidationOptions {
+export function validationMessage(problem: string, allowed: string, options: ValidationOptions = {}): ValidationOptions {
   return { ...options, message: problem, context: { ...(options.context as object | undefined), allowed } };
 }
 

@@ -10,7 +10,7 @@ import { AVAILABLE, type Availability, type OptimizationPlugin, type PluginMeta 
 import type { KilnModel } from '../../src/core/kiln-model.js';
 import { Plugin } from '../../src/core/plugin-decorator.js';
 import { MODULE_IMPORTER, type ModuleImporter } from '../../src/core/tokens.js';
-import { explain } from '../../src/config/validators.js';
+import { validationMessage } from '../../src/config/validators.js';
 
 /** Writes `text` to `dir/name` and returns the file's path. */
 export async function writeFile(dir: string, name: string, text: string): Promise<string> {
@@ -22,7 +22,7 @@ export async function writeFile(dir: string, name: string, text: string): Promis
 
 /** Options of the fake mixed-precision plugin. */
 export class FakePrecisionOptions {
-  @IsIn(['auto', 'float16', 'float32'], explain('invalid value', 'one of: auto, float16, float32'))
+  @IsIn(['auto', 'float16', 'float32'], validationMessage('invalid value', 'one of: auto, float16, float32'))
   policy: string = 'auto';
 }
 
