@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphBreak } from './graph-break.js';
-import type { GraphValue, KernelGraph, KernelNode, ValueId } from './ir.js';
+import type { GraphValue, KernelGraph, KernelNode, ReturnedSource, ValueId } from './ir.js';
 
 export interface TraceOptions {
   /** Layers of the traced model, to attribute kernels to the user's layer names. */
@@ -245,7 +245,7 @@ function finishTrace(state: TraceState, outputs: unknown): TraceResult {
   if (list.length === 0 || !list.every((o) => o instanceof tf.Tensor)) {
     throw new TypeError(`a compiled function must return a tensor or an array of tensors (got ${describe(outputs)})`);
   }
-  const graph = state.builder.finish(list as tf.Tensor[], Array.isArray(outputs));
+  const graph = state.builder.finish(list as tf.Tensor[], Array.isArray(outputs), state.createdInCall);
   const createdConstants = state.builder
     .constantsFrom(state.createdInCall)
     .map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
@@ -303,9 +303,16 @@ class GraphBuilder {
     });
   }
 
-  finish(outputs: tf.Tensor[], outputIsList: boolean): KernelGraph {
+  /** The graph; an output that is an input, a variable or a tensor captured from outside the call is recorded as returned as it was. */
+  finish(outputs: tf.Tensor[], outputIsList: boolean, createdInCall: ReadonlySet<number>): KernelGraph {
     const outputIds = outputs.map((t) => this.resolve(t));
-    return { values: this.values, nodes: this.nodes, inputs: this.inputIds, outputs: outputIds, outputIsList };
+    const returned = outputs.map((t, k): ReturnedSource | undefined => {
+      const value = this.values.get(outputIds[k]!)!;
+      if (value.kind === 'input') return { input: value.inputIndex! };
+      if (value.kind === 'variable' || (value.kind === 'constant' && !createdInCall.has(t.id))) return { tensor: t };
+      return undefined;
+    });
+    return { values: this.values, nodes: this.nodes, inputs: this.inputIds, outputs: outputIds, outputIsList, returned };
   }
 
   /** Constant values whose source tensors were created during the call (in creation order). */
