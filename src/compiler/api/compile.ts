@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GraphFunction, type GraphFunctionStats } from '../graph-function.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import { graphFunctionSettings, sampleList, type CompileOptions } from './compile-options.js';
-import { CompiledModel } from './compiled-model.js';
+import { ActiveBackendModel, CompiledModel } from './compiled-model.js';
 
 /** A compiled function of tensors: call it like the original; `stats()` and `dispose()` besides. */
 export interface CompiledFunction<F extends (...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]> {
@@ -17,7 +16,9 @@ export interface CompiledFunction<F extends (...inputs: tf.Tensor[]) => tf.Tenso
  * Guards on input shapes and dtypes, backend and mode; a miss recompiles; a trace
  * that is unsafe to replay runs eagerly with the reason (see `stats()`).
  *
- * - `compile(model)` returns a model-like object whose `predict` works like the model's.
+ * - `compile(model)` returns a model-like object whose `predict` works like the model's,
+ *   on the backend active at each call (it never switches the global backend; a
+ *   `tf.setBackend` between calls compiles a plan for the new backend).
  * - `compile(fn)` returns a function with the same signature (tensors in, tensor or
  *   tensors out). Works inside `tf.grads`, `tf.variableGrads` and `optimizer.minimize`.
  */
@@ -30,7 +31,7 @@ export function compile(
   target: tf.LayersModel | ((...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]),
   options: CompileOptions = {},
 ): CompiledModel | CompiledFunction<never> {
-  if (target instanceof tf.LayersModel) return new CompiledModel(new LayersKilnModel(target, tf.getBackend(), false), options);
+  if (target instanceof tf.LayersModel) return new CompiledModel(new ActiveBackendModel(target), options);
   if (typeof target !== 'function') throw new TypeError('compile() takes a tf.LayersModel or a function of tensors');
   const graphFn = new GraphFunction(target, graphFunctionSettings(options, target.name || 'function'));
   const compiled = ((...inputs: tf.Tensor[]) => graphFn.call(inputs)) as unknown as CompiledFunction<never>;

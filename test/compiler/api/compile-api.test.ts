@@ -162,6 +162,41 @@ describe('compile(): the API around the cache', () => {
     x.dispose();
   });
 
+  it('compile(model) follows the active backend: a switch is a new signature, and predict never switches it back', async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: 'tanh' })] });
+    const compiled = compile(model);
+    const x = tf.tensor2d([[1, -2, 0.5, 3]]);
+    try {
+      tf.dispose(compiled.predict(x));
+      expect(compiled.backend).to.equal('cpu');
+      await tf.setBackend('wasm');
+      for (let i = 0; i < 2; i++) {
+        const got = compiled.predict(x) as tf.Tensor;
+        expect(tf.getBackend()).to.equal('wasm');
+        const expected = model.predict(x) as tf.Tensor;
+        expectTensorsClose(got, expected);
+        tf.dispose([got, expected]);
+      }
+      expect(compiled.backend).to.equal('wasm');
+      await tf.setBackend('cpu');
+      const back = compiled.predict(x) as tf.Tensor;
+      expect(tf.getBackend()).to.equal('cpu');
+      const expected = model.predict(x) as tf.Tensor;
+      expectTensorsClose(back, expected);
+      tf.dispose([back, expected]);
+      expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal([
+        'cpu|inference|float32[1,4]',
+        'wasm|inference|float32[1,4]',
+      ]);
+    } finally {
+      await tf.setBackend('cpu');
+      compiled.dispose();
+      model.dispose();
+      x.dispose();
+    }
+  });
+
   it('a backend switch is a new signature (compile(fn) on cpu, then wasm)', async () => {
     await import('@tensorflow/tfjs-backend-wasm');
     const fn = (x: tf.Tensor) => x.exp().mul(2);
