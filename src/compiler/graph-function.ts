@@ -23,12 +23,17 @@ export interface GraphFunctionSettings extends Omit<GraphCompileSettings, 'mode'
   /** Turn a recompile or an eager fallback into an error (for CI). */
   readonly strict: boolean;
   readonly name: string;
-  readonly logger?: Logger;
+  /** Gets the recompile-limit and verify warnings, and the graph breaks when `logGraphBreaks`. */
+  readonly logger: Logger;
+  /** Whether graph breaks are logged too (they are when the user passed a logger). */
+  readonly logGraphBreaks: boolean;
 }
 
 /** A signature that runs eagerly, and why. */
 export interface EagerSignature {
   readonly signature: string;
+  /** A graph break in its trace, the recompile limit reached before it, or a verified call where the plan and eager differed. */
+  readonly cause: 'graph-break' | 'recompile-limit' | 'verify-mismatch';
   readonly reason: string;
   readonly breaks: readonly GraphBreak[];
 }
@@ -89,17 +94,21 @@ export class GraphFunction {
   }
 
   private compileAndCall(key: string, inputs: readonly tf.Tensor[], mode: KilnMode): tf.Tensor | tf.Tensor[] {
-    const compiledSignatures = [...this.cache.keys()];
-    if (this.cache.size >= this.settings.recompileLimit) {
-      const reason = `recompile limit of ${this.settings.recompileLimit} reached (compiled for ${compiledSignatures.length} signatures); this signature runs eagerly`;
+    // what the limit counts: the signatures traced (each a compile); those past the limit were not
+    const traced = [...this.cache.entries()].filter(([, e]) => e.kind === 'plan' || e.why.cause !== 'recompile-limit');
+    const compiledSignatures = traced.filter(([, e]) => e.kind === 'plan').map(([k]) => k);
+    if (traced.length >= this.settings.recompileLimit) {
+      const broke = traced.length - compiledSignatures.length;
+      const counted = `compiled for ${compiledSignatures.length} signatures${broke ? `, ${broke} more traced and run eagerly` : ''}`;
+      const reason = `recompile limit of ${this.settings.recompileLimit} reached (${counted}); this signature runs eagerly`;
       if (this.settings.strict) throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
       if (!this.warnedLimit) {
         this.warnedLimit = true;
-        this.settings.logger?.warn(
+        this.settings.logger.warn(
           `${this.settings.name}: ${reason}. Inputs whose shapes change from call to call (e.g. a varying batch) recompile each time; pad to fixed shapes or raise recompileLimit.`,
         );
       }
-      this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: [] } });
+      this.cache.set(key, { kind: 'eager', why: { signature: key, cause: 'recompile-limit', reason, breaks: [] } });
       this.eagerCalls++;
       return this.fn(...inputs);
     }
@@ -115,8 +124,8 @@ export class GraphFunction {
         disposeCallOutputs(outcome);
         throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
       }
-      this.settings.logger?.warn(`${this.settings.name}: ${reason}; this signature runs eagerly`);
-      this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: outcome.breaks } });
+      if (this.settings.logGraphBreaks) this.settings.logger.warn(`${this.settings.name}: ${reason}; this signature runs eagerly`);
+      this.cache.set(key, { kind: 'eager', why: { signature: key, cause: 'graph-break', reason, breaks: outcome.breaks } });
       this.eagerCalls++;
     } else {
       this.cache.set(key, { kind: 'plan', plan: outcome.plan });

@@ -29,13 +29,24 @@ export interface CompileOptions {
   readonly selectionRuns?: number;
   /** Compile now, with these inputs, so that failures surface at `compile()` rather than at the thousandth call. */
   readonly sampleInputs?: tf.Tensor | readonly tf.Tensor[];
-  /** Gets the warnings (recompile limit, graph breaks). Default: none. */
+  /**
+   * Gets the warnings: the recompile limit (once), a verify mismatch (once per signature), and graph breaks.
+   * Default: `console.warn` for the first two; graph breaks are in `stats()` and `explain()`, and reach only
+   * a logger you pass (as torch.compile logs them only on request).
+   */
   readonly logger?: Logger;
   /** Name in warnings and stats. */
   readonly name?: string;
   /** Passes to run after the built-in ones (the op-fusion plugin adds its fusion pass here). */
   readonly extraPasses?: readonly GraphPass[];
 }
+
+/** The default logger of compiled functions: warnings to `console.warn` (in Node and in browsers), nothing else. */
+export const CONSOLE_WARNINGS: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message) => console.warn(`kiln: ${message}`),
+};
 
 /** The compiler's settings for these options (defaults filled in); a TypeError for an executor that is not registered. */
 export function graphFunctionSettings(
@@ -56,7 +67,8 @@ export function graphFunctionSettings(
     recompileLimit: options.recompileLimit ?? DEFAULT_RECOMPILE_LIMIT,
     strict: options.strict ?? false,
     name: options.name ?? name,
-    logger: options.logger,
+    logger: options.logger ?? CONSOLE_WARNINGS,
+    logGraphBreaks: options.logger !== undefined,
     layers,
     extraPasses: options.extraPasses,
   };

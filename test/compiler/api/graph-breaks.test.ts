@@ -299,6 +299,36 @@ describe('compile: recompile limit and strict', () => {
     }
   });
 
+  it('with default options the recompile limit warns once through console.warn, counting only the compiled signatures', () => {
+    const warned: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warned.push(args.join(' '));
+    const fn = (x: tf.Tensor) => x.square().add(1);
+    const compiled = compile(fn, { name: 'varying' });
+    try {
+      for (let rows = 1; rows <= 11; rows++) {
+        const x = tf.ones([rows, 2]);
+        tf.dispose(compiled(x));
+        x.dispose();
+      }
+    } finally {
+      console.warn = original;
+    }
+    try {
+      expect(warned).to.have.length(1);
+      expect(warned[0]).to.match(/varying: recompile limit of 8 reached \(compiled for 8 signatures\)/);
+      const stats = compiled.stats();
+      expect(stats.compiled).to.have.length(8);
+      expect(stats.eager).to.have.length(3);
+      for (const e of stats.eager) {
+        expect(e.reason).to.include('compiled for 8 signatures');
+        expect(e.cause).to.equal('recompile-limit');
+      }
+    } finally {
+      compiled.dispose();
+    }
+  });
+
   it('strict: a second shape throws CompileStrictError (COMPILE_STRICT) saying it would recompile', () => {
     const compiled = compile((x: tf.Tensor) => x.add(1), { strict: true });
     const a = tf.zeros([2, 3]);
