@@ -103,6 +103,8 @@ function build(trials: Trials, allowed?: ReadonlySet<string>, measure = allowed 
         tally,
       ),
     ],
+    // the first replay of each signature is checked against the unfused model at the fusion's own tolerance
+    verifyTolerance: { atol: settings.atol, rtol: settings.rtol },
     // bisection trials are expected to break now and then: only the full and the kept build warn
     logger: measure ? settings.logger : new ConsoleLogger('silent'),
   });
