@@ -14,7 +14,13 @@ export interface CompiledFunction<F extends (...inputs: tf.Tensor[]) => tf.Tenso
  * Kiln's `torch.compile`: traces the model or function to a kernel graph on first
  * call (or now, given `sampleInputs`), optimises the graph, and replays it lean.
  * Guards on input shapes and dtypes, backend and mode; a miss recompiles; a trace
- * that is unsafe to replay runs eagerly with the reason (see `stats()`).
+ * that is unsafe to replay (a value read, through a Tensor method or the backend, among
+ * others) runs eagerly with the reason (see `stats()`).
+ *
+ * No guard sees the JavaScript state the function closes over: a trace freezes a
+ * number, a flag or a captured tensor rebound later. Pass such values as tensor
+ * arguments; `verify` (default: the first replay of each plan) runs eager beside the
+ * plan and falls back to eager (or throws under `strict`) where they differ.
  *
  * - `compile(model)` returns a model-like object whose `predict` works like the model's,
  *   on the backend active at each call (it never switches the global backend; a
