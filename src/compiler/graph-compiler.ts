@@ -6,7 +6,7 @@ import { CompiledPlan } from './compiled-plan.js';
 import { REPLAY, type ExecutorChoice, type ExecutorKind, type GraphExecutor } from './executors/executor.js';
 import { createExecutor, executorNames } from './executors/registry.js';
 import type { GraphBreak } from './graph-break.js';
-import { disposeGraphConstants, type KernelGraph } from './ir.js';
+import { disposeFreshOutputs, disposeGraphConstants, type KernelGraph } from './ir.js';
 import type { MemoryPlan } from './passes/memory-plan.js';
 import { STATEFUL_KERNELS } from './passes/common-subexpressions.js';
 import { BUILT_IN_PASSES, planMemory, runPasses, type GraphPass } from './passes/index.js';
@@ -62,8 +62,7 @@ export function compileSignature(
   const started = performance.now();
   const first = traceCall(fn, inputs, { layers: settings.layers });
   const outputs = asList(first.outputs);
-  const createdInCall = new Set(first.createdConstants.map((c) => c.id));
-  const made = first.graph.outputs.map((id) => first.graph.values.get(id)!.kind === 'intermediate' || createdInCall.has(id));
+  const made = first.graph.outputs.map((_, k) => first.graph.returned?.[k] === undefined);
   const random = first.graph.nodes.some((n) => STATEFUL_KERNELS.has(n.kernel));
   const breaks = [
     ...first.breaks,
@@ -216,7 +215,7 @@ function checkReplay(plan: CompiledPlan, inputs: readonly tf.Tensor[], expected:
         if (!c.ok) return `the ${kind} does not reproduce the traced call: output ${i} differs by ${c.maxAbsDiff}`;
       }
     } finally {
-      tf.dispose(got);
+      disposeFreshOutputs(plan.graph, got);
     }
   }
   return undefined;

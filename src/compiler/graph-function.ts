@@ -6,8 +6,10 @@ import { isRecordingGradients } from '../core/tape-state.js';
 import type { CompiledPlan, PlanStats } from './compiled-plan.js';
 import type { GraphBreak } from './graph-break.js';
 import { compileSignature, disposeCallOutputs, type GraphCompileSettings } from './graph-compiler.js';
+import { disposeFreshOutputs } from './ir.js';
 import { signatureOf } from './signature.js';
 import { isTracing } from './trace.js';
+import { CLOSURE_LIMIT, compareWithEager, describeVerify, isVerifiedCall, type VerifySettings } from './verify.js';
 
 /** torch.compile's default cache size per function. */
 export const DEFAULT_RECOMPILE_LIMIT = 8;
@@ -20,15 +22,22 @@ export interface GraphFunctionSettings extends Omit<GraphCompileSettings, 'mode'
   readonly mode: CompileMode;
   /** Signatures compiled at most; past it new signatures run eagerly, with one warning. */
   readonly recompileLimit: number;
-  /** Turn a recompile or an eager fallback into an error (for CI). */
+  /** Turn a recompile, an eager fallback or a verify mismatch into an error (for CI). */
   readonly strict: boolean;
+  /** Which replayed calls also run eagerly, to compare. */
+  readonly verify: VerifySettings;
   readonly name: string;
-  readonly logger?: Logger;
+  /** Gets the recompile-limit and verify warnings, and the graph breaks when `logGraphBreaks`. */
+  readonly logger: Logger;
+  /** Whether graph breaks are logged too (they are when the user passed a logger). */
+  readonly logGraphBreaks: boolean;
 }
 
 /** A signature that runs eagerly, and why. */
 export interface EagerSignature {
   readonly signature: string;
+  /** A graph break in its trace, the recompile limit reached before it, or a verified call where the plan and eager differed. */
+  readonly cause: 'graph-break' | 'recompile-limit' | 'verify-mismatch';
   readonly reason: string;
   readonly breaks: readonly GraphBreak[];
 }
@@ -38,23 +47,34 @@ export interface GraphFunctionStats {
   readonly calls: number;
   readonly compiledCalls: number;
   readonly eagerCalls: number;
+  /** The verify policy in words ('off', or which replayed calls are checked against eager). */
+  readonly verify: string;
+  /** Replayed calls that also ran eagerly to compare (a mismatch among them made its signature eager). */
+  readonly verifiedCalls: number;
   readonly compiled: readonly PlanStats[];
   readonly eager: readonly EagerSignature[];
 }
 
-type Entry = { readonly kind: 'plan'; readonly plan: CompiledPlan } | { readonly kind: 'eager'; readonly why: EagerSignature };
+/** A plan counts its replays, for `verify`. */
+type Entry =
+  { readonly kind: 'plan'; readonly plan: CompiledPlan; replays: number } | { readonly kind: 'eager'; readonly why: EagerSignature };
 
 /**
  * A function of tensors with a cache of compiled graphs, one per guard key (input
  * shapes and dtypes, backend, mode). A miss compiles (tracing the real call, so it
  * returns that call's outputs); a graph break makes that signature eager, with the
  * reason; past the recompile limit new signatures run eagerly, with one warning.
+ *
+ * The guards see the inputs, never the JavaScript state the function closes over: a
+ * trace freezes it. `settings.verify` picks the replayed calls that also run the
+ * function eagerly; where the two differ, the signature runs eagerly from then on.
  */
 export class GraphFunction {
   private readonly cache = new Map<string, Entry>();
   private calls = 0;
   private compiledCalls = 0;
   private eagerCalls = 0;
+  private verifiedCalls = 0;
   private warnedLimit = false;
   private disposed = false;
 
@@ -77,8 +97,9 @@ export class GraphFunction {
     const key = signatureOf(inputs, tf.getBackend(), mode);
     const entry = this.cache.get(key);
     if (entry?.kind === 'plan') {
-      this.compiledCalls++;
       const out = entry.plan.run(inputs, isRecordingGradients());
+      if (isVerifiedCall(this.settings.verify, ++entry.replays)) return this.verifyCall(key, entry, inputs, out);
+      this.compiledCalls++;
       return entry.plan.graph.outputIsList ? out : out[0]!;
     }
     if (entry?.kind === 'eager') {
@@ -89,17 +110,21 @@ export class GraphFunction {
   }
 
   private compileAndCall(key: string, inputs: readonly tf.Tensor[], mode: KilnMode): tf.Tensor | tf.Tensor[] {
-    const compiledSignatures = [...this.cache.keys()];
-    if (this.cache.size >= this.settings.recompileLimit) {
-      const reason = `recompile limit of ${this.settings.recompileLimit} reached (compiled for ${compiledSignatures.length} signatures); this signature runs eagerly`;
+    // what the limit counts: the signatures traced (each a compile); those past the limit were not
+    const traced = [...this.cache.entries()].filter(([, e]) => e.kind === 'plan' || e.why.cause !== 'recompile-limit');
+    const compiledSignatures = traced.filter(([, e]) => e.kind === 'plan').map(([k]) => k);
+    if (traced.length >= this.settings.recompileLimit) {
+      const broke = traced.length - compiledSignatures.length;
+      const counted = `compiled for ${compiledSignatures.length} signatures${broke ? `, ${broke} more traced and run eagerly` : ''}`;
+      const reason = `recompile limit of ${this.settings.recompileLimit} reached (${counted}); this signature runs eagerly`;
       if (this.settings.strict) throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
       if (!this.warnedLimit) {
         this.warnedLimit = true;
-        this.settings.logger?.warn(
+        this.settings.logger.warn(
           `${this.settings.name}: ${reason}. Inputs whose shapes change from call to call (e.g. a varying batch) recompile each time; pad to fixed shapes or raise recompileLimit.`,
         );
       }
-      this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: [] } });
+      this.cache.set(key, { kind: 'eager', why: { signature: key, cause: 'recompile-limit', reason, breaks: [] } });
       this.eagerCalls++;
       return this.fn(...inputs);
     }
@@ -115,16 +140,55 @@ export class GraphFunction {
         disposeCallOutputs(outcome);
         throw new CompileStrictError(`strict: ${this.settings.name} would run eagerly for ${key}: ${reason}`);
       }
-      this.settings.logger?.warn(`${this.settings.name}: ${reason}; this signature runs eagerly`);
-      this.cache.set(key, { kind: 'eager', why: { signature: key, reason, breaks: outcome.breaks } });
+      if (this.settings.logGraphBreaks) this.settings.logger.warn(`${this.settings.name}: ${reason}; this signature runs eagerly`);
+      this.cache.set(key, { kind: 'eager', why: { signature: key, cause: 'graph-break', reason, breaks: outcome.breaks } });
       this.eagerCalls++;
     } else {
-      this.cache.set(key, { kind: 'plan', plan: outcome.plan });
+      this.cache.set(key, { kind: 'plan', plan: outcome.plan, replays: 0 });
       this.compiledCalls++;
     }
     const list = outcome.outputs;
     const isList = outcome.kind === 'compiled' ? outcome.plan.graph.outputIsList : outcome.graph.outputIsList;
     return isList ? list : list[0]!;
+  }
+
+  /**
+   * Runs the function eagerly beside the plan's outputs `out` and compares. Agreeing,
+   * the plan's outputs are returned (what eager made is freed). Differing, the plan is
+   * dropped and the signature becomes eager: under `strict` a CompileStrictError,
+   * otherwise one warning and the eager outputs.
+   */
+  private verifyCall(
+    key: string,
+    entry: Extract<Entry, { kind: 'plan' }>,
+    inputs: readonly tf.Tensor[],
+    out: tf.Tensor[],
+  ): tf.Tensor | tf.Tensor[] {
+    this.verifiedCalls++;
+    const plan = entry.plan;
+    let mismatch: string | undefined;
+    let eagerIsList = false;
+    // in a tidy: what eager made is freed unless it is handed back; its inputs, variables and captured tensors are not ours
+    const eager = tf.tidy(() => {
+      const result = this.fn(...inputs);
+      eagerIsList = Array.isArray(result);
+      mismatch = compareWithEager(out, plan.graph.outputIsList, result, this.settings.verify);
+      return mismatch && !this.settings.strict ? (Array.isArray(result) ? result : [result]) : [];
+    });
+    if (!mismatch) {
+      this.compiledCalls++;
+      return plan.graph.outputIsList ? out : out[0]!;
+    }
+    disposeFreshOutputs(plan.graph, out);
+    const reason = `verify: ${mismatch} (replayed call ${entry.replays} of this signature)`;
+    this.cache.set(key, { kind: 'eager', why: { signature: key, cause: 'verify-mismatch', reason, breaks: [] } });
+    plan.dispose();
+    if (this.settings.strict) throw new CompileStrictError(`strict: ${this.settings.name} ${reason} for ${key}; ${CLOSURE_LIMIT}`);
+    this.settings.logger.warn(
+      `${this.settings.name}: ${reason}. The function most likely reads JavaScript state it closes over that changed since the trace (${CLOSURE_LIMIT}); this signature runs eagerly from now on. Pass such values as tensor arguments, or compile again when they change.`,
+    );
+    this.eagerCalls++;
+    return eagerIsList ? eager : eager[0]!;
   }
 
   /** The plan for a signature of these inputs, if one is compiled. */
@@ -140,6 +204,8 @@ export class GraphFunction {
       calls: this.calls,
       compiledCalls: this.compiledCalls,
       eagerCalls: this.eagerCalls,
+      verify: describeVerify(this.settings.verify),
+      verifiedCalls: this.verifiedCalls,
       compiled: entries.flatMap((e) => (e.kind === 'plan' ? [e.plan.stats] : [])),
       eager: entries.flatMap((e) => (e.kind === 'eager' ? [e.why] : [])),
     };

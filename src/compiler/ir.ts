@@ -97,6 +97,30 @@ export interface KernelGraph {
   readonly outputs: readonly ValueId[];
   /** Whether the traced function returned a list rather than one tensor. */
   readonly outputIsList: boolean;
+  /**
+   * Per output, what the traced call returned without making it (one of its inputs, a
+   * variable, a tensor it captured): every call hands back that same tensor, as eager
+   * does, so a caller who never disposes what eager gives back leaks nothing. Unset for
+   * outputs the call made (those are fresh tensors on each call, the caller's to free).
+   */
+  readonly returned?: readonly (ReturnedSource | undefined)[];
+}
+
+/** The tensor a traced call returned as it was: the `input`-th argument of each call, or that very `tensor` (a variable, a captured tensor). */
+export type ReturnedSource = { readonly input: number } | { readonly tensor: tf.Tensor };
+
+/** What output `k` of a call on `inputs` is when the traced call returned a tensor it did not make; otherwise undefined. */
+export function returnedTensor(graph: KernelGraph, k: number, inputs: readonly tf.Tensor[]): tf.Tensor | undefined {
+  const source = graph.returned?.[k];
+  if (!source) return undefined;
+  return 'input' in source ? inputs[source.input] : source.tensor;
+}
+
+/** Frees the outputs of one run of `graph` that the run made, never a returned input, variable or captured tensor. */
+export function disposeFreshOutputs(graph: KernelGraph, outputs: readonly tf.Tensor[]): void {
+  outputs.forEach((t, k) => {
+    if (!graph.returned?.[k] && !t.isDisposed) t.dispose();
+  });
 }
 
 /** Frees the constants and folded values a graph holds. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphBreak } from './graph-break.js';
-import type { GraphValue, KernelGraph, KernelNode, ValueId } from './ir.js';
+import type { GraphValue, KernelGraph, KernelNode, ReturnedSource, ValueId } from './ir.js';
 
 export interface TraceOptions {
   /** Layers of the traced model, to attribute kernels to the user's layer names. */
@@ -24,6 +24,8 @@ type Engine = {
 };
 
 const READ_METHODS = ['dataSync', 'data', 'array', 'arraySync', 'bufferSync', 'buffer'] as const;
+/** How values leave a tensor below the Tensor methods: the engine's and every initialised backend's read methods. */
+const BACKEND_READ_METHODS = ['readSync', 'read', 'readToGPU'] as const;
 
 let activeTraces = 0;
 
@@ -42,11 +44,12 @@ export function isTracing(): boolean {
  * runs kernels) are left to the outer one. Tensors the call uses are classified as
  * graph inputs, live variables, constants (captured, or created without a kernel,
  * copied and kept), or outputs of earlier nodes. What makes a replay unsafe is
- * recorded as a break: reading a value, creating or assigning a variable, a
+ * recorded as a break: reading a value (through a Tensor method, the engine or a
+ * backend), creating or assigning a variable, a
  * kernel attribute that is not plain data, or a tensor made from a backend result
  * outside `engine.runKernel`.
  *
- * Every patch (engine methods, Tensor read methods, Variable.assign, layers' call)
+ * Every patch (engine methods, Tensor and backend read methods, Variable.assign, layers' call)
  * is scoped to this call and restored in `finally`. Written for tfjs 4.22.
  */
 export function traceCall(fn: (...inputs: tf.Tensor[]) => unknown, inputs: readonly tf.Tensor[], options: TraceOptions = {}): TraceResult {
@@ -57,6 +60,7 @@ export function traceCall(fn: (...inputs: tf.Tensor[]) => unknown, inputs: reado
   try {
     patchEngine(state, patches);
     patchTensors(state, patches);
+    patchBackendReads(state, patches);
     patchLayers(state, patches, options.layers ?? []);
     outputs = fn(...inputs);
   } finally {
@@ -75,6 +79,8 @@ class TraceState {
   readonly layerStack: string[] = [];
   /** Above 0 while a recorded kernel (or a kept copy) runs: the kernels it runs are its own. */
   depth = 0;
+  /** Above 0 while a value read that is already reported runs: the reads it makes below (Tensor.dataSync's backend.readSync) are its own. */
+  reading = 0;
   readonly builder: GraphBuilder;
 
   constructor(inputs: readonly tf.Tensor[]) {
@@ -84,6 +90,21 @@ class TraceState {
   /** Records a break, once per cause and reason. */
   breakOnce(b: GraphBreak): void {
     if (!this.breaks.some((x) => x.cause === b.cause && x.reason === b.reason)) this.breaks.push(b);
+  }
+
+  /** Runs a read of values made by the user's code: a `value-read` break (outside recorded kernels and enclosing reads), then the read. */
+  read<T>(what: string, run: () => T): T {
+    if (this.depth > 0 || this.reading > 0) return run();
+    this.breakOnce({
+      cause: 'value-read',
+      reason: `a tensor value was read during the call (${what})${callSite()}; the replay could not follow what the code did with it`,
+    });
+    this.reading++;
+    try {
+      return run();
+    } finally {
+      this.reading--;
+    }
   }
 
   /** A kept copy of a constant, made without being recorded (and safe from the caller's tidy). */
@@ -208,14 +229,34 @@ function patchTensors(state: TraceState, patches: Patches): void {
       method,
       (original) =>
         function (this: tf.Tensor, ...args: unknown[]) {
-          if (state.depth === 0)
-            state.breakOnce({
-              cause: 'value-read',
-              reason: `a tensor value was read during the call (${method}())${callSite()}; the replay could not follow what the code did with it`,
-            });
-          return original.apply(this, args);
+          return state.read(`${method}()`, () => original.apply(this, args));
         },
     );
+  }
+}
+
+/**
+ * Reading values below the Tensor methods is a break too: `tf.engine().readSync(dataId)`,
+ * and `readSync`/`read`/`readToGPU` on any initialised backend (`tf.engine().backend`,
+ * `tf.backend()`, `tf.findBackend(name)`). Kernels that read their inputs this way
+ * (the cpu backend's Tile, Gather, ...) run inside a recorded kernel, and are theirs.
+ */
+function patchBackendReads(state: TraceState, patches: Patches): void {
+  const engine = tf.engine() as unknown as Record<string, unknown> & { registry: Record<string, object> };
+  const targets: [string, Record<string, unknown>][] = [['tf.engine()', engine]];
+  for (const backend of new Set(Object.values(engine.registry ?? {}))) targets.push(['backend', backend as Record<string, unknown>]);
+  for (const [owner, target] of targets) {
+    for (const method of BACKEND_READ_METHODS) {
+      if (typeof target[method] !== 'function') continue;
+      patches.patch(
+        target as Record<string, (...a: unknown[]) => unknown>,
+        method,
+        (original) =>
+          function (this: unknown, ...args: unknown[]) {
+            return state.read(`${owner}.${method}()`, () => original.apply(this, args));
+          },
+      );
+    }
   }
 }
 
@@ -245,7 +286,7 @@ function finishTrace(state: TraceState, outputs: unknown): TraceResult {
   if (list.length === 0 || !list.every((o) => o instanceof tf.Tensor)) {
     throw new TypeError(`a compiled function must return a tensor or an array of tensors (got ${describe(outputs)})`);
   }
-  const graph = state.builder.finish(list as tf.Tensor[], Array.isArray(outputs));
+  const graph = state.builder.finish(list as tf.Tensor[], Array.isArray(outputs), state.createdInCall);
   const createdConstants = state.builder
     .constantsFrom(state.createdInCall)
     .map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
@@ -303,9 +344,16 @@ class GraphBuilder {
     });
   }
 
-  finish(outputs: tf.Tensor[], outputIsList: boolean): KernelGraph {
+  /** The graph; an output that is an input, a variable or a tensor captured from outside the call is recorded as returned as it was. */
+  finish(outputs: tf.Tensor[], outputIsList: boolean, createdInCall: ReadonlySet<number>): KernelGraph {
     const outputIds = outputs.map((t) => this.resolve(t));
-    return { values: this.values, nodes: this.nodes, inputs: this.inputIds, outputs: outputIds, outputIsList };
+    const returned = outputs.map((t, k): ReturnedSource | undefined => {
+      const value = this.values.get(outputIds[k]!)!;
+      if (value.kind === 'input') return { input: value.inputIndex! };
+      if (value.kind === 'variable' || (value.kind === 'constant' && !createdInCall.has(t.id))) return { tensor: t };
+      return undefined;
+    });
+    return { values: this.values, nodes: this.nodes, inputs: this.inputIds, outputs: outputIds, outputIsList, returned };
   }
 
   /** Constant values whose source tensors were created during the call (in creation order). */

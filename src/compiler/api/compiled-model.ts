@@ -3,6 +3,7 @@ import { activateBackend, isTfjsBackend } from '../../core/backend-scope.js';
 import { DelegatingKilnModel } from '../../core/delegating-kiln-model.js';
 import { GraphFunction, type GraphFunctionStats } from '../graph-function.js';
 import type { KilnModel } from '../../core/kiln-model.js';
+import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import { graphFunctionSettings, sampleList, type CompileOptions } from './compile-options.js';
 
 /**
@@ -10,6 +11,13 @@ import { graphFunctionSettings, sampleList, type CompileOptions } from './compil
  * LayersModel, or any KilnModel such as a LayersModel on a chosen backend). Same
  * contract as `LayersModel.predict`. Traces `predict` itself: a batch larger than
  * the LayersModel's batchSize (32) is traced as the slices and concat predict runs.
+ *
+ * Its backend is the wrapped model's: a KilnModel pinned to a backend (what Kiln's
+ * backend selection hands on) makes that backend active on each call, as KilnModels
+ * do; `compile(model)` wraps the user's LayersModel in an {@link ActiveBackendModel},
+ * which follows the active tf.js backend instead, as `model.predict` does. Either way
+ * the backend is part of every plan's guard (see `signatureOf`): a call on another
+ * backend compiles a plan of its own.
  */
 export class CompiledModel extends DelegatingKilnModel {
   private readonly label: string;
@@ -63,4 +71,28 @@ export class CompiledModel extends DelegatingKilnModel {
     this.owned?.dispose();
     this.owned = undefined;
   }
+}
+
+/**
+ * The user's LayersModel run by its own `predict` on whatever tf.js backend is active at
+ * each call, as `model.predict` runs: what `compile(model)` compiles. Its `backend` is
+ * the active one, so wrapping it never switches the global backend, and a
+ * `tf.setBackend` between calls is a guard miss (a plan for the new backend), never a
+ * silent switch back.
+ */
+export class ActiveBackendModel extends DelegatingKilnModel {
+  constructor(private readonly model: tf.LayersModel) {
+    super(new LayersKilnModel(model, tf.getBackend(), false, 'LayersModel.predict on the active backend'));
+  }
+
+  override get backend(): string {
+    return tf.getBackend();
+  }
+
+  predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    return this.model.predict(inputs);
+  }
+
+  /** The LayersModel is the user's: nothing to free. */
+  dispose(): void {}
 }

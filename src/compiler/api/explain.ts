@@ -3,6 +3,7 @@ import type { GraphBreak } from '../graph-break.js';
 import { compileSignature, disposeCallOutputs } from '../graph-compiler.js';
 import { countKernels, disposeGraphConstants, type KernelGraph } from '../ir.js';
 import type { PassReport } from '../passes/graph-pass.js';
+import { CLOSURE_LIMIT, describeVerify } from '../verify.js';
 import { graphFunctionSettings, sampleList, type CompileOptions } from './compile-options.js';
 
 /** What `explain` found, as data; `text` is what it prints. */
@@ -21,7 +22,8 @@ export interface Explanation {
  * Traces one call of the model or function on `sampleInputs` and tells what Kiln's
  * compiler makes of it: kernels captured (by the user's layer names where the model
  * has them), graph breaks with their reasons, and what each pass changed. Prints the
- * text unless `print: false`.
+ * text unless `print: false`. Last, what the compiled function's `verify` option checks:
+ * no trace can see the JavaScript state the function closes over.
  */
 export function explain(
   target: tf.LayersModel | ((...inputs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]),
@@ -62,6 +64,7 @@ export function explain(
     lines.push(`Passes: ${traced.nodes.length} -> ${after} kernels`);
     for (const p of passes) lines.push(`  ${p.pass}: ${p.detail}`);
   }
+  lines.push(`Verify: ${describeVerify(settings.verify)} (compile option verify): ${CLOSURE_LIMIT}`);
   const text = lines.join('\n');
   if (options.print !== false) console.log(text);
   return { kernelsCaptured: traced.nodes.length, kernels, byLayer, breaks, passes, kernelsAfterPasses: after, text };

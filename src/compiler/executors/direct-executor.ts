@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { valueTensor, type GraphValue, type KernelGraph, type ValueId } from '../ir.js';
+import { returnedTensor, valueTensor, type GraphValue, type KernelGraph, type ValueId } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 import { prepareNodes, usedSourceValues, type ExecutorDefinition, type GraphExecutor, type PreparedNode } from './executor.js';
 
@@ -74,6 +74,8 @@ export class DirectExecutor implements GraphExecutor {
       const engine = tf.engine();
       const handed = new Map<ValueId, tf.Tensor>();
       return this.graph.outputs.map((id, k) => {
+        const returned = returnedTensor(this.graph, k, inputs);
+        if (returned) return returned;
         const info = env[id]!;
         if (!this.outputKinds[k]) return tf.clone(info as tf.Tensor);
         const first = handed.get(id);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { isRecordingGradients } from '../../core/tape-state.js';
-import { valueTensor, type GraphValue, type KernelGraph } from '../ir.js';
+import { returnedTensor, valueTensor, type GraphValue, type KernelGraph } from '../ir.js';
 import type { MemoryPlan } from '../passes/memory-plan.js';
 import { prepareNodes, usedSourceValues, type ExecutorDefinition, type GraphExecutor, type PreparedNode } from './executor.js';
 
@@ -95,7 +95,7 @@ export class ReplayExecutor implements GraphExecutor {
           env[v] = undefined;
         }
       }
-      return collectOutputs(this.graph, env);
+      return collectOutputs(this.graph, env, inputs);
     } catch (error) {
       for (const t of produced) if (!t.isDisposed) t.dispose();
       throw error;
@@ -116,10 +116,16 @@ export function seedEnvironment(sources: readonly GraphValue[], inputs: readonly
   return env;
 }
 
-/** The graph's outputs, owned by the caller: an output that is not a fresh intermediate (or appears twice) is cloned. */
-export function collectOutputs(graph: KernelGraph, env: readonly (tf.Tensor | undefined)[]): tf.Tensor[] {
+/**
+ * The graph's outputs: what the traced call returned without making it is that same
+ * tensor again (`graph.returned`); every other output is owned by the caller, and one
+ * that is not a fresh intermediate (or appears twice) is cloned.
+ */
+export function collectOutputs(graph: KernelGraph, env: readonly (tf.Tensor | undefined)[], inputs: readonly tf.Tensor[]): tf.Tensor[] {
   const handed = new Set<number>();
-  return graph.outputs.map((id) => {
+  return graph.outputs.map((id, k) => {
+    const returned = returnedTensor(graph, k, inputs);
+    if (returned) return returned;
     const t = env[id]!;
     if (graph.values.get(id)!.kind === 'intermediate' && !handed.has(id)) {
       handed.add(id);

@@ -43,6 +43,7 @@ export function rebuild(
     values,
     inputs: graph.inputs,
     outputIsList: graph.outputIsList,
+    returned: graph.returned,
     outputs: graph.outputs.map(follow),
     nodes: nodes.map((n) =>
       Object.values(n.inputs).some((v) => alias.has(v))

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import { emptyTally, fusionPass, type FusionPattern, type FusionTally } from './kernel-fusion/index.js';
 import { outputsAsArray, type KilnModel } from '../../core/kiln-model.js';
-import type { Logger } from '../../core/logger.js';
+import { ConsoleLogger, type Logger } from '../../core/logger.js';
 import type { KilnMode } from '../../core/plugin.js';
 import { allclose } from '../../core/validation/allclose.js';
 
@@ -103,8 +103,10 @@ function build(trials: Trials, allowed?: ReadonlySet<string>, measure = allowed 
         tally,
       ),
     ],
+    // the first replay of each signature is checked against the unfused model at the fusion's own tolerance
+    verifyTolerance: { atol: settings.atol, rtol: settings.rtol },
     // bisection trials are expected to break now and then: only the full and the kept build warn
-    logger: measure ? settings.logger : undefined,
+    logger: measure ? settings.logger : new ConsoleLogger('silent'),
   });
   return { model, tally };
 }

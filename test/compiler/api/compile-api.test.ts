@@ -74,30 +74,51 @@ describe('compile(): the API around the cache', () => {
     x.dispose();
   });
 
-  it('returning an input or a captured constant hands the caller its own copy', () => {
+  it('returning an input, a variable or a captured tensor returns that tensor itself, as eager does; a clone of it is a fresh tensor', () => {
     const c = tf.tensor1d([7, 8]);
+    const v = tf.variable(tf.tensor1d([3, 4]));
     const id = compile((x: tf.Tensor) => tf.clone(x));
-    const cst = compile((x: tf.Tensor) => [x.add(c), c] as tf.Tensor[]);
+    const sources = compile((x: tf.Tensor) => [x.add(c), c, x, v, x] as tf.Tensor[]);
     const x = tf.tensor1d([1, 2]);
     for (let i = 0; i < 3; i++) {
       const y = id(x);
       expect(y).to.not.equal(x);
       y.dispose();
       expect(x.isDisposed).to.equal(false);
-      const [s, k] = cst(x);
-      expect(Array.from(k!.dataSync())).to.deep.equal([7, 8]);
+      const [s, k, same, variable, again] = sources(x);
+      expect(k, `call ${i}`).to.equal(c);
+      expect(same, `call ${i}`).to.equal(x);
+      expect(again, `call ${i}`).to.equal(x);
+      expect(variable, `call ${i}`).to.equal(v);
       expect(Array.from(s!.dataSync())).to.deep.equal([8, 10]);
-      if (i > 0)
-        tf.dispose([s!, k!]); // the first call is the real (eager) call: it returns c itself
-      else s!.dispose();
+      s!.dispose();
     }
     expect(c.isDisposed).to.equal(false);
     expect(Array.from(x.dataSync())).to.deep.equal([1, 2]);
-    expect(cst.stats().compiled).to.have.length(1);
+    expect(sources.stats().compiled).to.have.length(1);
     id.dispose();
-    cst.dispose();
-    tf.dispose([x, c]);
+    sources.dispose();
+    tf.dispose([x, c, v]);
   });
+
+  for (const executor of ['replay', 'direct'] as const) {
+    it(`a function that returns its input leaks nothing over many calls (${executor}), like eager`, () => {
+      const fn = (x: tf.Tensor, y: tf.Tensor) => [x, x.add(y)] as tf.Tensor[];
+      const compiled = compile(fn, { executor });
+      const x = tf.tensor1d([1, 2]);
+      const y = tf.tensor1d([3, 4]);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 200; i++) {
+        const [same, sum] = compiled(x, y);
+        expect(same).to.equal(x);
+        sum!.dispose(); // what eager's caller disposes: the sum, never its own input
+      }
+      expect(tf.memory().numTensors).to.equal(before);
+      expect(compiled.stats().compiled[0]!.executor).to.equal(executor);
+      compiled.dispose();
+      tf.dispose([x, y]);
+    });
+  }
 
   it('compiling never frees a tensor the function returns without making it (input, variable, captured tensor)', () => {
     const v = tf.variable(tf.tensor1d([3, 4]));
@@ -114,7 +135,8 @@ describe('compile(): the API around the cache', () => {
         tf.dispose(first[0]!);
         const again = compiled(x);
         expectTensorsClose(again, expected);
-        tf.dispose([again[0]!, again[1]!, expected[0]!]);
+        expect(again[1], 'the tensor returned as it was, as eager returns it').to.equal(expected[1]);
+        tf.dispose([again[0]!, expected[0]!]);
         expect(compiled.stats().compiled, `${fn}`).to.have.length(1);
         compiled.dispose();
       }
@@ -138,6 +160,41 @@ describe('compile(): the API around the cache', () => {
     expect(tf.memory().numTensors).to.equal(before);
     strict.dispose();
     x.dispose();
+  });
+
+  it('compile(model) follows the active backend: a switch is a new signature, and predict never switches it back', async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: 'tanh' })] });
+    const compiled = compile(model);
+    const x = tf.tensor2d([[1, -2, 0.5, 3]]);
+    try {
+      tf.dispose(compiled.predict(x));
+      expect(compiled.backend).to.equal('cpu');
+      await tf.setBackend('wasm');
+      for (let i = 0; i < 2; i++) {
+        const got = compiled.predict(x) as tf.Tensor;
+        expect(tf.getBackend()).to.equal('wasm');
+        const expected = model.predict(x) as tf.Tensor;
+        expectTensorsClose(got, expected);
+        tf.dispose([got, expected]);
+      }
+      expect(compiled.backend).to.equal('wasm');
+      await tf.setBackend('cpu');
+      const back = compiled.predict(x) as tf.Tensor;
+      expect(tf.getBackend()).to.equal('cpu');
+      const expected = model.predict(x) as tf.Tensor;
+      expectTensorsClose(back, expected);
+      tf.dispose([back, expected]);
+      expect(compiled.stats().compiled.map((p) => p.signature)).to.deep.equal([
+        'cpu|inference|float32[1,4]',
+        'wasm|inference|float32[1,4]',
+      ]);
+    } finally {
+      await tf.setBackend('cpu');
+      compiled.dispose();
+      model.dispose();
+      x.dispose();
+    }
   });
 
   it('a backend switch is a new signature (compile(fn) on cpu, then wasm)', async () => {

@@ -267,6 +267,61 @@ describe('compile: graph breaks run eagerly, with the reason', () => {
   });
 });
 
+describe('compile: a value read through the backend is a graph break', () => {
+  const readers: [string, (t: tf.Tensor) => number][] = [
+    ['tf.engine().backend.readSync(dataId)', (t) => (tf.engine().backend.readSync(t.dataId) as Float32Array)[0]!],
+    ['tf.backend().readSync(dataId)', (t) => (tf.backend().readSync(t.dataId) as Float32Array)[0]!],
+    ['tf.engine().readSync(dataId)', (t) => (tf.engine().readSync(t.dataId) as Float32Array)[0]!],
+  ];
+  for (const [title, read] of readers) {
+    it(`${title}: cause value-read, eager, the branch follows the values`, () => {
+      const fn = (x: tf.Tensor) => {
+        const s = tf.tidy(() => x.sum());
+        const positive = read(s) > 0;
+        s.dispose();
+        return positive ? x.mul(2) : x.neg().add(100);
+      };
+      const compiled = compile(fn, { logger: recordingLogger() });
+      const pos = tf.tensor1d([1, 2, 3]);
+      const neg = tf.tensor1d([-1, -2, -3]);
+      try {
+        tf.dispose(compiled(pos));
+        const got = compiled(neg);
+        const expected = fn(neg);
+        expectTensorsClose(got, expected);
+        tf.dispose([got, expected]);
+        const eager = compiled.stats().eager;
+        expect(eager).to.have.length(1);
+        expect(eager[0]!.breaks.map((b) => b.cause)).to.deep.equal(['value-read']);
+        expect(eager[0]!.reason).to.match(/readSync\(\)/);
+        expect(eager[0]!.reason).to.match(/graph-breaks\.test\.js:\d+/);
+      } finally {
+        compiled.dispose();
+        tf.dispose([pos, neg]);
+      }
+    });
+  }
+
+  it('a Tensor read is reported once, as the Tensor method (not again as the backend read under it)', () => {
+    const compiled = compile((x: tf.Tensor) => x.mul(x.sum().dataSync()[0]!), { logger: recordingLogger() });
+    const x = tf.tensor1d([1, 2]);
+    tf.dispose(compiled(x));
+    expect(compiled.stats().eager[0]!.breaks.map((b) => b.reason)).to.have.length(1);
+    expect(compiled.stats().eager[0]!.reason).to.match(/dataSync\(\)/);
+    compiled.dispose();
+    x.dispose();
+  });
+
+  it('kernels that read their inputs through the backend (cpu Tile, Gather) still compile', () => {
+    const compiled = compile((x: tf.Tensor) => x.tile([2]).gather([0, 3]));
+    const x = tf.tensor1d([1, 2, 3]);
+    tf.dispose(compiled(x));
+    expect(compiled.stats().eager).to.deep.equal([]);
+    compiled.dispose();
+    x.dispose();
+  });
+});
+
 describe('compile: recompile limit and strict', () => {
   it('past recompileLimit new shapes run eagerly, with exactly one warning', () => {
     const logger = recordingLogger();
@@ -294,6 +349,36 @@ describe('compile: recompile limit and strict', () => {
       expect(stats.calls).to.equal(6);
       expect(stats.compiledCalls).to.equal(3);
       expect(stats.eagerCalls).to.equal(3);
+    } finally {
+      compiled.dispose();
+    }
+  });
+
+  it('with default options the recompile limit warns once through console.warn, counting only the compiled signatures', () => {
+    const warned: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warned.push(args.join(' '));
+    const fn = (x: tf.Tensor) => x.square().add(1);
+    const compiled = compile(fn, { name: 'varying' });
+    try {
+      for (let rows = 1; rows <= 11; rows++) {
+        const x = tf.ones([rows, 2]);
+        tf.dispose(compiled(x));
+        x.dispose();
+      }
+    } finally {
+      console.warn = original;
+    }
+    try {
+      expect(warned).to.have.length(1);
+      expect(warned[0]).to.match(/varying: recompile limit of 8 reached \(compiled for 8 signatures\)/);
+      const stats = compiled.stats();
+      expect(stats.compiled).to.have.length(8);
+      expect(stats.eager).to.have.length(3);
+      for (const e of stats.eager) {
+        expect(e.reason).to.include('compiled for 8 signatures');
+        expect(e.cause).to.equal('recompile-limit');
+      }
     } finally {
       compiled.dispose();
     }
