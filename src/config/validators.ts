@@ -173,6 +173,12 @@ export interface StringListRule extends FieldOptions {
   readonly unique?: boolean;
   /** Every entry must match it. */
   readonly pattern?: RegExp;
+  /**
+   * The names an entry may be, read when a config is validated (so names registered by
+   * then, e.g. by a `plugins:` module, count). An entry not among them is refused, and the
+   * message lists them.
+   */
+  readonly oneOf?: () => readonly string[];
 }
 
 /** A list of non-empty strings, optionally matching a pattern, distinct, and at least `minItems` long. */
@@ -196,6 +202,8 @@ export function IsStringList(rule: StringListRule) {
         if (typeof item !== 'string') return `entry [${i}] is ${typeName(item)}, not a string`;
         if (item.trim() === '') return `entry [${i}] is empty`;
         if (rule.pattern && !rule.pattern.test(item)) return `entry [${i}] ${JSON.stringify(item)} is not allowed`;
+        if (rule.oneOf && !rule.oneOf().includes(item))
+          return `entry [${i}] ${JSON.stringify(item)} is not one of: ${rule.oneOf().join(', ')}`;
         if (rule.unique && seen.has(item)) return `duplicate entry ${JSON.stringify(item)}`;
         seen.add(item);
       }

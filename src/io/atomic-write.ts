@@ -5,14 +5,14 @@
  * Everything temporary is named `.kiln-tmp-*` and lives beside its target, so the final
  * `rename` never crosses a file-system boundary.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { describeError, ModelFileError } from '../core/errors.js';
+import { repairInterruptedSwap, swapFolder, type ReplaceFolderOptions } from './folder-swap.js';
+import { TEMP_PREFIX, tempName } from './temp-names.js';
 
-/** Prefix of every temporary file or folder Kiln creates. */
-export const TEMP_PREFIX = '.kiln-tmp-';
+export { TEMP_PREFIX } from './temp-names.js';
 
 /** File contents accepted by the atomic writers (strings are written as UTF-8). */
 export type FileData = Uint8Array | string;
@@ -36,10 +36,14 @@ export interface WriteFilesAtomicOptions {
    * existing folder. Throwing from it aborts the write, which is then rolled back.
    */
   beforeCommit?: (name: string) => void | Promise<void>;
-}
-
-function tempName(label: string): string {
-  return `${TEMP_PREFIX}${label}-${process.pid}-${randomBytes(6).toString('hex')}`;
+  /**
+   * Replace the whole folder instead of committing file by file: the new folder is staged
+   * (the group, plus every old entry `carry` keeps) and swapped in by two renames, so a
+   * crash at any point leaves the old folder or the new one, whole; the next write into
+   * the folder repairs an interrupted swap (see folder-swap.ts). `beforeCommit` is then
+   * awaited for each file before the swap.
+   */
+  replaceFolder?: ReplaceFolderOptions;
 }
 
 function errnoCode(error: unknown): string | undefined {
@@ -186,6 +190,7 @@ export async function writeFilesAtomic(dir: string, files: readonly FileToWrite[
 
   const parent = path.dirname(target);
   const firstCreated = await makeParents(parent, target);
+  if (options.replaceFolder) await repairInterruptedSwap(target);
   const staging = path.join(parent, tempName(path.basename(target)));
   const progress: GroupProgress = { committedAnything: false, keepBackup: false };
 
@@ -198,6 +203,13 @@ export async function writeFilesAtomic(dir: string, files: readonly FileToWrite[
       return;
     }
     await checkTargetFolder(target, targetStat, ordered);
+    if (options.replaceFolder) {
+      for (const file of ordered) await options.beforeCommit?.(file.name);
+      await swapFolder(target, staging, options.replaceFolder);
+      progress.committedAnything = true;
+      await syncDir(parent);
+      return;
+    }
     progress.backup = await fs.mkdtemp(path.join(parent, `${TEMP_PREFIX}backup-`));
     await commitFileByFile(target, staging, progress.backup, ordered, progress, options.beforeCommit);
     await syncDir(target);

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { describeError, ModelFileError } from '../core/errors.js';
 import { writeFilesAtomic, type FileToWrite, type WriteFilesAtomicOptions } from './atomic-write.js';
+import type { SwapStep } from './folder-swap.js';
 import { resolveConfinedPath } from './confined-path.js';
 import { joinWeightData, weightSpecsByteLength } from './weight-bytes.js';
 
@@ -25,6 +26,10 @@ const SHARD_NAME = /^group\d+-shard\d+of\d+\.bin$/;
 export interface DiskModelIOOptions {
   /** Passed to {@link writeFilesAtomic}; a fault-injection hook for tests. */
   beforeCommit?: WriteFilesAtomicOptions['beforeCommit'];
+  /** Fault-injection hook for tests: awaited before each step of the folder swap (see folder-swap.ts). */
+  beforeSwapStep?: (step: SwapStep) => void | Promise<void>;
+  /** More files to write in the same group as the model (e.g. `kiln-report.json`): all land, or none. */
+  extraFiles?: readonly FileToWrite[];
 }
 
 function errnoCode(error: unknown): string | undefined {
@@ -242,13 +247,13 @@ async function saveArtifacts(target: string, artifacts: tf.io.ModelArtifacts, op
   };
   for (const key of Object.keys(modelJson)) if (modelJson[key] === undefined) delete modelJson[key];
 
-  const stale = await staleShards(dir, jsonName, new Set(shards.map((s) => s.name)));
-  await writeFilesAtomic(dir, [...shards, { name: jsonName, data: JSON.stringify(modelJson) }], {
+  // The whole folder is replaced: the old model's own shards are not carried into it, everything else is.
+  const stale = new Set(await staleShards(dir, jsonName, new Set(shards.map((s) => s.name))));
+  await writeFilesAtomic(dir, [...shards, ...(options.extraFiles ?? []), { name: jsonName, data: JSON.stringify(modelJson) }], {
     last: jsonName,
     beforeCommit: options.beforeCommit,
+    replaceFolder: { carry: (name) => !stale.has(name), beforeStep: options.beforeSwapStep },
   });
-  // The new model.json no longer references these; removing them is tidy-up only.
-  await Promise.all(stale.map((name) => fs.rm(path.join(dir, name), { force: true }).catch(() => undefined)));
 
   return {
     modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({ ...artifacts, weightData }),

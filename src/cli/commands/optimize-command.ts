@@ -7,10 +7,10 @@ import { OptimizationFailedError } from '../../core/errors.js';
 import type { OptimizedModel } from '../../core/pipeline/optimized-model.js';
 import type { KilnReport } from '../../core/pipeline/report.js';
 import { syntheticSampleInputs } from '../../core/validation/validation-inputs.js';
-import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { StockModel } from '../../core/formats/model-format.js';
 import { loadStockModelFromDisk } from '../../io/load-stock-model.js';
-import { saveArtifactsToDisk } from '../../io/model-files.js';
+import { resolveModelJsonPath, saveArtifactsToDisk } from '../../io/model-files.js';
+import { checkOutFolder, checkReportFile } from '../output-paths.js';
 import { optimize } from '../../optimize.js';
 import { writeHtmlReport } from '../../report/write-report.js';
 import { progressDisplay } from '../progress-display.js';
@@ -101,7 +101,11 @@ export function optimizeCommand(): Command {
       .option('--report <file>', 'write a self-contained HTML report (decision timeline, speedups, latencies, weight precisions)'),
   ).action(async (modelPath: string, flags: RunFlags & { out?: string; report?: string }) => {
     const config = await loadRunConfig(flags);
-    const stock = await loadStockModelFromDisk(modelPath);
+    // Every output path is checked before any model work starts.
+    const modelJson = await resolveModelJsonPath(modelPath);
+    if (flags.out) await checkOutFolder(flags.out, modelJson);
+    if (flags.report) await checkReportFile(flags.report);
+    const stock = await loadStockModelFromDisk(modelJson);
     try {
       const { report, optimized } = await runAndPrint(stock, config, flags).catch(async (error: unknown) => {
         if (flags.report && error instanceof OptimizationFailedError) await writeHtmlReportTo(flags.report, error.report, modelPath);
@@ -128,14 +132,14 @@ async function writeHtmlReportTo(file: string, report: KilnReport, model: string
 /**
  * Writes the stock model the optimised model runs (the user's own when no plugin
  * rewrote it: backend choice and compilation happen at load time, not in the files),
- * in its own format, then the report. Each write is atomic.
+ * in its own format, and the report beside it: one group, swapped in as a whole folder.
  */
 async function writeOutputs(out: string, optimized: OptimizedModel, original: StockModel, report: KilnReport): Promise<void> {
   const stock = optimized.stock ?? original;
   // A plugin that changed how weights are stored (mixed precision) kept the exact files it validated.
   const artifacts = optimized.artifacts ?? (await stock.format.save(stock.model));
-  await saveArtifactsToDisk(artifacts, out);
-  await writeFileAtomic(join(out, 'kiln-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // One group: the model and its report land together (the whole folder is swapped in), or not at all.
+  await saveArtifactsToDisk(artifacts, out, { extraFiles: [{ name: 'kiln-report.json', data: `${JSON.stringify(report, null, 2)}\n` }] });
   const what = optimized.artifacts
     ? 'the optimised layers, weights stored as the report says'
     : stock.model === original.model

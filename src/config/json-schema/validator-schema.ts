@@ -26,8 +26,13 @@ export function ruleSchema(rule: FieldRule): JsonSchema {
     case 'string':
       return { type: 'string', pattern: NON_BLANK };
     case 'stringList': {
-      const { pattern, minItems, unique } = rule.rule;
-      const item: JsonSchema = { type: 'string', pattern: NON_BLANK, ...(pattern ? { allOf: [{ pattern: pattern.source }] } : {}) };
+      const { pattern, minItems, unique, oneOf } = rule.rule;
+      const item: JsonSchema = {
+        type: 'string',
+        pattern: NON_BLANK,
+        ...(pattern ? { allOf: [{ pattern: pattern.source }] } : {}),
+        ...(oneOf ? { enum: [...oneOf()] } : {}),
+      };
       return { type: 'array', items: item, ...(minItems ? { minItems } : {}), ...(unique ? { uniqueItems: true } : {}) };
     }
     case 'list':

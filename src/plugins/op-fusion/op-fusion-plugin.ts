@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { inject, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, inject, type DependencyContainer } from 'tsyringe';
 import { CompiledModel } from '../../compiler/api/compiled-model.js';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { Description } from '../../config/description.js';
@@ -17,14 +17,27 @@ import { buildValidationInputs } from '../../core/validation/validation-inputs.j
 import { fuseGraph } from './graph-fusion.js';
 import { LAYER_REWRITE_RULE_NAMES, rewriteLayers, SerializationGapError } from './layer-rewrite/index.js';
 
+/**
+ * The names `options.disable` may hold when a config is loaded: the layer rules, the
+ * built-in kernel patterns, and patterns registered under FUSION_PATTERN in the root
+ * container (by a `plugins:` module, which loadConfig imports first). A pattern
+ * registered only in a child container is checked when the plugin runs.
+ */
+function fusionNamesKnownAtLoad(): readonly string[] {
+  const registered = resolveAllByLevel<FusionPattern>(rootContainer, FUSION_PATTERN).flat();
+  return [...new Set([...LAYER_REWRITE_RULE_NAMES, ...BUILT_IN_FUSION_PATTERNS.map((p) => p.name), ...registered.map((p) => p.name)])];
+}
+
 /** `options:` of the op-fusion plugin. */
 export class OpFusionOptions {
   @Description('Where to fuse: `layers` (a stock LayersModel), `graph` (the compiled kernel graph), or `both`.')
   @IsOneOfValues(['both', 'layers', 'graph'])
   level: 'both' | 'layers' | 'graph' = 'both';
 
-  @Description('Layer rules or graph patterns to switch off by name (e.g. fold-batchnorm, fused-activation).')
-  @IsStringList({ items: 'rule or pattern names', unique: true })
+  @Description(
+    'Layer rules or graph patterns to switch off by name (e.g. fold-batchnorm, fused-activation): the built-in ones, and patterns a `plugins:` module registered under FUSION_PATTERN.',
+  )
+  @IsStringList({ items: 'rule or pattern names', unique: true, oneOf: fusionNamesKnownAtLoad })
   disable: string[] = [];
 
   @Description('When the fused graph fails validation, find the pattern applications at fault by halving and drop only those.')

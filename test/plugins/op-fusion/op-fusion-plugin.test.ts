@@ -1,3 +1,5 @@
+import { ConfigError } from '../../../src/core/errors.js';
+import { expectRejects } from '../../helpers/expect-rejects.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -121,20 +123,17 @@ describe('op-fusion plugin', () => {
     }
   }
 
-  it("options.disable: ['nope'] fails the candidate with a message listing the known names", async () => {
+  it("options.disable: ['fold-batchnorm', 'nope'] is a config error naming the key path and the known names, before any model work", async () => {
     const entry = ZOO['depthwise-cnn'];
     const model = entry.build({ small: true });
-    const [x] = zooSampleInputs(entry, 1, 4) as [tf.Tensor];
     const before = tf.memory().numTensors;
-    const { model: optimized, report } = await optimize(model, {
-      sampleInputs: [x],
-      config: config('cpu', { disable: ['nope'] }),
-      logger: recordingLogger(),
-    });
     try {
-      const decision = decisionOf(report)!;
-      expect(decision.status).to.equal('failed');
-      expect(decision.reason).to.include('nope');
+      const error = await expectRejects(
+        optimize(model, { config: config('cpu', { disable: ['fold-batchnorm', 'nope'] }) }),
+        /^config object: pipeline\[0\]\.options\.disable: entry \[1\] "nope" is not one of: /,
+        ConfigError,
+      );
+      expect(error.code).to.equal('CONFIG_INVALID');
       for (const known of [
         'fold-batchnorm',
         'merge-activation',
@@ -144,15 +143,12 @@ describe('op-fusion plugin', () => {
         'collapse-reshape',
         'collapse-transpose',
       ]) {
-        expect(decision.reason, known).to.include(known);
+        expect(error.message, known).to.include(known);
       }
-      expect(report.final).to.not.include('fused');
+      expect(tf.memory().numTensors).to.equal(before);
     } finally {
-      optimized.dispose();
+      model.dispose();
     }
-    expect(tf.memory().numTensors).to.equal(before);
-    model.dispose();
-    x.dispose();
   });
 
   it('disabling fold-batchnorm keeps every BatchNorm, at the layer level and in the kernel graph', async () => {
