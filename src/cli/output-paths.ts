@@ -8,13 +8,13 @@ async function kindOf(p: string): Promise<'folder' | 'file' | undefined> {
   return stat === undefined ? undefined : stat.isDirectory() ? 'folder' : 'file';
 }
 
-/** The nearest folder at or above `p` that exists; a file on the way is a usage error naming `flag`. */
-async function nearestFolder(p: string, flag: string): Promise<string> {
+/** The nearest folder at or above `p` that exists; a file on the way is a usage error naming `flag` and `target`. */
+async function nearestFolder(p: string, flag: string, target: string): Promise<string> {
   for (let at = p; ; at = path.dirname(at)) {
     const kind = await kindOf(at);
     if (kind === 'folder') return at;
-    if (kind === 'file' && at !== p)
-      throw new ConfigError(`${flag} ${p}: ${at} is a file, so nothing can be written under it. Choose another path.`);
+    if (kind === 'file')
+      throw new ConfigError(`${flag} ${target}: ${at} is a file, so nothing can be written under it. Choose another path.`);
     if (path.dirname(at) === at) return at;
   }
 }
@@ -47,7 +47,7 @@ export async function checkOutFolder(out: string, inputModelJson: string): Promi
   }
   const kind = await kindOf(abs);
   if (kind === 'file') throw new ConfigError(`--out ${abs} is a file. Pass a folder path (it is created when missing).`);
-  const parent = await nearestFolder(kind === 'folder' ? path.dirname(abs) : abs, '--out');
+  const parent = await nearestFolder(kind === 'folder' ? path.dirname(abs) : abs, '--out', abs);
   await mustBeWritable(parent, '--out', abs);
   if (kind === 'folder') await mustBeWritable(abs, '--out', abs);
 }
@@ -56,5 +56,5 @@ export async function checkOutFolder(out: string, inputModelJson: string): Promi
 export async function checkReportFile(file: string): Promise<void> {
   const abs = path.resolve(file);
   if ((await kindOf(abs)) === 'folder') throw new ConfigError(`--report ${abs} is a folder. Pass the path of the HTML file to write.`);
-  await mustBeWritable(await nearestFolder(path.dirname(abs), '--report'), '--report', abs);
+  await mustBeWritable(await nearestFolder(path.dirname(abs), '--report', abs), '--report', abs);
 }

@@ -90,6 +90,14 @@ async function newestOf(parent: string, names: readonly string[]): Promise<strin
   return stats.sort((a, b) => b.t - a.t)[0]!.n;
 }
 
+/** The folder an interrupted swap set aside in place of `target` (missing now), or undefined. */
+export async function interruptedSwapOf(target: string): Promise<string | undefined> {
+  const prefix = asidePrefix(path.basename(target));
+  const entries = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
+  const aside = entries.find((e) => e.startsWith(prefix) && pidOf(e, prefix) !== undefined);
+  return aside === undefined ? undefined : path.join(path.dirname(target), aside);
+}
+
 /**
  * Replaces the folder `target` (which exists) by `staging` (a complete new folder beside
  * it, from `stagingFolderFor`), after carrying over the old entries `options.carry` keeps.

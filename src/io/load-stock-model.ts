@@ -23,6 +23,11 @@ export async function loadStockModelFromDisk(modelPath: string, options: { conta
   if (!format) {
     throw new ModelFileError(`${jsonPath} is ${describeFormatField(artifacts)}, which Kiln cannot load: it takes ${formats.known()}.`);
   }
+  if (artifacts.weightSpecs === undefined) {
+    throw new ModelFileError(
+      `${jsonPath} has no weightsManifest, so the model's weights are missing (tf.js would build it with fresh random weights): re-export the model with its weights.`,
+    );
+  }
   try {
     return { format, model: await format.load(artifacts) };
   } catch (error) {

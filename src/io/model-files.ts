@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { describeError, ModelFileError } from '../core/errors.js';
 import { writeFilesAtomic, type FileToWrite, type WriteFilesAtomicOptions } from './atomic-write.js';
-import type { SwapStep } from './folder-swap.js';
+import { interruptedSwapOf, type SwapStep } from './folder-swap.js';
 import { resolveConfinedPath } from './confined-path.js';
 import { joinWeightData, weightSpecsByteLength } from './weight-bytes.js';
 
@@ -51,8 +51,11 @@ export async function resolveModelJsonPath(modelPath: string): Promise<string> {
     return stat.isDirectory() ? path.join(abs, MODEL_JSON) : abs;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') {
+      const aside = await interruptedSwapOf(abs);
       throw new ModelFileError(
-        `Model not found: ${abs} does not exist. Pass the path of a model.json file or of the folder that holds it.`,
+        aside
+          ? `Model not found: ${abs} does not exist, because a save into it was interrupted: the previous model is in ${aside}. The next save into ${abs} puts it back (or rename it back yourself).`
+          : `Model not found: ${abs} does not exist. Pass the path of a model.json file or of the folder that holds it.`,
         { cause: error },
       );
     }

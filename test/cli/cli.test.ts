@@ -352,6 +352,70 @@ describe('kiln CLI (end to end)', function () {
     });
   });
 
+  describe('output paths and model files are checked before any model work (exit 2)', () => {
+    const modelJson = () => path.join(modelDir, 'model.json');
+    const filesOf = async (dir: string) =>
+      Object.fromEntries(
+        await Promise.all((await fs.readdir(dir)).sort().map(async (f) => [f, (await fs.readFile(path.join(dir, f))).toString('base64')])),
+      );
+
+    for (const [what, out, message] of [
+      [
+        '--out ending in .json (the input model.json itself)',
+        () => modelJson(),
+        /--out .*model\.json: --out is the folder to write model\.json, its shards and kiln-report\.json into, not a \.json file/,
+      ],
+      [
+        '--out equal to the input model folder',
+        () => modelDir,
+        /--out .* is the folder of the input model .*: writing there would replace the model being read/,
+      ],
+      ['--out that holds the input model folder', () => root, /--out .* holds the folder of the input model/],
+    ] as const) {
+      it(`${what}: refused, the input model untouched`, async () => {
+        const before = await filesOf(modelDir);
+        const result = await runKiln(['optimize', modelJson(), '--config', smallConfig, '--out', out()]);
+        expectExit(result, 2);
+        expect(result.stderr, describeRun(result)).to.match(message);
+        expect(await filesOf(modelDir)).to.deep.equal(before);
+      });
+    }
+
+    it('--out that is an existing file, and --report under a file, fail before the run', async () => {
+      const file = await writeTemp('not-a-folder.txt', 'x');
+      const out = await runKiln(['optimize', modelJson(), '--config', smallConfig, '--out', file]);
+      expectExit(out, 2);
+      expect(out.stderr, describeRun(out)).to.match(/--out .*not-a-folder\.txt is a file\. Pass a folder path/);
+      const report = await runKiln(['optimize', modelJson(), '--config', smallConfig, '--report', path.join(file, 'report.html')]);
+      expectExit(report, 2);
+      expect(report.stderr, describeRun(report)).to.match(
+        /--report .*report\.html: .*not-a-folder\.txt is a file, so nothing can be written under it/,
+      );
+      expect(report.stdout, 'no decision table: the run never started').to.equal('');
+    });
+
+    for (const [what, json, message] of [
+      [
+        'a model.json of {}',
+        '{}',
+        /model\.json is a model\.json without a modelTopology, which Kiln cannot load: it takes tf\.LayersModel/,
+      ],
+      ['a model.json that is a list', '[]', /does not hold a JSON object/],
+      ['a model.json without weightsManifest', null, /has no weightsManifest, so the model's weights are missing/],
+    ] as const) {
+      it(`${what}: says what is missing`, async () => {
+        const dir = path.join(root, `bad-${what.replace(/\W+/g, '-')}`);
+        await fs.mkdir(dir, { recursive: true });
+        const original = JSON.parse(await fs.readFile(modelJson(), 'utf8')) as Record<string, unknown>;
+        const text = json ?? JSON.stringify({ ...original, weightsManifest: undefined });
+        await fs.writeFile(path.join(dir, 'model.json'), text);
+        const result = await runKiln(['optimize', path.join(dir, 'model.json'), '--config', smallConfig]);
+        expectExit(result, 2);
+        expect(result.stderr, describeRun(result)).to.match(message);
+      });
+    }
+  });
+
   describe('a candidate that fails', () => {
     const failingConfig = (fallback: boolean) =>
       [
