@@ -23,7 +23,6 @@ function formattedFiles(): string[] {
 
 describe('architecture: formatting', () => {
   it('every source file is as Prettier writes it (run `npm run format` to fix)', async function () {
-    this.timeout(120_000);
     const files = formattedFiles();
     expect(files.length).to.be.greaterThan(250);
     const unformatted: string[] = [];

@@ -56,8 +56,6 @@ function expectReportShape(report: Report): void {
 }
 
 describe('kiln CLI (end to end)', function () {
-  this.timeout(60_000);
-
   let root: string; // temp folder for the whole suite
   let modelDir: string; // a tiny dense model saved with saveModelToDisk
   let smallConfig: string;

@@ -11,7 +11,6 @@ import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { expectClose, predictions, smallModel, snapshot, tempLeftovers } from './helpers.js';
 
 describe('io/model-files', function () {
-  this.timeout(20000);
   let root: string | undefined;
   let tmp: string;
 

@@ -33,7 +33,6 @@ const PASSES: Record<ConformanceCheckId, string> = Object.fromEntries(
 ) as Record<ConformanceCheckId, string>;
 
 describe('the conformance kit (tfjs-kiln/testing) catches broken plugins', function () {
-  this.timeout(60_000);
   const container = rootContainer.createChildContainer();
   registerBrokenPlugins(container);
   const meta = (name: string) => ({ name, kind: 'test', objective: 'latency' as const, description: `kit test: ${name}` });

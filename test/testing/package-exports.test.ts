@@ -17,8 +17,6 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const requireHere = createRequire(path.join(ROOT, 'package.json'));
 
 describe('package entry points (package.json exports)', function () {
-  this.timeout(60_000);
-
   it('tfjs-kiln and tfjs-kiln/testing resolve to the built modules, each with its type declarations', () => {
     expect(requireHere.resolve('tfjs-kiln')).to.equal(path.join(ROOT, 'dist/src/index.js'));
     expect(requireHere.resolve('tfjs-kiln/testing')).to.equal(path.join(ROOT, 'dist/src/testing/index.js'));

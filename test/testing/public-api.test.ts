@@ -161,8 +161,6 @@ function pages(): { file: string; text: string }[] {
 }
 
 describe('the public API of tfjs-kiln matches the README', function () {
-  this.timeout(60_000);
-
   it('exports exactly the documented runtime names, no internals', () => {
     expect(Object.keys(kiln).sort()).to.deep.equal([...RUNTIME_EXPORTS].sort());
   });

@@ -34,7 +34,6 @@ interface Report {
 }
 
 describe('kiln optimize with a mixed-precision pipeline (end to end)', function () {
-  this.timeout(60_000);
   let root: string;
   let model: tf.LayersModel;
 

@@ -254,8 +254,6 @@ describe('mixed-precision: calibration (layer input moments)', () => {
 });
 
 describe('mixed-precision: rounding through the plugin', function () {
-  this.timeout(60_000);
-
   it('a model with branches and a depthwise conv: error feedback where calibration covers the kernel, nearest with the reason elsewhere', async () => {
     const input = tf.input({ shape: [8, 8, 8] }); // every kernel >= 1024 elements (minElements)
     const he = (seed: number) => tf.initializers.heNormal({ seed });

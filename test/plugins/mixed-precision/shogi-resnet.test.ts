@@ -24,7 +24,6 @@ const LARGE_WEIGHTS = 11; // 9 3x3 convs, policy_conv (1728), value_dense (5184)
 const RUN = { backend: { preference: ['wasm'] }, benchmark: { warmup: 1, iterations: 5, endToEnd: false } };
 
 describe('mixed-precision on the demo shogi ResNet', function () {
-  this.timeout(120_000);
   let model: tf.LayersModel;
   let x: tf.Tensor;
   let dir: string;

@@ -31,7 +31,6 @@ const { optimize } = require('./dist/src/index.js');
 
 describe('backend-wasm-threads in a process of its own', () => {
   it('lets a process that used it and returned exit by itself within a few seconds', async function () {
-    this.timeout(90_000);
     const child = spawn(process.execPath, ['-e', SCRIPT], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
