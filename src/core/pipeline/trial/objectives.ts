@@ -3,6 +3,7 @@ import type { KilnModel } from '../../kiln-model.js';
 import type { BenchmarkResult } from '../../benchmark/benchmarker.js';
 import { modelBytes } from '../model-bytes.js';
 import type { RunContext } from '../run-context.js';
+import { formatRatio } from './format-ratio.js';
 import { round, type TrialRecord } from './trial-record.js';
 
 /** What a candidate that validated and benchmarked is judged on. */
@@ -31,12 +32,12 @@ function judgeLatency({ bench, run, accuracy }: ObjectiveEvidence): ObjectiveVer
   if (!(speedup >= run.minSpeedup)) {
     return {
       met: false,
-      reason: `not faster: ${speedup.toFixed(2)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)`,
+      reason: `not faster: ${formatRatio(speedup, run.minSpeedup)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)`,
     };
   }
   return {
     met: true,
-    reason: `${speedup.toFixed(2)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), ${accuracy}`,
+    reason: `${formatRatio(speedup, run.minSpeedup)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), ${accuracy}`,
   };
 }
 
@@ -47,9 +48,12 @@ function judgeSize({ current, candidate, run, record, accuracy }: ObjectiveEvide
   const gain = before / after;
   Object.assign(record.metrics, { bytesBefore: before, bytesAfter: after, sizeGain: round(gain, 3) });
   if (!(gain >= run.minSizeGain)) {
-    return { met: false, reason: `not smaller: ${gain.toFixed(2)}x (${before} -> ${after} bytes), below the required ${run.minSizeGain}x` };
+    return {
+      met: false,
+      reason: `not smaller: ${formatRatio(gain, run.minSizeGain)}x (${before} -> ${after} bytes), below the required ${run.minSizeGain}x`,
+    };
   }
-  return { met: true, reason: `${gain.toFixed(2)}x smaller (${before} -> ${after} bytes), ${accuracy}` };
+  return { met: true, reason: `${formatRatio(gain, run.minSizeGain)}x smaller (${before} -> ${after} bytes), ${accuracy}` };
 }
 
 /** memory: Kiln does not measure peak memory, so it cannot say the objective is met; never judged as size. */

@@ -6,6 +6,7 @@ import type { ExecutionEngine } from '../../../core/engines/execution-engine.js'
 import { CandidateRejectedError } from '../../../core/errors.js';
 import type { KilnModel } from '../../../core/kiln-model.js';
 import { WASM_ENGINE } from '../../../engines/tfjs/built-in-engines.js';
+import { formatRatio } from '../../../core/pipeline/trial/format-ratio.js';
 import { TfjsBackendEngine } from '../../../engines/tfjs/tfjs-backend-engine.js';
 import type { PluginContext } from '../../../core/plugin.js';
 import { Plugin } from '../../../core/plugin-decorator.js';
@@ -99,10 +100,10 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
       const figures = `median ${one.timing.medianMs.toFixed(3)} ms on wasm, ${many.timing.medianMs.toFixed(3)} ms on wasm-threads${threads ? ` with ${threads} threads` : ''}, ${iterations} interleaved runs`;
       if (!(speedup >= minSpeedup)) {
         throw new CandidateRejectedError(
-          `not faster than single-threaded wasm: ${speedup.toFixed(2)}x, below the required ${minSpeedup}x (${figures})`,
+          `not faster than single-threaded wasm: ${formatRatio(speedup, minSpeedup)}x, below the required ${minSpeedup}x (${figures})`,
         );
       }
-      context.note(`${speedup.toFixed(2)}x faster than single-threaded wasm (${figures})`);
+      context.note(`${formatRatio(speedup, minSpeedup)}x faster than single-threaded wasm (${figures})`);
     } finally {
       single.dispose();
     }
