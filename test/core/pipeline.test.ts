@@ -149,10 +149,10 @@ describe('pipeline: a plugin that damages the model Kiln kept, or the engine sta
     const { model: optimized, report } = await optimize(model, {
       sampleInputs: [x],
       container: child,
-      config: onWasmThen('mutates-target', 'faster'),
+      config: onWasmThen('mutates', 'faster'),
     });
     try {
-      const d = report.decisions.find((e) => e.plugin === 'mutates-target')!;
+      const d = report.decisions.find((e) => e.plugin === 'mutates')!;
       expect(d.status).to.equal('failed');
       expect(d.reason).to.match(
         /^mutated the model Kiln had kept \(LayersModel\.predict on wasm: conv2d\w*\/kernel\); their values were restored/,

@@ -89,7 +89,8 @@ export function registerBrokenPlugins(container: DependencyContainer) {
     }
   }
 
-  @Plugin(meta('mutates', "writes into the user's weights"), { container })
+  /** Writes zeros into the model it is handed: the user's on cpu, Kiln's kept copy once a backend was kept. */
+  @Plugin(meta('mutates', 'writes into the weights of the model it is given'), { container })
   class MutatesPlugin implements OptimizationPlugin {
     isAvailable() {
       return AVAILABLE;
@@ -161,19 +162,6 @@ export function registerBrokenPlugins(container: DependencyContainer) {
     }
   }
 
-  /** Writes zeros into the model it is handed (Kiln's kept copy once a backend was kept), then returns a wrapper. */
-  @Plugin(meta('mutates-target', 'writes into the model it is given'), { container })
-  class MutatesTargetPlugin implements OptimizationPlugin {
-    isAvailable() {
-      return AVAILABLE;
-    }
-    async apply(target: KilnModel) {
-      const w = target.layersModel!.weights[0]!.read() as tf.Variable;
-      tf.tidy(() => w.assign(tf.zerosLike(w)));
-      return new WrappedModel(target, (x) => target.predict(x));
-    }
-  }
-
   /** Disposes the model it is handed, then throws. */
   @Plugin(meta('disposes-target', 'disposes the model it is given, then throws'), { container })
   class DisposesTargetPlugin implements OptimizationPlugin {
@@ -225,7 +213,6 @@ export function registerBrokenPlugins(container: DependencyContainer) {
     LeaksPlugin,
     UnavailablePlugin,
     FasterPlugin,
-    MutatesTargetPlugin,
     DisposesTargetPlugin,
     DestroysTargetPlugin,
     LateBackendSwitchPlugin,

@@ -59,9 +59,9 @@ export class CandidateTrial {
 
   async run(spec: CandidateSpec, current: KilnModel, run: RunContext): Promise<TrialOutcome> {
     const record = new TrialRecord(spec.slot, spec.meta);
-    const backendBefore = run.homeBackend;
-    await restoreBackend(backendBefore, BACKEND_SETTLE_MS);
-    const unavailable = await this.checkAvailability(spec, run, record, backendBefore);
+    const home = run.homeBackend;
+    await restoreBackend(home, BACKEND_SETTLE_MS);
+    const unavailable = await this.checkAvailability(spec, run, record, home);
     if (unavailable) return { decision: unavailable };
 
     let guards: ModelGuards;
@@ -74,7 +74,7 @@ export class CandidateTrial {
     const tensorsBefore = tf.memory().numTensors;
     let outcome: TrialOutcome;
     try {
-      outcome = await this.judge(spec, current, run, record, guards, backendBefore, (made) => (candidate = made));
+      outcome = await this.judge(spec, current, run, record, guards, home, (made) => (candidate = made));
     } catch (error) {
       const stop = error instanceof TrialStop ? error : new TrialStop('failed', describeError(error), error);
       if (candidate && candidate !== current) candidate.dispose();
@@ -92,11 +92,11 @@ export class CandidateTrial {
     run: RunContext,
     record: TrialRecord,
     guards: ModelGuards,
-    backendBefore: string,
+    home: string,
     made: (candidate: KilnModel) => void,
   ): Promise<TrialOutcome> {
     const shielded = shieldFromDispose(current);
-    const returned = await this.apply(spec, shielded, current, run, record, backendBefore);
+    const returned = await this.apply(spec, shielded, current, run, record, home);
     const candidate = returned === shielded ? current : returned;
     made(candidate);
     stopOnDamage(guards);
@@ -130,12 +130,7 @@ export class CandidateTrial {
   }
 
   /** The plugin's own availability check, under its time limit; a decision when it is not available (or the check threw). */
-  private async checkAvailability(
-    spec: CandidateSpec,
-    run: RunContext,
-    record: TrialRecord,
-    backendBefore: string,
-  ): Promise<Decision | undefined> {
+  private async checkAvailability(spec: CandidateSpec, run: RunContext, record: TrialRecord, home: string): Promise<Decision | undefined> {
     try {
       const availability = await withTimeLimit(
         async () => spec.plugin.isAvailable({ mode: run.mode }),
@@ -148,7 +143,7 @@ export class CandidateTrial {
       const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
       return record.decide('failed', timedOut ? describeError(error) : `availability check threw: ${describeError(error)}`, error);
     } finally {
-      await restoreBackend(backendBefore, BACKEND_SETTLE_MS);
+      await restoreBackend(home, BACKEND_SETTLE_MS);
     }
   }
 
@@ -163,7 +158,7 @@ export class CandidateTrial {
     current: KilnModel,
     run: RunContext,
     record: TrialRecord,
-    backendBefore: string,
+    home: string,
   ): Promise<KilnModel> {
     const started = performance.now();
     try {
@@ -182,7 +177,7 @@ export class CandidateTrial {
       const timedOut = error instanceof KilnError && error.code === 'TIME_LIMIT';
       throw new TrialStop('failed', timedOut ? `${describeError(error)}: rolled back` : `apply threw: ${describeError(error)}`, error);
     } finally {
-      await restoreBackend(backendBefore, BACKEND_SETTLE_MS);
+      await restoreBackend(home, BACKEND_SETTLE_MS);
     }
   }
 

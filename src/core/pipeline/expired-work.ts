@@ -44,7 +44,7 @@ export function guardBackendSwitches(logger: Logger): () => void {
     engine.setBackend = function guardedSetBackend(this: unknown, name: string): Promise<boolean> {
       const late = expiredWork();
       if (late) {
-        for (const l of loggers.slice(-1)) l.warn(`${late} switched the tf.js backend to "${name}" after its time limit; Kiln ignored it`);
+        loggers.at(-1)?.warn(`${late} switched the tf.js backend to "${name}" after its time limit; Kiln ignored it`);
         return Promise.resolve(false);
       }
       return original!.call(this, name);

@@ -174,7 +174,7 @@ export class Pipeline {
           state.current = outcome.model;
           winner = meta.name;
         }
-        if (outcome.keptModelLost) winner = goBackToIntactModel(state, meta.name, winner);
+        if (outcome.keptModelLost) goBackToIntactModel(state, meta.name);
       }
       state.decisions.push(decision);
       observer?.decided?.(decision);
@@ -305,9 +305,9 @@ function isIntact(model: KilnModel): boolean {
 /**
  * A candidate disposed weights of the model Kiln had kept: goes back to the last kept model
  * that is intact (else the user's own), marking each lost one's decision `failed` with the
- * culprit named. Returns the slot's winner afterwards (undefined when it was lost).
+ * culprit named.
  */
-function goBackToIntactModel(state: RunState, culprit: string, winner: string | undefined): string | undefined {
+function goBackToIntactModel(state: RunState, culprit: string): void {
   while (state.kept.length && !isIntact(state.current)) {
     const lost = state.kept.pop()!;
     try {
@@ -324,11 +324,9 @@ function goBackToIntactModel(state: RunState, culprit: string, winner: string | 
         reason: `applied, then lost: ${culprit} disposed its weights (${decision.reason})`,
       };
       if (at >= 0) state.decisions[at] = amended;
-      if (winner === decision.plugin) winner = undefined;
     }
     state.current = state.kept.at(-1) ?? state.baseline;
   }
-  return winner;
 }
 
 /** `LayersModel.predict`: what the user's model runs by itself. */

@@ -22,8 +22,8 @@ export class SourceWeightsGuard {
 
   /** Throws SOURCE_CHANGED, naming the weights, when any weight of the source (not disposed) holds new data. */
   check(): void {
+    if (!this.watched.some((w) => w.value.dataId !== w.dataId && !w.value.isDisposed)) return;
     const changed = this.watched.filter((w) => !w.value.isDisposed && w.value.dataId !== w.dataId).map((w) => w.name);
-    if (!changed.length) return;
     const names = `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? `, and ${changed.length - 3} more` : ''}`;
     throw new KilnError(
       'SOURCE_CHANGED',
