@@ -58,7 +58,7 @@ export type { ModelFormat, ModelWeight, StockModel } from './core/formats/model-
 export { EngineRegistry, registerEngine } from './core/engines/engine-registry.js';
 export { EngineManager } from './core/engines/engine-manager.js';
 export type { EngineStartContext, ExecutionEngine } from './core/engines/execution-engine.js';
-export { cloneLayersModel, LayersKilnModel, layersModelFormat } from './formats/index.js';
+export { cloneLayersModel, GraphKilnModel, graphModelFormat, LayersKilnModel, layersModelFormat } from './formats/index.js';
 export {
   BUILT_IN_ENGINES,
   CPU_ENGINE,
@@ -141,6 +141,8 @@ export {
 // Model files on disk.
 export {
   diskModelIO,
+  loadGraphModelFromDisk,
+  loadLayersModelFromDisk,
   loadModelFromDisk,
   loadStockModelFromDisk,
   saveArtifactsToDisk,

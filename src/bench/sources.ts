@@ -2,7 +2,7 @@ import { basename, dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors.js';
 import { syntheticSampleInputs } from '../core/validation/validation-inputs.js';
-import { loadModelFromDisk, resolveModelJsonPath } from '../io/model-files.js';
+import { loadLayersModelFromDisk, resolveModelJsonPath } from '../io/model-files.js';
 import { listZoo, ZOO, zooSampleInputs, type ZooName } from '../zoo/index.js';
 
 /** A model the suite measures: built fresh (seeded, or loaded from disk) as often as needed. */
@@ -64,7 +64,7 @@ async function fileSource(target: string): Promise<BenchSource> {
   return {
     name,
     description: jsonPath,
-    build: () => loadModelFromDisk(path),
+    build: () => loadLayersModelFromDisk(path),
     sampleInputs: (model, batch, seed) =>
       syntheticSampleInputs(
         model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })),

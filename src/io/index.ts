@@ -4,7 +4,8 @@ export type { FileData, FileToWrite, WriteFilesAtomicOptions } from './atomic-wr
 export { resolveConfinedPath } from './confined-path.js';
 export {
   diskModelIO,
-  loadModelFromDisk,
+  loadGraphModelFromDisk,
+  loadLayersModelFromDisk,
   MODEL_JSON,
   resolveModelJsonPath,
   saveArtifactsToDisk,
@@ -12,5 +13,5 @@ export {
   SHARD_BYTES,
 } from './model-files.js';
 export type { DiskModelIOOptions } from './model-files.js';
-export { loadStockModelFromDisk } from './load-stock-model.js';
+export { loadModelFromDisk, loadStockModelFromDisk } from './load-stock-model.js';
 export { dtypeByteWidth, elementCount, weightSpecByteLength, weightSpecsByteLength } from './weight-bytes.js';

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import * as tfjs from '@tensorflow/tfjs';
 import type * as tf from '@tensorflow/tfjs';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { describeError, ModelFileError } from '../core/errors.js';
@@ -40,9 +41,27 @@ export async function loadStockModelFromDisk(modelPath: string, options: { conta
 }
 
 function describeFormatField(artifacts: tf.io.ModelArtifacts): string {
-  if (artifacts.format === 'graph-model') return 'a graph model (format "graph-model"; graph models need tf.loadGraphModel)';
   if (typeof artifacts.format === 'string') return `a model of format "${artifacts.format}"`;
   return artifacts.modelTopology === undefined
     ? 'a model.json without a modelTopology'
     : 'a model.json of no format Kiln knows (no "format" field, and its modelTopology is not a Keras model config)';
+}
+
+/**
+ * Loads a `tf.LayersModel` or a `tf.GraphModel` from a model.json file or its folder
+ * (the format read from model.json), without tfjs-node. For a format a plugin
+ * registered, use {@link loadStockModelFromDisk}, which also returns the adapter.
+ *
+ * @throws ModelFileError as {@link loadStockModelFromDisk} does.
+ */
+export async function loadModelFromDisk(
+  modelPath: string,
+  options: { container?: DependencyContainer } = {},
+): Promise<tf.LayersModel | tf.GraphModel> {
+  const { format, model } = await loadStockModelFromDisk(modelPath, options);
+  if (model instanceof tfjs.LayersModel || model instanceof tfjs.GraphModel) return model;
+  format.dispose(model);
+  throw new ModelFileError(
+    `${path.resolve(modelPath)} is a ${format.displayName} (format "${format.name}"), which is neither a tf.LayersModel nor a tf.GraphModel: load it with loadStockModelFromDisk.`,
+  );
 }

@@ -291,20 +291,56 @@ function asModelFileError(error: unknown, what: string): ModelFileError {
 
 /**
  * Load a `tf.LayersModel` from a model.json file or its folder, without tfjs-node.
+ * (`loadModelFromDisk` loads either format; `loadGraphModelFromDisk` graph models.)
  *
- * @throws ModelFileError for unreadable, unsafe or inconsistent files, and for topologies tfjs
- *   cannot build.
+ * @throws ModelFileError for unreadable, unsafe or inconsistent files, for a graph model, and for
+ *   topologies tfjs cannot build.
  */
-export async function loadModelFromDisk(modelPath: string, options: { strict?: boolean } = {}): Promise<tf.LayersModel> {
-  try {
-    return await tf.loadLayersModel(diskModelIO(modelPath), options);
-  } catch (error) {
-    throw asModelFileError(
-      error,
-      `Cannot build a LayersModel from ${path.resolve(modelPath)}: check it is a TensorFlow.js layers model ` +
-        '(graph models need tf.loadGraphModel)',
+export async function loadLayersModelFromDisk(modelPath: string, options: { strict?: boolean } = {}): Promise<tf.LayersModel> {
+  const artifacts = await diskModelIO(modelPath).load!();
+  if (isGraphModelJson(artifacts)) {
+    throw new ModelFileError(
+      `${path.resolve(modelPath)} is a graph model (tf.GraphModel), not a layers model: load it with loadGraphModelFromDisk or loadModelFromDisk.`,
     );
   }
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory(artifacts), options);
+  } catch (error) {
+    throw asModelFileError(error, `Cannot build a LayersModel from ${path.resolve(modelPath)}: check it is a TensorFlow.js layers model`);
+  }
+}
+
+/**
+ * Load a `tf.GraphModel` (tfjs-converter's format) from a model.json file or its folder,
+ * without tfjs-node. Its weights keep the storage they shipped with when it is saved again.
+ *
+ * @throws ModelFileError for unreadable, unsafe or inconsistent files, for a layers model, and
+ *   for graphs tfjs cannot build.
+ */
+export async function loadGraphModelFromDisk(modelPath: string): Promise<tf.GraphModel> {
+  const artifacts = await diskModelIO(modelPath).load!();
+  if (!isGraphModelJson(artifacts)) {
+    throw new ModelFileError(
+      `${path.resolve(modelPath)} is not a graph model (its format is ${JSON.stringify(artifacts.format ?? null)} and its modelTopology has no "node" list): ` +
+        'load a layers model with loadLayersModelFromDisk or loadModelFromDisk.',
+    );
+  }
+  if (artifacts.weightSpecs === undefined) {
+    throw new ModelFileError(
+      `${path.resolve(modelPath)} has no weightsManifest, so the graph's weights are missing: re-convert the model with its weights.`,
+    );
+  }
+  try {
+    return await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+  } catch (error) {
+    throw asModelFileError(error, `Cannot build a GraphModel from ${path.resolve(modelPath)}: check it is a TensorFlow.js graph model`);
+  }
+}
+
+/** Whether model.json is tfjs-converter's graph format: `format: "graph-model"` or a GraphDef topology (`node`). */
+function isGraphModelJson(artifacts: tf.io.ModelArtifacts): boolean {
+  const topology = artifacts.modelTopology as { node?: unknown } | undefined;
+  return artifacts.format === 'graph-model' || (isRecord(topology) && Array.isArray(topology.node));
 }
 
 /**
@@ -322,11 +358,12 @@ export async function saveArtifactsToDisk(artifacts: tf.io.ModelArtifacts, dir: 
 }
 
 /**
- * Save a `tf.LayersModel` as `model.json` plus weight shards into `dir` (atomically, as a group).
+ * Save a `tf.LayersModel` or a `tf.GraphModel` as `model.json` plus weight shards into `dir`
+ * (atomically, as a group). A graph model's weights keep the storage it was loaded with.
  *
  * @throws ModelFileError when the files cannot be written; the previous model in `dir` is kept.
  */
-export async function saveModelToDisk(model: tf.LayersModel, dir: string, options: DiskModelIOOptions = {}): Promise<void> {
+export async function saveModelToDisk(model: tf.LayersModel | tf.GraphModel, dir: string, options: DiskModelIOOptions = {}): Promise<void> {
   try {
     await model.save(diskModelIO(dir, options));
   } catch (error) {

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import type { PluginListing } from '../../src/cli/commands/plugins-command.js';
-import { loadModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
+import { loadLayersModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
 
@@ -240,7 +240,7 @@ describe('kiln CLI (end to end)', function () {
       expectReportShape(report);
 
       // The saved model loads back and computes what the original computed.
-      const reloaded = await loadModelFromDisk(out);
+      const reloaded = await loadLayersModelFromDisk(out);
       try {
         const y = reloaded.predict(probe) as tf.Tensor;
         const actual = Array.from(await y.data());

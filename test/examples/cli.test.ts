@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { buildShogiResNet, loadModelFromDisk } from '../../src/index.js';
+import { buildShogiResNet, loadLayersModelFromDisk } from '../../src/index.js';
 import { main, type CliExampleResult } from '../../examples/04-cli/cli.js';
 import { comparePredictions } from '../helpers/predictions.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
@@ -36,7 +36,7 @@ describe('examples/04-cli (smoke)', () => {
 
   it('the written model loads back and predicts what the original does', async () => {
     const original = buildShogiResNet({ blocks: 1, channels: 16 });
-    const written = await loadModelFromDisk(result.outDir);
+    const written = await loadLayersModelFromDisk(result.outDir);
     const x = tf.randomNormal([2, 9, 9, 46], 0, 1, 'float32', 5);
     try {
       comparePredictions<tf.Tensor[]>(original, written, x, (a, b) =>

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { ModelFileError } from '../../src/core/errors.js';
-import { diskModelIO, loadModelFromDisk, saveModelToDisk } from '../../src/io/index.js';
+import { diskModelIO, loadLayersModelFromDisk, saveModelToDisk } from '../../src/io/index.js';
 import { expectRejects } from '../helpers/expect-rejects.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { expectClose, predictions, smallModel, snapshot, tempLeftovers } from './helpers.js';
@@ -53,7 +53,7 @@ describe('io/model-files', function () {
       expect(json.weightsManifest[0].paths).to.deep.equal(['group1-shard1of1.bin']);
       expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).to.have.length(4);
 
-      const loaded = await loadModelFromDisk(dir);
+      const loaded = await loadLayersModelFromDisk(dir);
       expectClose(predictions(loaded), expected);
       loaded.dispose();
     });
@@ -61,7 +61,7 @@ describe('io/model-files', function () {
     it('loads by the model.json path as well as by folder', async () => {
       const dir = path.join(tmp, 'm');
       const expected = await savedModel(dir, 2);
-      const loaded = await loadModelFromDisk(path.join(dir, 'model.json'));
+      const loaded = await loadLayersModelFromDisk(path.join(dir, 'model.json'));
       expectClose(predictions(loaded), expected);
       loaded.dispose();
     });
@@ -91,7 +91,7 @@ describe('io/model-files', function () {
       expect((await fs.stat(path.join(dir, 'group1-shard1of2.bin'))).size).to.equal(4 * 1024 * 1024);
       expect((await fs.stat(path.join(dir, 'group1-shard2of2.bin'))).size).to.equal((1100 * 1000 + 1000) * 4 - 4 * 1024 * 1024);
 
-      const loaded = await loadModelFromDisk(dir);
+      const loaded = await loadLayersModelFromDisk(dir);
       const [a, b] = [model.getWeights()[0], loaded.getWeights()[0]];
       expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).to.equal(0);
 
@@ -156,7 +156,7 @@ describe('io/model-files', function () {
       });
       const before = await snapshot(tmp);
       await expectRejects(
-        loadModelFromDisk(dir),
+        loadLayersModelFromDisk(dir),
         /weightsManifest entry "\.\.\/evil\.bin" in .*model\.json points outside the model folder: paths must be relative to the model folder/,
         ModelFileError,
       );
@@ -185,7 +185,7 @@ describe('io/model-files', function () {
         json.weightsManifest[0].paths = ['linked.bin'];
       });
       await expectRejects(
-        loadModelFromDisk(dir),
+        loadLayersModelFromDisk(dir),
         /"linked\.bin" .*resolves through a symlink to .*evil\.bin, outside the model folder: paths must be relative/,
         ModelFileError,
       );
@@ -197,7 +197,7 @@ describe('io/model-files', function () {
       await fs.mkdir(path.join(dir, 'sub'));
       await fs.rename(path.join(dir, 'group1-shard1of1.bin'), path.join(dir, 'sub', 'real.bin'));
       await fs.symlink(path.join('sub', 'real.bin'), path.join(dir, 'group1-shard1of1.bin'));
-      const loaded = await loadModelFromDisk(dir);
+      const loaded = await loadLayersModelFromDisk(dir);
       expectClose(predictions(loaded), expected);
       loaded.dispose();
     });
@@ -209,7 +209,7 @@ describe('io/model-files', function () {
       await savedModel(dir);
       await fs.rm(path.join(dir, 'group1-shard1of1.bin'));
       const error = await expectRejects(
-        loadModelFromDisk(dir),
+        loadLayersModelFromDisk(dir),
         /Weight shard "group1-shard1of1\.bin" listed in .*model\.json is missing/,
         ModelFileError,
       );
@@ -229,7 +229,7 @@ describe('io/model-files', function () {
       const size = (await fs.stat(shard)).size;
       await fs.truncate(shard, size - 4);
       const error = await expectRejects(
-        loadModelFromDisk(dir),
+        loadLayersModelFromDisk(dir),
         /model\.json's weightsManifest expects (\d+) bytes but the shards hold (\d+) .*group1-shard1of1\.bin.*: re-export or re-copy the model/,
         ModelFileError,
       );
@@ -242,7 +242,7 @@ describe('io/model-files', function () {
       const dir = path.join(tmp, 'm');
       await fs.mkdir(dir);
       await fs.writeFile(path.join(dir, 'model.json'), '{"modelTopology": ');
-      const error = await expectRejects(loadModelFromDisk(dir), /model\.json is not valid JSON \(.+\)/, ModelFileError);
+      const error = await expectRejects(loadLayersModelFromDisk(dir), /model\.json is not valid JSON \(.+\)/, ModelFileError);
       expect(error.message).to.contain(path.join(dir, 'model.json'));
     });
 
@@ -250,14 +250,14 @@ describe('io/model-files', function () {
       const dir = path.join(tmp, 'empty');
       await fs.mkdir(dir);
       await expectRejects(
-        loadModelFromDisk(dir),
+        loadLayersModelFromDisk(dir),
         /model\.json is missing: pass the path of a model\.json file or of the folder/,
         ModelFileError,
       );
     });
 
     it('reports a path that does not exist', async () => {
-      await expectRejects(loadModelFromDisk(path.join(tmp, 'nope')), /Model not found: .*nope does not exist/, ModelFileError);
+      await expectRejects(loadLayersModelFromDisk(path.join(tmp, 'nope')), /Model not found: .*nope does not exist/, ModelFileError);
     });
 
     it('reports string weights as unsupported', async () => {
@@ -266,7 +266,7 @@ describe('io/model-files', function () {
       await editModelJson(dir, (json) => {
         json.weightsManifest[0].weights[0].dtype = 'string';
       });
-      await expectRejects(loadModelFromDisk(dir), /has dtype 'string'.*not supported/, ModelFileError);
+      await expectRejects(loadLayersModelFromDisk(dir), /has dtype 'string'.*not supported/, ModelFileError);
     });
 
     it('wraps errors raised inside tf.loadLayersModel as ModelFileError', async () => {
@@ -276,7 +276,7 @@ describe('io/model-files', function () {
         json.modelTopology.config.layers[0].class_name = 'NoSuchLayer';
       });
       const error = await expectRejects(
-        loadModelFromDisk(dir),
+        loadLayersModelFromDisk(dir),
         /Cannot build a LayersModel from .*: check it is a TensorFlow\.js layers model/,
         ModelFileError,
       );
@@ -291,7 +291,7 @@ describe('io/model-files', function () {
       const first = await savedModel(dir, 1);
       const second = await savedModel(dir, 5);
       expect(second).to.not.deep.equal(first);
-      const loaded = await loadModelFromDisk(dir);
+      const loaded = await loadLayersModelFromDisk(dir);
       expectClose(predictions(loaded), second);
       loaded.dispose();
       expect(await tempLeftovers(tmp)).to.deep.equal([]);
@@ -317,7 +317,7 @@ describe('io/model-files', function () {
       expect(committed).to.deep.equal(['group1-shard1of1.bin']); // the shard really was replaced, then rolled back
       expect(await snapshot(tmp)).to.deep.equal(before);
       expect(await tempLeftovers(tmp)).to.deep.equal([]);
-      const loaded = await loadModelFromDisk(dir);
+      const loaded = await loadLayersModelFromDisk(dir);
       expectClose(predictions(loaded), first);
       loaded.dispose();
     });
