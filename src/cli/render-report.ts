@@ -20,7 +20,11 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
     style: { head: [], border: [] },
   });
   for (const d of report.decisions) table.push([String(d.slot), d.plugin, d.status, d.reason, figures(d)]);
-  const lines = [table.toString(), `Backend that ran: ${report.backend} (${report.final})`];
+  const lines = [
+    `Model: ${report.model.displayName} (${report.model.format})`,
+    table.toString(),
+    `Backend that ran: ${report.backend} (${report.final})`,
+  ];
   if (report.endToEnd) {
     const e = report.endToEnd;
     const verdict = e.speedup >= 1 ? `${e.speedup.toFixed(2)}x faster` : `${(1 / e.speedup).toFixed(2)}x slower`;

@@ -92,6 +92,7 @@ export function syntheticKilnReport(): KilnReport {
     kilnVersion: '0.0.0-test',
     tfjsVersion: '4.22.0',
     mode: 'inference',
+    model: { format: 'layers-model', displayName: 'tf.LayersModel' },
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 4321,
     backend: 'wasm',

@@ -95,7 +95,9 @@ export async function runAndPrint(
 export function optimizeCommand(): Command {
   return withRunFlags(
     new Command('optimize')
-      .description('optimise a model saved on disk (model.json and its weight shards; a LayersModel with the built-in formats)')
+      .description(
+        'optimise a model saved on disk (model.json and its weight shards; a tf.LayersModel or a tf.GraphModel with the built-in formats)',
+      )
       .argument('<model>', 'path of model.json, or of the folder that holds it')
       .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)')
       .option('--report <file>', 'write a self-contained HTML report (decision timeline, speedups, latencies, weight precisions)'),

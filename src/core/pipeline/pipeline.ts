@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { inject, injectable } from 'tsyringe';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { Benchmarker } from '../benchmark/benchmarker.js';
-import { describeError, OptimizationFailedError } from '../errors.js';
+import { describeError, InputError, OptimizationFailedError } from '../errors.js';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
 import type { Logger } from '../logger.js';
 import { PluginRegistry } from '../plugin-registry.js';
@@ -89,6 +89,13 @@ export class Pipeline {
     await this.startReference();
 
     const baseline = source.format.wrap(source.model, 'cpu', false, `plain tf.js: ${baselineCall(source)} on cpu`);
+    if (config.mode === 'training' && baseline.trainableVariables().length === 0) {
+      throw new InputError(
+        `mode is training, but the ${source.format.displayName} has no trainable weights to check gradients of` +
+          (source.format.name === 'graph-model' ? ' (graph models are inference-only: their weights are constants)' : '') +
+          '. Run Kiln with mode: inference (the config key `mode`).',
+      );
+    }
     const synthetic = options.sampleInputs === undefined;
     const samples = options.sampleInputs ? [...options.sampleInputs] : syntheticSampleInputs(baseline.inputs, config.validation.seed);
     let session: ValidationSession | undefined;
@@ -99,13 +106,13 @@ export class Pipeline {
       session = this.validator.prepare(baseline, samples, { ...config.validation, loss: options.loss }, config.mode);
       const run = this.runContext(source, samples, session, options);
       const state: RunState = { run, baseline, current: baseline, kept, keptBy: new Map(), decisions: [] };
-      const reportSoFar = () => this.report(startedAt, state.decisions, baseline, session, undefined);
+      const reportSoFar = () => this.report(source, startedAt, state.decisions, baseline, session, undefined);
       for (const [index, slot] of slots.entries()) await this.runSlot(index, slot, state, options.observer, reportSoFar);
       const { current, decisions } = state;
       const final = current !== baseline ? checkFinalModel(state, session, reportSoFar) : undefined;
       const endToEnd =
         current !== baseline && config.benchmark.endToEnd ? this.endToEnd(baseline, current, session, options.observer) : undefined;
-      const report = this.report(startedAt, decisions, current, session, endToEnd, state.run.budget, final);
+      const report = this.report(source, startedAt, decisions, current, session, endToEnd, state.run.budget, final);
       const follows = current.stock?.model === source.model;
       const guard = follows ? undefined : new SourceWeightsGuard(source, current.description);
       return { model: new OptimizedModel(current, kept, report.backend, guard), report };
@@ -243,6 +250,7 @@ export class Pipeline {
   }
 
   private report(
+    source: StockModel,
     startedAt: Date,
     decisions: Decision[],
     final: KilnModel,
@@ -255,6 +263,7 @@ export class Pipeline {
       kilnVersion: KILN_VERSION,
       tfjsVersion: tf.version.tfjs,
       mode: this.config.mode,
+      model: { format: source.format.name, displayName: source.format.displayName },
       startedAt: startedAt.toISOString(),
       durationMs: Date.now() - startedAt.getTime(),
       backend: session ? backendThatRan(final, session.sampleInputs) : final.backend,

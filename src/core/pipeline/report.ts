@@ -49,6 +49,8 @@ export interface KilnReport {
   readonly kilnVersion: string;
   readonly tfjsVersion: string;
   readonly mode: KilnMode;
+  /** The format of the model Kiln was given: its registered name (`graph-model`) and what users call it (`tf.GraphModel`). */
+  readonly model: { readonly format: string; readonly displayName: string };
   readonly startedAt: string;
   readonly durationMs: number;
   /** The backend whose kernels computed the final model's outputs (read off an output tensor). */
