@@ -24,7 +24,7 @@ export interface OptimizeOptions {
 }
 
 /**
- * Optimises a model of any registered format (a `tf.LayersModel` with the built-in
+ * Optimises a model of any registered format (a `tf.LayersModel` or a `tf.GraphModel` with the built-in
  * formats; anything else is an InputError naming the formats Kiln takes): runs the pipeline (backend selection, then the configured
  * or default plugins), keeping only what validates against the original and is
  * faster (or smaller). Returns a model whose `predict` works like the original's,
@@ -35,7 +35,7 @@ export interface OptimizeOptions {
  * const y = fast.predict(x);
  * ```
  */
-export async function optimize(model: tf.LayersModel | object, options: OptimizeOptions = {}): Promise<OptimizationResult> {
+export async function optimize(model: tf.LayersModel | tf.GraphModel | object, options: OptimizeOptions = {}): Promise<OptimizationResult> {
   const config =
     options.config instanceof KilnConfig
       ? options.config
