@@ -4,6 +4,7 @@ import { REPLAY, type ExecutorKind, type GraphExecutor } from './executors/execu
 import { countKernels, disposeGraphConstants, type KernelGraph } from './ir.js';
 import type { MemoryPlan } from './passes/memory-plan.js';
 import type { PassReport } from './passes/graph-pass.js';
+import { staleReadConstant, type ReadConstant } from './trace.js';
 
 /** Figures of one compiled signature, for reports and `explain`. */
 export interface PlanStats {
@@ -23,6 +24,8 @@ export interface PlanStats {
   readonly compiledMs?: number;
   /** Calls needed for the compile time to pay for itself (Infinity: never). */
   readonly breakEvenCalls?: number;
+  /** Tensors from before the trace whose values it read and baked in (a GraphModel's constant axes, shapes, paddings...): the plan is dropped and recompiled when one is disposed. */
+  readonly constantsRead?: number;
 }
 
 /** One signature's compiled graph and the executors that run it. */
@@ -37,10 +40,21 @@ export class CompiledPlan {
     private readonly executors: ReadonlyMap<ExecutorKind, GraphExecutor>,
     readonly mode: KilnMode,
     public stats: PlanStats,
+    /** Tensors from before the trace whose values it read (see `TraceResult.readConstants`): what `stale()` checks. */
+    readonly readConstants: readonly ReadConstant[] = [],
   ) {
     const replay = executors.get(REPLAY);
     if (!replay) throw new Error('a compiled plan needs the replay executor');
     this.replay = replay;
+  }
+
+  /**
+   * Why the plan no longer holds, or undefined: a tensor whose value the trace read
+   * and baked in (an attribute, a branch taken) was disposed or holds other data since.
+   * Cheap: a disposed flag and a data id compared per such tensor, nothing allocated.
+   */
+  stale(): string | undefined {
+    return this.readConstants.length ? staleReadConstant(this.readConstants) : undefined;
   }
 
   /** Runs the graph: the chosen executor for inference outside a tape, the replay under a tape. */

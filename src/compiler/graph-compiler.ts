@@ -93,8 +93,9 @@ export function compileSignature(
     compileMs: 0,
     executor: REPLAY as ExecutorKind,
     executorReason: notUsed.length ? `${REPLAY} (${notUsed.join('; ')})` : REPLAY,
+    constantsRead: first.readConstants.length,
   };
-  const plan = new CompiledPlan(first.graph, graph, memory, executors, settings.mode, stats);
+  const plan = new CompiledPlan(first.graph, graph, memory, executors, settings.mode, stats, first.readConstants);
   const mismatch = checkReplay(plan, inputs, outputs);
   if (mismatch) {
     plan.dispose();

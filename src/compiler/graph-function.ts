@@ -96,6 +96,7 @@ export class GraphFunction {
     const mode = this.currentMode();
     const key = signatureOf(inputs, tf.getBackend(), mode);
     const entry = this.cache.get(key);
+    if (entry?.kind === 'plan' && entry.plan.stale()) return this.recompileStale(key, entry.plan, inputs, mode);
     if (entry?.kind === 'plan') {
       const out = entry.plan.run(inputs, isRecordingGradients());
       if (isVerifiedCall(this.settings.verify, ++entry.replays)) return this.verifyCall(key, entry, inputs, out);
@@ -107,6 +108,29 @@ export class GraphFunction {
       return this.fn(...inputs);
     }
     return this.compileAndCall(key, inputs, mode);
+  }
+
+  /**
+   * A plan whose trace read a constant that has been disposed since (a GraphModel
+   * disposed, a captured tensor freed and rebound) is dropped, never replayed with the
+   * values it baked in: the call traces again, so the function's own code decides (it
+   * sees the new tensor, or throws on the disposed one: that error, prefixed with why the
+   * plan was dropped). The same signature again, so the recompile limit does not count
+   * it; under `strict` a CompileStrictError.
+   */
+  private recompileStale(key: string, plan: CompiledPlan, inputs: readonly tf.Tensor[], mode: KilnMode): tf.Tensor | tf.Tensor[] {
+    const why = plan.stale()!;
+    this.cache.delete(key);
+    plan.dispose();
+    if (this.settings.strict) throw new CompileStrictError(`strict: ${this.settings.name} would recompile for ${key}: ${why}`);
+    this.settings.logger.info(`${this.settings.name}: ${why}; recompiling ${key}`);
+    try {
+      return this.compileAndCall(key, inputs, mode);
+    } catch (error) {
+      // e.g. a disposed GraphModel's predict: the function's own error, with what made Kiln run it again
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`${this.settings.name}: ${why}; tracing the call again failed: ${message}`, { cause: error });
+    }
   }
 
   private compileAndCall(key: string, inputs: readonly tf.Tensor[], mode: KilnMode): tf.Tensor | tf.Tensor[] {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphBreak } from './graph-break.js';
 import type { GraphValue, KernelGraph, KernelNode, ReturnedSource, ValueId } from './ir.js';
+import { STATEFUL_KERNELS } from './passes/common-subexpressions.js';
 
 export interface TraceOptions {
   /** Layers of the traced model, to attribute kernels to the user's layer names. */
@@ -15,6 +16,31 @@ export interface TraceResult {
   readonly outputs: tf.Tensor | tf.Tensor[];
   /** Constants created during the call without a kernel, in creation order, with their values. */
   readonly createdConstants: readonly { readonly id: ValueId; readonly values: ArrayLike<number> }[];
+  /**
+   * Tensors that existed before the call (not its inputs, not variables) whose values
+   * the call read, directly or through kernels of constants only (a GraphModel's
+   * weights, which its executor reads for axes, shapes, paddings...): what was read is
+   * baked into the graph (kernel attributes, control flow), so a plan of this trace holds
+   * only while each of them is alive with the same data (`staleReadConstant`).
+   */
+  readonly readConstants: readonly ReadConstant[];
+}
+
+/** A tensor from before the call whose value the call read, and its data id then. */
+export interface ReadConstant {
+  readonly tensor: tf.Tensor;
+  readonly dataId: object;
+}
+
+/** Why a plan that baked in `readConstants` no longer holds (one was disposed, or holds other data), in words; undefined when it holds. */
+export function staleReadConstant(readConstants: readonly ReadConstant[]): string | undefined {
+  for (const c of readConstants) {
+    const t = c.tensor;
+    if (!t.isDisposed && t.dataId === c.dataId) continue;
+    const what = `a tensor the trace read as a constant (${t.dtype}[${t.shape.join(', ')}], tensor id ${t.id})`;
+    return `${what} was ${t.isDisposed ? 'disposed' : 'given other data'} since the trace, so the values baked into the plan may be stale`;
+  }
+  return undefined;
 }
 
 type Engine = {
@@ -43,9 +69,14 @@ export function isTracing(): boolean {
  * `engine.runKernel` call into a kernel graph. Nested kernel calls (a kernel that
  * runs kernels) are left to the outer one. Tensors the call uses are classified as
  * graph inputs, live variables, constants (captured, or created without a kernel,
- * copied and kept), or outputs of earlier nodes. What makes a replay unsafe is
- * recorded as a break: reading a value (through a Tensor method, the engine or a
- * backend), creating or assigning a variable, a
+ * copied and kept), or outputs of earlier nodes. Reading the value of a constant of
+ * the call (a tensor from before the call that is neither an input nor a variable, such
+ * as a GraphModel weight its executor reads for an axis or a shape; one created without
+ * a kernel; or a kernel output computed from those only) is safe to bake in: those from
+ * before the call are returned as `readConstants`, for the plan's guard. What makes a
+ * replay unsafe is recorded as a break: reading any other value (through a Tensor
+ * method, the engine or a backend; the reason names the input, variable or kernel it
+ * came from), creating or assigning a variable, a
  * kernel attribute that is not plain data, or a tensor made from a backend result
  * outside `engine.runKernel`.
  *
@@ -81,10 +112,19 @@ class TraceState {
   depth = 0;
   /** Above 0 while a value read that is already reported runs: the reads it makes below (Tensor.dataSync's backend.readSync) are its own. */
   reading = 0;
+  /** Tensors from before the call whose values were read as constants, with their data ids then. */
+  readonly readConstants = new Map<tf.Tensor, object>();
   readonly builder: GraphBuilder;
 
   constructor(inputs: readonly tf.Tensor[]) {
-    this.builder = new GraphBuilder(inputs, (t) => this.keepCopy(t));
+    // tensor ids only grow: one below this existed before the call
+    const firstIdOfCall = nextTensorId();
+    this.builder = new GraphBuilder(
+      inputs,
+      (t) => this.keepCopy(t),
+      (t) => (firstIdOfCall === undefined ? !this.createdInCall.has(t.id) : t.id < firstIdOfCall),
+      (t) => this.createdInCall.has(t.id),
+    );
   }
 
   /** Records a break, once per cause and reason. */
@@ -92,13 +132,24 @@ class TraceState {
     if (!this.breaks.some((x) => x.cause === b.cause && x.reason === b.reason)) this.breaks.push(b);
   }
 
-  /** Runs a read of values made by the user's code: a `value-read` break (outside recorded kernels and enclosing reads), then the read. */
-  read<T>(what: string, run: () => T): T {
+  /**
+   * Runs a read of values by the user's code (outside recorded kernels and enclosing
+   * reads). A read of a constant of the call (see {@link GraphBuilder.originOfRead}) is
+   * safe to bake in: the tensors from before the call that it depends on are noted in
+   * `readConstants`; a read of anything else is a `value-read` break naming where the
+   * value came from (the input, the variable, the kernel that made it).
+   */
+  read<T>(what: string, target: ReadTarget, run: () => T): T {
     if (this.depth > 0 || this.reading > 0) return run();
-    this.breakOnce({
-      cause: 'value-read',
-      reason: `a tensor value was read during the call (${what})${callSite()}; the replay could not follow what the code did with it`,
-    });
+    const origin = this.builder.originOfRead(target);
+    if (origin.constant) {
+      for (const t of origin.sources) if (!this.readConstants.has(t)) this.readConstants.set(t, t.dataId);
+    } else {
+      this.breakOnce({
+        cause: 'value-read',
+        reason: `a tensor value was read during the call (${what} of ${origin.what})${callSite()}; the replay could not follow what the code did with it`,
+      });
+    }
     this.reading++;
     try {
       return run();
@@ -229,7 +280,7 @@ function patchTensors(state: TraceState, patches: Patches): void {
       method,
       (original) =>
         function (this: tf.Tensor, ...args: unknown[]) {
-          return state.read(`${method}()`, () => original.apply(this, args));
+          return state.read(`${method}()`, { tensor: this }, () => original.apply(this, args));
         },
     );
   }
@@ -253,7 +304,7 @@ function patchBackendReads(state: TraceState, patches: Patches): void {
         method,
         (original) =>
           function (this: unknown, ...args: unknown[]) {
-            return state.read(`${owner}.${method}()`, () => original.apply(this, args));
+            return state.read(`${owner}.${method}()`, { dataId: args[0] }, () => original.apply(this, args));
           },
       );
     }
@@ -290,7 +341,23 @@ function finishTrace(state: TraceState, outputs: unknown): TraceResult {
   const createdConstants = state.builder
     .constantsFrom(state.createdInCall)
     .map((id) => ({ id, values: graph.values.get(id)!.constant!.dataSync() as ArrayLike<number> }));
-  return { graph, breaks: state.breaks, outputs: outputs as tf.Tensor | tf.Tensor[], createdConstants };
+  const readConstants = [...state.readConstants].map(([tensor, dataId]) => ({ tensor, dataId }));
+  return { graph, breaks: state.breaks, outputs: outputs as tf.Tensor | tf.Tensor[], createdConstants, readConstants };
+}
+
+/** What a value read reads: a tensor (Tensor.dataSync and co.), or a backend buffer (backend.readSync(dataId)). */
+type ReadTarget = { readonly tensor: tf.Tensor } | { readonly dataId: unknown };
+
+/** Where a read value comes from: a constant of the call (and the tensors from before the call it depends on), or what it depends on, in words. */
+type ReadOrigin = { readonly constant: true; readonly sources: readonly tf.Tensor[] } | { readonly constant: false; readonly what: string };
+
+/** A tensor neither from before the call, nor made by a recorded kernel, nor created without a kernel: where its values came from is unknown. */
+const MADE_OUTSIDE = 'a tensor made during the call outside any recorded kernel';
+
+/** The engine's next tensor id (tfjs 4.22 keeps it on the Engine class), or undefined where it is not there to see. */
+function nextTensorId(): number | undefined {
+  const next = (tf.engine().constructor as { nextTensorId?: unknown }).nextTensorId;
+  return typeof next === 'number' ? next : undefined;
 }
 
 /** Accumulates values and nodes while a call runs. */
@@ -299,17 +366,96 @@ class GraphBuilder {
   private readonly nodes: KernelNode[] = [];
   private readonly byTensorId = new Map<number, ValueId>();
   private readonly constantTensorIds = new Map<ValueId, number>();
+  /** For constants: the tensor the call used (the graph holds a kept copy). */
+  private readonly constantSources = new Map<ValueId, tf.Tensor>();
+  /** What a value depends on that makes it no constant ("input 0", 'variable "w"', "the random kernel RandomUniform"); absent for constants and values computed from constants only. */
+  private readonly dependsOn = new Map<ValueId, string>();
+  /** The value whose tensor holds each backend buffer (one that depends on the call's inputs or state, where several share it). */
+  private readonly byDataId = new Map<unknown, ValueId>();
   private readonly inputIds: ValueId[] = [];
 
   constructor(
     inputs: readonly tf.Tensor[],
     private readonly keepCopy: (t: tf.Tensor) => tf.Tensor,
+    /** Whether a tensor existed before the call. */
+    private readonly fromBefore: (t: tf.Tensor) => boolean,
+    /** Whether a tensor was created during the call without a kernel. */
+    private readonly createdInCall: (t: tf.Tensor) => boolean,
   ) {
     inputs.forEach((t, i) => {
       const id = this.add({ kind: 'input', shape: t.shape, dtype: t.dtype, inputIndex: i });
       this.byTensorId.set(t.id, id);
       this.inputIds.push(id);
+      this.dependsOn.set(id, `input ${i}`);
+      this.noteDataId(t, id);
     });
+  }
+
+  /**
+   * Where a value read during the call comes from. A constant of the call: a tensor
+   * from before the call that is neither an input nor a variable (a GraphModel's weight,
+   * a captured tensor), a tensor created during the call without a kernel (its values are
+   * compared with a second trace's, as every such tensor's), or a kernel's output computed
+   * from those only, by kernels that draw no random values. Anything else depends on an
+   * input, a variable or a random draw, and its description names the kernel that made it.
+   * A backend buffer is looked up among the values' tensors; one that none holds is no constant.
+   */
+  originOfRead(target: ReadTarget): ReadOrigin {
+    if ('dataId' in target) {
+      const id = this.byDataId.get(target.dataId);
+      return id === undefined ? { constant: false, what: 'a backend buffer that no tensor the trace saw holds' } : this.originOfValue(id);
+    }
+    const t = target.tensor;
+    const known = this.byTensorId.get(t.id);
+    if (known !== undefined) return this.originOfValue(known);
+    if (t instanceof tf.Variable) return { constant: false, what: `variable "${t.name}"` };
+    if (this.createdInCall(t)) {
+      // a graph value, so that the second trace compares its values too
+      this.resolve(t);
+      return { constant: true, sources: [] };
+    }
+    if (this.fromBefore(t)) return { constant: true, sources: [t] };
+    return { constant: false, what: MADE_OUTSIDE };
+  }
+
+  private originOfValue(id: ValueId): ReadOrigin {
+    const value = this.values.get(id)!;
+    const dependence = this.dependsOn.get(id);
+    if (value.kind === 'input' || value.kind === 'variable') return { constant: false, what: dependence! };
+    if (value.kind === 'intermediate') {
+      const node = this.nodes[value.producer!]!;
+      const made = `the output of kernel ${node.kernel}${node.layer ? ` (layer ${node.layer})` : ''}`;
+      if (dependence === undefined) return { constant: true, sources: this.sourcesOf(id) };
+      if (dependence === `the random kernel ${node.kernel}` && STATEFUL_KERNELS.has(node.kernel))
+        return { constant: false, what: `${made}, which draws random values` };
+      return { constant: false, what: `${made}, which depends on ${dependence}` };
+    }
+    const source = this.constantSources.get(id);
+    if (source && !this.fromBefore(source) && !this.createdInCall(source)) return { constant: false, what: MADE_OUTSIDE };
+    return { constant: true, sources: this.sourcesOf(id) };
+  }
+
+  /** The tensors from before the call that a constant value was computed from. */
+  private sourcesOf(id: ValueId): tf.Tensor[] {
+    const sources = new Set<tf.Tensor>();
+    const seen = new Set<ValueId>();
+    const stack = [id];
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      const value = this.values.get(v)!;
+      if (value.kind === 'intermediate') stack.push(...Object.values(this.nodes[value.producer!]!.inputs));
+      const source = this.constantSources.get(v);
+      if (source && this.fromBefore(source)) sources.add(source);
+    }
+    return [...sources];
+  }
+
+  /** Notes which value a tensor's backend buffer belongs to, preferring one that is no constant where several share it. */
+  private noteDataId(t: tf.Tensor, id: ValueId): void {
+    const previous = this.byDataId.get(t.dataId);
+    if (previous === undefined || (!this.dependsOn.has(previous) && this.dependsOn.has(id))) this.byDataId.set(t.dataId, id);
   }
 
   record(
@@ -327,9 +473,16 @@ class GraphBuilder {
     }
     const outs = Array.isArray(out) ? out : [out];
     const id = this.nodes.length;
+    const dependence = STATEFUL_KERNELS.has(kernel)
+      ? `the random kernel ${kernel}`
+      : Object.values(resolved)
+          .map((v) => this.dependsOn.get(v))
+          .find((d) => d !== undefined);
     const outputIds = outs.map((t) => {
       const vid = this.add({ kind: 'intermediate', shape: t.shape, dtype: t.dtype, producer: id });
       this.byTensorId.set(t.id, vid);
+      if (dependence !== undefined) this.dependsOn.set(vid, dependence);
+      this.noteDataId(t, vid);
       return vid;
     });
     this.nodes.push({
@@ -361,17 +514,20 @@ class GraphBuilder {
     return [...this.constantTensorIds.entries()].filter(([, tid]) => tensorIds.has(tid)).map(([vid]) => vid);
   }
 
-  private resolve(t: tf.Tensor): ValueId {
+  resolve(t: tf.Tensor): ValueId {
     const known = this.byTensorId.get(t.id);
     if (known !== undefined) return known;
     let id: ValueId;
     if (t instanceof tf.Variable) {
       id = this.add({ kind: 'variable', shape: t.shape, dtype: t.dtype, variable: t });
+      this.dependsOn.set(id, `variable "${t.name}"`);
     } else {
       id = this.add({ kind: 'constant', shape: t.shape, dtype: t.dtype, constant: this.keepCopy(t) });
       this.constantTensorIds.set(id, t.id);
+      this.constantSources.set(id, t);
     }
     this.byTensorId.set(t.id, id);
+    this.noteDataId(t, id);
     return id;
   }
 

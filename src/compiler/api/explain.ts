@@ -60,6 +60,11 @@ export function explain(
   if (isModel) for (const l of byLayer) lines.push(`  ${l.layer}: ${l.kernels.join(', ')}`);
   lines.push(breaks.length ? 'Graph breaks (this signature runs eagerly):' : 'Graph breaks: none');
   for (const b of breaks) lines.push(`  [${b.cause}] ${b.reason}`);
+  const constantsRead = outcome.kind === 'compiled' ? (outcome.plan.stats.constantsRead ?? 0) : 0;
+  if (constantsRead)
+    lines.push(
+      `Constants read during the trace: ${constantsRead} tensor(s) from before the call (their values are baked into the plan, which recompiles when one is disposed)`,
+    );
   if (passes.length) {
     lines.push(`Passes: ${traced.nodes.length} -> ${after} kernels`);
     for (const p of passes) lines.push(`  ${p.pass}: ${p.detail}`);
