@@ -11,7 +11,11 @@ import './engines/index.js';
 import './plugins/index.js';
 
 export interface OptimizeOptions {
-  /** One tensor per model input (batch of any size); seeded synthetic inputs when absent. Kiln does not dispose them. */
+  /**
+   * One tensor per model input (batch of any size). Absent: seeded generated inputs, of
+   * the shapes and value ranges the config's `inputs:` gives (else the model's shapes,
+   * a free batch axis at 1). Kiln does not dispose them.
+   */
   readonly sampleInputs?: tf.Tensor | readonly tf.Tensor[];
   /** A loaded `KilnConfig`, a config object as in kiln.yaml, or the path of a kiln.yaml. Defaults otherwise. */
   readonly config?: KilnConfig | string | object;

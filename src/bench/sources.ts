@@ -1,7 +1,8 @@
 import { basename, dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors.js';
-import { syntheticSampleInputs } from '../core/validation/validation-inputs.js';
+import type { TensorSpec } from '../core/kiln-model.js';
+import { bindInputSamples, describeInputs, sampleInputsFor, type InputSampleEntry } from '../core/validation/input-samples.js';
 import { loadLayersModelFromDisk, resolveModelJsonPath } from '../io/model-files.js';
 import { listZoo, ZOO, zooSampleInputs, type ZooName } from '../zoo/index.js';
 
@@ -13,6 +14,19 @@ export interface BenchSource {
   build(): Promise<tf.LayersModel>;
   /** Seeded inputs at `batch`, one per model input; the caller disposes them. */
   sampleInputs(model: tf.LayersModel, batch: number, seed: number): tf.Tensor[];
+  /** The model's inputs, for the checks of the given sample inputs (model files only). */
+  inputSpecs?(): Promise<TensorSpec[]>;
+}
+
+export interface SourceOptions {
+  /** Zoo models at their scaled-down size. */
+  readonly small?: boolean;
+  /**
+   * What was given for the sample inputs of model files, lowest priority first (the
+   * config's `inputs:`, then the command line's flags); see `bindInputSamples`. Each
+   * model takes the entries named for its inputs; unnamed ones are for models of one input.
+   */
+  readonly inputs?: readonly (readonly InputSampleEntry[])[];
 }
 
 export const ZOO_PREFIX = 'zoo:';
@@ -23,7 +37,7 @@ export const ZOO_PREFIX = 'zoo:';
  * at their scaled-down size (quick checks). Unknown zoo names are a usage error that
  * lists the known ones.
  */
-export async function resolveSources(targets: readonly string[], options: { small?: boolean } = {}): Promise<BenchSource[]> {
+export async function resolveSources(targets: readonly string[], options: SourceOptions = {}): Promise<BenchSource[]> {
   const sources: BenchSource[] = [];
   for (const target of targets) {
     if (target === 'zoo') {
@@ -38,7 +52,7 @@ export async function resolveSources(targets: readonly string[], options: { smal
         );
       sources.push(zooSource(name as ZooName, options.small));
     } else {
-      sources.push(await fileSource(target));
+      sources.push(await fileSource(target, options.inputs ?? []));
     }
   }
   const names = sources.map((s) => s.name);
@@ -57,7 +71,11 @@ function zooSource(name: ZooName, small?: boolean): BenchSource {
   };
 }
 
-async function fileSource(target: string): Promise<BenchSource> {
+function specsOf(model: tf.LayersModel): TensorSpec[] {
+  return model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype }));
+}
+
+async function fileSource(target: string, layers: readonly (readonly InputSampleEntry[])[]): Promise<BenchSource> {
   const path = resolve(target);
   const jsonPath = await resolveModelJsonPath(path);
   const name = basename(jsonPath) === 'model.json' ? basename(dirname(jsonPath)) : basename(jsonPath).replace(/\.json$/, '');
@@ -65,11 +83,51 @@ async function fileSource(target: string): Promise<BenchSource> {
     name,
     description: jsonPath,
     build: () => loadLayersModelFromDisk(path),
-    sampleInputs: (model, batch, seed) =>
-      syntheticSampleInputs(
-        model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })),
-        seed,
-        batch,
-      ),
+    // Every input at the cell's batch: a given shape's batch axis and a file's rows follow it.
+    sampleInputs: (model, batch, seed) => {
+      const specs = specsOf(model);
+      const inputs = bindInputSamples(specs, layers, { unknownNames: 'skip' });
+      return sampleInputsFor(specs, { seed, batch, everyInputAtBatch: true, inputs });
+    },
+    inputSpecs: async () => {
+      const model = await loadLayersModelFromDisk(path);
+      try {
+        return specsOf(model);
+      } finally {
+        model.dispose();
+      }
+    },
   };
+}
+
+/**
+ * Checks the sample inputs of every model file among the sources before anything is
+ * measured: a named entry that no model file has an input of is an error listing their
+ * inputs; then each model's samples are made once (batch 1, so a free dimension with no
+ * shape given fails here) and disposed. Flags given with no model file among the
+ * targets are an error.
+ */
+export async function checkSourceInputs(sources: readonly BenchSource[], layers: readonly (readonly InputSampleEntry[])[]): Promise<void> {
+  const entries = layers.flat();
+  const files = sources.filter((s) => s.inputSpecs);
+  if (files.length === 0) {
+    const flagged = layers[layers.length - 1]?.[0];
+    if (flagged)
+      throw new ConfigError(
+        `${flagged.from}: the input flags are for model files (model.json), and the targets are zoo models only, whose inputs Kiln makes itself. Leave the flag out.`,
+      );
+    return;
+  }
+  const all: { source: string; specs: TensorSpec[] }[] = [];
+  for (const source of files) all.push({ source: source.name, specs: await source.inputSpecs!() });
+  for (const entry of entries) {
+    if (entry.name === undefined || all.some((m) => m.specs.some((s) => s.name === entry.name))) continue;
+    throw new ConfigError(
+      `${entry.from}: no model among the targets has an input named "${entry.name}"; their inputs: ${all.map((m) => `${m.source}: ${describeInputs(m.specs)}`).join('; ')}. Use one of these names.`,
+    );
+  }
+  for (const { specs } of all) {
+    const inputs = bindInputSamples(specs, layers, { unknownNames: 'skip' });
+    tf.dispose(sampleInputsFor(specs, { seed: 0, batch: 1, everyInputAtBatch: true, inputs }));
+  }
 }

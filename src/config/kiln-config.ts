@@ -9,6 +9,7 @@ import {
   IsMapping,
   IsNonEmptyString,
   IsNumberInRange,
+  IsNumberList,
   IsOneOfValues,
   IsStringList,
   ObjectRule,
@@ -34,6 +35,8 @@ export const MAX_TIME_LIMIT_MS = 2_147_483_647;
  *         options: { policy: auto }
  *       - name: mixed-precision
  *         options: { policy: float16 }
+ * inputs:
+ *   LR: { shape: [1, 64, 64, 3], range: [0, 255] }
  * validation: { atol: 1e-5, rtol: 1e-4, samples: 4 }
  * benchmark: { warmup: 10, iterations: 50, minSpeedup: 1.05 }
  * fallback: true
@@ -120,6 +123,30 @@ export class BenchmarkConfig {
   @Description('At the end, benchmark the final model against plain tf.js `predict` on the cpu backend and report the overall speed-up.')
   @IsBooleanValue()
   endToEnd: boolean = true;
+}
+
+/**
+ * `inputs.<name>:` — how Kiln makes the sample input of one model input when no sample
+ * inputs are passed: its shape and the range of its values. At least one of the two.
+ */
+export class InputConfig {
+  @Description(
+    "The input's whole shape, batch axis first, e.g. `[1, 64, 64, 3]`: one size per axis, the model's fixed sizes kept. Needed where the model leaves an axis other than the batch free (null). Absent: the model's shape, a free batch axis at 1 (at `--batch` on the command line).",
+  )
+  @IsNumberList({ items: 'sizes', each: { integer: true, min: 1 }, minItems: 1, optional: true })
+  @ObjectRule(
+    'inputEntry',
+    'at least one of: shape, range',
+    (entry) => (entry.shape === undefined && entry.range === undefined ? 'sets neither shape nor range' : undefined),
+    { anyOf: [{ required: ['shape'] }, { required: ['range'] }] },
+  )
+  shape?: number[];
+
+  @Description(
+    '`[min, max]`: the generated values are uniform in it (whole numbers from min to max for int32 inputs), e.g. `[0, 255]` for an image model that takes pixel values. Absent: standard normal values (whole numbers 0 to 9 for int32 inputs).',
+  )
+  @IsNumberList({ items: 'numbers', each: {}, minItems: 2, maxItems: 2, increasing: true, optional: true })
+  range?: number[];
 }
 
 /** One plugin to try: an entry of a slot's `oneOf`, or (through {@link SlotConfig}) a slot of its own. */
@@ -213,6 +240,14 @@ export class KilnConfig {
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { name, options?, timeLimitMs? } or { oneOf: [...] }' } })
   @Type(() => SlotConfig)
   pipeline?: SlotConfig[];
+
+  @Description(
+    "The sample inputs Kiln generates where none are passed (`optimize()` without `sampleInputs`, and the `kiln` CLI), per model input name: its shape and value range. Generated values are seeded by `validation.seed`. On the command line, `--input-shape`, `--input-range` and `--sample-input` win over these. Absent: every input at the model's shape, a free batch axis at 1, with standard normal values.",
+  )
+  @IsMapping('a mapping of model input names to { shape?, range? }', { optional: true })
+  @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { shape?, range? }' } })
+  @Type(() => InputConfig)
+  inputs?: Map<string, InputConfig>;
 
   @Description('How each result is checked against the model it replaces. Empty or `null`: every key at its default.')
   @IsMapping('a mapping with keys: atol, rtol, samples, seed, largeMagnitude, gradients')

@@ -55,7 +55,7 @@ export function parseConfigText(text: string, source: string): Record<string, un
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(
-      `${source}: (top level): wrong type (got ${formatValue(value)}); allowed: a mapping of config keys (plugins, backend, pipeline, validation, benchmark, fallback, mode, timeLimitMs)`,
+      `${source}: (top level): wrong type (got ${formatValue(value)}); allowed: a mapping of config keys (plugins, backend, pipeline, inputs, validation, benchmark, fallback, mode, timeLimitMs)`,
       'CONFIG_INVALID',
     );
   }

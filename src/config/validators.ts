@@ -45,6 +45,7 @@ export type FieldRule = (
   | { readonly kind: 'oneOf'; readonly values: readonly string[] }
   | { readonly kind: 'string' }
   | { readonly kind: 'stringList'; readonly rule: StringListRule }
+  | { readonly kind: 'numberList'; readonly rule: NumberListRule }
   | { readonly kind: 'list'; readonly minItems?: number }
   | { readonly kind: 'mapping' }
   | { readonly kind: 'objectRule'; readonly name: string; readonly schema?: Readonly<Record<string, unknown>> }
@@ -110,6 +111,14 @@ export function describeRange(range: NumberRange): string {
   if (greaterThan !== undefined) parts.push(`> ${greaterThan}`);
   if (max !== undefined) parts.push(`<= ${max}`);
   return parts.length ? `${noun} ${parts.join(' and ')}` : noun;
+}
+
+/** Whether the finite number `value` is in `range`. */
+function inRange(value: number, range: NumberRange): boolean {
+  if (range.integer && !Number.isInteger(value)) return false;
+  if (range.min !== undefined && value < range.min) return false;
+  if (range.max !== undefined && value > range.max) return false;
+  return range.greaterThan === undefined || value > range.greaterThan;
 }
 
 /** A finite number (optionally an integer) within the given bounds. Strings are never converted. */
@@ -211,6 +220,62 @@ export function IsStringList(rule: StringListRule) {
     },
     rule,
     { kind: 'stringList', rule },
+  );
+}
+
+export interface NumberListRule extends FieldOptions {
+  /** Words for the entries, plural: "sizes". */
+  readonly items: string;
+  /** What each entry may be. */
+  readonly each: NumberRange;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  /** Each entry is greater than the one before (a `[min, max]` range). */
+  readonly increasing?: boolean;
+}
+
+/** The words for what a {@link NumberListRule} allows: "a list of 2 numbers, the smaller first". */
+function describeNumberList(rule: NumberListRule): string {
+  const { minItems, maxItems } = rule;
+  const count =
+    minItems !== undefined && minItems === maxItems
+      ? `${minItems} `
+      : minItems !== undefined && maxItems !== undefined
+        ? `${minItems} to ${maxItems} `
+        : minItems !== undefined
+          ? `at least ${minItems} `
+          : maxItems !== undefined
+            ? `at most ${maxItems} `
+            : '';
+  const each = describeRange(rule.each);
+  const plain = each === 'a number' || each === 'an integer';
+  if (rule.increasing && minItems === 2 && maxItems === 2)
+    return `[min, max]: a list of 2 ${rule.items}${plain ? '' : ` (each ${each})`}, the smaller first`;
+  return `a list of ${count}${rule.items}${plain ? '' : ` (each ${each})`}${rule.increasing ? ', each greater than the one before' : ''}`;
+}
+
+/** A list of numbers, each in `each`'s range, `minItems` to `maxItems` long, optionally increasing. */
+export function IsNumberList(rule: NumberListRule) {
+  const allowed = describeNumberList(rule);
+  const each = describeRange(rule.each);
+  return field(
+    'kilnNumberList',
+    allowed,
+    (value) => {
+      if (!Array.isArray(value)) return `wrong type (${typeName(value)}, not a list)`;
+      if (rule.minItems !== undefined && value.length < rule.minItems) return 'too few entries';
+      if (rule.maxItems !== undefined && value.length > rule.maxItems) return 'too many entries';
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (typeof item !== 'number' || !Number.isFinite(item)) return `entry [${i}] is ${typeName(item)}, not a finite number`;
+        if (!inRange(item, rule.each)) return `entry [${i}] (${item}) is not ${each}`;
+        if (rule.increasing && i > 0 && !(item > (value[i - 1] as number)))
+          return `entry [${i}] (${item}) is not greater than entry [${i - 1}] (${value[i - 1] as number})`;
+      }
+      return undefined;
+    },
+    rule,
+    { kind: 'numberList', rule },
   );
 }
 

@@ -1,4 +1,4 @@
-/** Model files on disk: atomic writes, confined reads, and a tfjs IOHandler for Node without tfjs-node. */
+/** Model files on disk: atomic writes, confined reads, and a tfjs IOHandler for Node without tfjs-node; .npy sample inputs. */
 export { TEMP_PREFIX, writeFileAtomic, writeFilesAtomic } from './atomic-write.js';
 export type { FileData, FileToWrite, WriteFilesAtomicOptions } from './atomic-write.js';
 export { resolveConfinedPath } from './confined-path.js';
@@ -15,3 +15,4 @@ export {
 export type { DiskModelIOOptions } from './model-files.js';
 export { loadModelFromDisk, loadStockModelFromDisk } from './load-stock-model.js';
 export { dtypeByteWidth, elementCount, weightSpecByteLength, weightSpecsByteLength } from './weight-bytes.js';
+export { readNpy, readNpyFile, type NpyArray } from './npy.js';

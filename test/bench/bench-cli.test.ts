@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import type { BaselineFile } from '../../src/bench/baseline.js';
 import type { BenchResult } from '../../src/bench/types.js';
-import { describeRun, runKiln, type CliResult } from '../cli/run-cli.js';
+import { describeRun, REPO_ROOT, runKiln, type CliResult } from '../cli/run-cli.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 const QUICK = ['--backend', 'cpu', '--batch', '1', '--rounds', '3', '--warmup', '0'];
@@ -134,5 +134,42 @@ describe('kiln bench (CLI)', () => {
     const missing = await runKiln(['bench', 'zoo:mlp', '--baseline', path.join(dir, 'missing.json')]);
     expectExit(missing, 2);
     expect(missing.stderr).to.match(/cannot read baseline .*missing\.json/);
+  });
+
+  describe('a model with free input dimensions (UpscalerJS ESRGAN x2)', () => {
+    const ESRGAN = path.join(REPO_ROOT, 'node_modules/@upscalerjs/esrgan-slim/models/x2/model.json');
+    const TINY = ['--backend', 'cpu', '--rounds', '2', '--warmup', '0', '--variants', 'predict'];
+
+    it("--input-shape and --input-range: each cell at its --batch size (the shape's batch axis follows it)", async () => {
+      const run = await runKiln(
+        ['bench', ESRGAN, '--input-shape', 'LR:1x8x8x3', '--input-range', 'LR:0..255', '--batch', '1,2', ...TINY, '--json'],
+        {
+          timeoutMs: 90_000,
+        },
+      );
+      expectExit(run, 0);
+      const result = JSON.parse(run.stdout) as BenchResult;
+      expect(result.cells.map((c) => c.batch)).to.deep.equal([1, 2]);
+      for (const cell of result.cells) {
+        const predict = cell.variants.find((v) => v.name === 'predict')!;
+        expect(predict.error, `batch ${cell.batch}`).to.equal(undefined);
+        expect(predict.medianMs, `batch ${cell.batch}`).to.be.a('number');
+      }
+    });
+
+    it('exits 2 before measuring: no shape for a free dimension, an input no target has, flags for zoo models only', async () => {
+      const none = await runKiln(['bench', ESRGAN, ...TINY]);
+      expectExit(none, 2);
+      expect(none.stderr).to.contain('Input "LR" has a free dimension at axis 1').and.to.contain('--input-shape LR:1x32x32x3');
+      expect(none.stdout).to.equal('');
+      const unknown = await runKiln(['bench', ESRGAN, '--input-shape', 'HR:1x8x8x3', ...TINY]);
+      expectExit(unknown, 2);
+      expect(unknown.stderr).to.contain(
+        '--input-shape HR:1x8x8x3: no model among the targets has an input named "HR"; their inputs: x2: LR [null, null, null, 3]. Use one of these names.',
+      );
+      const zoo = await runKiln(['bench', 'zoo:mlp', '--input-shape', '1x16', ...TINY]);
+      expectExit(zoo, 2);
+      expect(zoo.stderr).to.contain('--input-shape 1x16: the input flags are for model files (model.json)');
+    });
   });
 });

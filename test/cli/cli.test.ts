@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import type { PluginListing } from '../../src/cli/commands/plugins-command.js';
-import { loadLayersModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
+import { diskModelIO, loadLayersModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
+import { encodeNpy } from '../helpers/npy-writer.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
 
@@ -275,6 +276,117 @@ describe('kiln CLI (end to end)', function () {
       const printed = parseStdout<Report>(result);
       const written = await expectOptimisedFolder(out);
       expect(printed).to.deep.equal(written);
+    });
+  });
+
+  describe('a model with free input dimensions (UpscalerJS ESRGAN x2, input "LR" [null, null, null, 3])', () => {
+    const ESRGAN = path.join(REPO_ROOT, 'node_modules/@upscalerjs/esrgan-slim/models/x2/model.json');
+    // Backend selection only (wasm, else cpu), a few timed runs: the run is about the inputs.
+    const BACKEND_ONLY =
+      'backend: { preference: [wasm, cpu] }\npipeline: []\nvalidation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5, endToEnd: false }\n';
+    let config: string;
+    before(async () => {
+      config = await writeTemp('esrgan.yaml', BACKEND_ONLY);
+    });
+
+    it('--input-shape 1x16x16x3 --out: runs, and writes a model that tf.loadLayersModel loads and that upscales as the original', async () => {
+      const out = path.join(root, 'esrgan-out');
+      const result = await runKiln(['optimize', ESRGAN, '--input-shape', '1x16x16x3', '--out', out, '--config', config]);
+      expectExit(result, 0);
+      expect(result.stdout, describeRun(result)).to.match(/^Backend that ran: /m);
+      expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')}`);
+      const written = await tf.loadLayersModel(diskModelIO(out));
+      const original = await loadLayersModelFromDisk(ESRGAN);
+      const x = tf.randomUniform([1, 16, 16, 3], 0, 255, 'float32', 7);
+      try {
+        const [a, b] = [written.predict(x) as tf.Tensor, original.predict(x) as tf.Tensor];
+        expect(a.shape).to.deep.equal([1, 32, 32, 3]);
+        expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).to.equal(0);
+        tf.dispose([a, b]);
+      } finally {
+        tf.dispose(x);
+        written.dispose();
+        original.dispose();
+      }
+    });
+
+    it("kiln.yaml's inputs: { LR: { shape, range } } does the same", async () => {
+      const withInputs = await writeTemp('esrgan-inputs.yaml', `${BACKEND_ONLY}inputs:\n  LR: { shape: [1, 8, 8, 3], range: [0, 255] }\n`);
+      const result = await runKiln(['optimize', ESRGAN, '--config', withInputs, '--json']);
+      expectExit(result, 0);
+      expectReportShape(parseStdout<Report>(result));
+    });
+
+    it('--sample-input LR=file.npy runs on the rows of the file (2 rows: the batch-doubled set has 4)', async () => {
+      const file = path.join(root, 'lr-u8.npy');
+      await fs.writeFile(
+        file,
+        encodeNpy(
+          '|u1',
+          [2, 8, 8, 3],
+          Uint8Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i * 37) % 256),
+        ),
+      );
+      const result = await runKiln(['optimize', ESRGAN, '--sample-input', `LR=${file}`, '--config', config, '--json']);
+      expectExit(result, 0);
+      const report = parseStdout<Report & { validation: { inputSets: string[] } }>(result);
+      expect(report.validation.inputSets).to.include('batch 4');
+    });
+
+    it('without a shape: exit 2, asking for --input-shape with an example', async () => {
+      const result = await runKiln(['optimize', ESRGAN, '--config', config]);
+      expectExit(result, 2);
+      expect(result.stderr, describeRun(result)).to.include('Input "LR" has a free dimension at axis 1 (shape [null, null, null, 3])');
+      expect(result.stderr, describeRun(result)).to.include('`--input-shape LR:1x32x32x3` to the kiln CLI');
+      expect(result.stdout, describeRun(result)).to.equal('');
+    });
+
+    for (const [what, args, message] of [
+      [
+        'an unknown input name (lists the inputs)',
+        ['--input-shape', 'HR:1x16x16x3'],
+        '--input-shape HR:1x16x16x3: the model has no input named "HR"; its inputs: LR [null, null, null, 3]. Use one of these names.',
+      ],
+      [
+        'the wrong rank',
+        ['--input-shape', 'LR:1x16x16'],
+        'but the shape given is [1, 16, 16]: 3 axes for 4. Give one size per axis, e.g. LR:1x32x32x3.',
+      ],
+      ['a size that contradicts a fixed one', ['--input-shape', '1x16x16x4'], 'axis 3 is 4, but the model fixes it at 3'],
+      ['a size of 0', ['--input-shape', 'LR:1x0x16x3'], 'the size at axis 1 is 0; every size must be a whole number >= 1'],
+      ['bad syntax', ['--input-shape', 'LR:1*16*16*3'], 'is not a size. Sizes are whole numbers >= 1 joined by "x"'],
+      [
+        'a --batch that contradicts the shape',
+        ['--input-shape', '1x16x16x3', '--batch', '2'],
+        '--batch 2 contradicts --input-shape 1x16x16x3',
+      ],
+      ['a range the wrong way round', ['--input-range', '255..0'], 'the minimum (255) must be below the maximum (0)'],
+    ] as const) {
+      it(`${what}: exit 2, naming the fault and the fix`, async () => {
+        const result = await runKiln(['optimize', ESRGAN, '--config', config, ...args]);
+        expectExit(result, 2);
+        expect(result.stderr, describeRun(result)).to.include(message);
+        expect(result.stdout, describeRun(result)).to.equal('');
+      });
+    }
+
+    it('a .npy whose shape contradicts the model: exit 2, naming the file', async () => {
+      const file = path.join(root, 'lr-4-channels.npy');
+      await fs.writeFile(file, encodeNpy('<f4', [1, 8, 8, 4], new Float32Array(8 * 8 * 4)));
+      const result = await runKiln(['optimize', ESRGAN, '--config', config, '--sample-input', file]);
+      expectExit(result, 2);
+      expect(result.stderr, describeRun(result)).to.include(
+        `--sample-input ${file}: input "LR" has shape [null, null, null, 3] (null: any size), but the file holds an array of shape [1, 8, 8, 4]: axis 3 is 4, but the model fixes it at 3.`,
+      );
+    });
+
+    it("a bad shape in kiln.yaml's inputs: exit 2, naming the key path", async () => {
+      const bad = await writeTemp('esrgan-bad-inputs.yaml', `${BACKEND_ONLY}inputs: { LR: { shape: [1, 0, 8, 3] } }\n`);
+      const result = await runKiln(['optimize', ESRGAN, '--config', bad]);
+      expectExit(result, 2);
+      expect(result.stderr, describeRun(result)).to.include(
+        'inputs.LR.shape: entry [1] (0) is not an integer >= 1 (got [1,0,8,3]); allowed: a list of at least 1 sizes (each an integer >= 1)',
+      );
     });
   });
 

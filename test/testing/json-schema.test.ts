@@ -240,6 +240,11 @@ describe('JSON Schema and configuration reference', () => {
       ['empty options for a plugin without options', { pipeline: [{ name: 'backend-cpu', options: {} }] }],
       ['training mode', { mode: 'training', validation: { gradients: false } }],
       ['a negative seed', { validation: { seed: -3 } }],
+      [
+        'sample-input shapes and ranges',
+        { inputs: { LR: { shape: [1, 64, 64, 3], range: [0, 255] }, 'scope/ids:0': { range: [-1, 1.5] } } },
+      ],
+      ['an input with a shape only', { inputs: { x: { shape: [2, 8] } } }],
     ];
     const refused: [string, unknown][] = [
       ['an unknown top-level key', { fallbak: true }],
@@ -269,6 +274,14 @@ describe('JSON Schema and configuration reference', () => {
       ['options for a plugin without options', { pipeline: [{ name: 'backend-wasm', options: { threads: 2 } }] }],
       ['a budget without a term', { pipeline: [{ name: 'mixed-precision', options: { budgets: { '*': {} } } }] }],
       ['a null options', { pipeline: [{ name: 'op-fusion', options: null }] }],
+      ['an input size of 0', { inputs: { LR: { shape: [1, 0, 8, 3] } } }],
+      ['a fractional input size', { inputs: { LR: { shape: [1, 8.5] } } }],
+      ['an input shape written as a string', { inputs: { LR: { shape: '1x8x8x3' } } }],
+      ['a range of three numbers', { inputs: { LR: { range: [0, 1, 2] } } }],
+      ['a range of one number', { inputs: { LR: { range: [255] } } }],
+      ['an input entry with neither shape nor range', { inputs: { LR: {} } }],
+      ['an unknown key in an input entry', { inputs: { LR: { shape: [1, 8], dtype: 'float32' } } }],
+      ['a list for inputs', { inputs: [{ shape: [1, 8] }] }],
     ];
 
     async function loaderAccepts(raw: unknown): Promise<string | undefined> {

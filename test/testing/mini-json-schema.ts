@@ -17,6 +17,7 @@ const KNOWN = new Set([
   'exclusiveMinimum',
   'pattern',
   'minItems',
+  'maxItems',
   'uniqueItems',
   'items',
   'properties',
@@ -74,6 +75,7 @@ export function validate(schema: Schema, value: unknown, root: Schema = schema, 
     errors.push(`${path}: does not match ${s.pattern}`);
   if (Array.isArray(value)) {
     if (typeof s.minItems === 'number' && value.length < s.minItems) errors.push(`${path}: fewer than ${s.minItems} items`);
+    if (typeof s.maxItems === 'number' && value.length > s.maxItems) errors.push(`${path}: more than ${s.maxItems} items`);
     if (s.uniqueItems === true && new Set(value.map((v) => JSON.stringify(v))).size !== value.length)
       errors.push(`${path}: duplicate items`);
     if (s.items !== undefined) value.forEach((v, i) => errors.push(...sub(s.items, v, `${path}[${i}]`)));

@@ -6,13 +6,15 @@ import { DEFAULT_BENCH_SETTINGS, runBench } from '../../bench/engine.js';
 import { renderBench } from '../../bench/format.js';
 import { benchProgress } from '../../bench/progress-bar.js';
 import { benchOptimizeConfig, fallbackChain, pickVariants, planBackends } from '../../bench/setup.js';
-import { resolveSources } from '../../bench/sources.js';
+import { checkSourceInputs, resolveSources } from '../../bench/sources.js';
 import type { BenchResult, BenchSettings } from '../../bench/types.js';
 import type { BenchBackend } from '../../bench/variants.js';
 import type { KilnConfig } from '../../config/kiln-config.js';
+import { inputEntriesFromConfig } from '../../core/validation/input-samples.js';
+import { inputEntriesFromFlags, withInputFlags, type InputFlags } from '../input-flags.js';
 import { writeHtmlReport } from '../../report/write-report.js';
 
-export interface BenchFlags {
+export interface BenchFlags extends InputFlags {
   config?: string;
   json?: boolean;
   backend?: string[];
@@ -70,7 +72,7 @@ function batches(value: string): number[] {
  * process; prints per-variant figures and ratios; checks ratios against a baseline.
  */
 export function benchCommand(): Command {
-  return new Command('bench')
+  const command = new Command('bench')
     .description('benchmark a model against plain tf.js and its backends, interleaved in one process; compare the ratios with a baseline')
     .argument('<models...>', 'model.json (or its folder), zoo:NAME, or "zoo" for every zoo model')
     .option(
@@ -105,11 +107,13 @@ export function benchCommand(): Command {
     .option('--small', 'zoo models at their scaled-down size (quick checks)')
     .option('--markdown', 'also print the summary as a Markdown table')
     .option('--no-detail', 'leave out the per-variant table')
-    .option('-q, --quiet', 'no progress lines on stderr')
-    .action(async (targets: string[], flags: BenchFlags) => {
+    .option('-q, --quiet', 'no progress lines on stderr');
+  return withInputFlags(command, "In each cell its batch axis is the cell's --batch size (a file's rows repeat to fill it).").action(
+    async (targets: string[], flags: BenchFlags) => {
       const result = await runBenchCommand(targets, flags);
       if (result.baseline && result.baseline.regressions > 0) throw new BenchRegressionError(result.baseline);
-    });
+    },
+  );
 }
 
 /** Runs `kiln bench` and prints/writes its outputs; returns the result (the caller decides the exit code). */
@@ -118,7 +122,10 @@ export async function runBenchCommand(targets: string[], flags: BenchFlags): Pro
   const configPath = flags.config ? resolve(flags.config) : undefined;
   const baseConfig = await benchOptimizeConfig(configPath);
   const variants = pickVariants(flags.variants);
-  const sources = await resolveSources(targets, { small: flags.small });
+  // The sample inputs of model files: the config's inputs:, then the flags over them.
+  const inputs = [inputEntriesFromConfig(baseConfig.inputs), await inputEntriesFromFlags(flags)];
+  const sources = await resolveSources(targets, { small: flags.small, inputs });
+  await checkSourceInputs(sources, inputs);
   const baseline = flags.baseline ? await readBaseline(resolve(flags.baseline)) : undefined;
   const plan = await planBackends(baseConfig, flags.backend);
   const settings: BenchSettings = {

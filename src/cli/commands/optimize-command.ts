@@ -6,10 +6,11 @@ import { loadConfig } from '../../core/config-loading/load-config.js';
 import { OptimizationFailedError } from '../../core/errors.js';
 import type { OptimizedModel } from '../../core/pipeline/optimized-model.js';
 import type { KilnReport } from '../../core/pipeline/report.js';
-import { syntheticSampleInputs } from '../../core/validation/validation-inputs.js';
+import { bindInputSamples, inputEntriesFromConfig, sampleInputsFor, type InputSampleEntry } from '../../core/validation/input-samples.js';
 import type { StockModel } from '../../core/formats/model-format.js';
 import { loadStockModelFromDisk } from '../../io/load-stock-model.js';
 import { resolveModelJsonPath, saveArtifactsToDisk } from '../../io/model-files.js';
+import { inputEntriesFromFlags, withInputFlags, type InputFlags } from '../input-flags.js';
 import { checkOutFolder, checkReportFile } from '../output-paths.js';
 import { optimize } from '../../optimize.js';
 import { writeHtmlReport } from '../../report/write-report.js';
@@ -47,7 +48,20 @@ export function withRunFlags(command: Command): Command {
     .option('--backend <list>', 'backend preference, comma separated (overrides backend.preference)', list)
     .option('--no-fallback', 'stop at the first rejected or failed candidate (exit code 1)')
     .option('--iterations <n>', 'timed runs per comparison (overrides benchmark.iterations)', positiveInt)
-    .option('--batch <n>', 'batch size of the synthetic sample inputs', positiveInt, 1);
+    .option('--batch <n>', 'batch size of the generated sample inputs (those given no shape or file)', positiveInt, 1);
+}
+
+/** What the command line gives for the sample inputs: the input flags' entries, and `--batch` when it was typed. */
+export interface SampleFlags {
+  readonly entries: readonly InputSampleEntry[];
+  /** `--batch N` as typed; absent where --batch is at its default. */
+  readonly batchFrom?: string;
+}
+
+/** The sample-input part of the command line (the .npy files read). */
+export async function sampleFlagsOf(flags: RunFlags & InputFlags, command: Command): Promise<SampleFlags> {
+  const typed = command.getOptionValueSource('batch') === 'cli';
+  return { entries: await inputEntriesFromFlags(flags), ...(typed ? { batchFrom: `--batch ${flags.batch}` } : {}) };
 }
 
 /** Config overrides from the flags: only what the user actually passed. */
@@ -72,9 +86,17 @@ export async function runAndPrint(
   stock: StockModel,
   config: KilnConfig,
   flags: RunFlags,
+  given: SampleFlags = { entries: [] },
 ): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
   const { model } = stock;
-  const samples = syntheticSampleInputs(stock.format.wrap(model, tf.getBackend(), false).inputs, config.validation.seed, flags.batch);
+  const specs = stock.format.wrap(model, tf.getBackend(), false).inputs;
+  // The config's inputs, then the flags over them; seeded by validation.seed.
+  const samples = sampleInputsFor(specs, {
+    seed: config.validation.seed,
+    batch: flags.batch,
+    ...(given.batchFrom ? { batchFrom: given.batchFrom } : {}),
+    inputs: bindInputSamples(specs, [inputEntriesFromConfig(config.inputs), given.entries]),
+  });
   const progress = progressDisplay();
   try {
     const { model: optimized, report } = await optimize(model, { sampleInputs: samples, config, observer: progress });
@@ -93,23 +115,27 @@ export async function runAndPrint(
 }
 
 export function optimizeCommand(): Command {
-  return withRunFlags(
-    new Command('optimize')
-      .description(
-        'optimise a model saved on disk (model.json and its weight shards; a tf.LayersModel or a tf.GraphModel with the built-in formats)',
-      )
-      .argument('<model>', 'path of model.json, or of the folder that holds it')
-      .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)')
-      .option('--report <file>', 'write a self-contained HTML report (decision timeline, speedups, latencies, weight precisions)'),
-  ).action(async (modelPath: string, flags: RunFlags & { out?: string; report?: string }) => {
+  return withInputFlags(
+    withRunFlags(
+      new Command('optimize')
+        .description(
+          'optimise a model saved on disk (model.json and its weight shards; a tf.LayersModel or a tf.GraphModel with the built-in formats)',
+        )
+        .argument('<model>', 'path of model.json, or of the folder that holds it')
+        .option('-o, --out <dir>', 'write the optimised model and kiln-report.json into this folder (atomically)')
+        .option('--report <file>', 'write a self-contained HTML report (decision timeline, speedups, latencies, weight precisions)'),
+    ),
+    'Its batch axis is the batch of the run (--batch, when given, must agree).',
+  ).action(async (modelPath: string, flags: RunFlags & InputFlags & { out?: string; report?: string }, command: Command) => {
     const config = await loadRunConfig(flags);
     // Every output path is checked before any model work starts.
     const modelJson = await resolveModelJsonPath(modelPath);
     if (flags.out) await checkOutFolder(flags.out, modelJson);
     if (flags.report) await checkReportFile(flags.report);
+    const given = await sampleFlagsOf(flags, command);
     const stock = await loadStockModelFromDisk(modelJson);
     try {
-      const { report, optimized } = await runAndPrint(stock, config, flags).catch(async (error: unknown) => {
+      const { report, optimized } = await runAndPrint(stock, config, flags, given).catch(async (error: unknown) => {
         if (flags.report && error instanceof OptimizationFailedError) await writeHtmlReportTo(flags.report, error.report, modelPath);
         throw error;
       });

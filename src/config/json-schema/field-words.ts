@@ -20,6 +20,8 @@ export function typeWords(field: ClassField): string {
       return 'string';
     case 'stringList':
       return 'list of strings';
+    case 'numberList':
+      return rule.rule.each.integer ? 'list of integers' : 'list of numbers';
     case 'list':
       return 'list';
     case 'mapping':

@@ -35,6 +35,15 @@ export function ruleSchema(rule: FieldRule): JsonSchema {
       };
       return { type: 'array', items: item, ...(minItems ? { minItems } : {}), ...(unique ? { uniqueItems: true } : {}) };
     }
+    case 'numberList': {
+      const { each, minItems, maxItems } = rule.rule;
+      return {
+        type: 'array',
+        items: ruleSchema({ kind: 'number', range: each, allowed: '', optional: false }),
+        ...(minItems ? { minItems } : {}),
+        ...(maxItems !== undefined ? { maxItems } : {}),
+      };
+    }
     case 'list':
       return { type: 'array', ...(rule.minItems ? { minItems: rule.minItems } : {}) };
     case 'mapping':

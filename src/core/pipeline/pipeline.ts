@@ -8,7 +8,8 @@ import type { Logger } from '../logger.js';
 import { PluginRegistry } from '../plugin-registry.js';
 import { backendOfTensor } from '../tensor-backend.js';
 import { KILN_CONFIG, LOGGER } from '../tokens.js';
-import { checkSampleInputs, syntheticSampleInputs } from '../validation/validation-inputs.js';
+import { checkSampleInputs } from '../validation/validation-inputs.js';
+import { bindInputSamples, inputEntriesFromConfig, sampleInputsFor } from '../validation/input-samples.js';
 import { Validator, type LossFunction, type ValidationSession } from '../validation/validator.js';
 import { describeBudget, type ValidationBudget } from '../validation/budget.js';
 import { EngineManager } from '../engines/engine-manager.js';
@@ -33,7 +34,7 @@ export interface PipelineObserver {
 }
 
 export interface PipelineRunOptions {
-  /** One tensor per model input; synthetic seeded inputs (batch 1) when absent. Not disposed by Kiln. */
+  /** One tensor per model input; seeded generated inputs (batch 1, or as the config's `inputs:` says) when absent. Not disposed by Kiln. */
   readonly sampleInputs?: readonly tf.Tensor[];
   readonly observer?: PipelineObserver;
   /** Loss whose gradients the training-mode check compares (default: a seeded weighted sum of the outputs). */
@@ -97,7 +98,12 @@ export class Pipeline {
       );
     }
     const synthetic = options.sampleInputs === undefined;
-    const samples = options.sampleInputs ? [...options.sampleInputs] : syntheticSampleInputs(baseline.inputs, config.validation.seed);
+    const samples = options.sampleInputs
+      ? [...options.sampleInputs]
+      : sampleInputsFor(baseline.inputs, {
+          seed: config.validation.seed,
+          inputs: bindInputSamples(baseline.inputs, [inputEntriesFromConfig(config.inputs)]),
+        });
     let session: ValidationSession | undefined;
     const kept: KilnModel[] = [];
     const unguard = guardBackendSwitches(this.logger);

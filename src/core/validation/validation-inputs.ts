@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { TensorSpec } from '../kiln-model.js';
+import { sampleInputsFor, tfSeed } from './input-samples.js';
 
 /** One set of inputs the validator runs both models on. */
 export interface ValidationInputSet {
@@ -50,22 +51,13 @@ export function buildValidationInputs(
 }
 
 /**
- * Sample inputs for a model given none: one batch row per input, seeded standard
- * normal values (uniform integers 0..9 for int32 inputs). Free dimensions other than
- * the batch cannot be guessed and are an error asking for sample inputs.
+ * Sample inputs for a model given none: one batch row per input (`batch` rows where the
+ * batch dimension is free), seeded standard normal values (uniform integers 0..9 for
+ * int32 inputs). Free dimensions other than the batch cannot be guessed and are an
+ * error asking for their size. {@link sampleInputsFor} takes given shapes, ranges and values.
  */
 export function syntheticSampleInputs(specs: readonly TensorSpec[], seed: number, batch = 1): tf.Tensor[] {
-  return specs.map((spec, i) => {
-    const shape = spec.shape.map((d, axis) => {
-      if (d != null) return d;
-      if (axis === 0) return batch;
-      throw new InputError(
-        `Input "${spec.name}" has a free dimension at axis ${axis} (shape [${spec.shape.map((x) => x ?? 'null').join(', ')}]); Kiln cannot invent its size. Pass sampleInputs to optimize().`,
-      );
-    });
-    if (spec.dtype === 'int32') return tf.randomUniform(shape, 0, 10, 'int32', tfSeed(seed, i));
-    return tf.randomNormal(shape, 0, 1, 'float32', tfSeed(seed, i));
-  });
+  return sampleInputsFor(specs, { seed, batch });
 }
 
 /** Validates user-supplied samples against the model's inputs: count, rank, fixed dimensions. */
@@ -95,12 +87,4 @@ function perturb(t: tf.Tensor, seed: number): tf.Tensor {
   const spread = tf.moments(t).variance.sqrt();
   const scale = tf.maximum(spread, 1e-3).mul(0.1);
   return tf.add(t, tf.mul(tf.randomNormal(t.shape, 0, 1, 'float32', seed), scale));
-}
-
-/**
- * A seed tf.js will honour: its random ops treat a seed of 0 as "no seed" and draw
- * from Math.random, so every derived seed is shifted off zero.
- */
-function tfSeed(seed: number, offset: number): number {
-  return seed * 100_003 + offset + 1;
 }

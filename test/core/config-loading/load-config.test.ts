@@ -168,7 +168,7 @@ describe('loadConfig', () => {
       const file = await writeFile(dir!, 'kiln.yaml', 'pipline: []\n');
       const error = await expectRejects(
         loadConfig(file),
-        /: pipline: unknown key "pipline" \(got \[\]\); allowed: plugins, backend, pipeline, validation, benchmark, fallback, mode, timeLimitMs/,
+        /: pipline: unknown key "pipline" \(got \[\]\); allowed: plugins, backend, pipeline, inputs, validation, benchmark, fallback, mode, timeLimitMs/,
         ConfigError,
       );
       expect(error.code).to.equal('CONFIG_INVALID');
