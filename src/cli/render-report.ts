@@ -27,10 +27,20 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
   ];
   if (report.endToEnd) {
     const e = report.endToEnd;
-    const verdict = e.speedup >= 1 ? `${e.speedup.toFixed(2)}x faster` : `${(1 / e.speedup).toFixed(2)}x slower`;
-    lines.push(
-      `End to end: ${verdict} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs)`,
-    );
+    const verdict = (x: number) => (x >= 1 ? `${x.toFixed(2)}x faster` : `${(1 / x).toFixed(2)}x slower`);
+    if (e.keptPlain) {
+      lines.push(`End to end: Kiln's result is ${e.baseline} itself (nothing beyond the backend choice was faster): 1.00x against it`);
+    } else {
+      const interval = e.interval ? `, 95% interval ${e.interval.low.toFixed(2)}x-${e.interval.high.toFixed(2)}x` : '';
+      lines.push(
+        `End to end: ${verdict(e.speedup)} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs${interval})`,
+      );
+    }
+    if (e.versusCpu) {
+      lines.push(
+        `            ${verdict(e.versusCpu.speedup)} than ${e.versusCpu.baseline} (median ${e.versusCpu.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms)`,
+      );
+    }
   } else if (report.decisions.some((d) => d.status === 'applied')) {
     lines.push('End to end: not measured (benchmark.endToEnd is false).');
   } else {

@@ -100,13 +100,25 @@ export class ValidationConfig {
 
 /** `benchmark:` — how each optimisation's gain is measured and judged. */
 export class BenchmarkConfig {
-  @Description('Untimed runs before measuring.')
+  @Description('Untimed runs before measuring, at most: the warm-up stops after one run once it has used a fifth of `budgetMs`.')
   @IsNumberInRange({ integer: true, min: 0, max: 100000 })
   warmup: number = 10;
 
-  @Description('Timed runs, the baseline and the candidate interleaved.')
+  @Description(
+    'Timed runs at most, the baseline and the candidate interleaved. Timing stops earlier once the 95% interval of the speed-up lies wholly above or below `minSpeedup`, or once `budgetMs` is spent (after `minIterations` runs either way).',
+  )
   @IsNumberInRange({ integer: true, min: 1, max: 100000 })
   iterations: number = 50;
+
+  @Description('Timed runs always made (at most `iterations`), whatever the stopping rule and the budget.')
+  @IsNumberInRange({ integer: true, min: 1, max: 100000 })
+  minIterations: number = 5;
+
+  @Description(
+    'Wall-clock budget of one comparison (warm-up and timed runs), in ms: no new run starts once it is spent and `minIterations` runs are done. Bounds the cost of timing a slow baseline (a cpu model at seconds per call).',
+  )
+  @IsNumberInRange({ integer: true, min: 1, max: MAX_TIME_LIMIT_MS })
+  budgetMs: number = 10000;
 
   @Description('Speed-up (median latency before / after) a latency plugin must reach to be kept.')
   @IsNumberInRange({ greaterThan: 0 })
@@ -257,7 +269,7 @@ export class KilnConfig {
   validation: ValidationConfig = new ValidationConfig();
 
   @Description('How gains are measured and judged. Empty or `null`: every key at its default.')
-  @IsMapping('a mapping with keys: warmup, iterations, minSpeedup, minSizeGain, outlierSigma, endToEnd')
+  @IsMapping('a mapping with keys: warmup, iterations, minIterations, budgetMs, minSpeedup, minSizeGain, outlierSigma, endToEnd')
   @ValidateNested({ message: 'wrong type' })
   @Type(() => BenchmarkConfig)
   @sectionDefault(() => new BenchmarkConfig())

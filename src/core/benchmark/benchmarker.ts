@@ -2,13 +2,32 @@ import * as tf from '@tensorflow/tfjs';
 import { injectable } from 'tsyringe';
 import { outputsAsArray, type KilnModel } from '../kiln-model.js';
 import { backendDataIds } from './backend-data-ids.js';
+import { decidedAgainst, pairedRatioInterval, type RatioInterval } from './ratio-interval.js';
 import { summariseTimings, type TimingStats } from './timing-stats.js';
 
 export interface BenchmarkSettings {
+  /** Untimed rounds first (at most; the warm-up stops early once it has used a fifth of `budgetMs`, after one round). */
   readonly warmup: number;
+  /** Timed rounds, at most. */
   readonly iterations: number;
   readonly outlierSigma: number;
+  /**
+   * Wall-clock budget of the whole comparison, warm-up included, in ms: no new round
+   * starts once it is spent and `minIterations` rounds are done. Absent: no budget.
+   */
+  readonly budgetMs?: number;
+  /** Rounds always timed (at most `iterations`), whatever the budget or the stopping rule. Default 5. */
+  readonly minIterations?: number;
+  /**
+   * The speed-up (first subject's time / second's) the comparison decides on: timing
+   * stops once the 95% interval of that ratio lies wholly above or below it (after
+   * `minIterations` rounds). Absent: every round is timed (within the budget).
+   */
+  readonly decideAt?: number;
 }
+
+/** Why timing stopped: every round ran, the verdict was clear, or the time budget was spent. */
+export type BenchmarkStop = 'iterations' | 'decided' | 'budget';
 
 /** One model's figures in a comparison. */
 export interface VariantFigures {
@@ -24,8 +43,13 @@ export interface VariantFigures {
 /** The result of timing two or more models interleaved on the same inputs. */
 export interface BenchmarkResult {
   readonly variants: readonly VariantFigures[];
+  /** Warm-up rounds run. */
   readonly warmup: number;
+  /** Timed rounds run. */
   readonly iterations: number;
+  readonly stoppedBy: BenchmarkStop;
+  /** With two subjects: the first's time over the second's (the candidate's speed-up), with its 95% interval. */
+  readonly ratio?: RatioInterval;
   readonly memoryBefore: { readonly numTensors: number; readonly numBytes: number };
   readonly memoryAfter: { readonly numTensors: number; readonly numBytes: number };
 }
@@ -50,32 +74,57 @@ export class Benchmarker {
     onProgress?: (done: number, total: number) => void,
   ): BenchmarkResult {
     const feed = inputs.length === 1 ? inputs[0]! : [...inputs];
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const budget = settings.budgetMs ?? Infinity;
+    const minRounds = Math.min(settings.iterations, settings.minIterations ?? 5);
     const memoryBefore = snapshotMemory();
-    for (let i = 0; i < settings.warmup; i++) for (const s of subjects) runOnce(s.model, feed);
+    let warmup = 0;
+    while (warmup < settings.warmup && (warmup === 0 || elapsed() < budget / 5)) {
+      for (const s of subjects) runOnce(s.model, feed);
+      warmup++;
+    }
     const timings = subjects.map(() => [] as number[]);
     const leakedTensors = subjects.map(() => 0);
     const leakedIds = subjects.map(() => 0);
-    for (let i = 0; i < settings.iterations; i++) {
+    let rounds = 0;
+    let stoppedBy: BenchmarkStop = 'iterations';
+    const ratioNow = () => (subjects.length === 2 ? pairedRatioInterval(timings[0]!, timings[1]!) : undefined);
+    while (rounds < settings.iterations) {
+      if (rounds >= minRounds) {
+        if (settings.decideAt !== undefined && decidedAgainst(ratioNow(), settings.decideAt)) {
+          stoppedBy = 'decided';
+          break;
+        }
+        if (elapsed() >= budget) {
+          stoppedBy = 'budget';
+          break;
+        }
+      }
       // Alternate the order each round so neither side always runs right after the other.
-      const order = i % 2 === 0 ? subjects.map((_, k) => k) : subjects.map((_, k) => subjects.length - 1 - k);
+      const order = rounds % 2 === 0 ? subjects.map((_, k) => k) : subjects.map((_, k) => subjects.length - 1 - k);
       for (const k of order) {
         const call = runOnce(subjects[k]!.model, feed);
         timings[k]!.push(call.ms);
         leakedTensors[k]! += call.leakedTensors;
         leakedIds[k]! += call.leakedDataIds;
       }
-      onProgress?.(i + 1, settings.iterations);
+      rounds++;
+      onProgress?.(rounds, settings.iterations);
     }
+    const ratio = ratioNow();
     return {
       variants: subjects.map((s, k) => ({
         name: s.name,
         backend: s.model.backend,
         timing: summariseTimings(timings[k]!, settings.outlierSigma),
-        leakedTensorsPerCall: leakedTensors[k]! / Math.max(1, settings.iterations),
-        leakedDataIdsPerCall: leakedIds[k]! / Math.max(1, settings.iterations),
+        leakedTensorsPerCall: leakedTensors[k]! / Math.max(1, rounds),
+        leakedDataIdsPerCall: leakedIds[k]! / Math.max(1, rounds),
       })),
-      warmup: settings.warmup,
-      iterations: settings.iterations,
+      warmup,
+      iterations: rounds,
+      stoppedBy,
+      ...(ratio ? { ratio } : {}),
       memoryBefore,
       memoryAfter: snapshotMemory(),
     };

@@ -189,7 +189,7 @@ export class CandidateTrial {
         { name: meta.name, model: candidate },
       ],
       run.validation.sampleInputs,
-      run.benchmark,
+      { ...run.benchmark, decideAt: run.minSpeedup },
       (done, total) => run.onProgress?.(meta.name, done, total),
     );
     const [base, cand] = bench.variants as [(typeof bench.variants)[0], (typeof bench.variants)[0]];
@@ -200,6 +200,9 @@ export class CandidateTrial {
       candidateP90Ms: round(cand.timing.p90Ms),
       outliersDropped: cand.timing.outliersDropped,
       speedup: round(base.timing.medianMs / cand.timing.medianMs, 4),
+      benchmarkRuns: bench.iterations,
+      benchmarkStoppedBy: bench.stoppedBy,
+      ...(bench.ratio ? { speedupLow: round(bench.ratio.low, 4), speedupHigh: round(bench.ratio.high, 4) } : {}),
     });
     if (cand.leakedTensorsPerCall > 0 || cand.leakedDataIdsPerCall > 0) {
       const what =

@@ -35,14 +35,27 @@ export interface Decision {
 }
 
 /** A summary of how the final model compares with plain tf.js. */
+/**
+ * The final model against plain tf.js. The headline is the user's model with its own
+ * predict on the best backend Kiln validated (the backend slot's pick, e.g. wasm: what a
+ * plain tf.js user gets with one import); `versusCpu` is the same on cpu, tf.js's default
+ * in Node. Without a backend pick the headline is the cpu figure.
+ */
 export interface EndToEnd {
-  /** What plain tf.js runs: `model.predict` on the default backend. */
+  /** What plain tf.js runs, e.g. `plain tf.js: GraphModel.execute on wasm`. */
   readonly baseline: string;
   readonly baselineMedianMs: number;
   readonly optimizedMedianMs: number;
   /** baselineMedianMs / optimizedMedianMs. */
   readonly speedup: number;
+  /** The 95% interval of the speed-up over paired runs, where it was a two-model comparison. */
+  readonly interval?: { readonly low: number; readonly high: number };
+  /** True when Kiln's result is that plain model itself (nothing beyond the backend choice held up): the speed-up is 1 by definition. */
+  readonly keptPlain?: boolean;
+  /** Timed runs of each model. */
   readonly iterations: number;
+  /** The same against plain predict on cpu, where the headline is another backend. */
+  readonly versusCpu?: { readonly baseline: string; readonly baselineMedianMs: number; readonly speedup: number };
 }
 
 export interface KilnReport {

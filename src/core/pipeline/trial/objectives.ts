@@ -3,7 +3,7 @@ import type { KilnModel } from '../../kiln-model.js';
 import type { BenchmarkResult } from '../../benchmark/benchmarker.js';
 import { modelBytes } from '../model-bytes.js';
 import type { RunContext } from '../run-context.js';
-import { formatRatio } from './format-ratio.js';
+import { describeRuns, formatRatio } from './format-ratio.js';
 import { round, type TrialRecord } from './trial-record.js';
 
 /** What a candidate that validated and benchmarked is judged on. */
@@ -32,12 +32,12 @@ function judgeLatency({ bench, run, accuracy }: ObjectiveEvidence): ObjectiveVer
   if (!(speedup >= run.minSpeedup)) {
     return {
       met: false,
-      reason: `not faster: ${formatRatio(speedup, run.minSpeedup)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after)`,
+      reason: `not faster: ${formatRatio(speedup, run.minSpeedup)}x, below the required ${run.minSpeedup}x (median ${base.timing.medianMs.toFixed(3)} ms before, ${cand.timing.medianMs.toFixed(3)} ms after; ${describeRuns(bench, run.minSpeedup)})`,
     };
   }
   return {
     met: true,
-    reason: `${formatRatio(speedup, run.minSpeedup)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms), ${accuracy}`,
+    reason: `${formatRatio(speedup, run.minSpeedup)}x faster (median ${base.timing.medianMs.toFixed(3)} -> ${cand.timing.medianMs.toFixed(3)} ms; ${describeRuns(bench, run.minSpeedup)}), ${accuracy}`,
   };
 }
 

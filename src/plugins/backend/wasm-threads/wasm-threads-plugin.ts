@@ -6,7 +6,7 @@ import type { ExecutionEngine } from '../../../core/engines/execution-engine.js'
 import { CandidateRejectedError } from '../../../core/errors.js';
 import type { KilnModel } from '../../../core/kiln-model.js';
 import { WASM_ENGINE } from '../../../engines/tfjs/built-in-engines.js';
-import { formatRatio } from '../../../core/pipeline/trial/format-ratio.js';
+import { describeRuns, formatRatio } from '../../../core/pipeline/trial/format-ratio.js';
 import { TfjsBackendEngine } from '../../../engines/tfjs/tfjs-backend-engine.js';
 import type { PluginContext } from '../../../core/plugin.js';
 import { Plugin } from '../../../core/plugin-decorator.js';
@@ -83,21 +83,21 @@ export class WasmThreadsBackendPlugin extends BackendPlugin {
     }
     const single = await WASM_ENGINE.prepare(target);
     try {
-      const { warmup, iterations, outlierSigma, minSpeedup } = this.config.benchmark;
+      const { minSpeedup } = this.config.benchmark;
       const result = this.benchmarker.compare(
         [
           { name: 'wasm', model: single },
           { name: 'wasm-threads', model: candidate },
         ],
         context.sampleInputs,
-        { warmup, iterations, outlierSigma },
+        { ...this.config.benchmark, decideAt: minSpeedup },
       );
       const [one, many] = result.variants as [(typeof result.variants)[0], (typeof result.variants)[0]];
       const speedup = one.timing.medianMs / many.timing.medianMs;
       context.metric('wasmMedianMs', round(one.timing.medianMs));
       context.metric('wasmThreadsMedianMs', round(many.timing.medianMs));
       context.metric('speedupVsWasm', round(speedup));
-      const figures = `median ${one.timing.medianMs.toFixed(3)} ms on wasm, ${many.timing.medianMs.toFixed(3)} ms on wasm-threads${threads ? ` with ${threads} threads` : ''}, ${iterations} interleaved runs`;
+      const figures = `median ${one.timing.medianMs.toFixed(3)} ms on wasm, ${many.timing.medianMs.toFixed(3)} ms on wasm-threads${threads ? ` with ${threads} threads` : ''}, ${describeRuns(result, minSpeedup)}`;
       if (!(speedup >= minSpeedup)) {
         throw new CandidateRejectedError(
           `not faster than single-threaded wasm: ${formatRatio(speedup, minSpeedup)}x, below the required ${minSpeedup}x (${figures})`,
