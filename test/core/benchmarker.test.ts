@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { Benchmarker } from '../../src/core/benchmark/benchmarker.js';
+import { decidedAgainst, pairedRatioInterval } from '../../src/core/benchmark/ratio-interval.js';
 import { LayersKilnModel } from '../../src/formats/layers-model/layers-model-format.js';
 import { WrappedModel } from '../helpers/broken-plugins.js';
 import { tinyDenseModel } from '../helpers/tiny-models.js';
@@ -70,5 +71,108 @@ describe('benchmarker', () => {
     expect(tf.memory().numTensors).to.equal(n);
     x.dispose();
     model.dispose();
+  });
+});
+
+describe('benchmarker: stopping rule and time budget', () => {
+  /** A model that spends `ms` of wall time per call (busy wait), then runs the tiny model. */
+  function slowModel(base: LayersKilnModel, ms: number): WrappedModel {
+    return new WrappedModel(base, (i) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        // busy: what a slow backend does to the caller
+      }
+      return base.predict(i);
+    });
+  }
+
+  it('stops once the verdict is clear: a candidate 20x faster is decided long before the last run', () => {
+    const model = tinyDenseModel(1);
+    const x = tf.randomNormal([1, 8], 0, 1, 'float32', 1);
+    const base = new LayersKilnModel(model, 'cpu', false);
+    try {
+      const result = new Benchmarker().compare(
+        [
+          { name: 'slow', model: slowModel(base, 20) },
+          { name: 'fast', model: slowModel(base, 1) },
+        ],
+        [x],
+        { warmup: 1, iterations: 200, outlierSigma: 2, minIterations: 4, decideAt: 1.05 },
+      );
+      expect(result.stoppedBy).to.equal('decided');
+      expect(result.iterations).to.be.within(4, 199);
+      expect(result.ratio!.low, 'the interval lies above the threshold').to.be.at.least(1.05);
+      expect(result.ratio!.low).to.be.at.most(result.ratio!.estimate);
+      expect(result.ratio!.estimate).to.be.at.most(result.ratio!.high);
+      for (const v of result.variants) expect(v.timing.samples + v.timing.outliersDropped).to.equal(result.iterations);
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+
+  it('a slow pair stops at the budget after minIterations rounds, the warm-up cut to one round', () => {
+    const model = tinyDenseModel(1);
+    const x = tf.randomNormal([1, 8], 0, 1, 'float32', 1);
+    const base = new LayersKilnModel(model, 'cpu', false);
+    try {
+      // Each round takes >= 60 ms whatever the machine, so a 50 ms budget is spent after the first.
+      const result = new Benchmarker().compare(
+        [
+          { name: 'a', model: slowModel(base, 30) },
+          { name: 'b', model: slowModel(base, 30) },
+        ],
+        [x],
+        { warmup: 10, iterations: 100, outlierSigma: 2, minIterations: 3, budgetMs: 50, decideAt: 1.05 },
+      );
+      expect(result.warmup).to.equal(1);
+      expect(result.iterations).to.equal(3);
+      expect(result.stoppedBy).to.equal('budget');
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+
+  it('without decideAt or a budget every run is timed (the bench and explicit settings)', () => {
+    const model = tinyDenseModel(1);
+    const x = tf.randomNormal([1, 8], 0, 1, 'float32', 1);
+    const base = new LayersKilnModel(model, 'cpu', false);
+    try {
+      const result = new Benchmarker().compare(
+        [
+          { name: 'slow', model: slowModel(base, 5) },
+          { name: 'fast', model: base },
+        ],
+        [x],
+        { warmup: 1, iterations: 9, outlierSigma: 2 },
+      );
+      expect(result.iterations).to.equal(9);
+      expect(result.stoppedBy).to.equal('iterations');
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('benchmark/ratio-interval', () => {
+  it('is the geometric mean of the paired ratios with a 95% interval that narrows with more rounds', () => {
+    const few = pairedRatioInterval([2, 2.2, 1.8], [1, 1, 1])!;
+    expect(few.estimate).to.be.closeTo(Math.cbrt(2 * 2.2 * 1.8), 1e-12);
+    expect(few.low).to.be.below(few.estimate);
+    expect(few.high).to.be.above(few.estimate);
+    const many = pairedRatioInterval([2, 2.2, 1.8, 2, 2.2, 1.8, 2, 2.2, 1.8], Array(9).fill(1))!;
+    expect(many.high - many.low).to.be.below(few.high - few.low);
+    expect(many.rounds).to.equal(9);
+  });
+
+  it('needs two rounds and positive times; decided only when the interval is clear of the threshold', () => {
+    expect(pairedRatioInterval([1], [1])).to.equal(undefined);
+    expect(pairedRatioInterval([1, 0], [1, 1])).to.equal(undefined);
+    expect(decidedAgainst(undefined, 1.05)).to.equal(false);
+    expect(decidedAgainst({ estimate: 1.2, low: 1.1, high: 1.3, rounds: 5 }, 1.05)).to.equal(true);
+    expect(decidedAgainst({ estimate: 0.9, low: 0.8, high: 1.0, rounds: 5 }, 1.05)).to.equal(true);
+    expect(decidedAgainst({ estimate: 1.05, low: 1.0, high: 1.1, rounds: 5 }, 1.05)).to.equal(false);
   });
 });
