@@ -123,7 +123,7 @@ describe('benchmarker: stopping rule and time budget', () => {
           { name: 'b', model: slowModel(base, 30) },
         ],
         [x],
-        { warmup: 10, iterations: 100, outlierSigma: 2, minIterations: 3, budgetMs: 50, decideAt: 1.05 },
+        { warmup: 10, iterations: 100, outlierSigma: 2, minIterations: 3, budgetMs: 50 },
       );
       expect(result.warmup).to.equal(1);
       expect(result.iterations).to.equal(3);
