@@ -74,7 +74,7 @@ describe('extension points: a third model format and an engine outside tf.js, ea
   it('a model no registered format owns is an InputError that names the formats Kiln takes', async () => {
     const error = await expectRejects(
       optimize(affineModel(2, 2), { config: FAST_CONFIG }),
-      /Kiln cannot optimise this object: it takes tf\.LayersModel\./,
+      /Kiln cannot optimise this object: it takes tf\.LayersModel or tf\.GraphModel\./,
     );
     expect((error as { code?: string }).code).to.equal('INPUT_INVALID');
   });
