@@ -9,14 +9,13 @@ import { EngineManager } from '../core/engines/engine-manager.js';
 import { EngineRegistry } from '../core/engines/engine-registry.js';
 import type { ExecutionEngine } from '../core/engines/execution-engine.js';
 import { CandidateRejectedError } from '../core/errors.js';
+import type { StockModel } from '../core/formats/model-format.js';
 import type { KilnModel } from '../core/kiln-model.js';
 import type { OptimizationPlugin, PluginContext } from '../core/plugin.js';
 import { PluginRegistry } from '../core/plugin-registry.js';
 import { createRunContainer } from '../core/run-container.js';
 import { Validator, type ValidationSession } from '../core/validation/validator.js';
-import { WeightGuard } from '../core/weight-guard.js';
 import { TfjsBackendEngine } from '../engines/index.js';
-import { LayersKilnModel, layersModelFormat } from '../formats/index.js';
 import { inputReturnedChecks, overranChecks, threwChecks, timeLimitCheck } from './apply-outcomes.js';
 import { applyWithLimit } from './apply-with-limit.js';
 import { check, DIRECT_CHECK_IDS, type ConformanceCheck } from './checks.js';
@@ -25,6 +24,7 @@ import { checkNewModel, type ResultContext } from './new-model-checks.js';
 import type { ConformanceOptions } from './options.js';
 import type { PreparedPlugin } from './prepare-plugin.js';
 import type { ModelConformance } from './report.js';
+import { WeightWatch } from './weight-watch.js';
 
 export interface DirectOutcome {
   readonly checks: ConformanceCheck[];
@@ -32,7 +32,12 @@ export interface DirectOutcome {
   readonly notes: string[];
   /** Set when the result ran but left the tolerance. */
   readonly drift?: string;
+  /** Weights of the user's model the kit could not write back (disposed, swapped, or of a format without write-back): the model must be built afresh. */
+  readonly userLost: readonly string[];
 }
+
+/** What `apply` came to, before the kit restores the user's weights. */
+type ApplyChecks = Omit<DirectOutcome, 'userLost'>;
 
 /** Everything one direct `apply` needs, set up around the input model. */
 interface DirectRun extends ResultContext {
@@ -43,10 +48,14 @@ interface DirectRun extends ResultContext {
   readonly logger: CollectingLogger;
 }
 
-/** `apply` called directly on the model, as the pipeline would, with every effect measured. */
+/**
+ * `apply` called directly on the model, as the pipeline would, with every effect
+ * measured. `user` is the model with its format (any registered one): the format runs
+ * it, copies it onto the input backend and gives the weights the guards watch.
+ */
 export async function checkDirect(
   prepared: PreparedPlugin,
-  user: tf.LayersModel,
+  user: StockModel,
   samples: tf.Tensor[],
   options: ConformanceOptions,
 ): Promise<DirectOutcome> {
@@ -56,6 +65,7 @@ export async function checkDirect(
     checks: DIRECT_CHECK_IDS.map((id) => check(id, 'skipped', why)),
     applied: 'not run',
     notes,
+    userLost: [],
   });
   if (prepared.availability && !prepared.availability.available) return notRun(`unavailable here: ${prepared.availability.reason}`);
 
@@ -69,17 +79,19 @@ export async function checkDirect(
   if (backendDown !== undefined) return notRun(`the input backend ${backend} is unavailable here: ${backendDown}`);
   const input = await inputModel(runContainer, user, backend);
   let validation: ValidationSession | undefined;
-  const guards: { user?: WeightGuard; input?: WeightGuard } = {};
+  const guards: { user?: WeightWatch; input?: WeightWatch } = {};
+  let userLost: string[] = [];
+  let outcome: ApplyChecks;
   try {
     runOnce(input, samples); // first-call kernel set-up is not the plugin's allocation
     validation = runContainer
       .resolve(Validator)
-      .prepare(new LayersKilnModel(user, 'cpu', false, 'reference on cpu'), samples, config.validation, config.mode);
-    guards.user = WeightGuard.capture(layersModelFormat.weights(user));
-    if (input.layersModel && input.layersModel !== user) guards.input = WeightGuard.capture(layersModelFormat.weights(input.layersModel));
+      .prepare(user.format.wrap(user.model, 'cpu', false, 'reference on cpu'), samples, config.validation, config.mode);
+    guards.user = WeightWatch.capture(user);
+    if (input.stock && input.stock.model !== user.model) guards.input = WeightWatch.capture(input.stock);
     const changed = () => ({ user: guards.user!.changed(), input: guards.input?.changed() ?? [] });
     const limitMs = prepared.timeLimitMs!;
-    return await applyAndCheck({
+    outcome = await applyAndCheck({
       plugin,
       pluginOptions: prepared.pluginOptions ?? {},
       limitMs,
@@ -92,13 +104,14 @@ export async function checkDirect(
       changed,
     });
   } finally {
-    // Leave the user's weights as they were for the pipeline check, whatever the plugin did.
-    guards.user?.restore();
+    // Leave the user's weights as they were for the pipeline check, whatever the plugin did (else say which could not be).
+    userLost = guards.user?.restore() ?? [];
     guards.user?.dispose();
     guards.input?.dispose();
     validation?.dispose();
     input.dispose();
   }
+  return { ...outcome, userLost };
 }
 
 /** Why the input backend (not cpu) cannot be brought up here, or undefined when it is up. */
@@ -114,10 +127,10 @@ function engineNamed(runContainer: DependencyContainer, backend: string): Execut
   return engines.has(backend) ? engines.get(backend) : new TfjsBackendEngine({ name: backend, tfName: backend });
 }
 
-/** The model handed to `apply`: the user's own on cpu, else a copy on the input backend. */
-async function inputModel(runContainer: DependencyContainer, user: tf.LayersModel, backend: string): Promise<KilnModel> {
+/** The model handed to `apply`: the user's own on cpu (run by its format), else a copy on the input backend. */
+async function inputModel(runContainer: DependencyContainer, user: StockModel, backend: string): Promise<KilnModel> {
   const engine = engineNamed(runContainer, backend);
-  const onCpu = new LayersKilnModel(user, 'cpu', false);
+  const onCpu = user.format.wrap(user.model, 'cpu', false);
   return (engine.tfjsBackend ?? engine.name) === 'cpu' ? onCpu : engine.prepare(onCpu);
 }
 
@@ -137,10 +150,11 @@ function pluginContext(run: DirectRun, signal: AbortSignal): PluginContext<objec
 }
 
 /** Calls `apply` under its time limit and checks what came of it. */
-async function applyAndCheck(run: DirectRun): Promise<DirectOutcome> {
+async function applyAndCheck(run: DirectRun): Promise<ApplyChecks> {
   const { input, notes } = run;
   const before = memory();
   const outcome = await applyWithLimit(run.plugin, input, (signal) => pluginContext(run, signal), run.limitMs);
+  const ownNotes = [...notes]; // what the plugin noted, before the warnings it logged
   notes.push(...run.logger.lines);
   const afterApply = run.changed();
   const timeLimit = timeLimitCheck(outcome, run.limitMs);
@@ -151,7 +165,11 @@ async function applyAndCheck(run: DirectRun): Promise<DirectOutcome> {
     return { checks: threwChecks(outcome.error, timeLimit, afterApply, before, memory()), applied, notes };
   }
   if (result === input)
-    return { checks: inputReturnedChecks(timeLimit, afterApply, before, memory(), notes), applied: 'input returned', notes };
+    return {
+      checks: inputReturnedChecks(timeLimit, afterApply, before, memory(), ownNotes.length ? ownNotes : notes),
+      applied: 'input returned',
+      notes,
+    };
   const { checks, drift } = checkNewModel(result, run, timeLimit, afterApply, before);
   return { checks, applied: 'new model', notes, ...(drift ? { drift } : {}) };
 }

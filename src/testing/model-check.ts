@@ -1,14 +1,17 @@
 /**
- * Every model-level check on one model: the direct check of `apply` and the pipeline
- * check, merged (a drift the pipeline caught keeps the contract unless
- * `strictTolerance`), with the model, its samples and the active backend cleaned up after.
+ * Every model-level check on one model, of any registered format: the direct check of
+ * `apply` and the pipeline check, merged (a drift the pipeline caught keeps the contract
+ * unless `strictTolerance`), with the model, its samples and the active backend cleaned up after.
  */
 import * as tf from '@tensorflow/tfjs';
 import { activateBackend } from '../core/backend-scope.js';
+import { describeError } from '../core/errors.js';
+import { FormatRegistry } from '../core/formats/format-registry.js';
+import type { StockModel } from '../core/formats/model-format.js';
 import type { ZooName } from '../zoo/index.js';
 import { check, MODEL_CHECK_IDS } from './checks.js';
 import { checkDirect } from './direct-check.js';
-import { buildModel, modelName } from './models.js';
+import { buildStockModel, modelName, sampleInputsFor } from './models.js';
 import type { ConformanceModel, ConformanceOptions } from './options.js';
 import { checkPipeline } from './pipeline-check.js';
 import type { PreparedPlugin } from './prepare-plugin.js';
@@ -32,9 +35,30 @@ export async function checkModel(
     };
   }
   const activeBefore = tf.getBackend();
-  const { layers: user, samples } = await buildModel(model, options);
+  // The formats the run sees: those registered in the plugin's container and its ancestors.
+  const formats = new FormatRegistry(plugin.container);
+  let user: StockModel;
+  let samples: tf.Tensor[];
+  try {
+    user = await buildStockModel(model, options, formats);
+  } catch (error) {
+    const why = `the model "${name}" could not be built as a model of a registered format: ${describeError(error)}`;
+    return { model: name, checks: MODEL_CHECK_IDS.map((id) => check(id, 'failed', why)), applied: 'not run', notes: [] };
+  }
+  try {
+    samples = sampleInputsFor(model, user, options);
+  } catch (error) {
+    disposeBuilt(user);
+    const why = `no sample inputs for the model "${name}": ${describeError(error)}`;
+    return { model: name, checks: MODEL_CHECK_IDS.map((id) => check(id, 'failed', why)), applied: 'not run', notes: [] };
+  }
   try {
     const direct = await checkDirect(plugin, user, samples, options);
+    if (direct.userLost.length && options.pipeline !== false) {
+      // The plugin left weights the kit cannot write back: the pipeline check gets the model afresh.
+      disposeBuilt(user);
+      user = await buildStockModel(model, options, formats);
+    }
     const pipeline =
       options.pipeline === false
         ? { check: check('pipeline', 'skipped', 'not asked for (options.pipeline is false)') }
@@ -56,11 +80,16 @@ export async function checkModel(
     };
   } finally {
     tf.dispose(samples);
-    try {
-      user.dispose();
-    } catch {
-      // a non-conformant plugin may have disposed it already
-    }
+    disposeBuilt(user);
     if (activeBefore && tf.findBackend(activeBefore)) activateBackend(activeBefore);
+  }
+}
+
+/** Frees a model the kit built, through its format. */
+function disposeBuilt(user: StockModel): void {
+  try {
+    user.format.dispose(user.model);
+  } catch {
+    // a non-conformant plugin may have disposed it already
   }
 }

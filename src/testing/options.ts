@@ -10,18 +10,31 @@ import type { ZooName } from '../zoo/index.js';
 /** A plugin to check: its registered name, or its `@Plugin`-decorated class. */
 export type ConformanceTarget = string | (new (...args: never[]) => OptimizationPlugin<never>);
 
-/** A model of your own to check the plugin on, besides or instead of the zoo's. */
-export interface ConformanceModel {
+/**
+ * A model of your own to check the plugin on, besides or instead of the zoo's: of any
+ * registered model format (a `tf.LayersModel`, a `tf.GraphModel`, or a model of a format
+ * registered in `container`). `graphModelFixture(path)` makes one from a graph model's
+ * model.json.
+ */
+export interface ConformanceModel<M extends object = tf.LayersModel | tf.GraphModel | object> {
   /** Names it in test titles and messages. */
   readonly name: string;
-  /** A fresh LayersModel with fixed weights; the kit disposes it. */
-  build(): tf.LayersModel | Promise<tf.LayersModel>;
-  /** One tensor per model input; the kit disposes them. Default: seeded normal values at batch 1. */
-  sampleInputs?(model: tf.LayersModel): tf.Tensor[];
+  /**
+   * A fresh model with fixed weights; the kit disposes it. Called again for the pipeline
+   * check when the direct check left weights the kit cannot write back (a graph model's,
+   * or disposed ones), so it must give the same model each time.
+   */
+  build(): M | Promise<M>;
+  /**
+   * One tensor per model input, for the model `build` gave; the kit disposes them.
+   * Default: at batch 1 (every free dimension 1), seeded normal values, small integers
+   * (0..9) for int32 inputs, read off the inputs its format gives (`format.wrap(model).inputs`).
+   */
+  sampleInputs?(model: M): tf.Tensor[];
 }
 
 export interface ConformanceOptions {
-  /** Zoo models (by name) or models of your own. Default: every zoo model. */
+  /** Zoo models (by name) or models of your own (of any registered format). Default: every zoo model. */
   readonly models?: readonly (ZooName | ConformanceModel)[];
   /** Build the zoo models scaled down (same input and output shapes). Default true. */
   readonly small?: boolean;

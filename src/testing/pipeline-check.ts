@@ -2,36 +2,36 @@
  * The `pipeline` check: the plugin alone through `optimize()`, a decision the pipeline
  * may give a conformant plugin, with a reason, and nothing left behind.
  */
-import { layersModelFormat } from '../formats/index.js';
 import type * as tf from '@tensorflow/tfjs';
 import { describeError } from '../core/errors.js';
+import type { StockModel } from '../core/formats/model-format.js';
 import type { Decision } from '../core/pipeline/report.js';
-import { WeightGuard } from '../core/weight-guard.js';
 import { optimize } from '../optimize.js';
 import { check, type ConformanceCheck } from './checks.js';
 import { CollectingLogger, memory } from './measure.js';
 import type { ConformanceOptions } from './options.js';
 import type { PreparedPlugin } from './prepare-plugin.js';
+import { WeightWatch } from './weight-watch.js';
 import { plural } from './wording.js';
 
 /** Statuses the pipeline may give a conformant plugin (besides `applied`): each needs a reason. */
 const ACCEPTABLE_STATUSES: readonly string[] = ['applied', 'skipped', 'rejected', 'unavailable'];
 
-/** The plugin alone through `optimize()`: its decision, and nothing left behind once the result is disposed. */
+/** The plugin alone through `optimize()` on the user's model (of any registered format): its decision, and nothing left behind once the result is disposed. */
 export async function checkPipeline(
   plugin: PreparedPlugin,
-  user: tf.LayersModel,
+  user: StockModel,
   samples: tf.Tensor[],
   options: ConformanceOptions,
 ): Promise<{ check: ConformanceCheck; decision?: Decision }> {
   const meta = plugin.meta!;
-  const guard = WeightGuard.capture(layersModelFormat.weights(user));
+  const guard = WeightWatch.capture(user);
   const logger = new CollectingLogger();
   try {
     const before = memory();
     let decision: Decision | undefined;
     try {
-      const { model, report } = await optimize(user, {
+      const { model, report } = await optimize(user.model, {
         sampleInputs: samples,
         config: plugin.rawConfig!,
         container: plugin.container!,

@@ -133,6 +133,22 @@ const RUNTIME_EXPORTS = [
   'writeFilesAtomic',
 ];
 
+/** Every runtime name of `tfjs-kiln/testing` (src/testing/index.ts), sorted: pinned like the package entry's. */
+const TESTING_RUNTIME_EXPORTS = [
+  'CONFORMANCE_CHECKS',
+  'CONFORMANCE_CONFIG',
+  'ConformanceError',
+  'ConformanceSession',
+  'MODEL_CHECK_IDS',
+  'PLUGIN_CHECK_IDS',
+  'ZOO',
+  'describePluginConformance',
+  'graphModelFixture',
+  'listZoo',
+  'runPluginConformance',
+  'zooSampleInputs',
+];
+
 /** The names src/index.ts exports (values and types), read off its `export { ... } from` lists. */
 function indexExportNames(text: string): Set<string> {
   const names = new Set<string>();
@@ -203,6 +219,35 @@ describe('the public API of tfjs-kiln matches the README', function () {
       }
     }
     expect(imported).to.be.greaterThan(20);
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('tfjs-kiln/testing exports exactly its documented runtime names, and every name the docs take from it', () => {
+    const testing = createRequire(path.join(ROOT, 'package.json'))('tfjs-kiln/testing') as Record<string, unknown>;
+    expect(Object.keys(testing).sort()).to.deep.equal([...TESTING_RUNTIME_EXPORTS].sort());
+    const types = indexExportNames(fs.readFileSync(path.join(ROOT, 'src/testing/index.ts'), 'utf8'));
+    const missing: string[] = [];
+    let imported = 0;
+    for (const { file, text } of pages()) {
+      for (const block of codeBlocks(text, ['ts', 'typescript', 'js', 'javascript'])) {
+        const lists = [
+          ...block.matchAll(/import\s*\{([^}]*)\}\s*from\s*'tfjs-kiln\/testing'/g),
+          ...block.matchAll(/const\s*\{([^}]*)\}\s*=\s*require\('tfjs-kiln\/testing'\)/g),
+        ];
+        for (const m of lists) {
+          for (const item of m[1]!.split(',')) {
+            const name = item
+              .trim()
+              .replace(/^type\s+/, '')
+              .split(/\s+as\s+|\s*:\s*/)[0]!;
+            if (!name) continue;
+            imported++;
+            if (!(name in testing) && !types.has(name)) missing.push(`${file}: ${name}`);
+          }
+        }
+      }
+    }
+    expect(imported).to.be.greaterThan(2);
     expect(missing).to.deep.equal([]);
   });
 

@@ -80,7 +80,13 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
   async apply(target: KilnModel, context: PluginContext<MixedPrecisionOptions>): Promise<KilnModel> {
     const options = context.options;
     const policy = options.policy === 'int8' ? 'uint8' : options.policy;
-    if (!target.layersModel) throw new Error(`mixed precision needs a LayersModel to store; "${target.description}" exposes none`);
+    if (!target.layersModel) {
+      const graph = target.stock?.format.name === 'graph-model';
+      context.note(
+        `mixed precision stores the weights of a tf.LayersModel; ${graph ? 'a tf.GraphModel is not supported yet' : `"${target.description}" exposes none`}: nothing to store at reduced precision`,
+      );
+      return target;
+    }
     const budget = budgetOf(options);
     checkBudgetOutputs(budget, target.outputNames);
     if (options.policy === 'int8') context.note('int8 is stored as affine uint8: tf.js weight files have no int8 type');
