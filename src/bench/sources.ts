@@ -1,27 +1,47 @@
 import { basename, dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors.js';
+import type { StockModel } from '../core/formats/model-format.js';
+import type { TensorSpec } from '../core/kiln-model.js';
 import { syntheticSampleInputs } from '../core/validation/validation-inputs.js';
-import { loadLayersModelFromDisk, resolveModelJsonPath } from '../io/model-files.js';
+import { layersModelFormat } from '../formats/index.js';
+import { loadStockModelFromDisk } from '../io/load-stock-model.js';
+import { resolveModelJsonPath } from '../io/model-files.js';
 import { listZoo, ZOO, zooSampleInputs, type ZooName } from '../zoo/index.js';
 
-/** A model the suite measures: built fresh (seeded, or loaded from disk) as often as needed. */
+/**
+ * A model the suite measures, of any registered format: built fresh (seeded, or loaded
+ * from disk) as often as needed. The engine builds it once per model and backend and
+ * makes every other copy with its format's `copyTo`.
+ */
 export interface BenchSource {
   readonly name: string;
   readonly description: string;
-  /** A fresh copy whose variables live on the active backend; the caller disposes it. */
-  build(): Promise<tf.LayersModel>;
+  /** A fresh model and its format, its weights on the active backend; the caller disposes it (`format.dispose`). */
+  build(): Promise<StockModel>;
   /** Seeded inputs at `batch`, one per model input; the caller disposes them. */
-  sampleInputs(model: tf.LayersModel, batch: number, seed: number): tf.Tensor[];
+  sampleInputs(model: StockModel, batch: number, seed: number): tf.Tensor[];
 }
 
 export const ZOO_PREFIX = 'zoo:';
 
+/** The inputs of a model of any format (shape with null where free, dtype), as its KilnModel names them. */
+export function stockInputs(stock: StockModel): readonly TensorSpec[] {
+  // Wrapping runs nothing and owns nothing: it only reads the model's signature.
+  return stock.format.wrap(stock.model, tf.getBackend(), false).inputs;
+}
+
+/** Seeded synthetic inputs at `batch` for a model of any format (what `kiln optimize` feeds a model without samples). */
+export function syntheticStockInputs(stock: StockModel, batch: number, seed: number): tf.Tensor[] {
+  return syntheticSampleInputs(stockInputs(stock), seed, batch);
+}
+
 /**
  * Resolves the targets of `kiln bench`: `zoo:NAME` (one zoo model), `zoo` (every zoo
- * model), or the path of a model.json or of its folder. `small` builds the zoo models
- * at their scaled-down size (quick checks). Unknown zoo names are a usage error that
- * lists the known ones.
+ * model), or the path of a model.json or of its folder, of any registered format (a
+ * tf.LayersModel or a tf.GraphModel with the built-in ones). `small` builds the zoo
+ * models at their scaled-down size (quick checks). Unknown zoo names are a usage error
+ * that lists the known ones.
  */
 export async function resolveSources(targets: readonly string[], options: { small?: boolean } = {}): Promise<BenchSource[]> {
   const sources: BenchSource[] = [];
@@ -41,10 +61,15 @@ export async function resolveSources(targets: readonly string[], options: { smal
       sources.push(await fileSource(target));
     }
   }
+  checkDistinctNames(sources);
+  return sources;
+}
+
+/** Two sources of one name would share table rows: a usage error. */
+export function checkDistinctNames(sources: readonly BenchSource[]): void {
   const names = sources.map((s) => s.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new ConfigError(`model "${twice}" is named twice in the targets`);
-  return sources;
 }
 
 function zooSource(name: ZooName, small?: boolean): BenchSource {
@@ -52,7 +77,7 @@ function zooSource(name: ZooName, small?: boolean): BenchSource {
   return {
     name: small ? `${name} (small)` : name,
     description: entry.description,
-    build: async () => entry.build({ small }),
+    build: async () => ({ format: layersModelFormat, model: await entry.build({ small }) }),
     sampleInputs: (_model, batch, seed) => zooSampleInputs(entry, batch, seed),
   };
 }
@@ -64,12 +89,7 @@ async function fileSource(target: string): Promise<BenchSource> {
   return {
     name,
     description: jsonPath,
-    build: () => loadLayersModelFromDisk(path),
-    sampleInputs: (model, batch, seed) =>
-      syntheticSampleInputs(
-        model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype })),
-        seed,
-        batch,
-      ),
+    build: () => loadStockModelFromDisk(path),
+    sampleInputs: syntheticStockInputs,
   };
 }
