@@ -101,12 +101,14 @@ export function realModel(name: string): RealModel {
   return found;
 }
 
-/** Seeded inputs for `model` at batch 1, uniform over its input range (integers for int32 inputs). */
-export function realModelInputs(model: RealModel, seed = 1): tf.Tensor[] {
+/**
+ * Seeded inputs for `model` at `batch` (1 by default, its natural size), uniform over its
+ * input range (integers for int32 inputs).
+ */
+export function realModelInputs(model: RealModel, seed = 1, batch = 1): tf.Tensor[] {
   const [lo, hi] = model.inputRange;
+  const shape = [batch, ...model.inputShape.slice(1)];
   return [
-    model.inputDtype === 'int32'
-      ? tf.randomUniform([...model.inputShape], lo, hi + 1, 'int32', seed)
-      : tf.randomUniform([...model.inputShape], lo, hi, 'float32', seed),
+    model.inputDtype === 'int32' ? tf.randomUniform(shape, lo, hi + 1, 'int32', seed) : tf.randomUniform(shape, lo, hi, 'float32', seed),
   ];
 }

@@ -3,6 +3,7 @@ import type { KilnConfig } from '../config/kiln-config.js';
 import { activateBackend, withBackend, withBackendAsync } from '../core/backend-scope.js';
 import { summariseTimings } from '../core/benchmark/timing-stats.js';
 import { describeError } from '../core/errors.js';
+import type { StockModel } from '../core/formats/model-format.js';
 import { outputsAsArray, type KilnModel } from '../core/kiln-model.js';
 import type { KilnReport } from '../core/pipeline/report.js';
 import { backendOfTensor } from '../core/tensor-backend.js';
@@ -13,6 +14,7 @@ import type { BenchSource } from './sources.js';
 import type { BenchResult, BenchSettings, CellResult, OptimizeRun, VariantResult } from './types.js';
 import {
   PLAIN_TFJS,
+  PLAIN_WASM,
   PREDICT,
   type BenchBackend,
   type BenchVariant,
@@ -61,6 +63,7 @@ export const DEFAULT_BENCH_SETTINGS: BenchSettings = {
   outlierSigma: 3,
   seed: 0,
   slowCallMs: 1000,
+  slowVariantRounds: 5,
 };
 
 /**
@@ -72,7 +75,13 @@ export const DEFAULT_BENCH_SETTINGS: BenchSettings = {
  * `maxRounds`. Slow cells (large batches on cpu) stay affordable: warm-up stops once it
  * has taken a quarter of the budget, and is skipped when the cold calls alone took
  * longer than the budget (they warmed up); where one call of predict takes longer
- * than `slowCallMs`, the optional variants are left out (with the reason).
+ * than `slowCallMs`, the optional variants are left out (with the reason). Where
+ * predict is fast but another variant is slow (plain tf.js on cpu beside a wasm cell:
+ * about 20x), that variant is timed in the first `slowVariantRounds` rounds only.
+ *
+ * A source may be of any registered format: the engine builds it once per model and
+ * backend and makes every copy with its format's `copyTo`; variants that do not apply
+ * to the format (a layer rewrite of a graph model) are left out, with the reason.
  *
  * Every call reads its outputs back (dataSync), in its own tf.tidy. Each variant gets
  * its own copy of the inputs on the backend it runs on, so no call pays for moving
@@ -85,7 +94,7 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
   const start = performance.now();
   const cells: CellResult[] = [];
   const optimizeRuns: OptimizeRun[] = [];
-  const flopsCache = new Map<string, number>();
+  const flopsCache = new Map<string, FlopsCount>();
   const total = options.backends.length * options.sources.length * options.batches.length;
   const initialBackend = tf.getBackend();
   try {
@@ -99,12 +108,12 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
             const flopsKey = `${source.name}@${batch}`;
             if (!flopsCache.has(flopsKey))
               flopsCache.set(flopsKey, await countModelFlops(source, options.bestBackend, batch, options.settings.seed));
-            const cell = await measureCell(key, source, backend, group, flopsCache.get(flopsKey)!, options);
+            const cell = await measureCell(key, backend, group, flopsCache.get(flopsKey)!, options);
             cells.push(cell);
             options.observer?.cellDone?.(cell, cells.length - 1, total);
           }
         } finally {
-          group.dispose();
+          await group.dispose();
         }
       }
     }
@@ -127,10 +136,16 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
   };
 }
 
+/** A StockModel as a Disposable (its format frees it). */
+function disposer(stock: StockModel): Disposable {
+  return { dispose: () => stock.format.dispose(stock.model) };
+}
+
 /** Things that live as long as one model on one backend (all its batch sizes). */
 class Group implements GroupContext {
   private readonly shared = new Map<string, Promise<Disposable>>();
   private readonly owned: Disposable[] = [];
+  private base: Promise<StockModel> | undefined;
 
   constructor(
     private readonly source: BenchSource,
@@ -143,16 +158,28 @@ class Group implements GroupContext {
     return this.source.name;
   }
 
-  async buildModel(backend: string): Promise<tf.LayersModel> {
-    const model = await withBackendAsync(backend, () => this.source.build());
-    this.owned.push(model);
+  /** A fresh copy on `backend`, made by the model's format from the group's one build of the source; the caller frees it. */
+  async copy(backend: string): Promise<StockModel> {
+    this.base ??= withBackendAsync(this.backend.tfName, () => this.source.build());
+    const base = await this.base;
+    return { format: base.format, model: await base.format.copyTo(base.model, backend) };
+  }
+
+  async buildModel(backend: string): Promise<StockModel> {
+    const model = await this.copy(backend);
+    this.owned.push(disposer(model));
     return model;
   }
 
-  sampleInputs(model: tf.LayersModel, batch: number): tf.Tensor[] {
-    const samples = this.source.sampleInputs(model, batch, this.options.settings.seed);
+  sampleInputs(model: StockModel, batch: number): tf.Tensor[] {
+    const samples = this.sourceInputs(model, batch);
     this.owned.push({ dispose: () => tf.dispose(samples) });
     return samples;
+  }
+
+  /** The source's seeded inputs at `batch`; the caller frees them. */
+  sourceInputs(model: StockModel, batch: number): tf.Tensor[] {
+    return this.source.sampleInputs(model, batch, this.options.settings.seed);
   }
 
   optimizeConfig(): Promise<KilnConfig> {
@@ -176,28 +203,40 @@ class Group implements GroupContext {
     return value as Promise<T>;
   }
 
-  dispose(): void {
+  /** Frees what the group made, last to first, then the one build of the source. */
+  async dispose(): Promise<void> {
     for (const d of this.owned.reverse()) d.dispose();
     this.owned.length = 0;
+    const base = await this.base?.catch(() => undefined);
+    if (base) base.format.dispose(base.model);
+    this.base = undefined;
   }
 }
 
-/** FLOPs of one call at `batch`, traced on a fresh copy on the fastest backend; NaN when the trace fails. */
-async function countModelFlops(source: BenchSource, backend: BenchBackend, batch: number, seed: number): Promise<number> {
-  const model = await withBackendAsync(backend.tfName, () => source.build());
+/** FLOPs of one call, or NaN and why they could not be counted. */
+interface FlopsCount {
+  readonly flops: number;
+  readonly unknown?: string;
+}
+
+/** FLOPs of one call at `batch`, traced on a fresh build on the fastest backend; NaN (and why) when the trace fails. */
+async function countModelFlops(source: BenchSource, backend: BenchBackend, batch: number, seed: number): Promise<FlopsCount> {
+  let stock: StockModel | undefined;
   try {
+    stock = await withBackendAsync(backend.tfName, () => source.build());
+    const built = stock;
     return withBackend(backend.tfName, () => {
-      const samples = source.sampleInputs(model, batch, seed);
+      const samples = source.sampleInputs(built, batch, seed);
       try {
-        return modelFlops(model, samples);
+        return { flops: modelFlops(built.format.wrap(built.model, backend.tfName, false), samples) };
       } finally {
         tf.dispose(samples);
       }
     });
-  } catch {
-    return Number.NaN;
+  } catch (error) {
+    return { flops: Number.NaN, unknown: `the call could not be traced on ${backend.name}: ${describeError(error)}` };
   } finally {
-    model.dispose();
+    if (stock) stock.format.dispose(stock.model);
   }
 }
 
@@ -207,6 +246,8 @@ interface Running {
   readonly feed: tf.Tensor | tf.Tensor[];
   readonly timings: number[];
   readonly result: { -readonly [K in keyof VariantResult]: VariantResult[K] };
+  /** Timed in this many rounds at most (a slow variant in a fast cell); no warm-up. */
+  cap?: number;
 }
 
 /**
@@ -215,15 +256,15 @@ interface Running {
  */
 async function measureCell(
   key: CellKey,
-  source: BenchSource,
   backend: BenchBackend,
   group: Group,
-  flops: number,
+  count: FlopsCount,
   options: BenchRunOptions,
 ): Promise<CellResult> {
   const { settings, observer } = options;
+  const { flops } = count;
   const disposables: Disposable[] = [];
-  const context = await prepareCell(key, source, backend, group, options, disposables);
+  const context = await prepareCell(key, backend, group, options, disposables);
   try {
     const { results, running } = await buildVariants(key, context, options, disposables);
     // Warm-up, then timed rounds, all variants interleaved.
@@ -235,12 +276,15 @@ async function measureCell(
     );
     return {
       ...key,
+      format: context.model.format.name,
       flops,
+      ...(count.unknown ? { flopsUnknown: count.unknown } : {}),
       warmupRounds,
       rounds,
       variants,
       vsPredict: ratiosAgainst(variants, PREDICT),
       vsPlain: ratiosAgainst(variants, PLAIN_TFJS),
+      vsPlainWasm: ratiosAgainst(variants, PLAIN_WASM),
     };
   } finally {
     for (const d of disposables.reverse()) d.dispose();
@@ -249,33 +293,32 @@ async function measureCell(
 }
 
 /**
- * Makes the cell's backend the active one, builds a fresh copy of the model and its
+ * Makes the cell's backend the active one, makes a fresh copy of the model and its
  * sample inputs on it, and returns what variants are built from. Everything it makes
  * (and every copy a variant builds) goes on `disposables`.
  */
 async function prepareCell(
   key: CellKey,
-  source: BenchSource,
   backend: BenchBackend,
   group: Group,
   options: BenchRunOptions,
   disposables: Disposable[],
 ): Promise<VariantContext> {
   activateBackend(backend.tfName);
-  const model = await withBackendAsync(backend.tfName, () => source.build());
-  disposables.push(model);
-  const samples = withBackend(backend.tfName, () => source.sampleInputs(model, key.batch, options.settings.seed));
+  const model = await group.copy(backend.tfName);
+  disposables.push(disposer(model));
+  const samples = withBackend(backend.tfName, () => group.sourceInputs(model, key.batch));
   disposables.push({ dispose: () => tf.dispose(samples) });
   return {
-    modelName: source.name,
+    modelName: group.modelName,
     backend,
     bestBackend: options.bestBackend,
     batch: key.batch,
     model,
     samples,
     buildModel: async (b) => {
-      const copy = await withBackendAsync(b, () => source.build());
-      disposables.push(copy);
+      const copy = await group.copy(b);
+      disposables.push(disposer(copy));
       return copy;
     },
     shared: (k, make) => group.get(k, make),
@@ -300,6 +343,11 @@ async function buildVariants(
   const running: Running[] = [];
   let slow: string | undefined;
   for (const variant of options.variants) {
+    const notApplicable = variant.notApplicable?.(context.model);
+    if (notApplicable) {
+      results.push({ name: variant.name, skipped: notApplicable });
+      continue;
+    }
     const alias = variant.sameAs?.({ backend, bestBackend: options.bestBackend });
     if (alias && names.has(alias) && alias !== variant.name) {
       results.push({ name: variant.name, sameAs: alias });
@@ -322,7 +370,23 @@ async function buildVariants(
     }
     activateBackend(backend.tfName);
   }
+  if (!slow) capSlowVariants(running, settings);
   return { results, running };
+}
+
+/**
+ * In a cell whose predict is not slow, caps the variants whose cold call took longer
+ * than `slowCallMs` at `slowVariantRounds` timed rounds (and no warm-up), saying so.
+ */
+function capSlowVariants(running: readonly Running[], settings: BenchSettings): void {
+  const rounds = settings.slowVariantRounds ?? 0;
+  if (rounds <= 0 || settings.slowCallMs <= 0) return;
+  for (const r of running) {
+    const cold = r.result.coldMs ?? 0;
+    if (r.variant.name === PREDICT || cold <= settings.slowCallMs) continue;
+    r.cap = rounds;
+    r.result.capped = `slow: its cold call took ${(cold / 1000).toFixed(1)} s (over ${settings.slowCallMs} ms) where ${PREDICT} is fast, so it is timed in ${rounds} round(s) only, without warm-up (--slow-variant-rounds 0 lifts the cap)`;
+  }
 }
 
 /**
@@ -357,7 +421,8 @@ async function buildAndCallOnce(
  * quarter of it. Returns how many ran.
  */
 function warmUp(key: CellKey, running: readonly Running[], settings: BenchSettings, observer: BenchObserver | undefined): number {
-  const coldTotal = running.reduce((sum, r) => sum + (r.result.coldMs ?? 0), 0);
+  // Capped (slow) variants sit out the warm-up: their cold calls do not count.
+  const coldTotal = running.reduce((sum, r) => sum + (r.cap === undefined ? (r.result.coldMs ?? 0) : 0), 0);
   const warmStart = performance.now();
   let warmup = 0;
   while (
@@ -425,6 +490,8 @@ function playRound(running: readonly Running[], index: number, record: boolean):
   const order = index % 2 === 0 ? running : [...running].reverse();
   for (const r of order) {
     if (r.result.error) continue;
+    // A capped (slow) variant: no warm-up, and timed until it has its rounds.
+    if (r.cap !== undefined && (!record || r.timings.length >= r.cap)) continue;
     try {
       const { ms } = timeCall(r.model, r.feed, false);
       if (record) r.timings.push(ms);

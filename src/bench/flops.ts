@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { KilnModel } from '../core/kiln-model.js';
 import { disposeGraphConstants, type KernelGraph, type KernelNode } from '../compiler/ir.js';
 import { traceCall } from '../compiler/trace.js';
 
@@ -99,11 +100,15 @@ export function kernelFlops(node: KernelNode, shapeOf: (id: number) => readonly 
 }
 
 /**
- * FLOPs of one `model.predict(inputs)`: traces the call once (it runs for real, on
- * the active backend) and counts its kernels. Frees what the trace kept.
+ * FLOPs of one `model.predict(inputs)`, for a tf.LayersModel or a model of any format as
+ * a KilnModel (a GraphModel's `execute`): traces the call once (it runs for real, on the
+ * active backend, or the KilnModel's) and counts its kernels. Every kernel that ran is
+ * counted, also when the trace has graph breaks (a value read): they stop a replay, not
+ * the count. Frees what the trace kept.
  */
-export function modelFlops(model: tf.LayersModel, inputs: readonly tf.Tensor[]): number {
-  const trace = traceCall((...xs) => model.predict(xs.length === 1 ? xs[0]! : xs), inputs, { layers: model.layers });
+export function modelFlops(model: tf.LayersModel | KilnModel, inputs: readonly tf.Tensor[]): number {
+  const layers = model instanceof tf.LayersModel ? model.layers : model.layersModel?.layers;
+  const trace = traceCall((...xs) => model.predict(xs.length === 1 ? xs[0]! : xs), inputs, { layers });
   try {
     return countFlops(trace.graph);
   } finally {

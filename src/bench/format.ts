@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import { describeComparison } from './baseline.js';
 import type { BenchResult, CellResult, VariantResult } from './types.js';
-import { KILN, PLAIN_TFJS, PREDICT } from './variants.js';
+import { KILN, PLAIN_TFJS, PLAIN_WASM, PREDICT } from './variants.js';
 
 /** Milliseconds with about four significant figures. */
 export function formatMs(ms: number | undefined): string {
@@ -28,6 +28,32 @@ function variantNames(result: BenchResult): string[] {
   return result.variants.map((v) => v.name);
 }
 
+/** Variants that repeat another in every cell (plain-wasm in a run of wasm cells): the summary leaves out their columns. */
+function aliasedEverywhere(result: BenchResult): Set<string> {
+  const names = variantNames(result).filter(
+    (n) => result.cells.length > 0 && result.cells.every((c) => c.variants.find((v) => v.name === n)?.sameAs !== undefined),
+  );
+  return new Set(names);
+}
+
+/** The headline ratios: Kiln against the stock model's own predict on wasm, then on cpu (plain tf.js's default), where measured. */
+function headlineColumns(result: BenchResult): { head: string; ratio: (c: CellResult) => number | undefined }[] {
+  const names = variantNames(result);
+  if (!names.includes(KILN)) return [];
+  const columns: { head: string; ratio: (c: CellResult) => number | undefined }[] = [];
+  if (names.includes(PLAIN_WASM)) columns.push({ head: `${KILN} / ${PLAIN_WASM}`, ratio: (c) => c.vsPlainWasm?.[KILN] });
+  if (names.includes(PLAIN_TFJS)) columns.push({ head: `${KILN} / ${PLAIN_TFJS} (cpu)`, ratio: (c) => c.vsPlain[KILN] });
+  return columns;
+}
+
+/** What Kiln kept for the kiln variant of a cell (the applied decisions of its optimize() run), or undefined without a run. */
+export function keptBy(result: BenchResult, model: string, backend: string): string | undefined {
+  const run = result.optimizeRuns.find((r) => r.model === model && r.backend === backend);
+  if (!run) return undefined;
+  const kept = run.report.decisions.filter((d) => d.status === 'applied').map((d) => d.plugin);
+  return kept.length ? kept.join(', ') : 'nothing';
+}
+
 /** The variants whose ratio to predict the summary shows: those after predict (ways of running on the cell's backend). */
 function ratioColumns(result: BenchResult): string[] {
   const names = variantNames(result);
@@ -39,14 +65,29 @@ interface Grid {
   rows: string[][];
 }
 
-/** One row per cell: every variant's median, the ratios to predict, Kiln's ratio to plain tf.js and its GFLOP/s. */
+/**
+ * One row per cell: every variant's median (but those that repeat another in every
+ * cell), the headline ratios (Kiln against the stock predict on wasm, then on cpu), the
+ * ratios to predict on the cell's backend, Kiln's GFLOP/s and what Kiln kept.
+ */
 export function summaryGrid(result: BenchResult): Grid {
-  const names = variantNames(result);
+  const aliased = aliasedEverywhere(result);
+  const names = variantNames(result).filter((n) => !aliased.has(n));
   const ratios = ratioColumns(result);
+  const headline = headlineColumns(result);
   const hasKiln = names.includes(KILN);
-  const head = ['model', 'backend', 'batch', 'MFLOP', ...names.map((n) => `${n} ms`), ...ratios.map((n) => `${n} / predict`)];
-  if (hasKiln && names.includes(PLAIN_TFJS)) head.push(`${KILN} / ${PLAIN_TFJS}`);
+  const hasKept = hasKiln && result.optimizeRuns.length > 0;
+  const head = [
+    'model',
+    'backend',
+    'batch',
+    'MFLOP',
+    ...names.map((n) => `${n} ms`),
+    ...headline.map((h) => h.head),
+    ...ratios.map((n) => `${n} / predict`),
+  ];
   if (hasKiln) head.push(`${KILN} GFLOP/s`);
+  if (hasKept) head.push(`${KILN} kept`);
   head.push('rounds');
   const rows = result.cells.map((c) => {
     const v = (n: string) => c.variants.find((x) => x.name === n);
@@ -56,10 +97,11 @@ export function summaryGrid(result: BenchResult): Grid {
       String(c.batch),
       formatMflop(c.flops),
       ...names.map((n) => formatMs(v(n)?.medianMs)),
+      ...headline.map((h) => formatRatio(h.ratio(c))),
       ...ratios.map((n) => formatRatio(c.vsPredict[n])),
     ];
-    if (hasKiln && names.includes(PLAIN_TFJS)) row.push(formatRatio(c.vsPlain[KILN]));
     if (hasKiln) row.push(formatGflops(v(KILN)?.gflops));
+    if (hasKept) row.push(keptBy(result, c.model, c.backend) ?? '-');
     row.push(String(c.rounds));
     return row;
   });
@@ -79,6 +121,7 @@ export function detailGrid(result: BenchResult): Grid {
     'cold ms',
     'GFLOP/s',
     '/ predict',
+    '/ plain-wasm',
     '/ plain-tfjs',
   ];
   const rows: string[][] = [];
@@ -88,18 +131,23 @@ export function detailGrid(result: BenchResult): Grid {
   return { head, rows };
 }
 
+function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 function variantFigures(c: CellResult, v: VariantResult): string[] {
-  if (v.error && !v.sameAs)
-    return [v.ranOn ?? '-', `error: ${v.error.length > 60 ? `${v.error.slice(0, 57)}...` : v.error}`, '', '', '', '', ''];
-  if (v.skipped) return ['-', 'skipped (slow cell)', '', '', '', '', ''];
+  if (v.error && !v.sameAs) return [v.ranOn ?? '-', `error: ${clip(v.error)}`, '', '', '', '', '', ''];
+  if (v.skipped) return ['-', `skipped: ${clip(v.skipped)}`, '', '', '', '', '', ''];
   const same = v.sameAs ? ` (= ${v.sameAs})` : '';
+  const capped = v.capped ? ` (${v.samples ?? 0} timed)` : '';
   return [
     `${v.ranOn ?? '-'}${same}`,
-    formatMs(v.medianMs),
+    `${formatMs(v.medianMs)}${capped}`,
     `${formatMs(v.p10Ms)}-${formatMs(v.p90Ms)}`,
     formatMs(v.coldMs),
     formatGflops(v.gflops),
     formatRatio(c.vsPredict[v.name]),
+    formatRatio(c.vsPlainWasm?.[v.name]),
     formatRatio(c.vsPlain[v.name]),
   ];
 }
@@ -136,12 +184,14 @@ export function renderNotes(result: BenchResult): string {
             .join('; ')})`
         : ''
     }`,
-    `Ratios: median of the reference / median of the variant, all timed interleaved in one run (higher is faster); absolute times are for context only.`,
+    `Ratios: median of the reference / median of the variant, all timed interleaved in one run (higher is faster); absolute times are for context only. The headline, ${KILN} / ${PLAIN_WASM}, is Kiln against the model's own predict on wasm, the best a plain tf.js user has in Node without tfjs-node; ${KILN} / ${PLAIN_TFJS} (cpu) is against plain tf.js's default backend.`,
     `Schedule per cell: cold call, up to ${result.settings.warmupRounds} warm-up round(s), then ${schedule(result)}; outliers beyond ${result.settings.outlierSigma} sd dropped. Took ${(result.durationMs / 1000).toFixed(1)} s.`,
     'MFLOP: one call at that batch, counted from the traced kernels (2 per multiply-accumulate in convolutions and matrix products, 1 per element elsewhere); GFLOP/s = that count / median.',
     'Variants:',
     ...result.variants.map((v) => `  ${v.name}: ${v.description}`),
   ];
+  const leftOut = cellNotes(result);
+  if (leftOut.length) lines.push('Cells:', ...leftOut.map((l) => `  ${l}`));
   if (result.optimizeRuns.length) {
     lines.push('Kiln kept:');
     for (const run of result.optimizeRuns) {
@@ -160,6 +210,22 @@ export function renderNotes(result: BenchResult): string {
     for (const n of b.notInBaseline) lines.push(`  not in the baseline: ${n}`);
   }
   return lines.join('\n');
+}
+
+/** Per cell, what the tables only hint at: unknown FLOP counts, variants left out, timed less or run otherwise than named, and why. */
+function cellNotes(result: BenchResult): string[] {
+  const lines: string[] = [];
+  for (const c of result.cells) {
+    const where = `${c.model} on ${c.backend} at batch ${c.batch}`;
+    if (c.flopsUnknown) lines.push(`${where}: MFLOP unknown: ${c.flopsUnknown}`);
+    for (const v of c.variants) {
+      if (v.skipped && !v.skipped.startsWith('slow cell')) lines.push(`${where}: ${v.name} left out: ${v.skipped}`);
+      if (v.capped) lines.push(`${where}: ${v.name} ${v.capped}`);
+      // Kiln's own description (what it kept) is in "Kiln kept"; others say e.g. that a compiled graph runs eagerly.
+      if (v.description && v.name !== KILN && !v.sameAs) lines.push(`${where}: ${v.name} ${v.description}`);
+    }
+  }
+  return lines;
 }
 
 /** What `kiln bench` prints: the per-variant figures, the summary table and the notes. */

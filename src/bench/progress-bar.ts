@@ -9,8 +9,13 @@ const label = (c: CellKey) => `${c.model} ${c.backend} b${c.batch}`;
 export function cellLine(cell: CellResult, index: number, total: number): string {
   const figures = cell.variants.filter((v) => v.medianMs !== undefined && !v.sameAs).map((v) => `${v.name} ${formatMs(v.medianMs)}`);
   const errors = cell.variants.filter((v) => v.error && !v.sameAs).map((v) => `${v.name} failed`);
-  const skipped = cell.variants.filter((v) => v.skipped).length;
-  return `[${index + 1}/${total}] ${label(cell)}: ${[...figures, ...errors].join(', ')} ms (${cell.rounds} rounds${skipped ? `; ${skipped} optional variant(s) left out: slow cell` : ''})`;
+  const slow = cell.variants.filter((v) => v.skipped?.startsWith('slow cell')).length;
+  const notApplicable = cell.variants.filter((v) => v.skipped && !v.skipped.startsWith('slow cell')).map((v) => v.name);
+  const notes = [
+    ...(slow ? [`${slow} optional variant(s) left out: slow cell`] : []),
+    ...(notApplicable.length ? [`not for this model: ${notApplicable.join(', ')}`] : []),
+  ];
+  return `[${index + 1}/${total}] ${label(cell)}: ${[...figures, ...errors].join(', ')} ms (${cell.rounds} rounds${notes.map((n) => `; ${n}`).join('')})`;
 }
 
 /**

@@ -14,13 +14,19 @@ import { BUILT_IN_VARIANTS, PREDICT, type BenchBackend, type BenchVariant } from
 export const BENCH_OPTIMIZE_DEFAULTS = { validation: { samples: 1 }, benchmark: { warmup: 3, iterations: 15 } } as const;
 
 /**
- * Loads the optimize() config of the kiln variant: the file (or the defaults above),
- * end-to-end comparison off, and `backend.preference` set to `preference` when given.
+ * Loads the optimize() config of the kiln variant: the file or config object (or the
+ * defaults above), end-to-end comparison off, and `backend.preference` set to
+ * `preference` when given.
  */
-export function benchOptimizeConfig(configPath: string | undefined, preference?: readonly string[]): Promise<KilnConfig> {
+export function benchOptimizeConfig(config: string | object | undefined, preference?: readonly string[]): Promise<KilnConfig> {
   const overrides: Record<string, unknown> = { benchmark: { endToEnd: false } };
   if (preference?.length) overrides.backend = { preference: [...preference] };
-  return loadConfig(configPath ?? structuredClone(BENCH_OPTIMIZE_DEFAULTS), { overrides });
+  return loadConfig(
+    config === undefined ? structuredClone(BENCH_OPTIMIZE_DEFAULTS) : typeof config === 'string' ? config : structuredClone(config),
+    {
+      overrides,
+    },
+  );
 }
 
 /**

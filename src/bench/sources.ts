@@ -1,19 +1,27 @@
 import { basename, dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../core/errors.js';
+import type { StockModel } from '../core/formats/model-format.js';
 import type { TensorSpec } from '../core/kiln-model.js';
 import { bindInputSamples, describeInputs, sampleInputsFor, type InputSampleEntry } from '../core/validation/input-samples.js';
-import { loadLayersModelFromDisk, resolveModelJsonPath } from '../io/model-files.js';
+import { syntheticSampleInputs } from '../core/validation/validation-inputs.js';
+import { layersModelFormat } from '../formats/index.js';
+import { loadStockModelFromDisk } from '../io/load-stock-model.js';
+import { resolveModelJsonPath } from '../io/model-files.js';
 import { listZoo, ZOO, zooSampleInputs, type ZooName } from '../zoo/index.js';
 
-/** A model the suite measures: built fresh (seeded, or loaded from disk) as often as needed. */
+/**
+ * A model the suite measures, of any registered format: built fresh (seeded, or loaded
+ * from disk) as often as needed. The engine builds it once per model and backend and
+ * makes every other copy with its format's `copyTo`.
+ */
 export interface BenchSource {
   readonly name: string;
   readonly description: string;
-  /** A fresh copy whose variables live on the active backend; the caller disposes it. */
-  build(): Promise<tf.LayersModel>;
+  /** A fresh model and its format, its weights on the active backend; the caller disposes it (`format.dispose`). */
+  build(): Promise<StockModel>;
   /** Seeded inputs at `batch`, one per model input; the caller disposes them. */
-  sampleInputs(model: tf.LayersModel, batch: number, seed: number): tf.Tensor[];
+  sampleInputs(model: StockModel, batch: number, seed: number): tf.Tensor[];
   /** The model's inputs, for the checks of the given sample inputs (model files only). */
   inputSpecs?(): Promise<TensorSpec[]>;
 }
@@ -29,13 +37,25 @@ export interface SourceOptions {
   readonly inputs?: readonly (readonly InputSampleEntry[])[];
 }
 
+/** The inputs of a model of any format (shape with null where free, dtype), as its KilnModel names them. */
+export function stockInputs(stock: StockModel): readonly TensorSpec[] {
+  // Wrapping runs nothing and owns nothing: it only reads the model's signature.
+  return stock.format.wrap(stock.model, tf.getBackend(), false).inputs;
+}
+
+/** Seeded synthetic inputs at `batch` for a model of any format (what `kiln optimize` feeds a model without samples). */
+export function syntheticStockInputs(stock: StockModel, batch: number, seed: number): tf.Tensor[] {
+  return syntheticSampleInputs(stockInputs(stock), seed, batch);
+}
+
 export const ZOO_PREFIX = 'zoo:';
 
 /**
  * Resolves the targets of `kiln bench`: `zoo:NAME` (one zoo model), `zoo` (every zoo
- * model), or the path of a model.json or of its folder. `small` builds the zoo models
- * at their scaled-down size (quick checks). Unknown zoo names are a usage error that
- * lists the known ones.
+ * model), or the path of a model.json or of its folder, of any registered format (a
+ * tf.LayersModel or a tf.GraphModel with the built-in ones). `small` builds the zoo
+ * models at their scaled-down size (quick checks). Unknown zoo names are a usage error
+ * that lists the known ones.
  */
 export async function resolveSources(targets: readonly string[], options: SourceOptions = {}): Promise<BenchSource[]> {
   const sources: BenchSource[] = [];
@@ -55,10 +75,15 @@ export async function resolveSources(targets: readonly string[], options: Source
       sources.push(await fileSource(target, options.inputs ?? []));
     }
   }
+  checkDistinctNames(sources);
+  return sources;
+}
+
+/** Two sources of one name would share table rows: a usage error. */
+export function checkDistinctNames(sources: readonly BenchSource[]): void {
   const names = sources.map((s) => s.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new ConfigError(`model "${twice}" is named twice in the targets`);
-  return sources;
 }
 
 function zooSource(name: ZooName, small?: boolean): BenchSource {
@@ -66,13 +91,9 @@ function zooSource(name: ZooName, small?: boolean): BenchSource {
   return {
     name: small ? `${name} (small)` : name,
     description: entry.description,
-    build: async () => entry.build({ small }),
+    build: async () => ({ format: layersModelFormat, model: await entry.build({ small }) }),
     sampleInputs: (_model, batch, seed) => zooSampleInputs(entry, batch, seed),
   };
-}
-
-function specsOf(model: tf.LayersModel): TensorSpec[] {
-  return model.inputs.map((t, i) => ({ name: model.inputNames[i] ?? t.name, shape: t.shape, dtype: t.dtype }));
 }
 
 async function fileSource(target: string, layers: readonly (readonly InputSampleEntry[])[]): Promise<BenchSource> {
@@ -82,19 +103,19 @@ async function fileSource(target: string, layers: readonly (readonly InputSample
   return {
     name,
     description: jsonPath,
-    build: () => loadLayersModelFromDisk(path),
+    build: () => loadStockModelFromDisk(path),
     // Every input at the cell's batch: a given shape's batch axis and a file's rows follow it.
-    sampleInputs: (model, batch, seed) => {
-      const specs = specsOf(model);
+    sampleInputs: (stock, batch, seed) => {
+      const specs = stockInputs(stock);
       const inputs = bindInputSamples(specs, layers, { unknownNames: 'skip' });
       return sampleInputsFor(specs, { seed, batch, everyInputAtBatch: true, inputs });
     },
     inputSpecs: async () => {
-      const model = await loadLayersModelFromDisk(path);
+      const stock = await loadStockModelFromDisk(path);
       try {
-        return specsOf(model);
+        return [...stockInputs(stock)];
       } finally {
-        model.dispose();
+        stock.format.dispose(stock.model);
       }
     },
   };

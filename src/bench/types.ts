@@ -25,7 +25,10 @@ export interface VariantResult {
   readonly sameAs?: string;
   /** Set when the variant could not be built or run here; then no figures. */
   readonly error?: string;
-  /** Set when the variant was left out of this cell on purpose (a slow cell), with why. */
+  /**
+   * Set when the variant was left out of this cell on purpose, with why: a slow cell, or
+   * a variant that does not apply to the model (a layers-only rewrite of a graph model).
+   */
   readonly skipped?: string;
   /** Milliseconds to build it (copy, compile, fuse, or Kiln's whole optimize() run). */
   readonly buildMs?: number;
@@ -43,6 +46,8 @@ export interface VariantResult {
   readonly gflops?: number;
   /** Every timed call in order, ms (3 decimals), outliers included: the report draws them. */
   readonly timingsMs?: readonly number[];
+  /** Set when a slow call capped how often it was timed (see BenchSettings.slowVariantRounds), with why. */
+  readonly capped?: string;
 }
 
 /** One model at one backend and batch size, every variant timed interleaved. */
@@ -50,15 +55,25 @@ export interface CellResult {
   readonly model: string;
   readonly backend: string;
   readonly batch: number;
-  /** FLOPs of one call of the model at this batch, counted from its traced kernels (see flops.ts). */
+  /** FLOPs of one call of the model at this batch, counted from its traced kernels (see flops.ts); NaN when unknown. */
   readonly flops: number;
+  /** Why `flops` is unknown (NaN), when it is. */
+  readonly flopsUnknown?: string;
+  /** The format of the model (`layers-model`, `graph-model`, ...). */
+  readonly format?: string;
   readonly warmupRounds: number;
   readonly rounds: number;
   readonly variants: readonly VariantResult[];
   /** median of `predict` / median of each variant: > 1 is faster than predict on this backend. */
   readonly vsPredict: Readonly<Record<string, number>>;
-  /** median of `plain-tfjs` / median of each variant: > 1 is faster than what a plain tf.js user gets. */
+  /** median of `plain-tfjs` / median of each variant: > 1 is faster than a plain tf.js user gets on its default backend (cpu in Node). */
   readonly vsPlain: Readonly<Record<string, number>>;
+  /**
+   * median of `plain-wasm` / median of each variant: > 1 is faster than the best a plain
+   * tf.js user has in Node without tfjs-node (the stock model's own predict on wasm). The
+   * headline ratio of the summary. Absent in results written before it existed.
+   */
+  readonly vsPlainWasm?: Readonly<Record<string, number>>;
 }
 
 /** Kiln's own report of the optimize() run behind the `kiln` variant of one model and backend. */
@@ -77,6 +92,13 @@ export interface BenchSettings {
   readonly seed: number;
   /** A cell whose predict takes longer than this per call (its cold call) leaves out the optional variants; 0: never. */
   readonly slowCallMs: number;
+  /**
+   * In a cell whose predict is not slow, a variant whose cold call took longer than
+   * `slowCallMs` (a reference on a slower backend: plain tf.js on cpu beside wasm) is
+   * timed in this many rounds only, the first ones; 0: no cap. Absent in results written
+   * before it existed (no cap).
+   */
+  readonly slowVariantRounds?: number;
 }
 
 /** A regression check of one ratio against a stored baseline. */

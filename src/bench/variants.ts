@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { CompiledModel } from '../compiler/api/compiled-model.js';
 import type { KilnConfig } from '../config/kiln-config.js';
 import { withBackendAsync } from '../core/backend-scope.js';
+import type { StockModel } from '../core/formats/model-format.js';
 import { BUILT_IN_FUSION_PATTERNS } from '../plugins/op-fusion/kernel-fusion/index.js';
 import type { KilnModel } from '../core/kiln-model.js';
-import { LayersKilnModel } from '../formats/layers-model/layers-model-format.js';
+import { LayersKilnModel, layersModelFormat } from '../formats/layers-model/layers-model-format.js';
 import type { KilnReport } from '../core/pipeline/report.js';
 import { buildValidationInputs } from '../core/validation/validation-inputs.js';
 import { optimize } from '../optimize.js';
@@ -26,10 +27,10 @@ export interface BenchBackend {
 export interface GroupContext {
   readonly modelName: string;
   readonly backend: BenchBackend;
-  /** A fresh copy of the model whose variables live on `backend`, freed when the group ends. */
-  buildModel(backend: string): Promise<tf.LayersModel>;
+  /** A fresh copy of the model (its format's `copyTo`) whose weights live on `backend`, freed when the group ends. */
+  buildModel(backend: string): Promise<StockModel>;
   /** Seeded sample inputs at `batch` for `model`, freed when the group ends. */
-  sampleInputs(model: tf.LayersModel, batch: number): tf.Tensor[];
+  sampleInputs(model: StockModel, batch: number): tf.Tensor[];
   /** The config Kiln's optimize() runs with for this backend. */
   optimizeConfig(): Promise<KilnConfig>;
   /** Records Kiln's report of an optimize() run, for --json and the HTML report. */
@@ -43,12 +44,15 @@ export interface VariantContext {
   /** Kiln's preferred backend among those that run here. */
   readonly bestBackend: BenchBackend;
   readonly batch: number;
-  /** A fresh copy of the model, variables on the cell's backend, freed when the cell ends. Do not mutate. */
-  readonly model: tf.LayersModel;
+  /**
+   * A fresh copy of the model and its format (a tf.LayersModel, a tf.GraphModel, ...),
+   * weights on the cell's backend, freed when the cell ends. Do not mutate.
+   */
+  readonly model: StockModel;
   /** The cell's inputs (batch `batch`). The engine owns them. */
   readonly samples: readonly tf.Tensor[];
-  /** Another fresh copy, its variables on `backend` (so two backends never share, and move, one set of weights); freed with the cell. */
-  buildModel(backend: string): Promise<tf.LayersModel>;
+  /** Another fresh copy (its format's `copyTo`), its weights on `backend` (so two backends never share, and move, one set of weights); freed with the cell. */
+  buildModel(backend: string): Promise<StockModel>;
   /** A value built once per model and backend (e.g. Kiln's optimised model) and freed when the last batch of that group is done. */
   shared<T extends Disposable>(key: string, make: (group: GroupContext) => Promise<T>): Promise<T>;
 }
@@ -76,6 +80,12 @@ export interface BenchVariant {
    */
   sameAs?(context: { readonly backend: BenchBackend; readonly bestBackend: BenchBackend }): string | undefined;
   /**
+   * Why the variant does not apply to this model, or undefined where it does: e.g. a
+   * rewrite of Keras layers has nothing to rewrite in a tf.GraphModel. The engine then
+   * leaves it out of the cell (`skipped`, with this reason) without building it.
+   */
+  notApplicable?(model: StockModel): string | undefined;
+  /**
    * Left out of slow cells (where one call of predict takes longer than the engine's
    * `slowCallMs`): the variants a cell cannot do without are the references and Kiln.
    */
@@ -98,6 +108,9 @@ export function borrowed(model: KilnModel): KilnModel {
     get outputNames() {
       return model.outputNames;
     },
+    get stock() {
+      return model.stock;
+    },
     get layersModel() {
       return model.layersModel;
     },
@@ -107,43 +120,65 @@ export function borrowed(model: KilnModel): KilnModel {
   };
 }
 
+/** The model run by its own predict (LayersModel.predict, GraphModel.execute, ...) on `backend`; the engine frees the copy with the cell. */
+function stockOn(stock: StockModel, backend: string, description?: string): KilnModel {
+  return stock.format.wrap(stock.model, backend, false, description);
+}
+
 async function layerFused(model: tf.LayersModel, backend: string): Promise<LayersKilnModel> {
   const { model: rewritten } = await withBackendAsync(backend, () => rewriteLayers(model));
   return new LayersKilnModel(rewritten, backend, true);
 }
 
+/** Why a layers-only variant does not apply to `model` (undefined for a tf.LayersModel). */
+function layersOnly(what: string): (model: StockModel) => string | undefined {
+  return (model) =>
+    layersModelFormat.owns(model.model)
+      ? undefined
+      : `${what} works on a ${layersModelFormat.displayName}; this model is a ${model.format.displayName} (${model.format.name})`;
+}
+
 /** Name of the variant every `vsPredict` ratio is taken against. */
 export const PREDICT = 'predict';
-/** Name of the variant every `vsPlain` ratio is taken against. */
+/** Name of the variant every `vsPlain` ratio is taken against: the stock predict on cpu. */
 export const PLAIN_TFJS = 'plain-tfjs';
+/** Name of the variant every `vsPlainWasm` ratio is taken against: the stock predict on wasm, the headline reference. */
+export const PLAIN_WASM = 'plain-wasm';
 /** Name of Kiln's optimised model: its ratio to predict is what `--baseline` guards. */
 export const KILN = 'kiln';
 
+/** The tf.js backend of {@link PLAIN_WASM_VARIANT}. */
+const WASM = 'wasm';
+
 export const PLAIN_TFJS_VARIANT: BenchVariant = {
   name: PLAIN_TFJS,
-  description: "plain @tensorflow/tfjs: LayersModel.predict on its default backend (cpu in Node), whatever the cell's backend",
+  description:
+    "plain @tensorflow/tfjs: the model's own predict (LayersModel.predict, GraphModel.execute) on its default backend (cpu in Node), whatever the cell's backend",
   sameAs: ({ backend }) => (backend.tfName === 'cpu' ? PREDICT : undefined),
-  build: async (c) => ({ model: new LayersKilnModel(await c.buildModel('cpu'), 'cpu', false, 'LayersModel.predict on cpu') }),
+  build: async (c) => ({ model: stockOn(await c.buildModel('cpu'), 'cpu') }),
+};
+
+export const PLAIN_WASM_VARIANT: BenchVariant = {
+  name: PLAIN_WASM,
+  description:
+    "plain @tensorflow/tfjs with @tensorflow/tfjs-backend-wasm: the model's own predict on wasm, whatever the cell's backend (the best stock option in Node without tfjs-node; the summary's headline reference)",
+  sameAs: ({ backend }) => (backend.tfName === WASM ? PREDICT : undefined),
+  // The registry, not tf.findBackend: probing must not start a backend.
+  notApplicable: () => (WASM in tf.engine().registry ? undefined : 'the wasm backend is not running here'),
+  build: async (c) => ({ model: stockOn(await c.buildModel(WASM), WASM) }),
 };
 
 export const BEST_BACKEND_VARIANT: BenchVariant = {
   name: 'best-backend',
-  description: "LayersModel.predict on the best backend available here (Kiln's preference order), whatever the cell's backend",
+  description: "the model's own predict on the best backend available here (Kiln's preference order), whatever the cell's backend",
   sameAs: ({ backend, bestBackend }) => (backend.name === bestBackend.name ? PREDICT : undefined),
-  build: async (c) => ({
-    model: new LayersKilnModel(
-      await c.buildModel(c.bestBackend.tfName),
-      c.bestBackend.tfName,
-      false,
-      `LayersModel.predict on ${c.bestBackend.tfName}`,
-    ),
-  }),
+  build: async (c) => ({ model: stockOn(await c.buildModel(c.bestBackend.tfName), c.bestBackend.tfName) }),
 };
 
 export const PREDICT_VARIANT: BenchVariant = {
   name: PREDICT,
-  description: "LayersModel.predict on the cell's backend",
-  build: async (c) => ({ model: new LayersKilnModel(c.model, c.backend.tfName, false) }),
+  description: "the model's own predict (LayersModel.predict, GraphModel.execute) on the cell's backend",
+  build: async (c) => ({ model: stockOn(c.model, c.backend.tfName) }),
 };
 
 /** A model a group (one model on one backend) owns, shared by its batch sizes. */
@@ -166,14 +201,24 @@ class GroupModel implements Disposable {
 async function buildOncePerGroup(
   c: VariantContext,
   key: string,
-  make: (model: tf.LayersModel, samples: tf.Tensor[], backend: string) => Promise<KilnModel>,
+  make: (model: StockModel, samples: tf.Tensor[], backend: string) => Promise<KilnModel>,
+  describe?: (model: KilnModel) => string | undefined,
 ): Promise<BuiltVariant> {
   const entry = await c.shared(key, async (group) => {
     const model = await group.buildModel(group.backend.tfName);
     const samples = group.sampleInputs(model, 1);
-    return new GroupModel(await make(model, samples, group.backend.tfName));
+    const made = await make(model, samples, group.backend.tfName);
+    return new GroupModel(made, describe?.(made));
   });
-  return { model: borrowed(entry.model) };
+  return { model: borrowed(entry.model), ...(entry.description ? { description: entry.description } : {}) };
+}
+
+/** What a compiled model runs eagerly, and why (a graph break), when it does: the replay is then plain predict. */
+function eagerNote(model: KilnModel): string | undefined {
+  if (!(model instanceof CompiledModel)) return undefined;
+  const eager = model.stats().eager;
+  if (!eager.length) return undefined;
+  return `runs eagerly (${[...new Set(eager.map((e) => (e.cause === 'graph-break' ? e.breaks.map((b) => b.cause).join(', ') || e.cause : e.cause)))].join('; ')}): ${eager[0]!.reason}`;
 }
 
 export const COMPILED_VARIANT: BenchVariant = {
@@ -185,45 +230,52 @@ export const COMPILED_VARIANT: BenchVariant = {
     buildOncePerGroup(
       c,
       'compiled',
-      async (model, samples, backend) =>
-        new CompiledModel(new LayersKilnModel(model, backend, false), { sampleInputs: samples, selectionRuns: 5 }),
+      async (model, samples, backend) => new CompiledModel(stockOn(model, backend), { sampleInputs: samples, selectionRuns: 5 }),
+      eagerNote,
     ),
 };
 
 export const LAYERS_FUSED_VARIANT: BenchVariant = {
   name: 'layers-fused',
-  description: "op-fusion's layer rewrite alone (BatchNorm folded, relu6 as a ReLU layer, activations merged), run by plain predict",
+  description:
+    "op-fusion's layer rewrite alone (BatchNorm folded, relu6 as a ReLU layer, activations merged), run by plain predict; tf.LayersModel only",
   optional: true,
-  build: (c) => buildOncePerGroup(c, 'layers-fused', (model, _samples, backend) => layerFused(model, backend)),
+  notApplicable: layersOnly("op-fusion's layer rewrite"),
+  build: (c) => buildOncePerGroup(c, 'layers-fused', (model, _samples, backend) => layerFused(model.model as tf.LayersModel, backend)),
 };
 
 export const FUSED_VARIANT: BenchVariant = {
   name: 'fused',
   description:
-    'op-fusion: layer rewrite, then the compiled kernel graph with the fusion patterns, validated on batch-1 inputs once per model and backend; other batches compile on their first call',
+    'op-fusion: layer rewrite (a tf.LayersModel; other formats go straight on), then the compiled kernel graph with the fusion patterns, validated on batch-1 inputs once per model and backend; other batches compile on their first call',
   optional: true,
   build: (c) =>
-    buildOncePerGroup(c, 'fused', async (model, samples, backend) => {
-      const base = await layerFused(model, backend);
-      const reference = new LayersKilnModel(model, backend, false);
-      const checks = buildValidationInputs(samples, reference.inputs, { samples: 1, seed: 5, largeMagnitude: 10 });
-      try {
-        const result = fuseGraph(
-          base,
-          reference,
-          samples,
-          checks.map((k) => k.inputs),
-          { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true },
-        );
-        if ('failure' in result) {
-          base.dispose();
-          throw new Error(result.failure);
+    buildOncePerGroup(
+      c,
+      'fused',
+      async (model, samples, backend) => {
+        const base: KilnModel = layersModelFormat.owns(model.model) ? await layerFused(model.model, backend) : stockOn(model, backend);
+        const reference = stockOn(model, backend);
+        const checks = buildValidationInputs(samples, reference.inputs, { samples: 1, seed: 5, largeMagnitude: 10 });
+        try {
+          const result = fuseGraph(
+            base,
+            reference,
+            samples,
+            checks.map((k) => k.inputs),
+            { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true },
+          );
+          if ('failure' in result) {
+            base.dispose();
+            throw new Error(result.failure);
+          }
+          return result.model.withOwned(base);
+        } finally {
+          for (const k of checks) tf.dispose(k.inputs);
         }
-        return result.model.withOwned(base);
-      } finally {
-        for (const k of checks) tf.dispose(k.inputs);
-      }
-    }),
+      },
+      eagerNote,
+    ),
 };
 
 /** Kiln's optimised model with its report, shared by every batch size of one model and backend. */
@@ -247,7 +299,7 @@ export const KILN_VARIANT: BenchVariant = {
       const model = await group.buildModel('cpu');
       const config = await group.optimizeConfig();
       const { model: optimized, report } = await withBackendAsync('cpu', async () =>
-        optimize(model, { sampleInputs: group.sampleInputs(model, 1), config }),
+        optimize(model.model, { sampleInputs: group.sampleInputs(model, 1), config }),
       );
       group.recordOptimizeRun(report);
       return new OptimizedEntry(optimized, report);
@@ -263,6 +315,7 @@ export const KILN_VARIANT: BenchVariant = {
 /** The built-in variants, in table order. `predict` must be among those handed to the engine. */
 export const BUILT_IN_VARIANTS: readonly BenchVariant[] = [
   PLAIN_TFJS_VARIANT,
+  PLAIN_WASM_VARIANT,
   BEST_BACKEND_VARIANT,
   PREDICT_VARIANT,
   COMPILED_VARIANT,

@@ -1,6 +1,6 @@
 import { summaryGrid } from '../bench/format.js';
 import type { BenchResult, CellResult } from '../bench/types.js';
-import { KILN, PLAIN_TFJS, PREDICT } from '../bench/variants.js';
+import { KILN, PLAIN_TFJS, PLAIN_WASM, PREDICT } from '../bench/variants.js';
 import type { Decision, KilnReport, MetricValue } from '../core/pipeline/report.js';
 import {
   colourOf,
@@ -330,7 +330,7 @@ function benchBody(bench: BenchResult): string {
       'p',
       { class: 'legend' },
       esc(
-        `Each variant against ${PREDICT} on the same backend and batch (log scale; right of the dashed line is faster), and ${KILN} against ${PLAIN_TFJS}.`,
+        `Each variant against ${PREDICT} on the same backend and batch (log scale; right of the dashed line is faster), and ${KILN} against ${PLAIN_WASM} (the stock predict on wasm, the headline) and ${PLAIN_TFJS} (on cpu).`,
       ),
     ),
   );
@@ -347,6 +347,15 @@ function benchBody(bench: BenchResult): string {
           colour: colourOf(v.name, names),
           group,
           data: { ...cellData, 'data-variant': v.name, 'data-reference': PREDICT },
+        });
+      }
+      if (c.vsPlainWasm?.[KILN] !== undefined && names.includes(PLAIN_WASM)) {
+        bars.push({
+          label: `${KILN} / ${PLAIN_WASM}`,
+          value: c.vsPlainWasm[KILN],
+          colour: '#1b5e20',
+          group,
+          data: { ...cellData, 'data-variant': KILN, 'data-reference': PLAIN_WASM },
         });
       }
       if (c.vsPlain[KILN] !== undefined && names.includes(PLAIN_TFJS)) {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import type { BaselineFile } from '../../src/bench/baseline.js';
 import type { BenchResult } from '../../src/bench/types.js';
+import { realModel } from '../../bench/real-models.js';
 import { describeRun, REPO_ROOT, runKiln, type CliResult } from '../cli/run-cli.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
@@ -122,6 +123,24 @@ describe('kiln bench (CLI)', () => {
     );
     // The tables were printed before the verdict, with the comparison.
     expect(run.stdout).to.contain('Baseline ').and.to.contain('regression: mlp on cpu at batch 1');
+  });
+
+  it('benches a graph model.json: its own execute timed, the layers-only variant left out with the reason', async () => {
+    const run = await runKiln(
+      ['bench', realModel('liveness').modelJson, ...QUICK, '--rounds', '2', '--variants', 'predict,layers-fused', '--json'],
+      { timeoutMs: 90_000 },
+    );
+    expectExit(run, 0);
+    const result = JSON.parse(run.stdout) as BenchResult;
+    const cell = result.cells[0]!;
+    expect(cell).to.include({ model: 'liveness', backend: 'cpu', batch: 1, format: 'graph-model' });
+    const [predict, fused] = cell.variants;
+    expect(predict).to.include({ name: 'predict', ranOn: 'cpu' });
+    expect(predict!.medianMs).to.be.a('number');
+    expect(fused).to.deep.equal({
+      name: 'layers-fused',
+      skipped: "op-fusion's layer rewrite works on a tf.LayersModel; this model is a tf.GraphModel (graph-model)",
+    });
   });
 
   it('exits 2 on usage errors, naming what is wrong', async () => {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { DEFAULT_BENCH_SETTINGS, runBench } from '../../src/bench/engine.js';
+import { renderNotes } from '../../src/bench/format.js';
 import { benchOptimizeConfig } from '../../src/bench/setup.js';
 import { resolveSources } from '../../src/bench/sources.js';
 import type { BenchResult } from '../../src/bench/types.js';
-import { BUILT_IN_VARIANTS, type BenchVariant } from '../../src/bench/variants.js';
-import { LayersKilnModel } from '../../src/formats/layers-model/layers-model-format.js';
+import { BUILT_IN_VARIANTS, PLAIN_WASM, type BenchVariant } from '../../src/bench/variants.js';
 
 const CPU = { name: 'cpu', tfName: 'cpu' };
 
@@ -13,7 +13,10 @@ const CPU = { name: 'cpu', tfName: 'cpu' };
 const EXTRA: BenchVariant = {
   name: 'extra-engine',
   description: 'a stand-in for a later engine',
-  build: async (c) => ({ model: new LayersKilnModel(await c.buildModel('cpu'), 'cpu', false, 'stand-in'), description: 'stand-in engine' }),
+  build: async (c) => {
+    const copy = await c.buildModel('cpu');
+    return { model: copy.format.wrap(copy.model, 'cpu', false, 'stand-in'), description: 'stand-in engine' };
+  },
 };
 const BROKEN: BenchVariant = {
   name: 'broken',
@@ -22,6 +25,9 @@ const BROKEN: BenchVariant = {
     throw new Error('no such engine here');
   },
 };
+
+/** The built-in variants but plain-wasm, which runs on wasm wherever another suite has started it (the graph-model suite covers it). */
+const CPU_VARIANTS = BUILT_IN_VARIANTS.filter((v) => v.name !== PLAIN_WASM);
 
 describe('bench: engine (no timing assertions)', () => {
   let result: BenchResult;
@@ -37,7 +43,7 @@ describe('bench: engine (no timing assertions)', () => {
       backends: [CPU],
       bestBackend: CPU,
       batches: [1, 2],
-      variants: [...BUILT_IN_VARIANTS, EXTRA, BROKEN],
+      variants: [...CPU_VARIANTS, EXTRA, BROKEN],
       settings: { ...DEFAULT_BENCH_SETTINGS, budgetMs: 0, minRounds: 3, maxRounds: 3, warmupRounds: 1 },
       optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
       observer: {
@@ -54,7 +60,7 @@ describe('bench: engine (no timing assertions)', () => {
       ['mlp (small)', 'cpu', 1],
       ['mlp (small)', 'cpu', 2],
     ]);
-    const names = [...BUILT_IN_VARIANTS.map((v) => v.name), 'extra-engine', 'broken'];
+    const names = [...CPU_VARIANTS.map((v) => v.name), 'extra-engine', 'broken'];
     expect(result.variants.map((v) => v.name)).to.deep.equal(names);
     for (const c of result.cells) expect(c.variants.map((v) => v.name)).to.deep.equal(names);
     expect(events).to.deep.equal(['start 1 0/2', 'done 1 0/2', 'start 2 1/2', 'done 2 1/2']);
@@ -147,6 +153,59 @@ describe('bench: engine (no timing assertions)', () => {
       expect(v.skipped).to.match(/^slow cell: one call of predict took .* so optional variants are left out/);
       expect(v.medianMs).to.equal(undefined);
     }
+  });
+
+  it('times a slow variant beside a fast predict in its first slowVariantRounds rounds only, without warm-up, saying why', async () => {
+    // A stand-in whose first (cold) call is slow, 1 s against a 0.5 s limit: predict on the small MLP is far below it.
+    const SLOW_FIRST: BenchVariant = {
+      name: 'slow-first',
+      description: 'a stand-in for plain tf.js on a slow backend',
+      build: async (c) => {
+        const copy = await c.buildModel('cpu');
+        const model = copy.format.wrap(copy.model, 'cpu', false);
+        let calls = 0;
+        return {
+          model: {
+            backend: model.backend,
+            description: model.description,
+            inputs: model.inputs,
+            outputNames: model.outputNames,
+            predict: (x: tf.Tensor | tf.Tensor[]) => {
+              if (calls++ === 0) for (const end = performance.now() + 1000; performance.now() < end;);
+              return model.predict(x);
+            },
+            trainableVariables: () => model.trainableVariables(),
+            dispose: () => model.dispose(),
+          },
+        };
+      },
+    };
+    const run = await runBench({
+      sources: await resolveSources(['zoo:mlp'], { small: true }),
+      backends: [CPU],
+      bestBackend: CPU,
+      batches: [1],
+      variants: [...CPU_VARIANTS.filter((v) => v.name === 'predict'), SLOW_FIRST],
+      settings: {
+        ...DEFAULT_BENCH_SETTINGS,
+        budgetMs: 0,
+        minRounds: 4,
+        maxRounds: 4,
+        warmupRounds: 1,
+        slowCallMs: 500,
+        slowVariantRounds: 2,
+      },
+      optimizeConfig: (b) => benchOptimizeConfig(undefined, [b.name]),
+    });
+    const [predict, slow] = run.cells[0]!.variants;
+    expect(run.cells[0]!.rounds).to.equal(4);
+    expect(predict!.timingsMs).to.have.length(4);
+    expect(predict!.capped).to.equal(undefined);
+    expect(slow!.timingsMs).to.have.length(2);
+    expect(slow!.capped).to.match(
+      /^slow: its cold call took 1\.\d s \(over 500 ms\) where predict is fast, so it is timed in 2 round\(s\) only/,
+    );
+    expect(renderNotes(run)).to.contain(`slow-first ${slow!.capped}`);
   });
 
   it('refuses a variant list without predict, the reference of every ratio', async () => {

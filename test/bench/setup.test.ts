@@ -20,6 +20,7 @@ describe('bench: setup', () => {
     expect(pickVariants(['kiln', 'compiled']).map((v) => v.name)).to.deep.equal(['predict', 'compiled', 'kiln']);
     expect(pickVariants(undefined).map((v) => v.name)).to.deep.equal([
       'plain-tfjs',
+      'plain-wasm',
       'best-backend',
       'predict',
       'compiled',

@@ -11,7 +11,7 @@ import { DEFAULT_BENCH_SETTINGS, runBench } from '../../src/bench/engine.js';
 import { benchOptimizeConfig } from '../../src/bench/setup.js';
 import { resolveSources } from '../../src/bench/sources.js';
 import type { BenchResult } from '../../src/bench/types.js';
-import { BUILT_IN_VARIANTS, KILN, PLAIN_TFJS, PREDICT } from '../../src/bench/variants.js';
+import { BUILT_IN_VARIANTS, KILN, PLAIN_TFJS, PLAIN_WASM, PREDICT } from '../../src/bench/variants.js';
 import { msLabel } from '../../src/report/charts.js';
 import { writeHtmlReport } from '../../src/report/write-report.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
@@ -83,7 +83,7 @@ describe('HTML report in headless Chromium', () => {
     expect(charts.emptyCharts).to.equal(0);
     expect(charts.data).to.deep.equal(JSON.parse(JSON.stringify({ kind: 'bench', bench: result })));
 
-    // Speedup bars: one per variant per cell against predict, and kiln against plain tf.js.
+    // Speedup bars: one per variant per cell against predict, and kiln against plain tf.js on wasm (where it ran) and on cpu.
     const expected: { model: string; backend: string; batch: number; variant: string; reference: string; value: number }[] = [];
     for (const c of result.cells) {
       for (const v of c.variants) {
@@ -97,6 +97,15 @@ describe('HTML report in headless Chromium', () => {
             value: c.vsPredict[v.name]!,
           });
       }
+      if (c.vsPlainWasm?.[KILN] !== undefined)
+        expected.push({
+          model: c.model,
+          backend: c.backend,
+          batch: c.batch,
+          variant: KILN,
+          reference: PLAIN_WASM,
+          value: c.vsPlainWasm[KILN],
+        });
       if (c.vsPlain[KILN] !== undefined)
         expected.push({
           model: c.model,

@@ -31,6 +31,7 @@ export interface BenchFlags extends InputFlags {
   rounds?: number;
   seed: number;
   slowCallMs: number;
+  slowVariantRounds: number;
   small?: boolean;
   markdown?: boolean;
   detail: boolean;
@@ -67,14 +68,15 @@ function batches(value: string): number[] {
 }
 
 /**
- * `kiln bench`: times a model (or the zoo) as plain tf.js, predict on each backend,
+ * `kiln bench`: times a model of any format (a tf.LayersModel or tf.GraphModel
+ * model.json, or the zoo) as plain tf.js on cpu and on wasm, predict on each backend,
  * Kiln's compiled and fused forms and Kiln's optimised model, interleaved in one
  * process; prints per-variant figures and ratios; checks ratios against a baseline.
  */
 export function benchCommand(): Command {
   const command = new Command('bench')
     .description('benchmark a model against plain tf.js and its backends, interleaved in one process; compare the ratios with a baseline')
-    .argument('<models...>', 'model.json (or its folder), zoo:NAME, or "zoo" for every zoo model')
+    .argument('<models...>', 'model.json (or its folder) of a tf.LayersModel or tf.GraphModel, zoo:NAME, or "zoo" for every zoo model')
     .option(
       '-c, --config <file>',
       "kiln.yaml for the kiln variant's optimize() run (backend.preference is set per cell: its backend, then Kiln's fallbacks)",
@@ -103,6 +105,12 @@ export function benchCommand(): Command {
       'leave the optional variants (compiled, layers-fused, fused) out of cells where a call of predict takes longer; 0 keeps them',
       nonNegativeInt,
       DEFAULT_BENCH_SETTINGS.slowCallMs,
+    )
+    .option(
+      '--slow-variant-rounds <n>',
+      'where predict is fast, time a variant whose call takes longer than --slow-call-ms (plain tf.js on cpu) in this many rounds only; 0: no cap',
+      nonNegativeInt,
+      DEFAULT_BENCH_SETTINGS.slowVariantRounds,
     )
     .option('--small', 'zoo models at their scaled-down size (quick checks)')
     .option('--markdown', 'also print the summary as a Markdown table')
@@ -136,6 +144,7 @@ export async function runBenchCommand(targets: string[], flags: BenchFlags): Pro
     warmupRounds: flags.warmup,
     seed: flags.seed,
     slowCallMs: flags.slowCallMs,
+    slowVariantRounds: flags.slowVariantRounds,
   };
   const configs = new Map<string, Promise<KilnConfig>>();
   const optimizeConfig = (b: BenchBackend) => {
