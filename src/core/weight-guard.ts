@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { withBackend } from './backend-scope.js';
 import type { ModelWeight } from './formats/model-format.js';
 
 /** FNV-1a over the bytes of a typed array: cheap, and any changed bit shows. */
@@ -42,13 +43,20 @@ export class WeightGuard {
   static capture(modelWeights: readonly ModelWeight[]): WeightGuard {
     const weights = modelWeights.map((w) => {
       const variable = w.value;
+      // One read of the values serves the checksum and the snapshot. The snapshot lives on
+      // cpu, made from that read, not by a kernel on the weight's backend: on wasm a clone
+      // allocates, the heap may grow, and tfjs-backend-wasm's Identity then reads through a
+      // stale view of the old heap ("Construct on a detached ArrayBuffer", tfjs#4150).
+      const values = variable.dataSync();
       return {
         name: w.name,
         variable,
         assign: w.assign,
-        checksum: checksum(variable.dataSync()),
+        checksum: checksum(values),
         shape: [...variable.shape],
-        snapshot: tf.clone(variable),
+        snapshot: tf.findBackend('cpu')
+          ? withBackend('cpu', () => tf.tensor(values as tf.TypedArray, [...variable.shape], variable.dtype))
+          : tf.clone(variable),
       };
     });
     return new WeightGuard(weights);
