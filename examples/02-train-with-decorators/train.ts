@@ -190,7 +190,8 @@ export async function main(options: TrainOptions = {}): Promise<TrainResult> {
     file: options.config,
     overrides: options.small ? { benchmark: { warmup: 2, iterations: 6 }, validation: { samples: 1 } } : undefined,
   });
-  const { atol, rtol } = config.validation;
+  // both set by @Tolerance above (a config without them would check the scale-aware validation.tolerance instead)
+  const { atol = 1e-4, rtol = 1e-3 } = config.validation;
 
   const previousBackend = tf.getBackend();
   const backend = config.backend.preference.find((name) => tf.findBackendFactory(name) !== null) ?? 'cpu';

@@ -263,7 +263,7 @@ export const FUSED_VARIANT: BenchVariant = {
             reference,
             samples,
             checks.map((k) => k.inputs),
-            { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', atol: 1e-5, rtol: 1e-4, bisect: true },
+            { patterns: BUILT_IN_FUSION_PATTERNS, disabled: [], mode: 'inference', bisect: true },
           );
           if ('failure' in result) {
             base.dispose();

@@ -55,8 +55,8 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
               .map(([k, v]) => `${k} ${v}`)
               .join(', ')}`,
         )
-        .join('; ')} (outputs it does not cover: atol ${report.validation.atol}, rtol ${report.validation.rtol})`
-    : `(atol ${report.validation.atol}, rtol ${report.validation.rtol})`;
+        .join('; ')} (outputs it does not cover: ${report.validation.check})`
+    : `(${report.validation.check})`;
   lines.push(
     `Validated against the original on cpu ${under} on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`,
   );

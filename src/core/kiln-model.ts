@@ -39,7 +39,7 @@ export interface KilnModel {
   /**
    * The accuracy budget this model was made under (e.g. by quantisation). The
    * pipeline then validates it, and every later candidate built on it, against the
-   * original under this budget instead of validation.atol/rtol.
+   * original under this budget instead of the default check (validation.tolerance, or atol/rtol).
    */
   readonly validationBudget?: ValidationBudget;
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];

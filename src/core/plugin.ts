@@ -73,7 +73,7 @@ export interface PluginContext<Options = object> {
 export interface PluginValidation {
   /** Labels of the input sets every candidate is checked on (the user's samples first). */
   readonly inputSets: readonly string[];
-  /** Checks `model` against the original; with a `budget`, under it instead of validation.atol/rtol. */
+  /** Checks `model` against the original; with a `budget`, under it instead of the default check (validation.tolerance, or atol/rtol). */
   check(model: KilnModel, budget?: ValidationBudget): ValidationResult;
 }
 

@@ -204,7 +204,7 @@ function optimizeBody(report: KilnReport): string {
       'p',
       { class: 'meta' },
       esc(
-        `Validated against the original on cpu (atol ${report.validation.atol}, rtol ${report.validation.rtol}) on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`,
+        `Validated against the original on cpu (${report.validation.check}) on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`,
       ),
     ),
   );

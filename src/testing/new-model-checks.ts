@@ -8,6 +8,7 @@ import type { KilnConfig } from '../config/kiln-config.js';
 import { describeError } from '../core/errors.js';
 import type { KilnModel } from '../core/kiln-model.js';
 import type { ValidationSession } from '../core/validation/validator.js';
+import { defaultTerms, describeTerms } from '../core/validation/tolerance.js';
 import { check, type ConformanceCheck } from './checks.js';
 import { memory, runOnce, type MemoryCount } from './measure.js';
 import type { WeightChanges } from './weight-changes.js';
@@ -120,12 +121,12 @@ function perCallLeak(result: KilnModel, samples: readonly tf.Tensor[]): ResultFi
   }
 }
 
-/** The `tolerance` check: the result validated against the reference on cpu, within its accuracy budget or the config's atol/rtol. */
+/** The `tolerance` check: the result validated against the reference on cpu, within its accuracy budget or the config's default check. */
 function validate(result: KilnModel, { validation, config }: ResultContext): { tolerance: ConformanceCheck; drift?: string } {
   try {
     const budget = result.validationBudget;
     const v = validation.check(result, budget);
-    const declared = budget ? `its accuracy budget` : `validation.atol ${config.validation.atol} / rtol ${config.validation.rtol}`;
+    const declared = budget ? `its accuracy budget` : describeTerms(defaultTerms(config.validation));
     if (v.passed)
       return {
         tolerance: check(

@@ -204,7 +204,7 @@ describe('JSON Schema and configuration reference', () => {
         {
           plugins: [],
           backend: { preference: ['wasm', 'cpu'] },
-          validation: { atol: 1e-5, rtol: 1e-4, samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
+          validation: { tolerance: 1e-4, samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
           benchmark: {
             warmup: 10,
             iterations: 50,
@@ -257,7 +257,8 @@ describe('JSON Schema and configuration reference', () => {
     ];
     const refused: [string, unknown][] = [
       ['an unknown top-level key', { fallbak: true }],
-      ['an unknown section key', { validation: { tolerance: 1 } }],
+      ['an unknown section key', { validation: { tolerence: 1 } }],
+      ['a negative scale-aware tolerance', { validation: { tolerance: -1 } }],
       ['a string for a number', { validation: { atol: '1e-5' } }],
       ['a negative tolerance', { validation: { rtol: -1 } }],
       ['too many samples', { validation: { samples: 65 } }],

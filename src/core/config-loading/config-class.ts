@@ -107,8 +107,12 @@ export function Backends(...names: string[]) {
   return Setting('backend.preference', names);
 }
 
-/** `validation.atol` and `validation.rtol` (either may be left out: the default, or what the class sets, stays). */
-export function Tolerance(tolerance: { readonly atol?: number; readonly rtol?: number }) {
+/**
+ * `validation.tolerance` (scale-aware), `validation.atol` and `validation.rtol`
+ * (element-wise); any may be left out: the default, or what the class sets, stays.
+ * Setting atol or rtol switches the default scale-aware check off (see `validation.tolerance`).
+ */
+export function Tolerance(tolerance: { readonly tolerance?: number; readonly atol?: number; readonly rtol?: number }) {
   return Setting('validation', { ...tolerance });
 }
 

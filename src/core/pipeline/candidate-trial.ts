@@ -228,6 +228,9 @@ function validate(
   metrics.maxAbsDiff = validation.maxAbsDiff;
   for (const o of validation.budget ?? [])
     metrics[`budget.${o.output}.${o.term}`] = Number.isFinite(o.achieved) ? round(o.achieved) : String(o.achieved);
+  // The default scale-aware check: the worst output's max |diff| as a share of its scale.
+  const scaled = validation.budget ? [] : (validation.outcomes ?? []).filter((o) => o.term === 'scaledMaxAbsDiff');
+  if (scaled.length) metrics.maxAbsDiffOfScale = round(Math.max(...scaled.map((o) => o.achieved)));
   metrics.inputSets = validation.inputSets.length;
   if (validation.gradients) metrics.gradientMaxAbsDiff = validation.gradients.maxAbsDiff;
   if (!validation.passed) {
@@ -238,10 +241,17 @@ function validate(
   return { validation, budget };
 }
 
-/** `max |diff| 2.26e-6; within budget: ...`, for an applied decision's reason. */
+/**
+ * What was compared, for an applied decision's reason: `max |diff| 2.26e-6; within
+ * budget: ...` under a budget; each output's `SR max |diff| 4.4e-5 = 1.6e-7 of the output
+ * scale 277 (allowed 0.0001 of scale)` under the scale-aware default; `max |diff| 2.26e-6
+ * (element-wise within atol/rtol)` otherwise.
+ */
 function accuracyPhrase(validation: ValidationResult): string {
-  const withinBudget = validation.budget?.length ? `; within budget: ${summariseOutcomes(validation.budget)}` : '';
-  return `max |diff| ${validation.maxAbsDiff.toExponential(2)}${withinBudget}`;
+  if (validation.budget?.length)
+    return `max |diff| ${validation.maxAbsDiff.toExponential(2)}; within budget: ${summariseOutcomes(validation.budget)}`;
+  if (validation.outcomes?.length) return summariseOutcomes(validation.outcomes);
+  return `max |diff| ${validation.maxAbsDiff.toExponential(2)} (element-wise within atol/rtol)`;
 }
 
 /** Ends the trial when a guarded model changed (the values are restored by the final check). */

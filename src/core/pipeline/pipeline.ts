@@ -12,6 +12,7 @@ import { checkSampleInputs } from '../validation/validation-inputs.js';
 import { bindInputSamples, inputEntriesFromConfig, sampleInputsFor } from '../validation/input-samples.js';
 import { Validator, type LossFunction, type ValidationSession } from '../validation/validator.js';
 import { describeBudget, type ValidationBudget } from '../validation/budget.js';
+import { defaultTerms, describeTerms } from '../validation/tolerance.js';
 import { EngineManager } from '../engines/engine-manager.js';
 import { EngineRegistry } from '../engines/engine-registry.js';
 import { FormatRegistry } from '../formats/format-registry.js';
@@ -292,8 +293,8 @@ export class Pipeline {
       decisions,
       endToEnd,
       validation: {
-        atol: this.config.validation.atol,
-        rtol: this.config.validation.rtol,
+        ...defaultTerms(this.config.validation),
+        check: describeTerms(defaultTerms(this.config.validation)),
         inputSets: session?.inputSetLabels ?? [],
         ...(budget ? { budget: describeBudget(budget) } : {}),
         ...(finalCheck ? { final: finalCheck } : {}),

@@ -73,8 +73,16 @@ export interface KilnReport {
   readonly decisions: Decision[];
   readonly endToEnd?: EndToEnd;
   readonly validation: {
-    readonly atol: number;
-    readonly rtol: number;
+    /**
+     * The check every output not covered by a budget is held to (see `defaultTerms`):
+     * `tolerance` (scale-aware; absent when only atol/rtol are in force), `atol` and
+     * `rtol` (element-wise; present only when the config sets one of them).
+     */
+    readonly tolerance?: number;
+    readonly atol?: number;
+    readonly rtol?: number;
+    /** That check in words: `max |diff| <= 0.0001 x the output scale (max |original|)`. */
+    readonly check: string;
     readonly inputSets: readonly string[];
     /** The accuracy budget the final model was validated under, when a kept plugin set one (see KilnModel.validationBudget). */
     readonly budget?: Record<string, Record<string, number | string>>;

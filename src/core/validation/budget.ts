@@ -1,4 +1,5 @@
 import { allclose, type Closeness } from './allclose.js';
+import { outputScale, SCALE_FLOOR } from './tolerance.js';
 
 /**
  * An accuracy budget for one output: how far a candidate may drift from the
@@ -6,6 +7,12 @@ import { allclose, type Closeness } from './allclose.js';
  * element-wise check (atol/rtol) runs when either is given (the other is then 0).
  */
 export interface OutputBudget {
+  /**
+   * Scale-aware: the largest |candidate - reference| over every validation row must be
+   * at most `tolerance` x the output's scale, its largest |reference| over those rows
+   * (at least SCALE_FLOOR).
+   */
+  readonly tolerance?: number;
   /** Element-wise: |candidate - reference| <= atol + rtol * |reference|. */
   readonly atol?: number;
   readonly rtol?: number;
@@ -40,7 +47,8 @@ export interface BudgetMetric {
 
 /**
  * Budgets per output name; the key `*` covers every output not named. An output
- * neither named nor covered by `*` is held to the fallback (validation.atol/rtol).
+ * neither named nor covered by `*` is held to the fallback (validation.tolerance, or
+ * atol/rtol when set).
  */
 export type ValidationBudget = Readonly<Record<string, OutputBudget>>;
 
@@ -50,12 +58,22 @@ export const ANY_OUTPUT = '*';
 /** How one budget term came out on one output. */
 export interface BudgetOutcome {
   readonly output: string;
-  /** `maxAbsDiff` (the atol/rtol check), `argmaxAgreement`, `klDivergence`, or the user metric's name. */
+  /**
+   * `scaledMaxAbsDiff` (the tolerance check), `maxAbsDiff` (the atol/rtol check),
+   * `argmaxAgreement`, `klDivergence`, or the user metric's name.
+   */
   readonly term: string;
-  /** The value measured: max |diff|, the share of agreeing rows, the mean KL, the metric. */
+  /**
+   * The value measured: max |diff| / the output scale, max |diff|, the share of agreeing
+   * rows, the mean KL, the metric.
+   */
   readonly achieved: number;
-  /** The bound, in words: "<= 0.01 + 0 x |expected|", ">= 0.99". */
+  /** The bound, in words: "<= 0.0001 x the output scale 277", "<= 0.01 + 0 x |expected|", ">= 0.99". */
   readonly limit: string;
+  /** The tolerance check only: the largest |diff|, the scale it was divided by, and the tolerance. */
+  readonly maxAbsDiff?: number;
+  readonly scale?: number;
+  readonly tolerance?: number;
   readonly passed: boolean;
   /**
    * How much of the budget this uses: 0 untouched, 1 at the limit, above 1 broken.
@@ -65,11 +83,11 @@ export interface BudgetOutcome {
   readonly usage: number;
 }
 
-/** The budget that applies to `output`: its own entry, else `*`, else the fallback tolerance. */
-export function budgetFor(budget: ValidationBudget, output: string, fallback: { atol: number; rtol: number }): OutputBudget {
+/** The budget that applies to `output`: its own entry, else `*`, else the fallback terms (see `defaultTerms`). */
+export function budgetFor(budget: ValidationBudget, output: string, fallback: OutputBudget): OutputBudget {
   if (Object.prototype.hasOwnProperty.call(budget, output)) return budget[output]!;
   if (Object.prototype.hasOwnProperty.call(budget, ANY_OUTPUT)) return budget[ANY_OUTPUT]!;
-  return { atol: fallback.atol, rtol: fallback.rtol };
+  return fallback;
 }
 
 /** The outcome of every term of one output's budget, and the first failure in words. */
@@ -77,7 +95,7 @@ export interface OutputBudgetResult {
   readonly outcomes: BudgetOutcome[];
   /** Why it failed (naming the output and the term), or undefined when every term holds. */
   readonly failure?: string;
-  /** Flat index of the worst element of the element-wise check (for messages). */
+  /** Flat index of the worst element of the element-wise (else the tolerance) check (for messages). */
   readonly worstIndex?: number;
   readonly maxAbsDiff: number;
 }
@@ -86,7 +104,8 @@ export interface OutputBudgetResult {
  * Evaluates one output's budget over every validation row: `reference` and
  * `candidate` are the output of every input set, concatenated along the batch axis,
  * of shape `shape`. A non-finite value where the reference is finite (or the reverse)
- * always fails, whatever the budget says.
+ * always fails, whatever the budget says. Messages name `output` after `subject`
+ * (`output "probs" differs by ...`; the validator's gradient check passes `gradient of`).
  */
 export function evaluateOutputBudget(
   output: string,
@@ -94,9 +113,10 @@ export function evaluateOutputBudget(
   candidate: Float32Array,
   shape: readonly number[],
   budget: OutputBudget,
+  subject = 'output',
 ): OutputBudgetResult {
   const finite = allclose(reference, candidate, Infinity, 0);
-  const incomparable = incomparableOutputs(output, reference, candidate, finite);
+  const incomparable = incomparableOutputs(output, reference, candidate, finite, subject);
   if (incomparable) return incomparable;
 
   const outcomes: BudgetOutcome[] = [];
@@ -108,15 +128,22 @@ export function evaluateOutputBudget(
 
   let maxAbsDiff = finite.maxAbsDiff;
   let worstIndex: number | undefined;
+  if (budget.tolerance !== undefined) {
+    const scaled = checkTolerance(output, reference, candidate, budget.tolerance, subject);
+    record(scaled);
+    worstIndex = scaled.worstIndex;
+  }
   if (budget.atol !== undefined || budget.rtol !== undefined) {
-    const elementwise = checkElementwise(output, reference, candidate, budget.atol ?? 0, budget.rtol ?? 0);
+    const elementwise = checkElementwise(output, reference, candidate, budget.atol ?? 0, budget.rtol ?? 0, subject);
     record(elementwise);
     maxAbsDiff = elementwise.maxAbsDiff;
     worstIndex = elementwise.worstIndex;
   }
-  if (budget.argmaxAgreement !== undefined) record(checkArgmaxAgreement(output, reference, candidate, shape, budget.argmaxAgreement));
-  if (budget.klDivergence !== undefined) record(checkKlDivergence(output, reference, candidate, shape, budget.klDivergence));
-  if (budget.metric) record(checkMetric(output, reference, candidate, shape, budget.metric));
+  const named = `${subject} "${output}"`;
+  if (budget.argmaxAgreement !== undefined)
+    record(checkArgmaxAgreement(output, named, reference, candidate, shape, budget.argmaxAgreement));
+  if (budget.klDivergence !== undefined) record(checkKlDivergence(output, named, reference, candidate, shape, budget.klDivergence));
+  if (budget.metric) record(checkMetric(output, named, reference, candidate, shape, budget.metric));
   return { outcomes, failure, worstIndex, maxAbsDiff };
 }
 
@@ -137,11 +164,12 @@ function incomparableOutputs(
   reference: Float32Array,
   candidate: Float32Array,
   finite: Closeness,
+  subject: string,
 ): OutputBudgetResult | undefined {
   if (finite.mismatchedLength) {
     return {
       outcomes: [],
-      failure: `output "${output}" has ${candidate.length} values, the original ${reference.length}`,
+      failure: `${subject} "${output}" has ${candidate.length} values, the original ${reference.length}`,
       maxAbsDiff: Infinity,
     };
   }
@@ -149,12 +177,55 @@ function incomparableOutputs(
     const at = finite.nonFinite;
     return {
       outcomes: [],
-      failure: `output "${output}" produced ${at.actual} where the original gives ${at.expected}`,
+      failure: `${subject} "${output}" produced ${at.actual} where the original gives ${at.expected}`,
       worstIndex: at.index,
       maxAbsDiff: Infinity,
     };
   }
   return undefined;
+}
+
+/**
+ * The tolerance term: max |diff| over every row <= tolerance x the output's scale (its
+ * largest |reference|, at least SCALE_FLOOR), with where the largest |diff| is.
+ */
+function checkTolerance(
+  output: string,
+  reference: Float32Array,
+  candidate: Float32Array,
+  tolerance: number,
+  subject: string,
+): TermResult & { readonly worstIndex?: number } {
+  const scale = outputScale(reference);
+  let maxAbsDiff = 0;
+  let worstIndex: number | undefined;
+  for (let i = 0; i < reference.length; i++) {
+    const diff = Math.abs(candidate[i]! - reference[i]!);
+    // non-finite pairs were compared before (the same NaN or infinity on both sides)
+    if (diff > maxAbsDiff) {
+      maxAbsDiff = diff;
+      worstIndex = i;
+    }
+  }
+  const achieved = maxAbsDiff / scale;
+  const passed = achieved <= tolerance;
+  const whose = subject === 'output' ? 'the output' : 'its';
+  const scaleWords = `${whose} scale ${sig(scale)}${scale === SCALE_FLOOR ? ' (max |expected| below 1e-6, floored)' : ''}`;
+  const outcome: BudgetOutcome = {
+    output,
+    term: 'scaledMaxAbsDiff',
+    achieved,
+    limit: `<= ${tolerance} x ${scaleWords}`,
+    passed,
+    usage: ratio(achieved, tolerance),
+    maxAbsDiff,
+    scale,
+    tolerance,
+  };
+  const failure = passed
+    ? undefined
+    : `${subject} "${output}" differs by ${fmt(maxAbsDiff)} = ${fmt(achieved)} of ${scaleWords} (allowed ${tolerance} of scale: ${fmt(tolerance * scale)})`;
+  return { outcome, failure, worstIndex };
 }
 
 /** The element-wise term (atol/rtol), with the largest |diff| and where the worst element is. */
@@ -164,6 +235,7 @@ function checkElementwise(
   candidate: Float32Array,
   atol: number,
   rtol: number,
+  subject: string,
 ): TermResult & { readonly maxAbsDiff: number; readonly worstIndex?: number } {
   const c = allclose(reference, candidate, atol, rtol);
   const usage = c.worst ? ratio(c.worst.absDiff, atol + rtol * Math.abs(c.worst.expected)) : 0;
@@ -177,7 +249,7 @@ function checkElementwise(
   };
   const failure =
     !c.ok && c.worst
-      ? `output "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`
+      ? `${subject} "${output}" differs by ${fmt(c.worst.absDiff)} (allowed ${fmt(atol + rtol * Math.abs(c.worst.expected))}: atol ${atol} + rtol ${rtol} x |expected|)`
       : undefined;
   return { outcome, failure, maxAbsDiff: c.maxAbsDiff, worstIndex: c.worst?.index };
 }
@@ -185,6 +257,7 @@ function checkElementwise(
 /** The argmax-agreement term: the share of rows whose top-1 index is unchanged must be >= `threshold`. */
 function checkArgmaxAgreement(
   output: string,
+  named: string,
   reference: Float32Array,
   candidate: Float32Array,
   shape: readonly number[],
@@ -194,7 +267,7 @@ function checkArgmaxAgreement(
   if (typeof result === 'string') {
     return {
       outcome: { output, term: 'argmaxAgreement', achieved: NaN, limit: `>= ${threshold}`, passed: false, usage: Infinity },
-      failure: `output "${output}": ${result}`,
+      failure: `${named}: ${result}`,
     };
   }
   const outcome: BudgetOutcome = {
@@ -208,13 +281,14 @@ function checkArgmaxAgreement(
   if (result.passed) return { outcome };
   return {
     outcome,
-    failure: `output "${output}" keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${threshold})`,
+    failure: `${named} keeps its top-1 on ${result.agreeing} of ${result.rows} rows (argmax agreement ${result.agreement.toFixed(4)}, budget >= ${threshold})`,
   };
 }
 
 /** The KL-divergence term: the mean KL(reference || candidate) per row must be <= `max` nats. */
 function checkKlDivergence(
   output: string,
+  named: string,
   reference: Float32Array,
   candidate: Float32Array,
   shape: readonly number[],
@@ -224,18 +298,19 @@ function checkKlDivergence(
   if (typeof kl === 'string') {
     return {
       outcome: { output, term: 'klDivergence', achieved: NaN, limit: `<= ${max}`, passed: false, usage: Infinity },
-      failure: `output "${output}": ${kl}`,
+      failure: `${named}: ${kl}`,
     };
   }
   const passed = kl <= max;
   const outcome: BudgetOutcome = { output, term: 'klDivergence', achieved: kl, limit: `<= ${max}`, passed, usage: ratio(kl, max) };
   if (passed) return { outcome };
-  return { outcome, failure: `output "${output}" has mean KL divergence ${fmt(kl)} nats per row (budget <= ${max})` };
+  return { outcome, failure: `${named} has mean KL divergence ${fmt(kl)} nats per row (budget <= ${max})` };
 }
 
 /** The user metric's term: it must compute a finite number within its bounds (a metric that throws fails). */
 function checkMetric(
   output: string,
+  named: string,
   reference: Float32Array,
   candidate: Float32Array,
   shape: readonly number[],
@@ -248,18 +323,18 @@ function checkMetric(
     value = m.compute(reference, candidate, shape);
   } catch (error) {
     value = NaN;
-    threw = `output "${output}": metric "${m.name}" threw: ${error instanceof Error ? error.message : String(error)}`;
+    threw = `${named}: metric "${m.name}" threw: ${error instanceof Error ? error.message : String(error)}`;
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     return {
       outcome: { output, term: m.name, achieved: NaN, limit, passed: false, usage: Infinity },
-      failure: threw ?? `output "${output}": metric "${m.name}" returned ${String(value)}, not a finite number`,
+      failure: threw ?? `${named}: metric "${m.name}" returned ${String(value)}, not a finite number`,
     };
   }
   const passed = (m.max === undefined || value <= m.max) && (m.min === undefined || value >= m.min);
   const outcome: BudgetOutcome = { output, term: m.name, achieved: value, limit, passed, usage: metricUsage(value, m, passed) };
   if (passed) return { outcome };
-  return { outcome, failure: `output "${output}" has ${m.name} ${fmt(value)} (budget ${limit})` };
+  return { outcome, failure: `${named} has ${m.name} ${fmt(value)} (budget ${limit})` };
 }
 
 interface Agreement {
@@ -363,6 +438,7 @@ export function describeBudget(budget: ValidationBudget): Record<string, Record<
   const out: Record<string, Record<string, number | string>> = {};
   for (const [name, b] of Object.entries(budget)) {
     const entry: Record<string, number | string> = {};
+    if (b.tolerance !== undefined) entry.tolerance = b.tolerance;
     if (b.atol !== undefined) entry.atol = b.atol;
     if (b.rtol !== undefined) entry.rtol = b.rtol;
     if (b.argmaxAgreement !== undefined) entry.argmaxAgreement = b.argmaxAgreement;
@@ -380,9 +456,28 @@ export function describeBudget(budget: ValidationBudget): Record<string, Record<
   return out;
 }
 
-/** The achieved budget values in a few words: `policy argmaxAgreement 1 (>= 0.99), value maxAbsDiff 3.1e-3 (<= 0.01 + 0 x |expected|)`. */
+/**
+ * The achieved budget values in a few words: `policy argmaxAgreement 1 (>= 0.99), value
+ * maxAbsDiff 3.1e-3 (<= 0.01 + 0 x |expected|)`; the tolerance term reads `SR max |diff|
+ * 4.4e-5 = 1.6e-7 of the output scale 277 (allowed 0.0001 of scale)`.
+ */
 export function summariseOutcomes(outcomes: readonly BudgetOutcome[]): string {
-  return outcomes.map((o) => `${o.output} ${o.term} ${formatAchieved(o)} (${o.limit})`).join(', ');
+  // Every output under the same tolerance (the default check): the allowance once, at the end.
+  const shared = outcomes[0]?.tolerance;
+  if (shared !== undefined && outcomes.every((o) => o.term === 'scaledMaxAbsDiff' && o.tolerance === shared))
+    return `${outcomes.map(describeScaled).join(', ')} (allowed ${shared} of scale)`;
+  return outcomes
+    .map((o) => (o.term === 'scaledMaxAbsDiff' ? `${describeScaled(o)} (allowed ${o.tolerance} of scale)` : describeOutcome(o)))
+    .join(', ');
+}
+
+/** `SR max |diff| 4.4e-5 = 1.6e-7 of the output scale 277`. */
+function describeScaled(o: BudgetOutcome): string {
+  return `${o.output} max |diff| ${short(o.maxAbsDiff ?? NaN)} = ${short(o.achieved)} of the output scale ${sig(o.scale ?? NaN)}`;
+}
+
+function describeOutcome(o: BudgetOutcome): string {
+  return `${o.output} ${o.term} ${formatAchieved(o)} (${o.limit})`;
 }
 
 function formatAchieved(o: BudgetOutcome): string {
@@ -392,4 +487,14 @@ function formatAchieved(o: BudgetOutcome): string {
 
 function fmt(x: number): string {
   return x.toExponential(2);
+}
+
+/** Two significant digits in exponent form, `4.4e-5`; 0 as `0`. */
+function short(x: number): string {
+  return x === 0 ? '0' : Number.isFinite(x) ? x.toExponential(1) : String(x);
+}
+
+/** Three significant digits, as JavaScript writes them: `277`, `0.957`, `3460`, `1e-6`. */
+function sig(x: number): string {
+  return Number(x.toPrecision(3)).toString();
 }

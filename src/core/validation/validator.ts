@@ -7,11 +7,15 @@ import type { KilnMode } from '../plugin.js';
 import { reclaimAbandonedTape } from '../tape-state.js';
 import { allclose, unravelIndex } from './allclose.js';
 import { budgetFor, evaluateOutputBudget, type BudgetOutcome, type ValidationBudget } from './budget.js';
+import { defaultTerms, type ToleranceSettings } from './tolerance.js';
 import { buildValidationInputs, type ValidationInputSet } from './validation-inputs.js';
 
-export interface ValidationSettings {
-  readonly atol: number;
-  readonly rtol: number;
+/**
+ * How candidates are checked. The tolerance keys are as the user set them (see
+ * `defaultTerms`): neither atol nor rtol set means the scale-aware `tolerance`
+ * (default DEFAULT_TOLERANCE); atol or rtol set means element-wise, as before.
+ */
+export interface ValidationSettings extends ToleranceSettings {
   /** Seeded perturbations of the samples to check besides the samples themselves. */
   readonly samples: number;
   readonly seed: number;
@@ -47,6 +51,12 @@ export interface ValidationResult {
   readonly gradients?: { readonly variables: number; readonly maxAbsDiff: number };
   /** When checked under a budget: every term of every output, with the value achieved. */
   readonly budget?: readonly BudgetOutcome[];
+  /**
+   * Every term of every output, with the value achieved: under a budget (the same as
+   * `budget`) or the scale-aware default. Absent for the element-wise-only check and
+   * for a candidate whose outputs could not be compared.
+   */
+  readonly outcomes?: readonly BudgetOutcome[];
 }
 
 interface ReferenceOutputs {
@@ -104,13 +114,20 @@ export class ValidationSession {
 
   /**
    * Runs the candidate on every input set and compares its outputs with the
-   * reference's: element-wise within validation.atol/rtol, or, given a `budget`,
-   * under that budget instead (per output; outputs it does not cover keep
-   * atol/rtol). NaN or Inf where the reference is finite fails either way.
+   * reference's: each output's max |diff| within validation.tolerance of its scale,
+   * or element-wise within validation.atol/rtol when those are set; given a `budget`,
+   * under that budget instead (per output; outputs it does not cover keep the
+   * default terms). NaN or Inf where the reference is finite fails either way.
    */
   check(candidate: KilnModel, budget?: ValidationBudget): ValidationResult {
-    if (budget) return this.checkBudget(candidate, budget);
-    const { atol, rtol } = this.settings;
+    if (budget) return this.checkBudget(candidate, budget, true);
+    const terms = defaultTerms(this.settings);
+    if (terms.tolerance !== undefined) return this.checkBudget(candidate, {}, false);
+    return this.checkElementwise(candidate, terms.atol!, terms.rtol!);
+  }
+
+  /** The element-wise check of every output on each input set in turn (validation.atol/rtol set, no tolerance). */
+  private checkElementwise(candidate: KilnModel, atol: number, rtol: number): ValidationResult {
     const labels = this.reference.map((r) => r.set.label);
     const run = this.runEverySet(candidate, labels);
     if (!Array.isArray(run)) return run;
@@ -153,8 +170,12 @@ export class ValidationSession {
     return this.checkGradients(candidate, maxAbsDiff, labels, closest);
   }
 
-  /** `check` under a budget: each output's terms are evaluated over the rows of every input set together. */
-  private checkBudget(candidate: KilnModel, budget: ValidationBudget): ValidationResult {
+  /**
+   * `check` under a budget (`underBudget`) or the scale-aware default (an empty budget):
+   * each output's terms are evaluated over the rows of every input set together.
+   */
+  private checkBudget(candidate: KilnModel, budget: ValidationBudget, underBudget: boolean): ValidationResult {
+    const fallback = defaultTerms(this.settings);
     const labels = this.reference.map((r) => r.set.label);
     const actual = this.runEverySet(candidate, labels);
     if (!Array.isArray(actual)) return actual;
@@ -171,7 +192,7 @@ export class ValidationSession {
         pool(parts.map((p) => p.values)),
         pool(actual.map((a) => a[o]!.values)),
         shape,
-        budgetFor(budget, name, this.settings),
+        budgetFor(budget, name, fallback),
       );
       maxAbsDiff = Math.max(maxAbsDiff, result.maxAbsDiff);
       outcomes.push(...result.outcomes);
@@ -181,9 +202,10 @@ export class ValidationSession {
         failed = { reason: `${result.failure}${where}`, worst };
       }
     }
-    if (failed) return { passed: false, reason: failed.reason, maxAbsDiff, inputSets: labels, worst: failed.worst, budget: outcomes };
-    if (!this.referenceGradients) return { passed: true, reason: '', maxAbsDiff, inputSets: labels, budget: outcomes };
-    return { ...this.checkGradients(candidate, maxAbsDiff, labels, undefined), budget: outcomes };
+    const terms = { outcomes, ...(underBudget ? { budget: outcomes } : {}) };
+    if (failed) return { passed: false, reason: failed.reason, maxAbsDiff, inputSets: labels, worst: failed.worst, ...terms };
+    if (!this.referenceGradients) return { passed: true, reason: '', maxAbsDiff, inputSets: labels, ...terms };
+    return { ...this.checkGradients(candidate, maxAbsDiff, labels, undefined), ...terms };
   }
 
   /**
@@ -240,9 +262,10 @@ export class ValidationSession {
     return undefined;
   }
 
+  /** The gradients against the reference's, each variable held to the default terms (its own scale for `tolerance`). */
   private checkGradients(candidate: KilnModel, outputsMaxDiff: number, labels: string[], closest: Mismatch | undefined): ValidationResult {
     const ref = this.referenceGradients!;
-    const { atol, rtol } = this.settings;
+    const terms = defaultTerms(this.settings);
     let grads;
     try {
       grads = readGradients(candidate, ref.set, this.settings.loss ?? seededWeightedSum).grads;
@@ -255,22 +278,26 @@ export class ValidationSession {
     let gradMax = 0;
     for (let i = 0; i < grads.length; i++) {
       const expected = ref.grads[i]!;
-      const c = allclose(expected.values, grads[i]!.values, atol, rtol);
-      gradMax = Math.max(gradMax, c.maxAbsDiff);
-      const at = c.nonFinite ?? c.worst;
-      if (!c.ok && at) {
-        const index = unravelIndex(at.index, expected.shape);
-        const worst = {
-          output: `gradient of ${expected.name}`,
-          inputSet: ref.set.label,
-          index,
-          expected: at.expected,
-          actual: at.actual,
-          absDiff: at.absDiff,
-        };
+      const actual = grads[i]!.values;
+      const result = evaluateOutputBudget(expected.name, expected.values, actual, expected.shape, terms, 'gradient of');
+      gradMax = Math.max(gradMax, result.maxAbsDiff);
+      if (result.failure) {
+        const at = result.worstIndex;
+        const index = at === undefined ? undefined : unravelIndex(at, expected.shape);
+        const worst =
+          at === undefined
+            ? undefined
+            : {
+                output: `gradient of ${expected.name}`,
+                inputSet: ref.set.label,
+                index: index!,
+                expected: expected.values[at]!,
+                actual: actual[at]!,
+                absDiff: Math.abs(actual[at]! - expected.values[at]!),
+              };
         return {
           passed: false,
-          reason: `gradient of "${expected.name}" differs by ${fmt(at.absDiff)} at [${index}]: expected ${at.expected}, got ${at.actual}`,
+          reason: `${result.failure}${worst ? ` at [${worst.index}]: expected ${worst.expected}, got ${worst.actual}` : ''}`,
           maxAbsDiff: outputsMaxDiff,
           inputSets: labels,
           worst,

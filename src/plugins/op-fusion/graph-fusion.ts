@@ -4,14 +4,14 @@ import { emptyTally, fusionPass, type FusionPattern, type FusionTally } from './
 import { outputsAsArray, type KilnModel } from '../../core/kiln-model.js';
 import { ConsoleLogger, type Logger } from '../../core/logger.js';
 import type { KilnMode } from '../../core/plugin.js';
-import { allclose } from '../../core/validation/allclose.js';
+import { evaluateOutputBudget } from '../../core/validation/budget.js';
+import { defaultTerms, type ToleranceSettings } from '../../core/validation/tolerance.js';
 
-export interface GraphFusionSettings {
+/** The tolerance keys are validation's (see `defaultTerms`): none set means the scale-aware default. */
+export interface GraphFusionSettings extends ToleranceSettings {
   readonly patterns: readonly FusionPattern[];
   readonly disabled: readonly string[];
   readonly mode: KilnMode;
-  readonly atol: number;
-  readonly rtol: number;
   readonly bisect: boolean;
   readonly logger?: Logger;
 }
@@ -103,30 +103,50 @@ function build(trials: Trials, allowed?: ReadonlySet<string>, measure = allowed 
         tally,
       ),
     ],
-    // the first replay of each signature is checked against the unfused model at the fusion's own tolerance
-    verifyTolerance: { atol: settings.atol, rtol: settings.rtol },
+    // the first replay of each signature is checked against the unfused model: at validation's
+    // element-wise tolerance when one is set, else at the compiler's own (1e-4 + 1e-3 x |eager|)
+    verifyTolerance: settings.atol !== undefined || settings.rtol !== undefined ? { atol: settings.atol, rtol: settings.rtol } : undefined,
     // bisection trials are expected to break now and then: only the full and the kept build warn
     logger: measure ? settings.logger : new ConsoleLogger('silent'),
   });
   return { model, tally };
 }
 
-/** The compiled model's outputs against the reference's on every set of check inputs. */
+/**
+ * The compiled model's outputs against the reference's on every set of check inputs,
+ * each output held to validation's default terms over every set together (as the
+ * validator checks it).
+ */
 function check(trials: Trials, model: CompiledModel): Verdict {
-  let maxAbsDiff = 0;
+  const got: Float32Array[][] = [];
   for (let k = 0; k < trials.checkInputs.length; k++) {
-    const got = run(model, trials.checkInputs[k]!);
+    got.push(run(model, trials.checkInputs[k]!));
     // a signature that fell back to eager runs the unfused model: it proves nothing about the fusion
     const eager = model.stats().eager[0];
     if (eager) return { ok: false, maxAbsDiff: Infinity, reason: `the fused graph runs eagerly (${eager.reason})` };
-    for (let o = 0; o < got.length; o++) {
-      const c = allclose(trials.expected[k]![o]!, got[o]!, trials.settings.atol, trials.settings.rtol);
-      maxAbsDiff = Math.max(maxAbsDiff, c.maxAbsDiff);
-      if (!c.ok)
-        return { ok: false, maxAbsDiff, reason: `output ${o} differs by ${c.maxAbsDiff.toExponential(2)} on check input set ${k}` };
-    }
+  }
+  const terms = defaultTerms(trials.settings);
+  let maxAbsDiff = 0;
+  const outputs = trials.expected[0]?.length ?? 0;
+  for (let o = 0; o < outputs; o++) {
+    const expected = pool(trials.expected.map((set) => set[o]!));
+    const actual = pool(got.map((set) => set[o]!));
+    const result = evaluateOutputBudget(`${o}`, expected, actual, [expected.length], terms);
+    maxAbsDiff = Math.max(maxAbsDiff, result.maxAbsDiff);
+    if (result.failure) return { ok: false, maxAbsDiff, reason: `${result.failure} over the check input sets` };
   }
   return { ok: true, maxAbsDiff, reason: '' };
+}
+
+/** The values of every check set, one after the other. */
+function pool(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }
 
 /**

@@ -129,6 +129,7 @@ export class OpFusionPlugin implements OptimizationPlugin<OpFusionOptions> {
           patterns,
           disabled: disable,
           mode: context.mode,
+          tolerance: this.config.validation.tolerance,
           atol: this.config.validation.atol,
           rtol: this.config.validation.rtol,
           bisect,

@@ -17,7 +17,8 @@ import { EXAMPLE_YAML, fakePluginContainer, FakePrecisionOptions, recordingImpor
 const DEFAULTS = {
   plugins: [],
   backend: { preference: ['tensorflow-gpu', 'tensorflow', 'wasm-threads', 'wasm', 'cpu'] },
-  validation: { atol: 1e-5, rtol: 1e-4, samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
+  // no tolerance, atol or rtol: the scale-aware default check (validation.tolerance 1e-4) is in force
+  validation: { samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
   benchmark: {
     warmup: 10,
     iterations: 50,
@@ -61,7 +62,12 @@ describe('loadConfig', () => {
     it('gives every default for {}', async () => {
       const config = await loadConfig({});
       expect(plain(config)).to.deep.equal(DEFAULTS);
-      expect(config.validation.atol).to.be.a('number');
+      // left unset, so that the validator can tell the user's element-wise check from the default
+      expect([config.validation.tolerance, config.validation.atol, config.validation.rtol]).to.deep.equal([
+        undefined,
+        undefined,
+        undefined,
+      ]);
     });
 
     it("gives every default for an empty file, and keeps the file's folder", async () => {
@@ -188,7 +194,7 @@ describe('loadConfig', () => {
       const file = await writeFile(dir!, 'kiln.yaml', 'validation:\n  foo: 1\n');
       await expectRejects(
         loadConfig(file),
-        /validation\.foo: unknown key "foo" \(got 1\); allowed: atol, rtol, samples, seed, largeMagnitude, gradients/,
+        /validation\.foo: unknown key "foo" \(got 1\); allowed: tolerance, atol, rtol, samples, seed, largeMagnitude, gradients/,
         ConfigError,
       );
     });

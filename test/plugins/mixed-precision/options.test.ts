@@ -11,7 +11,7 @@ import { FAST_CONFIG, tinyConvModel } from '../../helpers/tiny-models.js';
 const options = (o: object) => ({ pipeline: [{ name: 'mixed-precision', options: o }] });
 
 describe('mixed-precision options', () => {
-  it('defaults: policy auto, minElements 1024, error-feedback rounding, every output within atol 1e-3', async () => {
+  it('defaults: policy auto, minElements 1024, error-feedback rounding, every output within 1e-3 of its scale', async () => {
     const config = await loadConfig(options({}));
     const [slot] = resolvePipeline(config, new PluginRegistry());
     const o = slot!.candidates[0]!.options as MixedPrecisionOptions;
@@ -19,7 +19,7 @@ describe('mixed-precision options', () => {
     expect(o.policy).to.equal('auto');
     expect(o.minElements).to.equal(1024);
     expect(o.rounding).to.equal('error-feedback');
-    expect([...o.budgets.entries()]).to.deep.equal([['*', Object.assign(new OutputBudgetOptions(), { atol: 1e-3 })]]);
+    expect([...o.budgets.entries()]).to.deep.equal([['*', Object.assign(new OutputBudgetOptions(), { tolerance: 1e-3 })]]);
   });
 
   it('names every bad option by its key path', async () => {
@@ -40,8 +40,8 @@ describe('mixed-precision options', () => {
       /^config object: pipeline\[0\]\.options\.minElements: out of range \(got 0\); allowed: an integer >= 1$/,
       /^config object: pipeline\[0\]\.options\.rounding: invalid value \(got "stochastic"\); allowed: one of: error-feedback, nearest$/,
       /^config object: pipeline\[0\]\.options\.budgets\.policy\.argmaxAgreement: out of range \(got 1\.5\); allowed: a number from 0 to 1$/,
-      /^config object: pipeline\[0\]\.options\.budgets\.policy\.argmax: unknown key "argmax" \(got 1\); allowed: atol, rtol, argmaxAgreement, klDivergence, metric$/,
-      /^config object: pipeline\[0\]\.options\.budgets\.value: sets no budget term \(got \{\}\); allowed: at least one of: atol, rtol, argmaxAgreement, klDivergence, metric$/,
+      /^config object: pipeline\[0\]\.options\.budgets\.policy\.argmax: unknown key "argmax" \(got 1\); allowed: tolerance, atol, rtol, argmaxAgreement, klDivergence, metric$/,
+      /^config object: pipeline\[0\]\.options\.budgets\.value: sets no budget term \(got \{\}\); allowed: at least one of: tolerance, atol, rtol, argmaxAgreement, klDivergence, metric$/,
       /^config object: pipeline\[0\]\.options\.budgets\["\*"\]\.metric: wrong type \(got "mse"\); allowed: \{ name, compute\(reference, candidate, shape\) => number, max\?, min\? \} with max or min, passed from code \(not YAML\)$/,
       /^config object: pipeline\[0\]\.options\.budgets\.other: wrong type \(got 3\)/,
     ];
