@@ -7,6 +7,8 @@ import { sampleInputsFor, tfSeed } from './input-samples.js';
 export interface ValidationInputSet {
   /** What this set is, for the report: "sample", "perturbed #2", "large magnitude x10", "batch 2". */
   readonly label: string;
+  /** A stress set (inputs scaled far beyond the samples): the scale-aware default holds it to a looser share (STRESS_FACTOR). */
+  readonly stress?: boolean;
   readonly inputs: tf.Tensor[];
 }
 
@@ -38,6 +40,7 @@ export function buildValidationInputs(
   }
   sets.push({
     label: `large magnitude x${options.largeMagnitude}`,
+    stress: true,
     inputs: make((t) => (isFloat(t) ? tf.mul(t, options.largeMagnitude) : tf.clone(t))),
   });
   if (specs.length > 0 && specs.every((s) => s.shape[0] == null)) {
