@@ -43,10 +43,10 @@ export class WeightGuard {
   static capture(modelWeights: readonly ModelWeight[]): WeightGuard {
     const weights = modelWeights.map((w) => {
       const variable = w.value;
-      // One read of the values serves the checksum and the snapshot. The snapshot lives on
-      // cpu, made from that read, not by a kernel on the weight's backend: on wasm a clone
-      // allocates, the heap may grow, and tfjs-backend-wasm's Identity then reads through a
-      // stale view of the old heap ("Construct on a detached ArrayBuffer", tfjs#4150).
+      // The snapshot is cloned on cpu (sharing the data, as tf.clone does), never by a kernel
+      // on wasm: there a clone allocates, the heap may grow, and tfjs-backend-wasm's Identity
+      // then reads through a stale view of the old heap ("Construct on a detached
+      // ArrayBuffer", tfjs#4150).
       const values = variable.dataSync();
       return {
         name: w.name,
@@ -54,9 +54,7 @@ export class WeightGuard {
         assign: w.assign,
         checksum: checksum(values),
         shape: [...variable.shape],
-        snapshot: tf.findBackend('cpu')
-          ? withBackend('cpu', () => tf.tensor(values as tf.TypedArray, [...variable.shape], variable.dtype))
-          : tf.clone(variable),
+        snapshot: tf.findBackend('cpu') ? withBackend('cpu', () => tf.clone(variable)) : tf.clone(variable),
       };
     });
     return new WeightGuard(weights);
