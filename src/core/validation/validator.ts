@@ -388,7 +388,7 @@ function readGradients(model: KilnModel, set: ValidationInputSet, loss: LossFunc
 }
 
 /** The values of every input set, one after the other (the batch axis grows). */
-function pool(parts: readonly ArrayLike<number>[]): Float32Array {
+export function pool(parts: readonly ArrayLike<number>[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {

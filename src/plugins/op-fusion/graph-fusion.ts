@@ -6,6 +6,7 @@ import { ConsoleLogger, type Logger } from '../../core/logger.js';
 import type { KilnMode } from '../../core/plugin.js';
 import { evaluateOutputBudget } from '../../core/validation/budget.js';
 import { defaultTerms, type ToleranceSettings } from '../../core/validation/tolerance.js';
+import { pool } from '../../core/validation/validator.js';
 
 /** The tolerance keys are validation's (see `defaultTerms`): none set means the scale-aware default. */
 export interface GraphFusionSettings extends ToleranceSettings {
@@ -136,17 +137,6 @@ function check(trials: Trials, model: CompiledModel): Verdict {
     if (result.failure) return { ok: false, maxAbsDiff, reason: `${result.failure} over the check input sets` };
   }
   return { ok: true, maxAbsDiff, reason: '' };
-}
-
-/** The values of every check set, one after the other. */
-function pool(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /**
