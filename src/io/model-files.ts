@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 import { describeError, ModelFileError } from '../core/errors.js';
+import { keepSourceStorage } from '../core/formats/keep-source-storage.js';
+import { rememberSourceArtifacts, sourceArtifactsOf } from '../core/formats/source-artifacts.js';
 import { writeFilesAtomic, type FileToWrite, type WriteFilesAtomicOptions } from './atomic-write.js';
 import { interruptedSwapOf, type SwapStep } from './folder-swap.js';
 import { resolveConfinedPath } from './confined-path.js';
@@ -304,7 +306,8 @@ export async function loadLayersModelFromDisk(modelPath: string, options: { stri
     );
   }
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory(artifacts), options);
+    // Remembered so that saving it keeps the weights its files store quantised as they were stored.
+    return rememberSourceArtifacts(await tf.loadLayersModel(tf.io.fromMemory(artifacts), options), artifacts);
   } catch (error) {
     throw asModelFileError(error, `Cannot build a LayersModel from ${path.resolve(modelPath)}: check it is a TensorFlow.js layers model`);
   }
@@ -359,13 +362,21 @@ export async function saveArtifactsToDisk(artifacts: tf.io.ModelArtifacts, dir: 
 
 /**
  * Save a `tf.LayersModel` or a `tf.GraphModel` as `model.json` plus weight shards into `dir`
- * (atomically, as a group). A graph model's weights keep the storage it was loaded with.
+ * (atomically, as a group). A graph model's weights keep the storage it was loaded with; so
+ * do the weights of a layers model that Kiln loaded from quantised files, while their values
+ * are unchanged (tf.js alone writes every layers weight as float32).
  *
  * @throws ModelFileError when the files cannot be written; the previous model in `dir` is kept.
  */
 export async function saveModelToDisk(model: tf.LayersModel | tf.GraphModel, dir: string, options: DiskModelIOOptions = {}): Promise<void> {
+  const source = sourceArtifactsOf(model);
+  const disk = diskModelIO(dir, options);
+  const handler =
+    source && model instanceof tf.LayersModel
+      ? tf.io.withSaveHandler((saved) => disk.save!(keepSourceStorage(saved, source).artifacts))
+      : disk;
   try {
-    await model.save(diskModelIO(dir, options));
+    await model.save(handler);
   } catch (error) {
     throw asModelFileError(error, `Cannot save the model to ${path.resolve(dir)}`);
   }

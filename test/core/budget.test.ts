@@ -189,7 +189,7 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
         return AVAILABLE;
       }
       async apply(target: KilnModel, context: PluginContext) {
-        const candidate = new ShiftedModel(target, 1e-3, { '*': { atol: 1e-2 } }, modelBytes(target) / 2);
+        const candidate = new ShiftedModel(target, 1e-3, { '*': { atol: 1e-2 } }, (await modelBytes(target)) / 2);
         // The pipeline's own check is open to the plugin, with or without a budget.
         const own = context.validation!.check(candidate, candidate.validationBudget);
         context.metric('pluginSaw', own.passed);
@@ -207,7 +207,7 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
         return AVAILABLE;
       }
       async apply(target: KilnModel) {
-        return new ShiftedModel(target, 1e-3, undefined, modelBytes(target) / 2);
+        return new ShiftedModel(target, 1e-3, undefined, (await modelBytes(target)) / 2);
       }
     }
 
@@ -217,7 +217,7 @@ describe('accuracy budgets (per-output validation for lossy plugins)', () => {
         return AVAILABLE;
       }
       async apply(target: KilnModel) {
-        return new ShiftedModel(target, 0, undefined, modelBytes(target) / 2);
+        return new ShiftedModel(target, 0, undefined, (await modelBytes(target)) / 2);
       }
     }
 

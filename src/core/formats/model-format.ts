@@ -50,6 +50,13 @@ export interface ModelFormat<M extends object = object> {
    * `dispose` frees the model (true for copies Kiln made, never for the user's).
    */
   wrap(model: M, backend: string, owned: boolean, description?: string): KilnModel;
+  /**
+   * Replaces the values of the weight the model's files name `name` with `values` (same
+   * shape and dtype; on the active backend; the caller keeps `values`). Only for models
+   * Kiln made (a working copy), never the user's. Optional: plugins that search over
+   * weight values (mixed precision) skip a format without it, with the reason.
+   */
+  overwriteWeight?(model: M, name: string, values: tf.Tensor): void;
   /** Frees a model Kiln made (a copy, a rewrite); never called on the user's model. */
   dispose(model: M): void;
 }

@@ -107,7 +107,7 @@ export class CandidateTrial {
     const bench = this.benchmark(spec.meta, current, candidate, run, record);
     stopOnDamage(guards);
     const accuracy = accuracyPhrase(validation);
-    const verdict = OBJECTIVE_JUDGES[spec.meta.objective]({ current, candidate, bench, run, record, accuracy });
+    const verdict = await OBJECTIVE_JUDGES[spec.meta.objective]({ current, candidate, bench, run, record, accuracy });
     if (!verdict.met) throw new TrialStop('rejected', verdict.reason);
     return { decision: record.decide('applied', verdict.reason), model: candidate, budget };
   }

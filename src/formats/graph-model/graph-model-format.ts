@@ -4,6 +4,7 @@ import { InputError } from '../../core/errors.js';
 import type { ModelFormat, ModelWeight, StockModel } from '../../core/formats/model-format.js';
 import type { KilnModel, TensorSpec } from '../../core/kiln-model.js';
 import { saveGraphModelArtifacts } from './graph-model-artifacts.js';
+import { overwriteGraphWeight } from './overwrite-graph-weight.js';
 
 /**
  * The tfjs-converter format (`tf.GraphModel`, model.json with `format: "graph-model"`
@@ -26,6 +27,7 @@ export const graphModelFormat: ModelFormat<tf.GraphModel> = {
     const artifacts = await saveGraphModelArtifacts(model);
     return withBackendAsync(backend, () => tf.loadGraphModel(tf.io.fromMemory(artifacts)));
   },
+  overwriteWeight: overwriteGraphWeight,
   wrap: (model, backend, owned, description) => new GraphKilnModel(model, backend, owned, description),
   dispose: (model) => model.dispose(),
 };

@@ -4,27 +4,35 @@ import type { ModelFormat, ModelWeight, StockModel } from '../../core/formats/mo
 import type { KilnModel, TensorSpec } from '../../core/kiln-model.js';
 import { cloneLayersModel } from './clone-layers-model.js';
 import { disposeLayersModel } from './dispose-layers-model.js';
-import { saveLayersModelArtifacts } from './save-layers-model.js';
+import { rememberSourceArtifacts } from '../../core/formats/source-artifacts.js';
+import { saveLayersModelKeepingStorage } from './save-layers-model.js';
 
 /**
  * The tfjs-layers format (`tf.LayersModel`, model.json with `format: "layers-model"`
  * or a Keras `model_config`): how Kiln recognises, loads, copies, weighs, saves and
  * runs one. Custom layers must be registered with `tf.serialization.registerClass`,
- * as for tf.js itself.
+ * as for tf.js itself. A model it loads from files that store weights quantised
+ * (float16, uint8, uint16) saves those weights as they were stored, as long as their
+ * values are unchanged (tf.js alone would write them as float32).
  */
 export const layersModelFormat: ModelFormat<tf.LayersModel> = {
   name: 'layers-model',
   displayName: 'tf.LayersModel',
   owns: (model): model is tf.LayersModel => model instanceof tf.LayersModel,
   recognises: (json) => json.format === 'layers-model' || isKerasTopology(json.modelTopology),
-  load: (artifacts) => tf.loadLayersModel(tf.io.fromMemory(artifacts)),
-  save: saveLayersModelArtifacts,
+  load: async (artifacts) => rememberSourceArtifacts(await tf.loadLayersModel(tf.io.fromMemory(artifacts)), artifacts),
+  save: saveLayersModelKeepingStorage,
   weights: (model) =>
     model.weights.map((w): ModelWeight => {
       const variable = w.read() as tf.Variable;
       return { name: w.originalName ?? w.name, value: variable, assign: (values) => variable.assign(values) };
     }),
   copyTo: cloneLayersModel,
+  overwriteWeight: (model, name, values) => {
+    const weight = model.weights.find((w) => (w.originalName ?? w.name) === name);
+    if (!weight) throw new Error(`weight "${name}" is not a weight of LayersModel "${model.name}"`);
+    weight.write(values);
+  },
   wrap: (model, backend, owned, description) => new LayersKilnModel(model, backend, owned, description),
   dispose: disposeLayersModel,
 };

@@ -3,8 +3,8 @@ import { inject } from 'tsyringe';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { withBackendAsync } from '../../core/backend-scope.js';
 import { CandidateRejectedError } from '../../core/errors.js';
+import type { ModelFormat } from '../../core/formats/model-format.js';
 import type { KilnModel } from '../../core/kiln-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
 import {
   AVAILABLE,
   unavailable,
@@ -30,7 +30,8 @@ import {
 import { calibrate, type Calibration } from './calibration.js';
 import { WeightEncoder } from './weight-encoder.js';
 import {
-  float32Weights,
+  sourceWeights,
+  storedWidth,
   PRECISION_BYTES,
   quantizeArtifacts,
   unsupportedReason,
@@ -80,10 +81,12 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
   async apply(target: KilnModel, context: PluginContext<MixedPrecisionOptions>): Promise<KilnModel> {
     const options = context.options;
     const policy = options.policy === 'int8' ? 'uint8' : options.policy;
-    if (!target.layersModel) {
-      const graph = target.stock?.format.name === 'graph-model';
+    const stock = target.stock;
+    if (!stock || !stock.format.overwriteWeight) {
       context.note(
-        `mixed precision stores the weights of a tf.LayersModel; ${graph ? 'a tf.GraphModel is not supported yet' : `"${target.description}" exposes none`}: nothing to store at reduced precision`,
+        stock
+          ? `mixed precision searches over weight values, which the ${stock.format.displayName} format cannot overwrite: nothing stored at reduced precision`
+          : `mixed precision stores the weights of a stock model's files, and "${target.description}" runs none: nothing to store at reduced precision`,
       );
       return target;
     }
@@ -91,11 +94,18 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     checkBudgetOutputs(budget, target.outputNames);
     if (options.policy === 'int8') context.note('int8 is stored as affine uint8: tf.js weight files have no int8 type');
 
-    const source = await saveArtifacts(target.layersModel);
+    // The model's files as its format writes them: weights the source files store quantised stay so.
+    const source = await stock.format.save(stock.model);
     const weights = describeWeights(source, options.minElements);
-    const eligible = [...weights.values()].filter((w) => !w.keep);
+    // Words for "as the files store them", for models whose files store some weights quantised.
+    const shipsQuantized = [...weights.values()].some((w) => w.stored && w.stored !== 'float32');
+    const unchanged = shipsQuantized ? "as the model's files store it" : 'float32';
+    const eligible = [...weights.values()].filter((w) => !w.keep && (policy === 'auto' || smaller(policy, w.stored)));
     if (eligible.length === 0) {
-      context.note(`no float32 weight has ${options.minElements} elements or more (minElements); nothing to store at reduced precision`);
+      const shipped = [...weights.values()].filter((w) => w.stored && w.stored !== 'float32').length;
+      context.note(
+        `no weight can be stored smaller${policy === 'auto' ? '' : ` as ${policy}`}: ${shipped ? `${shipped} weight(s) already stored below float32 in the model's files (kept as stored), ` : ''}no other float32 weight has ${options.minElements} elements or more (minElements); nothing to store at reduced precision`,
+      );
       return target;
     }
     if (sampleRows(context) < FEW_SAMPLE_ROWS) {
@@ -105,26 +115,26 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     }
     // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
     const searchBackend = target.backend === 'cpu' && tf.findBackend('wasm') ? 'wasm' : target.backend;
-    const encoder = new WeightEncoder(weights, await this.calibration(source, eligible, policy, searchBackend, context));
+    const encoder = new WeightEncoder(weights, await this.calibration(stock.format, source, eligible, policy, searchBackend, context));
     const own = context.validation ? undefined : this.ownValidation(target, context);
     const validation = context.validation ?? own!.validation;
     let result: SearchResult = { state: new Map(), final: EMPTY_MEASUREMENT, alone: new Map() };
     let rejection: string | undefined;
     let work: WorkingModel | undefined;
     try {
-      work = await WorkingModel.create(source, searchBackend, weights, encoder, validation, budget, context.signal);
+      work = await WorkingModel.create(stock.format, source, searchBackend, weights, encoder, validation, budget, context.signal);
       const baseline = work.measure();
       if (!baseline.passed) {
-        rejection = `the budget cannot be met even with every weight float32 (on ${searchBackend}): ${baseline.reason}`;
+        rejection = `the budget cannot be met even with every weight ${unchanged} (on ${searchBackend}): ${baseline.reason}`;
         result = { ...result, final: baseline };
       } else if (policy === 'auto') {
         result = autoSearch(work, eligible, baseline);
         const least = leastHarmful(result);
         if (result.state.size === 0) {
-          rejection = `no weight can be stored below float32 within the budget${least ? `: the least harmful change alone, ${least.name} as ${least.precision}, already breaks it (${least.m.reason})` : ''}`;
+          rejection = `no weight can be stored below ${shipsQuantized ? 'its precision in the files' : 'float32'} within the budget${least ? `: the least harmful change alone, ${least.name} as ${least.precision}, already breaks it (${least.m.reason})` : ''}`;
         }
       } else {
-        const precisionOf = (w: WeightEntry) => (unsupportedReason(w.values!, policy) ? [] : [policy]);
+        const precisionOf = (w: WeightEntry) => (unsupportedReason(w.values!, policy) || !smaller(policy, w.stored) ? [] : [policy]);
         const alone = measureAlone(work, eligible, precisionOf);
         const all = new Map(eligible.filter((w) => precisionOf(w).length).map((w) => [w.name, policy]));
         work.apply(all);
@@ -141,27 +151,28 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
 
     const state = rejection ? new Map<string, StoredPrecision>() : result.state;
     const encoded = this.report(weights, state, result, context, options.minElements, target.backend, encoder);
-    if (rejection) throw new CandidateRejectedError(`${rejection}; every weight stays float32`);
+    if (rejection) throw new CandidateRejectedError(`${rejection}; every weight stays ${unchanged}`);
     if (result.broke)
       context.note(
         `the budget broke when ${result.broke.name} went to ${result.broke.to} on top of the changes ranked before it (${result.broke.reason}); the search kept what held`,
       );
 
     const { artifacts, weightBytes } = quantizeArtifacts(source, encoded);
-    const layers = await withBackendAsync(target.backend, () => tf.loadLayersModel(tf.io.fromMemory(copyArtifacts(artifacts))));
+    const loaded = await withBackendAsync(target.backend, () => stock.format.load(copyArtifacts(artifacts)));
+    const runs = stock.format.wrap(loaded, target.backend, true);
     const counts = countPrecisions(weights, state);
-    const description = `LayersModel.predict on ${target.backend}, weights stored as ${Object.entries(counts)
+    const description = `${runs.description}, weights stored as ${Object.entries(counts)
       .filter(([, n]) => n > 0)
       .map(([p, n]) => `${n} ${p}`)
       .join(', ')} (compute float32)`;
-    const model = new QuantizedKilnModel(layers, target.backend, artifacts, weightBytes, budget, description);
+    const model = new QuantizedKilnModel(runs, artifacts, weightBytes, budget, description);
 
     // What the pipeline will check: the model tf.js loaded from the files, on its backend.
     const final = validation.check(model, budget);
     if (!final.passed) {
       model.dispose();
       throw new CandidateRejectedError(
-        `the chosen precisions held on ${searchBackend} but the model loaded from the quantised files does not on ${target.backend}: ${final.reason}; every weight stays float32`,
+        `the chosen precisions held on ${searchBackend} but the model loaded from the quantised files does not on ${target.backend}: ${final.reason}; every weight stays ${unchanged}`,
       );
     }
     context.note(`within budget: ${summariseOutcomes(final.budget ?? [])}`);
@@ -182,13 +193,14 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     const rows: Record<string, number | string | boolean>[] = [];
     let before = 0;
     let after = 0;
+    let float32 = 0;
     for (const w of weights.values()) {
       const precision = state.get(w.name) ?? 'float32';
-      const width = w.spec.dtype === 'float32' || w.spec.dtype === 'int32' ? 4 : 1;
-      const bytesBefore = w.elements * width;
+      const bytesBefore = w.elements * storedWidth(w.spec);
       const bytesAfter = precision === 'float32' ? bytesBefore : w.elements * PRECISION_BYTES[precision];
       before += bytesBefore;
       after += bytesAfter;
+      float32 += w.values ? w.elements * 4 : bytesBefore;
       const alone = result.alone.get(w.name);
       const m = precision === 'float32' ? undefined : alone?.get(precision);
       // The shared encoder's bytes: exactly what the search decoded and validated.
@@ -199,7 +211,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       rows.push({
         weight: w.name,
         shape: w.spec.shape.join('x') || 'scalar',
-        precision,
+        precision: precision === 'float32' ? (w.stored ?? w.spec.dtype) : precision,
         ...(rounding ? { rounding } : {}),
         ...(roundingNote ? { roundingNote } : {}),
         bytesBefore,
@@ -210,14 +222,15 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       });
       context.note(
         precision === 'float32'
-          ? `${w.name}: float32, ${bytesBefore} bytes (${why})`
+          ? `${w.name}: ${w.stored && w.stored !== 'float32' ? `${w.stored} as the files store it` : 'float32'}, ${bytesBefore} bytes (${why})`
           : `${w.name}: ${precision}${rounding === 'error-feedback' ? ' (error-feedback rounding)' : roundingNote ? ` (rounded to nearest: ${roundingNote})` : ''}, ${bytesBefore} -> ${bytesAfter} bytes, error contribution ${fmt(m?.usage ?? NaN)} of the budget (max |diff| ${fmt(m?.maxAbsDiff ?? NaN)} alone)`,
       );
     }
     context.table?.('weights', rows);
     const counts = countPrecisions(weights, state);
     for (const [p, n] of Object.entries(counts)) context.metric(`weights.${p}`, n);
-    context.metric('weightBytesFloat32', before);
+    context.metric('weightBytesFloat32', float32);
+    context.metric('weightBytesSource', before);
     context.metric('weightBytesStored', after);
     context.metric('computePrecision', 'float32');
     context.note(
@@ -234,6 +247,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
    * uint8 codes; none when rounding is `nearest` or the policy never stores uint8.
    */
   private async calibration(
+    format: ModelFormat,
     source: tf.io.ModelArtifacts,
     eligible: readonly WeightEntry[],
     policy: string,
@@ -241,6 +255,12 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     context: PluginContext<MixedPrecisionOptions>,
   ): Promise<Calibration | undefined> {
     if (!calibrates(context.options.rounding, policy)) return undefined;
+    if (format.name !== 'layers-model') {
+      context.note(
+        `uint8 rounding: to nearest for every weight: error feedback calibrates on the inputs of each layer's kernel, which a ${format.displayName} does not expose`,
+      );
+      return undefined;
+    }
     let calibration: Calibration;
     try {
       calibration = await calibrate(
@@ -268,7 +288,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     target: KilnModel,
     context: PluginContext<MixedPrecisionOptions>,
   ): { validation: PluginValidation; dispose(): void } {
-    const reference = new LayersKilnModel(target.layersModel!, 'cpu', false, 'reference on cpu');
+    const reference = target.stock!.format.wrap(target.stock!.model, 'cpu', false, 'reference on cpu');
     const session = this.validator.prepare(reference, context.sampleInputs, this.config.validation, 'inference');
     return { validation: { inputSets: session.inputSetLabels, check: (m, b) => session.check(m, b) }, dispose: () => session.dispose() };
   }
@@ -284,31 +304,24 @@ const calibrates = (rounding: string, policy: string): boolean =>
 /** Rows (batch size) of the sample inputs. */
 const sampleRows = (context: PluginContext<MixedPrecisionOptions>): number => context.sampleInputs[0]?.shape[0] ?? 0;
 
-/** A LayersModel's model files, float32 weights included (the model is only read). */
-async function saveArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!artifacts) throw new Error(`could not serialise model "${model.name}"`);
-  return artifacts;
-}
-
-/** Every weight, with why it stays float32 whatever the policy (dtype, size, values). */
+/** Every weight, with why it stays as the files store it whatever the policy (dtype, storage, size, values). */
 function describeWeights(source: tf.io.ModelArtifacts, minElements: number): Map<string, WeightEntry> {
   const out = new Map<string, WeightEntry>();
-  for (const [name, { spec, values }] of float32Weights(source)) {
+  for (const [name, { spec, stored, values }] of sourceWeights(source)) {
     const elements = spec.shape.reduce((n, d) => n * d, 1);
     let keep: string | undefined;
     if (!values) keep = `${spec.dtype}, not float32`;
+    else if (stored === 'uint8') keep = "stored as uint8 in the model's files: nothing smaller to store it as";
     else if (elements < minElements) keep = `${elements} elements, under minElements ${minElements}`;
     else keep = unsupportedReason(values, 'uint8');
-    out.set(name, { name, spec, elements, values, keep });
+    out.set(name, { name, spec, elements, values, stored, keep });
   }
   return out;
+}
+
+/** Whether `precision` stores a weight in fewer bytes than the files do (`stored`). */
+function smaller(precision: StoredPrecision, stored: StoredPrecision | undefined): boolean {
+  return PRECISION_BYTES[precision] < PRECISION_BYTES[stored ?? 'float32'];
 }
 
 function checkBudgetOutputs(budget: ValidationBudget, outputs: readonly string[]): void {
@@ -330,12 +343,12 @@ function triedWhy(alone: ReadonlyMap<StoredPrecision, Measurement> | undefined):
   return `kept: ${why}; ${tried.join(', ')}`;
 }
 
-/** Bytes the weights take with the given precisions (float32 elsewhere). */
+/** Bytes the weights take with the given precisions (as the files store them elsewhere). */
 function storedBytes(weights: ReadonlyMap<string, WeightEntry>, state: ReadonlyMap<string, StoredPrecision>): number {
   let total = 0;
   for (const w of weights.values()) {
     const p = state.get(w.name);
-    total += w.elements * (p ? PRECISION_BYTES[p] : w.spec.dtype === 'bool' ? 1 : 4);
+    total += w.elements * (p ? PRECISION_BYTES[p] : storedWidth(w.spec));
   }
   return total;
 }
@@ -355,7 +368,7 @@ function countPrecisions(
   state: ReadonlyMap<string, StoredPrecision>,
 ): Record<StoredPrecision, number> {
   const counts: Record<StoredPrecision, number> = { float32: 0, float16: 0, uint16: 0, uint8: 0 };
-  for (const w of weights.values()) counts[state.get(w.name) ?? 'float32']++;
+  for (const w of weights.values()) counts[state.get(w.name) ?? w.stored ?? 'float32']++;
   return counts;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { withBackend, withBackendAsync } from '../../core/backend-scope.js';
-import { disposeLayersModel } from '../../formats/layers-model/dispose-layers-model.js';
-import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
+import type { ModelFormat } from '../../core/formats/model-format.js';
+import type { KilnModel } from '../../core/kiln-model.js';
 import type { PluginValidation } from '../../core/plugin.js';
 import type { BudgetOutcome, ValidationBudget } from '../../core/validation/budget.js';
 import type { ValidationResult } from '../../core/validation/validator.js';
@@ -14,8 +14,10 @@ export interface WeightEntry {
   readonly name: string;
   readonly spec: tf.io.WeightsManifestEntry;
   readonly elements: number;
-  /** Its float32 values (absent for other dtypes). */
+  /** Its float32 values, as tf.js decodes them from the model's files (absent for other dtypes). */
   readonly values?: Float32Array;
+  /** How the model's files store it (float32, or the precision they ship it at); undefined for other dtypes. */
+  readonly stored?: StoredPrecision;
   /** Why it stays float32 whatever the policy; undefined when it may be quantised. */
   readonly keep?: string;
 }
@@ -38,13 +40,13 @@ export interface Measurement {
  */
 export class WorkingModel {
   private readonly current = new Map<string, StoredPrecision>();
-  private readonly variables = new Map<string, tf.LayerVariable>();
-  private readonly kiln: LayersKilnModel;
+  private readonly kiln: KilnModel;
   /** How many budget checks were run. */
   checks = 0;
 
   private constructor(
-    private readonly model: tf.LayersModel,
+    private readonly format: ModelFormat & Required<Pick<ModelFormat, 'overwriteWeight'>>,
+    private readonly model: object,
     readonly backend: string,
     private readonly weights: ReadonlyMap<string, WeightEntry>,
     private readonly encoder: WeightEncoder,
@@ -52,12 +54,15 @@ export class WorkingModel {
     private readonly budget: ValidationBudget,
     private readonly signal: AbortSignal,
   ) {
-    for (const w of model.weights) this.variables.set(w.originalName, w);
-    this.kiln = new LayersKilnModel(model, backend, false, `mixed-precision search copy on ${backend}`);
+    this.kiln = format.wrap(model, backend, false, `mixed-precision search copy on ${backend}`);
   }
 
-  /** Loads the float32 artifacts onto `backend` (every weight starts at float32). */
+  /**
+   * Loads the model's files onto `backend` with its format's loader (every weight
+   * starts at its values in the files).
+   */
   static async create(
+    format: ModelFormat,
     source: tf.io.ModelArtifacts,
     backend: string,
     weights: ReadonlyMap<string, WeightEntry>,
@@ -66,8 +71,10 @@ export class WorkingModel {
     budget: ValidationBudget,
     signal: AbortSignal,
   ): Promise<WorkingModel> {
-    const model = await withBackendAsync(backend, () => tf.loadLayersModel(tf.io.fromMemory(copyArtifacts(source))));
-    return new WorkingModel(model, backend, weights, encoder, validation, budget, signal);
+    if (!format.overwriteWeight) throw new Error(`the ${format.displayName} format cannot overwrite weights, which the search needs`);
+    const writable = format as ModelFormat & Required<Pick<ModelFormat, 'overwriteWeight'>>;
+    const model = await withBackendAsync(backend, () => format.load(copyArtifacts(source)));
+    return new WorkingModel(writable, model, backend, weights, encoder, validation, budget, signal);
   }
 
   /** The stored bytes of a weight at a precision (computed once, by the shared encoder). */
@@ -82,12 +89,10 @@ export class WorkingModel {
   /** Gives one weight the values tf.js decodes from its bytes at `precision`. */
   set(name: string, precision: StoredPrecision): void {
     if (this.precisionOf(name) === precision) return;
-    const variable = this.variables.get(name);
-    if (!variable) throw new Error(`weight "${name}" of the weights manifest is not a weight of the loaded model`);
     withBackend(this.backend, () => {
       const values = decodeWithTfjs(this.encoded(name, precision));
       try {
-        variable.write(values);
+        this.format.overwriteWeight(this.model, name, values);
       } finally {
         values.dispose();
       }
@@ -122,7 +127,8 @@ export class WorkingModel {
   }
 
   dispose(): void {
-    disposeLayersModel(this.model);
+    this.kiln.dispose();
+    this.format.dispose(this.model);
   }
 }
 
@@ -183,24 +189,26 @@ export function measureAlone(
  * once on top of it, kept if the budget still holds.
  */
 export function autoSearch(work: WorkingModel, eligible: readonly WeightEntry[], baseline: Measurement): SearchResult {
-  const twoByte = new Map(eligible.map((w) => [w.name, work.bestTwoByte(w.name)]));
+  // A weight the files already store in 2 bytes (float16, uint16) can only go on to uint8.
+  const twoByte = new Map(eligible.filter((w) => (w.stored ?? 'float32') === 'float32').map((w) => [w.name, work.bestTwoByte(w.name)]));
   const alone = measureAlone(work, eligible, (w) => [
-    twoByte.get(w.name)!,
+    ...(twoByte.has(w.name) ? [twoByte.get(w.name)!] : []),
     ...(unsupportedReason(w.values!, 'uint8') ? [] : ['uint8' as const]),
   ]);
 
   const moves: Move[] = [];
   for (const w of eligible) {
-    const two = twoByte.get(w.name)!;
-    const m2 = alone.get(w.name)!.get(two);
+    const two = twoByte.get(w.name);
+    const m2 = two && alone.get(w.name)!.get(two);
     const m1 = alone.get(w.name)!.get('uint8');
     const bytes = (p: StoredPrecision) => w.elements * PRECISION_BYTES[p];
-    if (m2?.passed) {
-      moves.push({ name: w.name, to: two, benefit: bytes('float32') - bytes(two), cost: m2.usage });
+    const from = w.stored ?? 'float32';
+    if (two && m2?.passed) {
+      moves.push({ name: w.name, to: two, benefit: bytes(from) - bytes(two), cost: m2.usage });
       if (m1?.passed)
         moves.push({ name: w.name, to: 'uint8', benefit: bytes(two) - bytes('uint8'), cost: Math.max(0, m1.usage - m2.usage) });
     } else if (m1?.passed) {
-      moves.push({ name: w.name, to: 'uint8', benefit: bytes('float32') - bytes('uint8'), cost: m1.usage });
+      moves.push({ name: w.name, to: 'uint8', benefit: bytes(from) - bytes('uint8'), cost: m1.usage });
     }
   }
   const ranked = rank(moves, twoByte);

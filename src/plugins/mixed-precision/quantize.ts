@@ -179,31 +179,54 @@ export function quantizeArtifacts(
   return { artifacts, weightBytes: total };
 }
 
-/** The float32 values of every weight in a LayersModel's artifacts, by manifest name. */
-export function float32Weights(
-  source: tf.io.ModelArtifacts,
-): Map<string, { spec: tf.io.WeightsManifestEntry; values: Float32Array | undefined }> {
+/** One weight of a model's files: its manifest entry, how the files store it, and its values as tf.js decodes them. */
+export interface SourceWeight {
+  readonly spec: tf.io.WeightsManifestEntry;
+  /** How the files store it: its `quantization` dtype, or float32 for an unquantised float32 weight (undefined for other dtypes). */
+  readonly stored: StoredPrecision | undefined;
+  /** Its float32 values as tf.js decodes the stored bytes (dequantised where stored quantised); absent for other dtypes. */
+  readonly values: Float32Array | undefined;
+}
+
+/**
+ * Every weight of a model's files (any format: a LayersModel's float32 artifacts, or a
+ * graph model shipped with float16 or uint8 weights), by manifest name. Quantised
+ * weights are decoded by tf.js, so their values are the ones a loader gets.
+ */
+export function sourceWeights(source: tf.io.ModelArtifacts): Map<string, SourceWeight> {
   const specs = source.weightSpecs ?? [];
   const buffer = tf.io.concatenateArrayBuffers(
     Array.isArray(source.weightData) ? source.weightData : source.weightData ? [source.weightData] : [],
   );
-  const out = new Map<string, { spec: tf.io.WeightsManifestEntry; values: Float32Array | undefined }>();
+  const out = new Map<string, SourceWeight>();
   let offset = 0;
   for (const spec of specs) {
-    const n = spec.shape.reduce((a, d) => a * d, 1);
-    const width = storedWidth(spec);
-    out.set(spec.name, { spec, values: spec.dtype === 'float32' ? new Float32Array(buffer.slice(offset, offset + n * 4)) : undefined });
-    offset += n * width;
+    const length = spec.shape.reduce((a, d) => a * d, 1) * storedWidth(spec);
+    let values: Float32Array | undefined;
+    if (spec.dtype === 'float32') {
+      if (!spec.quantization) values = new Float32Array(buffer.slice(offset, offset + length));
+      else {
+        const decoded = tf.io.decodeWeights(buffer.slice(offset, offset + length), [spec])[spec.name]!;
+        values = decoded.dataSync() as Float32Array;
+        decoded.dispose();
+      }
+    }
+    const stored = spec.dtype !== 'float32' ? undefined : ((spec.quantization?.dtype ?? 'float32') as StoredPrecision);
+    out.set(spec.name, { spec, stored, values });
+    offset += length;
   }
+  if (offset !== buffer.byteLength) throw new Error(`weight specs describe ${offset} bytes but the weight data holds ${buffer.byteLength}`);
   return out;
 }
 
-/** Bytes per element of an unquantised weight; quantised or string weights are not what LayersModel.save writes. */
-function storedWidth(spec: tf.io.WeightsManifestEntry): number {
-  const width = spec.quantization ? undefined : ({ float32: 4, int32: 4, bool: 1, complex64: 8 } as Record<string, number>)[spec.dtype];
+/** Bytes per element of a weight as its files store it (its quantised width where it is quantised). */
+export function storedWidth(spec: tf.io.WeightsManifestEntry): number {
+  const width = spec.quantization
+    ? ({ float16: 2, uint16: 2, uint8: 1 } as Record<string, number>)[spec.quantization.dtype]
+    : ({ float32: 4, int32: 4, bool: 1, complex64: 8 } as Record<string, number>)[spec.dtype];
   if (width === undefined)
     throw new Error(
-      `weight "${spec.name}" is stored as ${spec.quantization?.dtype ?? spec.dtype}; expected the unquantised artifacts of a LayersModel`,
+      `weight "${spec.name}" is stored as ${spec.quantization?.dtype ?? spec.dtype}, which Kiln cannot measure (string weights are not supported)`,
     );
   return width;
 }

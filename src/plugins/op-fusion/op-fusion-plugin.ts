@@ -6,6 +6,7 @@ import { Description } from '../../config/description.js';
 import { IsBooleanValue, IsOneOfValues, IsStringList } from '../../config/validators.js';
 import { withBackendAsync, isTfjsBackend } from '../../core/backend-scope.js';
 import { resolveAllByLevel } from '../../core/container-chain.js';
+import { inheritSourceArtifacts, sourceArtifactsOf } from '../../core/formats/source-artifacts.js';
 import { BUILT_IN_FUSION_PATTERNS, type FusionPattern } from './kernel-fusion/index.js';
 import type { KilnModel } from '../../core/kiln-model.js';
 import { LayersKilnModel } from '../../formats/layers-model/layers-model-format.js';
@@ -87,7 +88,10 @@ export class OpFusionPlugin implements OptimizationPlugin<OpFusionOptions> {
     if (level !== 'graph' && context.mode === 'inference' && target.layersModel) {
       const source = target.layersModel;
       try {
-        rewrite = await withBackendAsync(target.backend, () => rewriteLayers(source, { disabled: disable }));
+        const storedQuantized = new Set(
+          (sourceArtifactsOf(source)?.weightSpecs ?? []).filter((spec) => spec.quantization != null).map((spec) => spec.name),
+        );
+        rewrite = await withBackendAsync(target.backend, () => rewriteLayers(source, { disabled: disable, storedQuantized }));
       } catch (error) {
         if (!(error instanceof SerializationGapError)) throw error;
         context.note(`layers: ${error.message}`);
@@ -100,8 +104,14 @@ export class OpFusionPlugin implements OptimizationPlugin<OpFusionOptions> {
       for (const [rule, n] of Object.entries(report.perRule))
         if (n.matched) context.metric(`layers.${rule}`, `${n.applied}/${n.matched} applied`);
       for (const s of report.skipped) context.note(`layers: ${s.rule} not applied to ${s.layers.join(' + ')}: ${s.reason}`);
+      // The rewrite saves with the source files' storage for every weight it left unchanged.
       if (report.applied.length)
-        base = rewritten = new LayersKilnModel(model, target.backend, true, `fused LayersModel.predict on ${target.backend}`);
+        base = rewritten = new LayersKilnModel(
+          inheritSourceArtifacts(model, target.layersModel!),
+          target.backend,
+          true,
+          `fused LayersModel.predict on ${target.backend}`,
+        );
       else model.dispose();
     } else if (level !== 'graph' && !(context.mode === 'inference' && target.layersModel)) {
       context.note(

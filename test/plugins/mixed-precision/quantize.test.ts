@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import {
   encodeWeight,
   float16Bits,
-  float32Weights,
+  sourceWeights,
   quantizeAffine,
   quantizeArtifacts,
 } from '../../../src/plugins/mixed-precision/quantize.js';
@@ -100,7 +100,7 @@ describe('mixed precision: storing weights the way tf.js loads them', () => {
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
-    const weights = float32Weights(source!);
+    const weights = sourceWeights(source!);
     const kernel = [...weights.values()].find((w) => w.spec.shape.length === 4)!;
     const encoded = new Map([[kernel.spec.name, encodeWeight(kernel.spec, kernel.values!, 'uint8')]]);
     const { artifacts, weightBytes } = quantizeArtifacts(source!, encoded);

@@ -23,7 +23,7 @@ export interface ObjectiveVerdict {
   readonly reason: string;
 }
 
-export type ObjectiveJudge = (evidence: ObjectiveEvidence) => ObjectiveVerdict;
+export type ObjectiveJudge = (evidence: ObjectiveEvidence) => ObjectiveVerdict | Promise<ObjectiveVerdict>;
 
 /** latency: the candidate's median call is at least `minSpeedup` times faster than the current model's. */
 function judgeLatency({ bench, run, accuracy }: ObjectiveEvidence): ObjectiveVerdict {
@@ -41,10 +41,10 @@ function judgeLatency({ bench, run, accuracy }: ObjectiveEvidence): ObjectiveVer
   };
 }
 
-/** size: the candidate's weights take at least `minSizeGain` times fewer bytes than the current model's. */
-function judgeSize({ current, candidate, run, record, accuracy }: ObjectiveEvidence): ObjectiveVerdict {
-  const before = modelBytes(current);
-  const after = modelBytes(candidate);
+/** size: the candidate's weights take at least `minSizeGain` times fewer bytes than the current model's (as their files store them). */
+async function judgeSize({ current, candidate, run, record, accuracy }: ObjectiveEvidence): Promise<ObjectiveVerdict> {
+  const before = await modelBytes(current);
+  const after = await modelBytes(candidate);
   const gain = before / after;
   Object.assign(record.metrics, { bytesBefore: before, bytesAfter: after, sizeGain: round(gain, 3) });
   if (!(gain >= run.minSizeGain)) {

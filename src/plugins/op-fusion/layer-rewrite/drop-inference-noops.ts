@@ -35,6 +35,7 @@ function check(layer: GraphLayer, context: RewriteContext): RuleVerdict {
 export const dropInferenceNoops: LayerRewriteRule = {
   name: 'drop-inference-noops',
   description: `remove layers that are the identity at inference (${INFERENCE_NOOP_CLASSES.join(', ')})`,
+  computesWeights: false,
   isAnchor: (layer) => INFERENCE_NOOP_CLASSES.includes(layer.className),
   check,
 };

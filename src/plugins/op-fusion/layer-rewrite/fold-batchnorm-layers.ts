@@ -158,6 +158,7 @@ function check(bn: GraphLayer, context: RewriteContext): RuleVerdict {
 export const foldBatchNormLayers: LayerRewriteRule = {
   name: 'fold-batchnorm',
   description: `fold inference BatchNormalization (last axis) into the ${FOLDABLE_CLASSES.join('/')} before it`,
+  computesWeights: true,
   isAnchor: (layer) => layer.className === 'BatchNormalization',
   check,
 };

@@ -56,6 +56,7 @@ function check(activation: GraphLayer, context: RewriteContext): RuleVerdict {
 export const mergeActivation: LayerRewriteRule = {
   name: 'merge-activation',
   description: `merge a standalone Activation into the ${ACTIVATION_HOSTS.join('/')} before it when that layer is linear`,
+  computesWeights: false,
   isAnchor: (layer) => layer.className === 'Activation',
   check,
 };

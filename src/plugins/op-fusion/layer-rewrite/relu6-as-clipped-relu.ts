@@ -63,6 +63,7 @@ function check(layer: GraphLayer, context: RewriteContext): RuleVerdict {
 export const relu6AsClippedRelu: LayerRewriteRule = {
   name: 'relu6-as-clipped-relu',
   description: `compute relu6 (an Activation layer, or the activation of a ${ACTIVATION_HOSTS.join('/')}) with the stock ReLU layer (maxValue 6: relu then clipByValue) instead of tfjs-layers' relu then broadcast minimum`,
+  computesWeights: false,
   isAnchor: (layer) =>
     layer.config.activation === RELU6 && (layer.className === 'Activation' || ACTIVATION_HOSTS.includes(layer.className)),
   check,

@@ -23,6 +23,18 @@ export interface LayerRewriteOptions {
    * one list can also name graph-level patterns; validate names against the union upstream.
    */
   readonly disabled?: readonly string[];
+  /**
+   * Names of weights the model's files store quantised (float16, uint8, uint16). A rule
+   * that computes new weight values skips layers owning one: the new values could only
+   * be written at full width, so the written model would grow past the file it came from.
+   */
+  readonly storedQuantized?: ReadonlySet<string>;
+}
+
+/** The first weight of `layers` named in `stored` (weights are named `<layer>/<weight>`), if any. */
+function quantizedWeightOf(layers: readonly string[], stored: ReadonlySet<string>): string | undefined {
+  for (const name of stored) if (layers.some((layer) => name.startsWith(`${layer}/`))) return name;
+  return undefined;
 }
 
 export interface LayerRewriteApplication {
@@ -119,6 +131,16 @@ export async function rewriteLayers(
       counts.matched++;
       if (verdict.kind === 'skip') {
         skipped.push({ rule: rule.name, layers: verdict.layers, reason: verdict.reason });
+        continue;
+      }
+      const stored =
+        rule.computesWeights && options.storedQuantized ? quantizedWeightOf(verdict.layers, options.storedQuantized) : undefined;
+      if (stored) {
+        skipped.push({
+          rule: rule.name,
+          layers: verdict.layers,
+          reason: `the model's files store ${stored} quantised; folding would compute new values that could only be written as float32, so the written model would grow (the compiled kernels still fuse at run time)`,
+        });
         continue;
       }
       verdict.apply();

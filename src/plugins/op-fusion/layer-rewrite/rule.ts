@@ -27,6 +27,11 @@ export interface LayerRewriteRule {
   readonly name: string;
   /** One line for reports and docs. */
   readonly description: string;
+  /**
+   * Whether a rewrite computes new weight values (folding one layer's weights into
+   * another's), rather than only moving weights or changing configs.
+   */
+  readonly computesWeights: boolean;
   /** Whether `layer` is a layer this rule tries to rewrite. */
   isAnchor(layer: GraphLayer): boolean;
   /** The verdict for anchor `anchor` on the current graph. */
