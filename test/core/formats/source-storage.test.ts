@@ -21,6 +21,7 @@ import { optimize } from '../../../src/optimize.js';
 import { encodeWeight, quantizeArtifacts, sourceWeights, type StoredPrecision } from '../../../src/plugins/mixed-precision/quantize.js';
 import { buildDepthwiseCnn } from '../../../src/zoo/depthwise-cnn.js';
 import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
+import { describeRun, runKiln } from '../../cli/run-cli.js';
 
 async function savedArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let artifacts: tf.io.ModelArtifacts | undefined;
@@ -173,5 +174,16 @@ describe('shipped weight storage is kept when Kiln writes a layers model', funct
     expect(tf.memory().numTensors).to.equal(tensors);
     expect(weightValues(loaded)).to.deep.equal(before);
     loaded.dispose();
+  });
+
+  it('kiln optimize model.json --out: the uint8 model it came as, written no larger, loaded by stock tf.js', async () => {
+    await saveArtifactsToDisk(quantized(float32, 'uint8'), path.join(dir, 'src'));
+    const shipped = await binBytes(path.join(dir, 'src'));
+    const result = await runKiln(['optimize', path.join(dir, 'src', 'model.json'), '--out', path.join(dir, 'out')]);
+    expect(result.code, describeRun(result)).to.equal(0);
+    expect(await binBytes(path.join(dir, 'out')), describeRun(result)).to.be.at.most(shipped);
+    const written = await loadLayersModelFromDisk(path.join(dir, 'out', 'model.json'));
+    expect(written.outputs[0]!.shape).to.deep.equal(model.outputs[0]!.shape);
+    written.dispose();
   });
 });
