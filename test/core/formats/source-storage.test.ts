@@ -16,6 +16,7 @@ import { expect } from 'chai';
 import { keepSourceStorage } from '../../../src/core/formats/keep-source-storage.js';
 import { rememberSourceArtifacts, sourceArtifactsOf } from '../../../src/core/formats/source-artifacts.js';
 import { cloneLayersModel, layersModelFormat } from '../../../src/formats/index.js';
+import { saveLayersModelArtifacts } from '../../../src/formats/layers-model/save-layers-model.js';
 import { loadLayersModelFromDisk, saveArtifactsToDisk, saveModelToDisk } from '../../../src/io/model-files.js';
 import { optimize } from '../../../src/optimize.js';
 import { encodeWeight, quantizeArtifacts, sourceWeights, type StoredPrecision } from '../../../src/plugins/mixed-precision/quantize.js';
@@ -23,16 +24,8 @@ import { buildDepthwiseCnn } from '../../../src/zoo/depthwise-cnn.js';
 import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 import { describeRun, runKiln } from '../../cli/run-cli.js';
 
-async function savedArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return artifacts!;
-}
+/** What tf.js alone writes for a LayersModel: every weight float32. */
+const savedArtifacts = saveLayersModelArtifacts;
 
 /** `artifacts` with every float32 weight of `minElements` or more stored at `precision`, as a converter would ship it. */
 function quantized(artifacts: tf.io.ModelArtifacts, precision: StoredPrecision, minElements = 1): tf.io.ModelArtifacts {
