@@ -20,6 +20,15 @@ export function activateBackend(name: string): void {
   }
 }
 
+/**
+ * Whether tf.js backend `name` is initialised and ready to run now. Unlike
+ * `tf.findBackend`, it never starts initialising a backend that is only registered
+ * (which, for an asynchronous one such as wasm, leaves tf.js waiting on it).
+ */
+export function isBackendReady(name: string): boolean {
+  return tf.engine().registry[name] != null;
+}
+
 /** Whether `name` is a tf.js backend, registered with tf.js (an engine outside tf.js is not). */
 export function isTfjsBackend(name: string): boolean {
   return tf.findBackendFactory(name) != null;

@@ -3,9 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 /** Bytes per element of each dtype a weight can be stored as (tfjs's DTYPE_VALUE_SIZE_MAP, float16/uint8/uint16 included). */
 const STORED_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, float16: 2, uint16: 2, uint8: 1, bool: 1, complex64: 8 };
 
+/** Bytes per element of a weight as model files store it (its quantised width where quantised); undefined for a width Kiln does not know (strings). */
+export function storedBytesPerElement(spec: tf.io.WeightsManifestEntry): number | undefined {
+  return STORED_BYTES[spec.quantization?.dtype ?? spec.dtype];
+}
+
 /** Bytes a weight takes in the weight data: its elements times the width it is stored at; undefined for a width Kiln does not know. */
 function storedByteLength(spec: tf.io.WeightsManifestEntry): number | undefined {
-  const width = STORED_BYTES[spec.quantization?.dtype ?? spec.dtype];
+  const width = storedBytesPerElement(spec);
   return width === undefined ? undefined : spec.shape.reduce((n, d) => n * d, 1) * width;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { inject } from 'tsyringe';
 import type { KilnConfig } from '../../config/kiln-config.js';
-import { withBackendAsync } from '../../core/backend-scope.js';
+import { isBackendReady, withBackendAsync } from '../../core/backend-scope.js';
 import { CandidateRejectedError } from '../../core/errors.js';
 import type { ModelFormat } from '../../core/formats/model-format.js';
 import type { KilnModel } from '../../core/kiln-model.js';
@@ -114,7 +114,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       );
     }
     // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
-    const searchBackend = target.backend === 'cpu' && tf.findBackend('wasm') ? 'wasm' : target.backend;
+    const searchBackend = target.backend === 'cpu' && isBackendReady('wasm') ? 'wasm' : target.backend;
     const encoder = new WeightEncoder(weights, await this.calibration(stock.format, source, eligible, policy, searchBackend, context));
     const own = context.validation ? undefined : this.ownValidation(target, context);
     const validation = context.validation ?? own!.validation;

@@ -10,6 +10,7 @@
  *   stored in a Float32Array.
  */
 import * as tf from '@tensorflow/tfjs';
+import { storedBytesPerElement } from '../../core/formats/keep-source-storage.js';
 import { nearestCode, type AffineGrid } from './error-feedback.js';
 
 /** How one weight is stored: as it is, or quantised. */
@@ -221,9 +222,7 @@ export function sourceWeights(source: tf.io.ModelArtifacts): Map<string, SourceW
 
 /** Bytes per element of a weight as its files store it (its quantised width where it is quantised). */
 export function storedWidth(spec: tf.io.WeightsManifestEntry): number {
-  const width = spec.quantization
-    ? ({ float16: 2, uint16: 2, uint8: 1 } as Record<string, number>)[spec.quantization.dtype]
-    : ({ float32: 4, int32: 4, bool: 1, complex64: 8 } as Record<string, number>)[spec.dtype];
+  const width = storedBytesPerElement(spec);
   if (width === undefined)
     throw new Error(
       `weight "${spec.name}" is stored as ${spec.quantization?.dtype ?? spec.dtype}, which Kiln cannot measure (string weights are not supported)`,
