@@ -24,6 +24,8 @@ export interface BenchmarkSettings {
    * `minIterations` rounds). Absent: every round is timed (within the budget).
    */
   readonly decideAt?: number;
+  /** The clock every time is read from, in ms (default `performance.now`); tests feed synthetic timing streams through it. */
+  readonly clock?: () => number;
 }
 
 /** Why timing stopped: every round ran, the verdict was clear, or the time budget was spent. */
@@ -74,14 +76,15 @@ export class Benchmarker {
     onProgress?: (done: number, total: number) => void,
   ): BenchmarkResult {
     const feed = inputs.length === 1 ? inputs[0]! : [...inputs];
-    const started = performance.now();
-    const elapsed = () => performance.now() - started;
+    const now = settings.clock ?? (() => performance.now());
+    const started = now();
+    const elapsed = () => now() - started;
     const budget = settings.budgetMs ?? Infinity;
     const minRounds = Math.min(settings.iterations, settings.minIterations ?? 5);
     const memoryBefore = snapshotMemory();
     let warmup = 0;
     while (warmup < settings.warmup && (warmup === 0 || elapsed() < budget / 5)) {
-      for (const s of subjects) runOnce(s.model, feed);
+      for (const s of subjects) runOnce(s.model, feed, now);
       warmup++;
     }
     const timings = subjects.map(() => [] as number[]);
@@ -104,7 +107,7 @@ export class Benchmarker {
       // Alternate the order each round so neither side always runs right after the other.
       const order = rounds % 2 === 0 ? subjects.map((_, k) => k) : subjects.map((_, k) => subjects.length - 1 - k);
       for (const k of order) {
-        const call = runOnce(subjects[k]!.model, feed);
+        const call = runOnce(subjects[k]!.model, feed, now);
         timings[k]!.push(call.ms);
         leakedTensors[k]! += call.leakedTensors;
         leakedIds[k]! += call.leakedDataIds;
@@ -148,15 +151,15 @@ interface CallFigures {
  * the call left behind is counted, and the scope's end reclaims it, so a leaky
  * candidate is caught without leaking into the user's process.
  */
-function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[]): CallFigures {
+function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[], now: () => number = () => performance.now()): CallFigures {
   let figures: CallFigures | undefined;
   tf.tidy(() => {
     const tensorsBefore = tf.memory().numTensors;
     const idsBefore = backendDataIds();
-    const start = performance.now();
+    const start = now();
     const outputs = outputsAsArray(model.predict(feed));
     for (const o of outputs) o.dataSync();
-    const ms = performance.now() - start;
+    const ms = now() - start;
     tf.dispose(outputs);
     figures = { ms, leakedTensors: tf.memory().numTensors - tensorsBefore, leakedDataIds: backendDataIds() - idsBefore };
   });
