@@ -245,6 +245,7 @@ function chooseExecutor(
   stats: SelectionStats,
 ): void {
   const kinds = plan.executorKinds;
+  // No warm-up round: the trace was eager's first call, and the replay check ran every executor once.
   const timed = medianTimes(
     [() => fn(...inputs), ...kinds.map((k) => () => plan.runWith(k, inputs))],
     settings.selectionRuns,
@@ -267,10 +268,10 @@ function chooseExecutor(
 }
 
 /**
- * Median ms of each subject over interleaved rounds (after one untimed warm-up round):
- * `runs` rounds at most; after the first timed round, no new round starts once
- * `budgetMs` (counted from the warm-up) is spent. The budget bounds what the choice
- * costs on a slow call (a large batch) without a stopping rule of its own: the pipeline
+ * Median ms of each subject over interleaved rounds, after `warmupRounds` untimed ones:
+ * `runs` timed rounds at most; after the first timed round, no new round starts once
+ * `budgetMs` (counted from the start) is spent. The budget bounds what the choice costs
+ * on a slow call (a large batch) without a stopping rule of its own: the pipeline
  * benchmarks the compiled model as a whole afterwards.
  */
 export function medianTimes(
@@ -278,11 +279,12 @@ export function medianTimes(
   runs: number,
   budgetMs: number,
   clock: () => number = () => performance.now(),
+  warmupRounds = 0,
 ): { medians: number[]; runs: number } {
   const times = subjects.map(() => [] as number[]);
   const started = clock();
   let done = 0;
-  for (let round = -1; round < runs; round++) {
+  for (let round = -warmupRounds; round < runs; round++) {
     if (round >= 1 && clock() - started >= budgetMs) break;
     subjects.forEach((run, k) => {
       // in a tidy: the eager function may return an input, a variable or a captured tensor, which are not ours to free
