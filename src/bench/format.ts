@@ -46,11 +46,15 @@ function headlineColumns(result: BenchResult): { head: string; ratio: (c: CellRe
   return columns;
 }
 
-/** What Kiln kept for the kiln variant of a cell (the applied decisions of its optimize() run), or undefined without a run. */
-export function keptBy(result: BenchResult, model: string, backend: string): string | undefined {
+/**
+ * What Kiln kept for the kiln variant of a cell (the applied decisions of its optimize()
+ * run; under a shape profile, those of the run at the cell's batch), or undefined without a run.
+ */
+export function keptBy(result: BenchResult, model: string, backend: string, batch?: number): string | undefined {
   const run = result.optimizeRuns.find((r) => r.model === model && r.backend === backend);
   if (!run) return undefined;
-  const kept = run.report.decisions.filter((d) => d.status === 'applied').map((d) => d.plugin);
+  const report = run.report.profile?.entries.find((e) => e.batch === batch)?.report ?? run.report;
+  const kept = report.decisions.filter((d) => d.status === 'applied').map((d) => d.plugin);
   return kept.length ? kept.join(', ') : 'nothing';
 }
 
@@ -101,7 +105,7 @@ export function summaryGrid(result: BenchResult): Grid {
       ...ratios.map((n) => formatRatio(c.vsPredict[n])),
     ];
     if (hasKiln) row.push(formatGflops(v(KILN)?.gflops));
-    if (hasKept) row.push(keptBy(result, c.model, c.backend) ?? '-');
+    if (hasKept) row.push(keptBy(result, c.model, c.backend, c.batch) ?? '-');
     row.push(String(c.rounds));
     return row;
   });
