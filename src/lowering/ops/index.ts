@@ -1,0 +1,41 @@
+import type { KernelLowering } from '../kernel-lowering.js';
+import { activationLowering } from './activation.js';
+import { batchNormLowering } from './batch-norm.js';
+import { castLowering } from './cast.js';
+import { concatLowering } from './concat.js';
+import { convLowering } from './conv.js';
+import { depthToSpaceLowering } from './depth-to-space.js';
+import { elementwiseLowering } from './elementwise.js';
+import { gatherLowering } from './gather.js';
+import { matmulLowering } from './matmul.js';
+import { padLowering } from './pad.js';
+import { poolingLowering } from './pooling.js';
+import { reductionLowering } from './reduction.js';
+import { reshapeLowering } from './reshape.js';
+import { resizeLowering } from './resize.js';
+import { sliceLowering } from './slice.js';
+import { softmaxLowering } from './softmax.js';
+import { tileLowering } from './tile.js';
+import { transposeLowering } from './transpose.js';
+
+/** Every built-in kernel lowering, one per op family. */
+export const BUILT_IN_LOWERINGS: readonly KernelLowering[] = [
+  activationLowering,
+  batchNormLowering,
+  castLowering,
+  concatLowering,
+  convLowering,
+  depthToSpaceLowering,
+  elementwiseLowering,
+  gatherLowering,
+  matmulLowering,
+  padLowering,
+  poolingLowering,
+  reductionLowering,
+  reshapeLowering,
+  resizeLowering,
+  sliceLowering,
+  softmaxLowering,
+  tileLowering,
+  transposeLowering,
+];
