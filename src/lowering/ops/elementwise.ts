@@ -1,4 +1,5 @@
 import type { KernelLowering } from '../kernel-lowering.js';
+import { attr } from '../onnx-attributes.js';
 import { broadcastOperands } from './broadcast.js';
 
 /** tf.js binary kernels with an ONNX op of the same numpy broadcasting. */
@@ -53,8 +54,14 @@ export const elementwiseLowering: KernelLowering = {
         return;
       }
       case 'FloorDiv': {
-        if (context.value(out).dtype !== 'float32') throw context.unsupported(node, 'integer FloorDiv has no exact ONNX mapping in Kiln');
-        context.emitFor(out, 'Floor', [context.emit('Div', names)[0]!], [], perm);
+        if (context.value(out).dtype === 'float32') {
+          context.emitFor(out, 'Floor', [context.emit('Div', names)[0]!], [], perm);
+          return;
+        }
+        // integers: floor(a / b) in float64 (exact for int32), as tf.js computes it
+        const [da, db] = names.map((n) => context.emit('Cast', [n], [attr.int('to', 11)])[0]!);
+        const floored = context.emit('Floor', [context.emit('Div', [da!, db!])[0]!])[0]!;
+        context.emitFor(out, 'Cast', [floored], [attr.int('to', 6)], perm);
         return;
       }
       case 'NotEqual':

@@ -18,3 +18,12 @@ export const gatherLowering: KernelLowering = {
     );
   },
 };
+
+/** GatherNd as ONNX GatherND (its indices cast to int64), in the tf.js layout. */
+export const gatherNdLowering: KernelLowering = {
+  kernels: ['GatherNd'],
+  lower(node, context) {
+    const indices = context.emit('Cast', [context.inLayout(node.inputs.indices!, undefined)], [attr.int('to', 7)])[0]!;
+    context.emitFor(node.outputs[0]!, 'GatherND', [context.inLayout(node.inputs.params!, undefined), indices]);
+  },
+};

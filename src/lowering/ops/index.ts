@@ -4,9 +4,10 @@ import { batchNormLowering } from './batch-norm.js';
 import { castLowering } from './cast.js';
 import { concatLowering } from './concat.js';
 import { convLowering } from './conv.js';
+import { convTransposeLowering } from './conv-transpose.js';
 import { depthToSpaceLowering } from './depth-to-space.js';
 import { elementwiseLowering } from './elementwise.js';
-import { gatherLowering } from './gather.js';
+import { gatherLowering, gatherNdLowering } from './gather.js';
 import { matmulLowering } from './matmul.js';
 import { padLowering } from './pad.js';
 import { poolingLowering } from './pooling.js';
@@ -25,9 +26,11 @@ export const BUILT_IN_LOWERINGS: readonly KernelLowering[] = [
   castLowering,
   concatLowering,
   convLowering,
+  convTransposeLowering,
   depthToSpaceLowering,
   elementwiseLowering,
   gatherLowering,
+  gatherNdLowering,
   matmulLowering,
   padLowering,
   poolingLowering,
