@@ -22,24 +22,48 @@ export interface OnnxExport {
   readonly nodes: number;
 }
 
+/** How `lowerCall` names and traces. */
+export interface LowerCallOptions extends Omit<LoweringOptions, 'inputNames' | 'outputNames'> {
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
+  /** Layers of the traced model, to name kernels (and errors) after the user's layers. */
+  readonly layers?: readonly tf.layers.Layer[];
+}
+
 /**
- * Traces one inference call of `model` on `inputs` on the cpu backend, simplifies the
- * kernel graph with the compiler's built-in passes (no-op removal, constant folding,
- * common subexpressions, dead code) and lowers it to ONNX, named after the model's
- * inputs and outputs. The ONNX graph has the static shapes of that call.
- *
- * @throws Error when the call cannot be traced faithfully (a graph break: it reads
- *   values that depend on the inputs, draws random values, ...), naming why.
- * @throws UnsupportedKernelError naming the first kernel ONNX cannot get.
+ * Traces one inference call of `model` on `inputs` on the cpu backend and lowers it to
+ * ONNX (see {@link lowerCall}), named after the model's inputs and outputs.
  */
 export function lowerModel(
   model: KilnModel,
   inputs: readonly tf.Tensor[],
   options: Omit<LoweringOptions, 'inputNames' | 'outputNames'> = {},
 ): OnnxExport {
+  const arg = inputs.length === 1 ? inputs[0]! : [...inputs];
+  return lowerCall(() => model.predict(arg), inputs, {
+    ...options,
+    inputNames: model.inputs.map((s) => s.name),
+    outputNames: model.outputNames,
+    layers: model.layersModel?.layers,
+  });
+}
+
+/**
+ * Traces `fn(...inputs)` once on the cpu backend, simplifies the kernel graph with the
+ * compiler's built-in passes (no-op removal, constant folding, common subexpressions,
+ * dead code) and lowers it to ONNX. The ONNX graph has the static shapes of that call.
+ *
+ * @throws Error when the call cannot be traced faithfully (a graph break: it reads
+ *   values that depend on the inputs, draws random values, ...), naming why.
+ * @throws UnsupportedKernelError naming the first kernel ONNX cannot get.
+ */
+export function lowerCall(
+  fn: (...inputs: tf.Tensor[]) => unknown,
+  inputs: readonly tf.Tensor[],
+  options: LowerCallOptions = {},
+): OnnxExport {
   return withBackend('cpu', () => {
-    const arg = inputs.length === 1 ? inputs[0]! : [...inputs];
-    const traced = traceCall(() => model.predict(arg), inputs, { layers: model.layersModel?.layers });
+    const traced = traceCall(fn, inputs, { layers: options.layers });
     disposeFreshOutputs(traced.graph, outputsAsArray(traced.outputs as tf.Tensor | tf.Tensor[]));
     let simplified: KernelGraph | undefined;
     try {
@@ -49,8 +73,8 @@ export function lowerModel(
       simplified = runPasses(traced.graph, { mode: 'inference' }, [], BUILT_IN_PASSES).graph;
       const lowered = lowerKernelGraph(simplified, {
         ...options,
-        inputNames: uniqueNames(model.inputs.map((s) => s.name)),
-        outputNames: uniqueNames(model.outputNames),
+        inputNames: options.inputNames && uniqueNames(options.inputNames),
+        outputNames: options.outputNames && uniqueNames(options.outputNames),
       });
       const kernels: Record<string, number> = {};
       for (const n of traced.graph.nodes) kernels[n.kernel] = (kernels[n.kernel] ?? 0) + 1;

@@ -136,13 +136,7 @@ export class LoweringContext {
     const held = t ? undefined : this.get(id);
     if (held && (held.perm?.join(',') ?? '') === (want?.join(',') ?? '')) return held.name;
     if (t) {
-      name =
-        want === undefined
-          ? this.get(id).name
-          : this.initializer(
-              tf.tidy(() => tf.transpose(t, [...want])),
-              `w${id}_t`,
-            );
+      name = want === undefined ? this.get(id).name : this.computedInitializer(() => tf.transpose(t, [...want]), `w${id}_t`);
     } else {
       name = this.emit('Transpose', [held!.name], [attr.ints('perm', conversion(held!.perm, want, rank))])[0]!;
       this.layoutTransposes++;
@@ -159,14 +153,10 @@ export class LoweringContext {
   broadcastIn(id: ValueId, rank: number, perm: Perm): string {
     const shape = this.shape(id);
     if (shape.length === rank) return this.inLayout(id, perm);
-    if (normalise(perm) === undefined) return this.get(id).name;
+    if (normalise(perm) === undefined) return this.inLayout(id, undefined);
     const full = [...new Array<number>(rank - shape.length).fill(1), ...shape];
     const t = this.isWeight(id) && !this.lowered.has(id) ? this.constant(id) : undefined;
-    if (t)
-      return this.initializer(
-        tf.tidy(() => tf.transpose(tf.reshape(t, full), [...perm!])),
-        `w${id}_b`,
-      );
+    if (t) return this.computedInitializer(() => tf.transpose(tf.reshape(t, full), [...perm!]), `w${id}_b`);
     // reshaping to more leading 1s and transposing to `perm` is one Reshape straight to the
     // permuted shape when the axes that are not 1 keep their order; otherwise both
     const nonUnit = identity(rank).filter((a) => full[a] !== 1);
@@ -203,7 +193,17 @@ export class LoweringContext {
     return name!;
   }
 
-  /** An initializer holding the values of `t` (disposed after reading when `owned`). */
+  /** An initializer holding the values that `compute` makes from weights (freed once read). */
+  computedInitializer(compute: () => tf.Tensor, prefix: string): string {
+    const t = tf.tidy(compute);
+    try {
+      return this.initializer(t, prefix);
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /** An initializer holding the values of `t`. */
   initializer(t: tf.Tensor, prefix: string): string {
     const type = onnxDataType(t.dtype);
     if (type === undefined) throw new Error(`a ${t.dtype} weight cannot be stored in ONNX by Kiln`);

@@ -28,15 +28,9 @@ export const convTransposeLowering: KernelLowering = {
     if (outputPadding.some((p, i) => p < 0 || p >= strides[i]!))
       throw context.unsupported(node, `output size ${outShape.join('x')} out of reach of ConvTranspose`);
     const t = context.constant(filter);
-    let weight: string;
-    if (t) {
-      const w = tf.tidy(() => tf.transpose(t, [3, 2, 0, 1]));
-      try {
-        weight = context.initializer(w, `w${filter}_iohw`);
-      } finally {
-        w.dispose();
-      }
-    } else weight = context.emit('Transpose', [context.inLayout(filter, undefined)], [attr.ints('perm', [3, 2, 0, 1])])[0]!;
+    const weight = t
+      ? context.computedInitializer(() => tf.transpose(t, [3, 2, 0, 1]), `w${filter}_iohw`)
+      : context.emit('Transpose', [context.inLayout(filter, undefined)], [attr.ints('perm', [3, 2, 0, 1])])[0]!;
     const inputs = [context.inLayout(dy, NCHW), weight];
     if (node.inputs.bias !== undefined) inputs.push(context.inLayout(node.inputs.bias, undefined));
     context.emitFor(

@@ -46,16 +46,13 @@ function onnxFilter(context: LoweringContext, node: KernelNode, depthwise: boole
   const [kh, kw, cin, m] = context.shape(filter) as [number, number, number, number];
   const t = context.constant(filter);
   if (t) {
-    const w = tf.tidy(() =>
-      depthwise
-        ? tf.reshape(tf.transpose(tf.reshape(t, [kh, kw, cin * m]), [2, 0, 1]), [cin * m, 1, kh, kw])
-        : tf.transpose(t, [3, 2, 0, 1]),
+    return context.computedInitializer(
+      () =>
+        depthwise
+          ? tf.reshape(tf.transpose(tf.reshape(t, [kh, kw, cin * m]), [2, 0, 1]), [cin * m, 1, kh, kw])
+          : tf.transpose(t, [3, 2, 0, 1]),
+      `w${filter}_oihw`,
     );
-    try {
-      return context.initializer(w, `w${filter}_oihw`);
-    } finally {
-      w.dispose();
-    }
   }
   if (depthwise) {
     const flat = context.emit('Reshape', [context.inLayout(filter, undefined), context.int64([kh, kw, cin * m])])[0]!;

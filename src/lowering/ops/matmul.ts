@@ -13,14 +13,7 @@ function operand(context: LoweringContext, id: ValueId, transpose: boolean): str
   const perm = identity(rank);
   [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
   const t = context.constant(id);
-  if (t) {
-    const swapped = tf.tidy(() => tf.transpose(t, perm));
-    try {
-      return context.initializer(swapped, `w${id}_t`);
-    } finally {
-      swapped.dispose();
-    }
-  }
+  if (t) return context.computedInitializer(() => tf.transpose(t, perm), `w${id}_t`);
   return context.emit('Transpose', [context.inLayout(id, undefined)], [attr.ints('perm', perm)])[0]!;
 }
 

@@ -23,7 +23,7 @@ export const reductionLowering: KernelLowering = {
     const out = node.outputs[0]!;
     const rank = context.rank(x);
     const { name, perm } = context.get(x);
-    const raw = node.attrs.axis ?? node.attrs.dimension;
+    const raw = node.attrs.axis ?? node.attrs.reductionIndices ?? node.attrs.dimension;
     const tfAxes = (raw == null ? [...Array(rank).keys()] : Array.isArray(raw) ? (raw as number[]) : [Number(raw)]).map((a) =>
       a < 0 ? a + rank : a,
     );

@@ -4,9 +4,7 @@ import { attr } from '../onnx-attributes.js';
 
 /**
  * ResizeBilinear and ResizeNearestNeighbor as ONNX Resize to the traced size, in NCHW,
- * with the coordinate mapping tf.js uses: align_corners, half_pixel (bilinear) or
- * tf_half_pixel_for_nn with floor (nearest), else asymmetric; nearest rounds as
- * Math.round with align_corners and floors otherwise.
+ * with the coordinate mapping tf.js uses: align_corners, half_pixel, else asymmetric.
  */
 export const resizeLowering: KernelLowering = {
   kernels: ['ResizeBilinear', 'ResizeNearestNeighbor'],
@@ -16,9 +14,11 @@ export const resizeLowering: KernelLowering = {
     const alignCorners = Boolean(node.attrs.alignCorners);
     const halfPixel = Boolean(node.attrs.halfPixelCenters);
     const bilinear = node.kernel === 'ResizeBilinear';
-    const mode = alignCorners ? 'align_corners' : halfPixel ? (bilinear ? 'half_pixel' : 'tf_half_pixel_for_nn') : 'asymmetric';
+    const mode = alignCorners ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric';
     const attributes = [attr.string('mode', bilinear ? 'linear' : 'nearest'), attr.string('coordinate_transformation_mode', mode)];
-    if (!bilinear) attributes.push(attr.string('nearest_mode', alignCorners ? 'round_prefer_ceil' : 'floor'));
+    // tf.js's nearest: round(x * scale) with align corners, floor((x + 0.5) * scale) with half-pixel
+    // centres (ONNX's half_pixel, x_orig = (x + 0.5) * scale - 0.5, rounded half up), floor(x * scale) otherwise
+    if (!bilinear) attributes.push(attr.string('nearest_mode', alignCorners || halfPixel ? 'round_prefer_ceil' : 'floor'));
     const sizes = context.int64(permuteShape(context.shape(out), NCHW));
     context.emitFor(out, 'Resize', [context.inLayout(x, NCHW), '', '', sizes], attributes, NCHW);
   },

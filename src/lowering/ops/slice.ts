@@ -7,8 +7,8 @@ const BEFORE_START = -(2 ** 31);
 
 /**
  * Slice (begin and the traced output size) in the layout of its input; StridedSlice as
- * tf.js's own cpu kernel computes it (slice_util.sliceInfo: dense begin and strides
- * per input axis, the output sizes), an ONNX Slice then a Reshape to the final shape
+ * tf.js's own cpu kernel computes it (slice_util.sliceInfo: dense begin, end and strides
+ * per input axis), an ONNX Slice then a Reshape to the final shape
  * (new and shrunk axes), in the tf.js layout.
  */
 export const sliceLowering: KernelLowering = {
@@ -45,13 +45,14 @@ export const sliceLowering: KernelLowering = {
       a.newAxisMask,
       a.shrinkAxisMask,
     );
-    const sizes = info.finalShapeSparse;
     if (info.isIdentity) {
       context.emitFor(out, 'Reshape', [context.inLayout(x, undefined), context.int64(context.shape(out))]);
       return;
     }
     const starts = info.begin.slice(0, rank);
     const steps = info.strides.slice(0, rank);
+    // the dense size along each input axis (finalShapeSparse leaves out shrunk axes)
+    const sizes = tf.slice_util.computeOutShape(starts, info.end.slice(0, rank), steps);
     const ends = starts.map((b, i) => {
       const end = b + sizes[i]! * steps[i]!;
       return steps[i]! < 0 && end < 0 ? BEFORE_START : end;
