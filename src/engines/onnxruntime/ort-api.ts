@@ -30,6 +30,8 @@ export interface OrtSession {
 }
 
 export interface OrtModule {
+  /** `env.versions.node` is the package version (onnxruntime-node sets it). */
+  readonly env?: { readonly versions?: Readonly<Record<string, string>> };
   readonly InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
   readonly Tensor: new (type: OrtTensorType, data: Float32Array | Int32Array | Uint8Array, dims: readonly number[]) => OrtTensor;
 }
