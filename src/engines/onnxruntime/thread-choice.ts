@@ -13,16 +13,19 @@ export interface ThreadChoice {
 
 /**
  * A session of `model` with the intra-op thread count that ran `feeds` fastest: one
- * session per count in `counts`, a warm-up run each, then `runs` timed runs taken in
- * turn (1, 2, 1, 2, ...); the fastest median wins (the fewer threads on a tie), the
- * others are released.
+ * session per count in `counts` (fewest first), a warm-up run each, then `runs` timed
+ * runs taken in turn (1, 2, 1, 2, ...). More threads win only with a median at least
+ * `margin` (10%) below the best of fewer threads: a second thread takes a core from
+ * whatever else runs, and on a busy machine a few runs differ by more than that. The
+ * sessions not chosen are released.
  */
 export async function sessionWithFastestThreads(
   ort: OrtModule,
   model: Uint8Array,
   feeds: Record<string, OrtTensor>,
   counts: readonly number[] = [1, 2],
-  runs = 5,
+  runs = 7,
+  margin = 0.1,
 ): Promise<{ session: OrtSession; choice: ThreadChoice }> {
   const sessions: OrtSession[] = [];
   try {
@@ -37,7 +40,7 @@ export async function sessionWithFastestThreads(
       }
     }
     const medians = times.map(median);
-    const best = medians.reduce((b, m, k) => (m < medians[b]! ? k : b), 0);
+    const best = medians.reduce((b, m, k) => (m < medians[b]! * (1 - margin) ? k : b), 0);
     const session = sessions[best]!;
     sessions.splice(best, 1);
     return { session, choice: { threads: counts[best]!, medians: Object.fromEntries(counts.map((n, k) => [n, medians[k]!])), runs } };
