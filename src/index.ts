@@ -187,6 +187,7 @@ export {
   MixedPrecisionOptions,
   MixedPrecisionPlugin,
   OpFusionOptions,
+  OnnxRuntimeBackendPlugin,
   OpFusionPlugin,
   OutputBudgetOptions,
   QuantizedKilnModel,

@@ -62,6 +62,7 @@ const RUNTIME_EXPORTS = [
   'ModelFileError',
   'ONNXRUNTIME_ENGINE',
   'ONNX_OPSET',
+  'OnnxRuntimeBackendPlugin',
   'OnnxRuntimeModel',
   'OpFusionOptions',
   'OpFusionPlugin',
