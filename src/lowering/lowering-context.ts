@@ -3,7 +3,7 @@ import { onnx } from 'onnx-proto';
 import { valueTensor, type GraphValue, type KernelGraph, type KernelNode, type ValueId } from '../compiler/ir.js';
 import { attr } from './onnx-attributes.js';
 import { onnxDataType } from './onnx-dtype.js';
-import { conversion, identity, isIdentity, normalise, permuteShape, type Perm } from './layout.js';
+import { conversion, identity, normalise, permuteShape, type Perm } from './layout.js';
 import { UnsupportedKernelError } from './unsupported-kernel-error.js';
 
 /** A graph value as the ONNX graph holds it: its ONNX name and its layout (see layout.ts). */
@@ -254,5 +254,3 @@ export class LoweringContext {
     this.used.add(name);
   }
 }
-
-export { isIdentity };

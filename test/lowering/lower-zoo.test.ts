@@ -11,6 +11,9 @@ import { DEFAULT_TOLERANCE } from '../../src/core/validation/tolerance.js';
 import { layersModelFormat } from '../../src/formats/layers-model/layers-model-format.js';
 import { lowerModel } from '../../src/lowering/index.js';
 import { listZoo } from '../../src/zoo/index.js';
+import { realModel, realModelInputs } from '../../bench/real-models.js';
+import '../../src/formats/index.js';
+import { loadStockModelFromDisk } from '../../src/io/load-stock-model.js';
 import type { OrtModule } from '../../src/engines/onnxruntime/ort-api.js';
 import { onnxRuntimeOrSkip, relativeToScale, runOnnx } from '../helpers/onnxruntime.js';
 
@@ -49,4 +52,31 @@ describe('lowering: every zoo model in onnxruntime-node at batch 1', function ()
       }
     });
   }
+});
+
+describe('lowering: a tf.GraphModel in onnxruntime-node (liveness, human-models, batch 1)', function () {
+  let ort: OrtModule;
+
+  before(async function () {
+    ort = await onnxRuntimeOrSkip(this);
+  });
+
+  it(`lowers its kernels (the converter's fused convs and NHWC graph), converting the layout once each way; outputs within ${DEFAULT_TOLERANCE} of scale`, async () => {
+    const real = realModel('liveness');
+    const stock = await loadStockModelFromDisk(real.modelJson);
+    const inputs = realModelInputs(real);
+    try {
+      const model = stock.format.wrap(stock.model, 'cpu', false);
+      const lowered = lowerModel(model, inputs);
+      expect(Object.keys(lowered.kernels)).to.include('FusedConv2D');
+      expect(lowered.layoutTransposes).to.equal(2);
+      const got = await runOnnx(ort, lowered.bytes, { [lowered.inputNames[0]!]: inputs[0]! });
+      const expected = outputsAsArray(model.predict(inputs[0]!));
+      expected.forEach((e, i) => expect(relativeToScale(e.dataSync(), got[lowered.outputNames[i]!]!)).to.be.at.most(DEFAULT_TOLERANCE));
+      tf.dispose(expected);
+    } finally {
+      tf.dispose(inputs);
+      stock.format.dispose(stock.model);
+    }
+  });
 });
