@@ -227,6 +227,18 @@ export class LoweringContext {
     return name;
   }
 
+  /** A 1-D float32 initializer. */
+  floats(values: readonly number[]): string {
+    const name = this.fresh('f32');
+    this.initializers.push({
+      name,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      dims: [values.length],
+      rawData: new Uint8Array(Float32Array.from(values).buffer),
+    });
+    return name;
+  }
+
   /** A float32 scalar initializer. */
   float(value: number): string {
     const name = this.fresh('f32');

@@ -159,6 +159,24 @@ const CASES: readonly Case[] = [
       return [a, b, tf.transpose(c, [0, 3, 1, 2])];
     },
   },
+  {
+    name: 'cumsum (exclusive, reverse) and top-k of an NCHW-held value, LRN, einsum, one-hot with out-of-range indices',
+    inputs: () => [tf.randomNormal([2, 5, 5, 4], 0, 1, 'float32', 10), tf.tensor1d([0, 3, -1, 5, 2], 'int32')],
+    fn: (x, i) => {
+      const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
+      const { values, indices } = tf.topk(y, 3);
+      return [
+        tf.cumsum(y, 1),
+        tf.cumsum(y, 3, true, true),
+        values,
+        indices,
+        tf.localResponseNormalization(y as tf.Tensor4D, 2, 1.5, 0.3, 0.75),
+        tf.einsum('bhwc,bhvc->bhwv', y, y),
+        tf.oneHot(i as tf.Tensor1D, 4, 2, -1),
+        tf.oneHot(i as tf.Tensor1D, 6, 0.5, 0, 'float32'),
+      ];
+    },
+  },
 ];
 
 describe('lowering: kernel families in onnxruntime-node', function () {
@@ -191,13 +209,14 @@ describe('lowering: kernel families in onnxruntime-node', function () {
 
 describe('lowering: kernels without a mapping', () => {
   it('name the kernel in an UnsupportedKernelError', () => {
-    const x = tf.ones([2, 3]);
+    const x = tf.ones([1, 4, 4, 4, 1]);
+    const f = tf.ones([2, 2, 2, 1, 1]);
     try {
-      expect(() => lowerCall((t) => tf.cumsum(tf.relu(t)), [x]))
-        .to.throw(UnsupportedKernelError, 'kernel Cumsum cannot be lowered to ONNX: Kiln has no ONNX mapping for it')
-        .with.property('kernel', 'Cumsum');
+      expect(() => lowerCall((t) => tf.conv3d(tf.relu(t) as tf.Tensor5D, f as tf.Tensor5D, 1, 'valid'), [x]))
+        .to.throw(UnsupportedKernelError, 'kernel Conv3D cannot be lowered to ONNX: Kiln has no ONNX mapping for it')
+        .with.property('kernel', 'Conv3D');
     } finally {
-      x.dispose();
+      tf.dispose([x, f]);
     }
   });
 

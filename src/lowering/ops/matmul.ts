@@ -29,3 +29,14 @@ export const matmulLowering: KernelLowering = {
     context.define(out, applyFusedActivation(context, node, result, undefined));
   },
 };
+
+/** Einsum as ONNX Einsum with the same equation, in the tf.js layout. */
+export const einsumLowering: KernelLowering = {
+  kernels: ['Einsum'],
+  lower(node, context) {
+    const operands = Object.keys(node.inputs)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((k) => context.inLayout(node.inputs[k]!, undefined));
+    context.emitFor(node.outputs[0]!, 'Einsum', operands, [attr.string('equation', String(node.attrs.equation))]);
+  },
+};
