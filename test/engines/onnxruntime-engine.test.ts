@@ -195,6 +195,30 @@ describe('onnxruntime engine: sessions (stand-in module)', () => {
     expect(tf.memory().numTensors, 'tensors left (the cpu copy of the weights freed)').to.equal(before);
   });
 
+  it('a model with a kernel ONNX cannot get is skipped, the kernel and its layer named; no session is made', async () => {
+    const log: StandInLog = { created: [], released: 0, runs: 0 };
+    const model = tf.sequential({
+      layers: [tf.layers.conv3d({ inputShape: [4, 4, 4, 1], filters: 2, kernelSize: 2, name: 'volume_conv' })],
+    });
+    const x = tf.randomNormal([1, 4, 4, 4, 1], 0, 1, 'float32', 5);
+    try {
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withOrt(() => standInOrt(log)),
+        config: config(['onnxruntime', 'cpu']),
+      });
+      expect(decision(report.decisions, 'backend-onnxruntime')).to.include({
+        status: 'skipped',
+        reason: 'kernel Conv3D (layer volume_conv) cannot be lowered to ONNX: Kiln has no ONNX mapping for it',
+      });
+      expect(log.created).to.deep.equal([]);
+      optimized.dispose();
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+
   it('a stand-in that computes wrong values is rejected by the validation, which awaits predictAsync', async () => {
     const log: StandInLog = { created: [], released: 0, runs: 0 };
     const model = ZOO.mlp.build({ small: true });

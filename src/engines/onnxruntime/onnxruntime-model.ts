@@ -76,6 +76,15 @@ export class OnnxRuntimeModel implements KilnModel {
     return Array.isArray(inputs) || outputs.length > 1 ? outputs : outputs[0]!;
   }
 
+  /**
+   * Builds the session for the signature of `inputs` now (tracing, lowering, measuring
+   * the thread counts) rather than on the first call; throws what that throws (an
+   * UnsupportedKernelError names a kernel ONNX cannot get).
+   */
+  async prepareFor(inputs: readonly tf.Tensor[]): Promise<void> {
+    await this.sessionFor(inputs);
+  }
+
   /** The thread choices made so far, one per signature. */
   threadChoices(): readonly ThreadChoice[] {
     return this.built.map((s) => s.choice);
