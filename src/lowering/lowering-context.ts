@@ -113,9 +113,9 @@ export class LoweringContext {
     return this.lowered.get(id)!;
   }
 
-  /** The layout `id` is held in. */
+  /** The layout `id` is held in (a weight: the tf.js layout, though any other is computed for it at lowering time). */
   layoutOf(id: ValueId): Perm {
-    return this.isWeight(id) && !this.lowered.has(id) ? undefined : this.get(id).perm;
+    return this.isWeight(id) ? undefined : this.get(id).perm;
   }
 
   isWeight(id: ValueId): boolean {
@@ -132,7 +132,7 @@ export class LoweringContext {
     const cached = this.inLayouts.get(key);
     if (cached) return cached;
     let name: string;
-    const t = this.isWeight(id) && !this.lowered.has(id) ? this.constant(id)! : undefined;
+    const t = this.isWeight(id) ? this.constant(id)! : undefined;
     const held = t ? undefined : this.get(id);
     if (held && (held.perm?.join(',') ?? '') === (want?.join(',') ?? '')) return held.name;
     if (t) {
@@ -155,7 +155,7 @@ export class LoweringContext {
     if (shape.length === rank) return this.inLayout(id, perm);
     if (normalise(perm) === undefined) return this.inLayout(id, undefined);
     const full = [...new Array<number>(rank - shape.length).fill(1), ...shape];
-    const t = this.isWeight(id) && !this.lowered.has(id) ? this.constant(id) : undefined;
+    const t = this.isWeight(id) ? this.constant(id) : undefined;
     if (t) return this.computedInitializer(() => tf.transpose(tf.reshape(t, full), [...perm!]), `w${id}_b`);
     // reshaping to more leading 1s and transposing to `perm` is one Reshape straight to the
     // permuted shape when the axes that are not 1 keep their order; otherwise both
