@@ -9,7 +9,16 @@ export { optimize, type OptimizeOptions } from './optimize.js';
 export type { OptimizationResult, PipelineObserver, PipelineRunOptions } from './core/pipeline/pipeline.js';
 export { Pipeline } from './core/pipeline/pipeline.js';
 export { OptimizedModel } from './core/pipeline/optimized-model.js';
-export type { Decision, DecisionStatus, EndToEnd, KilnReport, MetricValue } from './core/pipeline/report.js';
+export { ShapeDispatchModel, type ShapeVariant } from './core/pipeline/shape-dispatch-model.js';
+export type {
+  Decision,
+  DecisionStatus,
+  EndToEnd,
+  KilnReport,
+  MetricValue,
+  ProfileEntry,
+  ShapeProfileReport,
+} from './core/pipeline/report.js';
 
 // Compiling models and functions (torch.compile style), and @compiled() methods.
 export { compile, type CompiledFunction } from './compiler/api/compile.js';

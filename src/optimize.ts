@@ -17,6 +17,12 @@ export interface OptimizeOptions {
    * a free batch axis at 1). Kiln does not dispose them.
    */
   readonly sampleInputs?: tf.Tensor | readonly tf.Tensor[];
+  /**
+   * Instead of `sampleInputs`: makes the sample inputs at a batch size, that of each
+   * `shapes:` entry (undefined without `shapes:`); Kiln disposes what it returns. With
+   * `sampleInputs` and `shapes:`, the given rows are repeated (or cut) to each batch size.
+   */
+  readonly samplesAt?: (batch: number | undefined) => tf.Tensor[];
   /** A loaded `KilnConfig`, a config object as in kiln.yaml, or the path of a kiln.yaml. Defaults otherwise. */
   readonly config?: KilnConfig | string | object;
   /** Parent container for this run (to swap services or add plugins without touching the root). */
@@ -51,5 +57,7 @@ export async function optimize(model: tf.LayersModel | tf.GraphModel | object, o
       : Array.isArray(options.sampleInputs)
         ? options.sampleInputs
         : [options.sampleInputs as tf.Tensor];
-  return run.resolve(Pipeline).run(model, { sampleInputs: samples, observer: options.observer, loss: options.loss });
+  return run
+    .resolve(Pipeline)
+    .run(model, { sampleInputs: samples, samplesAt: options.samplesAt, observer: options.observer, loss: options.loss });
 }

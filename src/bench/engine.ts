@@ -158,6 +158,10 @@ class Group implements GroupContext {
     return this.source.name;
   }
 
+  get batches(): readonly number[] {
+    return [...new Set(this.options.batches)].sort((a, b) => a - b);
+  }
+
   /** A fresh copy on `backend`, made by the model's format from the group's one build of the source; the caller frees it. */
   async copy(backend: string): Promise<StockModel> {
     this.base ??= withBackendAsync(this.backend.tfName, () => this.source.build());

@@ -31,6 +31,10 @@ export interface GroupContext {
   buildModel(backend: string): Promise<StockModel>;
   /** Seeded sample inputs at `batch` for `model`, freed when the group ends. */
   sampleInputs(model: StockModel, batch: number): tf.Tensor[];
+  /** The source's seeded inputs at `batch`; the caller frees them. */
+  sourceInputs(model: StockModel, batch: number): tf.Tensor[];
+  /** The run's batch sizes, smallest first. */
+  readonly batches: readonly number[];
   /** The config Kiln's optimize() runs with for this backend. */
   optimizeConfig(): Promise<KilnConfig>;
   /** Records Kiln's report of an optimize() run, for --json and the HTML report. */
@@ -289,18 +293,26 @@ class OptimizedEntry implements Disposable {
   }
 }
 
+/** `config` with `shapes` set (a copy: the rest, its folder included, as it was). */
+function withShapes(config: KilnConfig, shapes: readonly number[]): KilnConfig {
+  return Object.create(Object.getPrototypeOf(config) as object, {
+    ...Object.getOwnPropertyDescriptors(config),
+    shapes: { value: [...shapes], enumerable: true, writable: true, configurable: true },
+  }) as KilnConfig;
+}
+
 export const KILN_VARIANT: BenchVariant = {
   name: KILN,
   description:
-    "Kiln's optimised model: optimize() with backend.preference starting at the cell's backend (then Kiln's fallbacks after it), run once per model and backend on batch-1 samples (as `kiln optimize` does by default) and timed at every batch",
+    "Kiln's optimised model: optimize() with backend.preference starting at the cell's backend (then Kiln's fallbacks after it), run once per model and backend with the run's batch sizes as its shape profile (`shapes: [1, 16, 32]`, as `kiln optimize --batch 1,16,32`), so each cell runs what Kiln kept at its batch",
   build: async (c) => {
     const entry = await c.shared('kiln', async (group) => {
       // As a plain tf.js user starts: the model, its inputs and the run on the cpu backend.
       const model = await group.buildModel('cpu');
-      const config = await group.optimizeConfig();
-      const { model: optimized, report } = await withBackendAsync('cpu', async () =>
-        optimize(model.model, { sampleInputs: group.sampleInputs(model, 1), config }),
-      );
+      const base = await group.optimizeConfig();
+      const config = group.batches.length > 1 ? withShapes(base, group.batches) : base;
+      const samplesAt = (batch: number | undefined) => group.sourceInputs(model, batch ?? group.batches[0] ?? 1);
+      const { model: optimized, report } = await withBackendAsync('cpu', async () => optimize(model.model, { samplesAt, config }));
       group.recordOptimizeRun(report);
       return new OptimizedEntry(optimized, report);
     });

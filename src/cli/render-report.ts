@@ -10,8 +10,34 @@ const FIGURES: readonly [key: string, label: string, format: (v: number) => stri
   ['applyMs', 'apply', (v) => `${v.toFixed(0)} ms`],
 ];
 
-/** The decisions table and summary lines a person reads after `kiln optimize` / `kiln demo`. */
+/**
+ * The decisions table and summary lines a person reads after `kiln optimize` / `kiln demo`;
+ * for a shape profile, one such section per batch size, then how calls are routed.
+ */
 export function renderReport(report: KilnReport, width = process.stdout.columns ?? 120): string {
+  const profile = report.profile;
+  if (!profile) return renderRun(report, width);
+  const sections = profile.entries.map((e) => [`=== batch ${e.batch} ===`, renderRun(e.report, width)].join('\n'));
+  const summary = new Table({ head: ['batch', 'backend', 'runs', 'end to end'], style: { head: [], border: [] } });
+  for (const e of profile.entries) {
+    const end = e.report.endToEnd;
+    summary.push([
+      String(e.batch),
+      e.report.backend,
+      e.report.final,
+      end ? `${end.speedup.toFixed(2)}x vs ${end.baseline.replace(/^plain tf\.js: /, '')}` : 'nothing kept',
+    ]);
+  }
+  return [
+    ...sections,
+    `=== shape profile: batches ${profile.batches.join(', ')} ===`,
+    summary.toString(),
+    `Dispatch: ${profile.rule}.`,
+  ].join('\n\n');
+}
+
+/** One pipeline run's table and summary lines. */
+function renderRun(report: KilnReport, width: number): string {
   const reasonWidth = Math.max(30, Math.min(70, width - 70));
   const table = new Table({
     head: ['#', 'plugin', 'status', 'reason', 'figures'],
@@ -38,7 +64,7 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
     }
     if (e.versusCpu) {
       lines.push(
-        `            ${verdict(e.versusCpu.speedup)} than ${e.versusCpu.baseline} (median ${e.versusCpu.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms)`,
+        `            ${verdict(e.versusCpu.speedup)} than ${e.versusCpu.baseline} (median ${e.versusCpu.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms${e.versusCpu.timedIn ? `; cpu timed in ${e.versusCpu.timedIn}` : ''})`,
       );
     }
   } else if (report.decisions.some((d) => d.status === 'applied')) {
@@ -60,6 +86,7 @@ export function renderReport(report: KilnReport, width = process.stdout.columns 
   lines.push(
     `Validated against the original on cpu ${under} on ${report.validation.inputSets.length} input sets: ${report.validation.inputSets.join(', ')}.`,
   );
+  if (report.validation.rows) lines.push(`Rows compared: ${report.validation.rows}.`);
   for (const d of report.decisions) {
     for (const [name, rows] of Object.entries(d.tables ?? {}))
       if (rows.length) lines.push('', `${d.plugin} (${d.status}): ${name}`, renderRows(rows));

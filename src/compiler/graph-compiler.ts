@@ -21,13 +21,24 @@ export interface GraphCompileSettings {
   readonly disabledPasses: readonly string[];
   /** `auto` measures the replay and the other registered executors and keeps the fastest; a name forces that one. */
   readonly executor: ExecutorChoice;
-  /** Timed calls per candidate when choosing the executor (0: no measurement; replay). */
+  /** Timed calls per candidate when choosing the executor, at most (0: no measurement; replay). */
   readonly selectionRuns: number;
+  /**
+   * Wall-clock budget of the choice, in ms: after the warm-up round and one timed round,
+   * no new round starts once it is spent (default {@link DEFAULT_SELECTION_BUDGET_MS}).
+   */
+  readonly selectionBudgetMs?: number;
   /** Layers of the traced model, to name kernels after the user's layers. */
   readonly layers?: readonly tf.layers.Layer[];
   /** Passes run after the built-in ones (fusion), followed by another no-op removal and dead-code pass. */
   readonly extraPasses?: readonly GraphPass[];
 }
+
+/**
+ * Default budget of the executor choice at one signature: a few calls of a model that
+ * takes tens of ms (the demo network at batch 32 on wasm) instead of 3 x 6 of them.
+ */
+export const DEFAULT_SELECTION_BUDGET_MS = 250;
 
 /** `made[i]`: whether the traced call made `outputs[i]` (rather than returning an input, a variable or a tensor it captured). */
 export type CompileOutcome =
@@ -234,17 +245,21 @@ function chooseExecutor(
   stats: SelectionStats,
 ): void {
   const kinds = plan.executorKinds;
-  const [eager, ...compiled] = medianTimes(
+  // No warm-up round: the trace was eager's first call, and the replay check ran every executor once.
+  const timed = medianTimes(
     [() => fn(...inputs), ...kinds.map((k) => () => plan.runWith(k, inputs))],
     settings.selectionRuns,
-  ) as [number, ...number[]];
+    settings.selectionBudgetMs ?? DEFAULT_SELECTION_BUDGET_MS,
+  );
+  const [eager, ...compiled] = timed.medians as [number, ...number[]];
   const fastest = compiled.reduce((best, t, k) => (t < compiled[best]! ? k : best), 0);
   const forced = settings.executor !== 'auto' && kinds.includes(settings.executor) ? kinds.indexOf(settings.executor) : undefined;
   const chosen = forced ?? fastest;
   // the reason says why an executor was not built (the unmeasured reason is plain "replay" when all were)
   const notUsed = stats.executorReason === REPLAY ? '' : `; ${stats.executorReason}`;
   stats.executor = kinds[chosen]!;
-  const figures = `median eager ${eager.toFixed(3)} ms, ${kinds.map((k, i) => `${k} ${compiled[i]!.toFixed(3)} ms`).join(', ')} over ${settings.selectionRuns} runs`;
+  const over = timed.runs < settings.selectionRuns ? `${timed.runs} runs (the selection budget ended it)` : `${timed.runs} runs`;
+  const figures = `median eager ${eager.toFixed(3)} ms, ${kinds.map((k, i) => `${k} ${compiled[i]!.toFixed(3)} ms`).join(', ')} over ${over}`;
   stats.executorReason = `${stats.executor} (${figures})${notUsed}`;
   stats.eagerMs = eager;
   stats.compiledMs = compiled[chosen]!;
@@ -252,21 +267,37 @@ function chooseExecutor(
   stats.breakEvenCalls = saved > 0 ? Math.ceil(stats.compileMs / saved) : Infinity;
 }
 
-/** Median ms of each subject over `runs` interleaved rounds (after one untimed warm-up round). */
-function medianTimes(subjects: readonly (() => unknown)[], runs: number): number[] {
+/**
+ * Median ms of each subject over interleaved rounds, after `warmupRounds` untimed ones:
+ * `runs` timed rounds at most; after the first timed round, no new round starts once
+ * `budgetMs` (counted from the start) is spent. The budget bounds what the choice costs
+ * on a slow call (a large batch) without a stopping rule of its own: the pipeline
+ * benchmarks the compiled model as a whole afterwards.
+ */
+export function medianTimes(
+  subjects: readonly (() => unknown)[],
+  runs: number,
+  budgetMs: number,
+  clock: () => number = () => performance.now(),
+  warmupRounds = 0,
+): { medians: number[]; runs: number } {
   const times = subjects.map(() => [] as number[]);
-  for (let round = -1; round < runs; round++) {
+  const started = clock();
+  let done = 0;
+  for (let round = -warmupRounds; round < runs; round++) {
+    if (round >= 1 && clock() - started >= budgetMs) break;
     subjects.forEach((run, k) => {
       // in a tidy: the eager function may return an input, a variable or a captured tensor, which are not ours to free
       const dt = tf.tidy(() => {
-        const t0 = performance.now();
+        const t0 = clock();
         for (const o of asList(run() as tf.Tensor | tf.Tensor[])) o.dataSync();
-        return performance.now() - t0;
+        return clock() - t0;
       });
       if (round >= 0) times[k]!.push(dt);
     });
+    if (round >= 0) done++;
   }
-  return times.map(median);
+  return { medians: times.map(median), runs: done };
 }
 
 function median(xs: number[]): number {

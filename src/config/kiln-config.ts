@@ -126,7 +126,7 @@ export class BenchmarkConfig {
     'Wall-clock budget of one comparison (warm-up and timed runs), in ms: no new run starts once it is spent and `minIterations` runs are done. Bounds the cost of timing a slow baseline (a cpu model at seconds per call).',
   )
   @IsNumberInRange({ integer: true, min: 1, max: MAX_TIME_LIMIT_MS })
-  budgetMs: number = 10000;
+  budgetMs: number = 4000;
 
   @Description('Speed-up (median latency before / after) a latency plugin must reach to be kept.')
   @IsNumberInRange({ greaterThan: 0 })
@@ -268,6 +268,12 @@ export class KilnConfig {
   @ValidateNested({ message: 'wrong type', context: { allowed: 'a mapping { shape?, range? }' } })
   @Type(() => InputConfig)
   inputs?: Map<string, InputConfig>;
+
+  @Description(
+    "Batch sizes to serve, smallest first, as a TensorRT optimisation profile: e.g. `[1, 16, 32]`. Kiln runs the pipeline once per size (sample inputs at that batch, every candidate validated and benchmarked there) and returns one model that runs each call on what was kept for its batch size, a batch outside the profile on the nearest one (the report's `profile` says what each size kept). Sizes other axes from `inputs:` (and the CLI's input flags); every input's batch axis must be free. `--batch 1,16,32` on the command line sets it. Absent: one run at the samples' batch (1 for generated ones).",
+  )
+  @IsNumberList({ items: 'batch sizes', each: { integer: true, min: 1 }, minItems: 1, increasing: true, optional: true })
+  shapes?: number[];
 
   @Description('How each result is checked against the model it replaces. Empty or `null`: every key at its default.')
   @IsMapping('a mapping with keys: tolerance, atol, rtol, samples, seed, largeMagnitude, gradients')

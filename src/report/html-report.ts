@@ -1,7 +1,7 @@
 import { summaryGrid } from '../bench/format.js';
 import type { BenchResult, CellResult } from '../bench/types.js';
 import { KILN, PLAIN_TFJS, PLAIN_WASM, PREDICT } from '../bench/variants.js';
-import type { Decision, KilnReport, MetricValue } from '../core/pipeline/report.js';
+import type { Decision, KilnReport, MetricValue, ShapeProfileReport } from '../core/pipeline/report.js';
 import {
   colourOf,
   decisionTimeline,
@@ -197,7 +197,7 @@ function optimizeBody(report: KilnReport): string {
     parts.push(precisionMap(weights, `Weight precision of ${d.plugin}`));
   }
 
-  parts.push(el('h2', {}, 'Decisions'));
+  parts.push(el('h2', {}, report.profile ? `Decisions at batch ${report.profile.batches[0]}` : 'Decisions'));
   parts.push(decisionsTable(report.decisions));
   parts.push(
     el(
@@ -208,7 +208,33 @@ function optimizeBody(report: KilnReport): string {
       ),
     ),
   );
+  if (report.profile) parts.push(profileSection(report.profile));
   return parts.join('\n');
+}
+
+/** A shape profile: what each batch size kept, how calls are routed, and each later size's decisions. */
+function profileSection(profile: ShapeProfileReport): string {
+  const head = el('tr', {}, ...['batch', 'backend', 'runs', 'end to end'].map((h) => el('th', { class: 'l' }, h)));
+  const rows = profile.entries.map((e) =>
+    el(
+      'tr',
+      { 'data-batch': e.batch },
+      el('td', { class: 'l' }, String(e.batch)),
+      el('td', { class: 'l' }, esc(e.report.backend)),
+      el('td', { class: 'l' }, esc(e.report.final)),
+      el(
+        'td',
+        { class: 'l' },
+        esc(e.report.endToEnd ? `${e.report.endToEnd.speedup.toFixed(2)}x vs ${e.report.endToEnd.baseline}` : 'nothing kept'),
+      ),
+    ),
+  );
+  return [
+    el('h2', {}, esc(`Shape profile: batches ${profile.batches.join(', ')}`)),
+    el('table', { class: 'decisions' }, head, ...rows),
+    el('p', { class: 'meta' }, esc(`Dispatch: ${profile.rule}.`)),
+    ...profile.entries.slice(1).flatMap((e) => [el('h2', {}, `Decisions at batch ${e.batch}`), decisionsTable(e.report.decisions)]),
+  ].join('\n');
 }
 
 function STATUS_COLOUR(status: string): string {

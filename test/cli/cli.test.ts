@@ -133,7 +133,7 @@ describe('kiln CLI (end to end)', function () {
         '--json',
         '--no-fallback',
         '--iterations <n>',
-        '--batch <n>',
+        '--batch <sizes>',
         '--backend <list>',
       ]) {
         expect(result.stdout, describeRun(result)).to.include(flag);
@@ -267,6 +267,19 @@ describe('kiln CLI (end to end)', function () {
       expect(result.stderr, describeRun(result)).to.include(` and ${path.join(out, 'kiln-report.json')}`);
       const report = await expectOptimisedFolder(out);
       expect(report.decisions.map((d) => d.plugin)).to.include('backend-wasm');
+    });
+
+    it('--batch 1,4 optimises at each batch size and reports both, with the dispatch rule', async () => {
+      const result = await runKiln(['optimize', modelDir, '--batch', '1,4', '--config', smallConfig, '--json']);
+      expectExit(result, 0);
+      const report = parseStdout<Report & { profile: { batches: number[]; rule: string; entries: { batch: number; report: Report }[] } }>(
+        result,
+      );
+      expect(report.profile.batches).to.deep.equal([1, 4]);
+      expect(report.profile.entries.map((e) => e.batch)).to.deep.equal([1, 4]);
+      for (const e of report.profile.entries) expectReportShape(e.report);
+      expect(report.final).to.match(/^per batch size: 1 -> .*; 4 -> /);
+      expect(report.profile.rule).to.match(/nearest profile batch/);
     });
 
     it('accepts the model folder instead of model.json, and --json prints the same report it writes', async () => {
@@ -451,8 +464,14 @@ describe('kiln CLI (end to end)', function () {
     it('--batch 0', async () => {
       const result = await runKiln(['optimize', modelJson(), '--batch', '0']);
       expectExit(result, 2);
-      expect(result.stderr, describeRun(result)).to.match(/--batch <n>.*'0' is invalid/);
-      expect(result.stderr, describeRun(result)).to.include('whole number >= 1');
+      expect(result.stderr, describeRun(result)).to.match(/--batch <sizes>.*'0' is invalid/);
+      expect(result.stderr, describeRun(result)).to.include('whole numbers >= 1');
+    });
+
+    it('--batch 16,1 (a profile not smallest first)', async () => {
+      const result = await runKiln(['optimize', modelJson(), '--batch', '16,1']);
+      expectExit(result, 2);
+      expect(result.stderr, describeRun(result)).to.match(/batch sizes go smallest first, each once \(got 16,1\); e\.g\. 1,16/);
     });
 
     it('an unknown command', async () => {

@@ -176,3 +176,71 @@ describe('benchmark/ratio-interval', () => {
     expect(decidedAgainst({ estimate: 1.05, low: 1.0, high: 1.1, rounds: 5 }, 1.05)).to.equal(false);
   });
 });
+
+describe('benchmarker: the stopping rule on synthetic timing streams (a fake clock, no wall time)', () => {
+  /** Seeded uniform numbers in [0, 1) (a linear congruential generator). */
+  function seeded(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+  /** A model whose every call takes `ms` x (1 +- jitter) on `clock`. */
+  function timedBy(base: LayersKilnModel, clock: { now: number }, ms: number, jitter: number, random: () => number): WrappedModel {
+    return new WrappedModel(base, (i) => {
+      clock.now += ms * (1 + jitter * (2 * random() - 1));
+      return base.predict(i);
+    });
+  }
+  function compareStreams(baselineMs: number, candidateMs: number, jitter: number, budgetMs: number) {
+    const model = tinyDenseModel(1);
+    const x = tf.randomNormal([1, 8], 0, 1, 'float32', 1);
+    const base = new LayersKilnModel(model, 'cpu', false);
+    const clock = { now: 0 };
+    const random = seeded(42);
+    try {
+      const result = new Benchmarker().compare(
+        [
+          { name: 'current', model: timedBy(base, clock, baselineMs, jitter, random) },
+          { name: 'candidate', model: timedBy(base, clock, candidateMs, jitter, random) },
+        ],
+        [x],
+        { warmup: 2, iterations: 200, outlierSigma: 3, minIterations: 5, budgetMs, decideAt: 1.05, clock: () => clock.now },
+      );
+      return { result, elapsed: clock.now };
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  }
+
+  it('decided faster: a candidate at half the time stops after minIterations, its interval wholly above the threshold', () => {
+    const { result } = compareStreams(10, 5, 0.1, 10_000);
+    expect(result.stoppedBy).to.equal('decided');
+    expect(result.iterations).to.equal(5);
+    expect(result.ratio!.low).to.be.above(1.05);
+    expect(result.ratio!.estimate).to.be.closeTo(2, 0.2);
+  });
+
+  it('decided slower: a candidate at twice the time stops as early, its interval wholly below the threshold', () => {
+    const { result } = compareStreams(10, 20, 0.1, 10_000);
+    expect(result.stoppedBy).to.equal('decided');
+    expect(result.iterations).to.equal(5);
+    expect(result.ratio!.high).to.be.below(1.05);
+    expect(result.ratio!.estimate).to.be.closeTo(0.5, 0.05);
+  });
+
+  it('undecided until the budget: a candidate right at the threshold is timed until the budget is spent, never past it by a round', () => {
+    const budgetMs = 1000;
+    const { result, elapsed } = compareStreams(10, 10 / 1.05, 0.2, budgetMs);
+    expect(result.stoppedBy).to.equal('budget');
+    expect(result.iterations).to.be.above(5).and.below(200);
+    expect(result.ratio!.low).to.be.at.most(1.05);
+    expect(result.ratio!.high).to.be.at.least(1.05);
+    // the budget covers the warm-up too; one round (about 20 ms here) may start just before it ends
+    expect(elapsed)
+      .to.be.at.least(budgetMs)
+      .and.below(budgetMs + 2 * 10 * 1.2 + 1);
+  });
+});

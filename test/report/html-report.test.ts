@@ -46,6 +46,29 @@ describe('HTML report (rendering)', () => {
     expect(count(html, '</script>'), 'only the data element closes a script').to.equal(1);
   });
 
+  it('optimize with a shape profile: a row per batch size, the dispatch rule, and the decisions of each later size', () => {
+    const one = syntheticKilnReport();
+    const other = { ...syntheticKilnReport(), backend: 'wasm-threads', final: 'fused on wasm-threads <b>' };
+    const report = {
+      ...one,
+      final: 'per batch size: 1 -> a; 32 -> b',
+      profile: {
+        batches: [1, 32],
+        rule: 'each call runs the model kept at its batch',
+        entries: [
+          { batch: 1, report: one },
+          { batch: 32, report: other },
+        ],
+      },
+    };
+    const html = renderHtmlReport({ kind: 'optimize', report, model: 'model.json' });
+    expect(html).to.contain('Shape profile: batches 1, 32').and.to.contain('Dispatch: each call runs the model kept at its batch.');
+    expect(count(html, 'data-batch=')).to.equal(2);
+    expect(html).to.contain('Decisions at batch 1').and.to.contain('Decisions at batch 32');
+    expect(html).to.contain('fused on wasm-threads &lt;b&gt;');
+    expect(count(html, 'class="decisions"')).to.equal(3);
+  });
+
   it('optimize: a decision timeline box per decision, speedup bars, latencies and the weight-precision map', () => {
     const html = renderHtmlReport(optimize);
     const report = syntheticKilnReport();

@@ -81,6 +81,7 @@ const RUNTIME_EXPORTS = [
   'SHOGI_INPUT_SHAPE',
   'SHOGI_POLICY_SIZE',
   'Setting',
+  'ShapeDispatchModel',
   'SlotConfig',
   'TENSORFLOW_ENGINE',
   'TENSORFLOW_GPU_ENGINE',

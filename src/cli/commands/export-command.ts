@@ -8,8 +8,8 @@ import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadStockModelFromDisk } from '../../io/load-stock-model.js';
 import { resolveModelJsonPath } from '../../io/model-files.js';
 import { lowerModel, ONNX_OPSET } from '../../lowering/index.js';
-import { withInputFlags, type InputFlags } from '../input-flags.js';
-import { positiveInt, sampleFlagsOf } from './optimize-command.js';
+import { inputEntriesFromFlags, withInputFlags, type InputFlags } from '../input-flags.js';
+import { positiveInt } from './optimize-command.js';
 
 /** The formats `kiln export` writes. */
 export const EXPORT_FORMATS = ['onnx'] as const;
@@ -42,15 +42,16 @@ export function exportCommand(): Command {
     if ((await fs.stat(out).catch(() => undefined))?.isDirectory())
       throw new ConfigError(`--out ${out} is a folder. Pass the path of the .onnx file to write.`);
     const modelJson = await resolveModelJsonPath(modelPath);
-    const given = await sampleFlagsOf({ ...flags }, command);
+    const entries = await inputEntriesFromFlags(flags);
+    const batchFrom = command.getOptionValueSource('batch') === 'cli' ? `--batch ${flags.batch}` : undefined;
     const stock = await loadStockModelFromDisk(modelJson);
     try {
       const model = stock.format.wrap(stock.model, 'cpu', false);
       const inputs = sampleInputsFor(model.inputs, {
         seed: 0,
         batch: flags.batch,
-        ...(given.batchFrom ? { batchFrom: given.batchFrom } : {}),
-        inputs: bindInputSamples(model.inputs, [given.entries]),
+        ...(batchFrom ? { batchFrom } : {}),
+        inputs: bindInputSamples(model.inputs, [entries]),
       });
       try {
         const lowered = lowerModel(model, inputs);

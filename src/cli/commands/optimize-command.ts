@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { loadConfig } from '../../core/config-loading/load-config.js';
 import { OptimizationFailedError } from '../../core/errors.js';
@@ -24,7 +24,8 @@ export interface RunFlags {
   backend?: string[];
   fallback?: boolean;
   iterations?: number;
-  batch: number;
+  /** `--batch`: one batch size, or several (smallest first) for a shape profile. */
+  batch: number[];
 }
 
 export function positiveInt(value: string): number {
@@ -40,6 +41,23 @@ function list(value: string): string[] {
     .filter(Boolean);
 }
 
+/** `--batch 1,16,32`: whole numbers >= 1, smallest first, each once. */
+export function batchSizes(value: string): number[] {
+  const sizes = list(value).map((v) => {
+    try {
+      return positiveInt(v);
+    } catch {
+      throw new InvalidArgumentError(`"${v}" is not a batch size: expected whole numbers >= 1, comma separated (e.g. 1,16,32).`);
+    }
+  });
+  if (sizes.length === 0) throw new InvalidArgumentError('expected a batch size, or several comma separated (e.g. 1,16,32).');
+  if (sizes.some((n, i) => i > 0 && n <= sizes[i - 1]!))
+    throw new InvalidArgumentError(
+      `batch sizes go smallest first, each once (got ${sizes.join(',')}); e.g. ${[...new Set(sizes)].sort((a, b) => a - b).join(',')}.`,
+    );
+  return sizes;
+}
+
 /** Adds the flags of a pipeline run to a command. */
 export function withRunFlags(command: Command): Command {
   return command
@@ -48,7 +66,12 @@ export function withRunFlags(command: Command): Command {
     .option('--backend <list>', 'backend preference, comma separated (overrides backend.preference)', list)
     .option('--no-fallback', 'stop at the first rejected or failed candidate (exit code 1)')
     .option('--iterations <n>', 'timed runs per comparison (overrides benchmark.iterations)', positiveInt)
-    .option('--batch <n>', 'batch size of the generated sample inputs (those given no shape or file)', positiveInt, 1);
+    .option(
+      '--batch <sizes>',
+      "batch size of the generated sample inputs (those given no shape or file); several, smallest first (1,16,32), optimise for each and dispatch on the batch of each call (overrides the config's shapes)",
+      batchSizes,
+      [1],
+    );
 }
 
 /** What the command line gives for the sample inputs: the input flags' entries, and `--batch` when it was typed. */
@@ -61,21 +84,24 @@ export interface SampleFlags {
 /** The sample-input part of the command line (the .npy files read). */
 export async function sampleFlagsOf(flags: RunFlags & InputFlags, command: Command): Promise<SampleFlags> {
   const typed = command.getOptionValueSource('batch') === 'cli';
-  return { entries: await inputEntriesFromFlags(flags), ...(typed ? { batchFrom: `--batch ${flags.batch}` } : {}) };
+  return { entries: await inputEntriesFromFlags(flags), ...(typed ? { batchFrom: `--batch ${flags.batch.join(',')}` } : {}) };
 }
 
-/** Config overrides from the flags: only what the user actually passed. */
-export function overridesFrom(flags: RunFlags): object {
+/** Config overrides from the flags: only what the user actually passed (`batchTyped`: --batch was typed). */
+export function overridesFrom(flags: RunFlags, batchTyped = false): object {
   const overrides: Record<string, unknown> = {};
   if (flags.backend) overrides.backend = { preference: flags.backend };
   if (flags.fallback === false) overrides.fallback = false;
   if (flags.iterations) overrides.benchmark = { iterations: flags.iterations };
+  // several sizes make a profile; one typed size replaces the config's profile by that size
+  if (flags.batch.length > 1 || batchTyped) overrides.shapes = flags.batch;
   return overrides;
 }
 
 /** The run's config: the file (if any) with the flags over it. Loaded before any model, so config errors come first. */
-export function loadRunConfig(flags: RunFlags): Promise<KilnConfig> {
-  return loadConfig(flags.config ? resolve(flags.config) : undefined, { overrides: overridesFrom(flags) });
+export function loadRunConfig(flags: RunFlags, command?: Command): Promise<KilnConfig> {
+  const batchTyped = command?.getOptionValueSource('batch') === 'cli';
+  return loadConfig(flags.config ? resolve(flags.config) : undefined, { overrides: overridesFrom(flags, batchTyped) });
 }
 
 /**
@@ -90,16 +116,25 @@ export async function runAndPrint(
 ): Promise<{ report: KilnReport; optimized: OptimizedModel }> {
   const { model } = stock;
   const specs = stock.format.wrap(model, tf.getBackend(), false).inputs;
-  // The config's inputs, then the flags over them; seeded by validation.seed.
-  const samples = sampleInputsFor(specs, {
-    seed: config.validation.seed,
-    batch: flags.batch,
-    ...(given.batchFrom ? { batchFrom: given.batchFrom } : {}),
-    inputs: bindInputSamples(specs, [inputEntriesFromConfig(config.inputs), given.entries]),
-  });
+  const inputs = bindInputSamples(specs, [inputEntriesFromConfig(config.inputs), given.entries]);
+  // The config's inputs, then the flags over them; seeded by validation.seed. One --batch size
+  // sizes the inputs given no shape (and must agree with those given one); a profile's sizes
+  // (several --batch sizes, or the config's shapes) set every input's batch axis.
+  const single = flags.batch.length === 1 && (config.shapes === undefined || given.batchFrom !== undefined);
+  const samplesAt = (batch: number | undefined) =>
+    single || batch === undefined
+      ? sampleInputsFor(specs, {
+          seed: config.validation.seed,
+          batch: batch ?? flags.batch[0],
+          ...(given.batchFrom ? { batchFrom: given.batchFrom } : {}),
+          inputs,
+        })
+      : sampleInputsFor(specs, { seed: config.validation.seed, batch, everyInputAtBatch: true, inputs });
+  // Made first, so that what does not fit the model is an error before any work.
+  tf.dispose(samplesAt(config.shapes?.[0]));
   const progress = progressDisplay();
   try {
-    const { model: optimized, report } = await optimize(model, { sampleInputs: samples, config, observer: progress });
+    const { model: optimized, report } = await optimize(model, { samplesAt, config, observer: progress });
     progress.stop();
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
     return { report, optimized };
@@ -109,8 +144,6 @@ export async function runAndPrint(
       process.stdout.write(flags.json ? `${JSON.stringify(error.report, null, 2)}\n` : `${renderReport(error.report)}\n`);
     }
     throw error;
-  } finally {
-    tf.dispose(samples);
   }
 }
 
@@ -127,7 +160,7 @@ export function optimizeCommand(): Command {
     ),
     'Its batch axis is the batch of the run (--batch, when given, must agree).',
   ).action(async (modelPath: string, flags: RunFlags & InputFlags & { out?: string; report?: string }, command: Command) => {
-    const config = await loadRunConfig(flags);
+    const config = await loadRunConfig(flags, command);
     // Every output path is checked before any model work starts.
     const modelJson = await resolveModelJsonPath(modelPath);
     if (flags.out) await checkOutFolder(flags.out, modelJson);

@@ -49,8 +49,13 @@ export interface CompileOptions {
    * keeps the fastest; a registered executor's name (`replay`, `direct`) forces that one.
    */
   readonly executor?: ExecutorChoice;
-  /** Timed calls per executor when choosing (default 5; 0 skips the measurement and replays). */
+  /** Timed calls per executor when choosing, at most (default 5; 0 skips the measurement and replays). */
   readonly selectionRuns?: number;
+  /**
+   * Wall-clock budget of the executor choice at each signature, in ms (default 250): after one
+   * timed round, no new round starts once it is spent, so a slow call (a large batch) is timed fewer times.
+   */
+  readonly selectionBudgetMs?: number;
   /** Compile now, with these inputs, so that failures surface at `compile()` rather than at the thousandth call. */
   readonly sampleInputs?: tf.Tensor | readonly tf.Tensor[];
   /**
@@ -89,6 +94,7 @@ export function graphFunctionSettings(
     disabledPasses: options.disablePasses ?? [],
     executor,
     selectionRuns: options.selectionRuns ?? 5,
+    ...(options.selectionBudgetMs !== undefined ? { selectionBudgetMs: options.selectionBudgetMs } : {}),
     recompileLimit: options.recompileLimit ?? DEFAULT_RECOMPILE_LIMIT,
     strict: options.strict ?? false,
     name: options.name ?? name,

@@ -24,6 +24,8 @@ export interface BenchmarkSettings {
    * `minIterations` rounds). Absent: every round is timed (within the budget).
    */
   readonly decideAt?: number;
+  /** The clock every time is read from, in ms (default `performance.now`); tests feed synthetic timing streams through it. */
+  readonly clock?: () => number;
 }
 
 /** Why timing stopped: every round ran, the verdict was clear, or the time budget was spent. */
@@ -75,9 +77,10 @@ export class Benchmarker {
     onProgress?: (done: number, total: number) => void,
   ): BenchmarkResult {
     const feed = inputs.length === 1 ? inputs[0]! : [...inputs];
-    const calls = schedule(subjects, settings, onProgress);
+    const now = settings.clock ?? (() => performance.now());
+    const calls = schedule(subjects, settings, now, onProgress);
     let step = calls.next();
-    while (!step.done) step = calls.next(runOnce(subjects[step.value]!.model, feed));
+    while (!step.done) step = calls.next(runOnce(subjects[step.value]!.model, feed, now));
     return step.value;
   }
 
@@ -89,9 +92,10 @@ export class Benchmarker {
     onProgress?: (done: number, total: number) => void,
   ): Promise<BenchmarkResult> {
     const feed = inputs.length === 1 ? inputs[0]! : [...inputs];
-    const calls = schedule(subjects, settings, onProgress);
+    const now = settings.clock ?? (() => performance.now());
+    const calls = schedule(subjects, settings, now, onProgress);
     let step = calls.next();
-    while (!step.done) step = calls.next(await runEither(subjects[step.value]!.model, feed));
+    while (!step.done) step = calls.next(await runEither(subjects[step.value]!.model, feed, now));
     return step.value;
   }
 
@@ -114,10 +118,11 @@ export class Benchmarker {
 function* schedule(
   subjects: readonly BenchmarkSubject[],
   settings: BenchmarkSettings,
+  now: () => number,
   onProgress?: (done: number, total: number) => void,
 ): Generator<number, BenchmarkResult, CallFigures> {
-  const started = performance.now();
-  const elapsed = () => performance.now() - started;
+  const started = now();
+  const elapsed = () => now() - started;
   const budget = settings.budgetMs ?? Infinity;
   const minRounds = Math.min(settings.iterations, settings.minIterations ?? 5);
   const memoryBefore = snapshotMemory();
@@ -184,15 +189,15 @@ interface CallFigures {
  * the call left behind is counted, and the scope's end reclaims it, so a leaky
  * candidate is caught without leaking into the user's process.
  */
-function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[]): CallFigures {
+function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[], now: () => number = () => performance.now()): CallFigures {
   let figures: CallFigures | undefined;
   tf.tidy(() => {
     const tensorsBefore = tf.memory().numTensors;
     const idsBefore = backendDataIds();
-    const start = performance.now();
+    const start = now();
     const outputs = outputsAsArray(model.predict(feed));
     for (const o of outputs) o.dataSync();
-    const ms = performance.now() - start;
+    const ms = now() - start;
     tf.dispose(outputs);
     figures = { ms, leakedTensors: tf.memory().numTensors - tensorsBefore, leakedDataIds: backendDataIds() - idsBefore };
   });
@@ -205,14 +210,18 @@ function runOnce(model: KilnModel, feed: tf.Tensor | tf.Tensor[]): CallFigures {
  * (a scope cannot span an await): its outputs read back and disposed, and what it left
  * behind counted (not reclaimed).
  */
-async function runEither(model: KilnModel, feed: tf.Tensor | tf.Tensor[]): Promise<CallFigures> {
-  if (runsSynchronously(model) || !model.predictAsync) return runOnce(model, feed);
+async function runEither(
+  model: KilnModel,
+  feed: tf.Tensor | tf.Tensor[],
+  now: () => number = () => performance.now(),
+): Promise<CallFigures> {
+  if (runsSynchronously(model) || !model.predictAsync) return runOnce(model, feed, now);
   const tensorsBefore = tf.memory().numTensors;
   const idsBefore = backendDataIds();
-  const start = performance.now();
+  const start = now();
   const outputs = outputsAsArray(await model.predictAsync(feed));
   for (const o of outputs) o.dataSync();
-  const ms = performance.now() - start;
+  const ms = now() - start;
   tf.dispose(outputs);
   return { ms, leakedTensors: tf.memory().numTensors - tensorsBefore, leakedDataIds: backendDataIds() - idsBefore };
 }

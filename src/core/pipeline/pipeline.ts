@@ -26,6 +26,7 @@ import type { RunContext } from './run-context.js';
 import { KILN_VERSION } from '../version.js';
 import { activateBackend, isTfjsBackend } from '../backend-scope.js';
 import { guardBackendSwitches } from './expired-work.js';
+import { runShapeProfile, samplesAtBatch } from './shape-profile.js';
 
 /** Events for progress displays. */
 export interface PipelineObserver {
@@ -37,6 +38,12 @@ export interface PipelineObserver {
 export interface PipelineRunOptions {
   /** One tensor per model input; seeded generated inputs (batch 1, or as the config's `inputs:` says) when absent. Not disposed by Kiln. */
   readonly sampleInputs?: readonly tf.Tensor[];
+  /**
+   * Where no `sampleInputs` are given: makes the sample inputs at a batch size (that of a
+   * `shapes:` entry; undefined without `shapes:`). Kiln disposes what it returns. Absent:
+   * seeded generated inputs as the config's `inputs:` says.
+   */
+  readonly samplesAt?: (batch: number | undefined) => tf.Tensor[];
   readonly observer?: PipelineObserver;
   /** Loss whose gradients the training-mode check compares (default: a seeded weighted sum of the outputs). */
   readonly loss?: LossFunction;
@@ -52,6 +59,19 @@ interface RunState {
   /** Which decision kept each model of `kept`. */
   readonly keptBy: Map<KilnModel, Decision>;
   readonly decisions: Decision[];
+  /**
+   * The user's model on cpu as timed by the first candidate compared against it (the
+   * backend slot's), for the end-to-end figure against cpu: a slow model (seconds a
+   * call at a large batch) is not timed again.
+   */
+  cpuTiming?: CpuTiming;
+}
+
+/** The cpu baseline's median, and the comparison it was timed in. */
+interface CpuTiming {
+  readonly medianMs: number;
+  readonly runs: number;
+  readonly plugin: string;
 }
 
 export interface OptimizationResult {
@@ -81,8 +101,22 @@ export class Pipeline {
   /**
    * Optimises `userModel`, a model of any registered format (a `tf.LayersModel` with the
    * built-ins); a model no format owns is an InputError naming the formats Kiln takes.
+   * With `shapes:` of several batch sizes, one run per batch size and a model that
+   * dispatches on the batch of each call (see `runShapeProfile`).
    */
   async run(userModel: object, options: PipelineRunOptions = {}): Promise<OptimizationResult> {
+    const profile = this.config.shapes ?? [];
+    if (profile.length <= 1) return this.runAt(userModel, options, profile[0]);
+    const source = this.formats.stockModelOf(userModel);
+    const specs = source.format.wrap(source.model, tf.getBackend(), false).inputs;
+    return runShapeProfile(profile, specs, this.config.mode, (batch) => {
+      this.logger.info(`shape profile: batch ${batch}`);
+      return this.runAt(userModel, options, batch);
+    });
+  }
+
+  /** One pipeline run; at `batch` rows (a `shapes:` entry), else at the samples' own batch. */
+  private async runAt(userModel: object, options: PipelineRunOptions, batch: number | undefined): Promise<OptimizationResult> {
     const startedAt = new Date();
     const config = this.config;
     const activeBackend = tf.getBackend();
@@ -98,13 +132,20 @@ export class Pipeline {
           '. Run Kiln with mode: inference (the config key `mode`).',
       );
     }
-    const synthetic = options.sampleInputs === undefined;
+    // Kiln's own sample inputs (made here, or rows of the user's at a profile batch) are freed at the end.
+    const synthetic = options.sampleInputs === undefined || batch !== undefined;
+    if (options.sampleInputs) checkSampleInputs(options.sampleInputs, baseline.inputs);
     const samples = options.sampleInputs
-      ? [...options.sampleInputs]
-      : sampleInputsFor(baseline.inputs, {
-          seed: config.validation.seed,
-          inputs: bindInputSamples(baseline.inputs, [inputEntriesFromConfig(config.inputs)]),
-        });
+      ? batch === undefined
+        ? [...options.sampleInputs]
+        : samplesAtBatch(options.sampleInputs, baseline.inputs, batch)
+      : options.samplesAt
+        ? options.samplesAt(batch)
+        : sampleInputsFor(baseline.inputs, {
+            seed: config.validation.seed,
+            ...(batch !== undefined ? { batch, everyInputAtBatch: true } : {}),
+            inputs: bindInputSamples(baseline.inputs, [inputEntriesFromConfig(config.inputs)]),
+          });
     let session: ValidationSession | undefined;
     const kept: KilnModel[] = [];
     const unguard = guardBackendSwitches(this.logger);
@@ -179,8 +220,12 @@ export class Pipeline {
         };
       } else {
         observer?.candidateStarted?.(meta.name, slot.label);
+        const before = state.current;
         const outcome = await this.tryCandidate(index, candidate, meta, state.current, state.run);
         decision = outcome.decision;
+        const { baselineMedianMs, benchmarkRuns } = decision.metrics;
+        if (!state.cpuTiming && before === state.baseline && typeof baselineMedianMs === 'number' && typeof benchmarkRuns === 'number')
+          state.cpuTiming = { medianMs: baselineMedianMs, runs: benchmarkRuns, plugin: meta.name };
         if (outcome.model) {
           if (outcome.budget) state.run = { ...state.run, budget: outcome.budget };
           state.kept.push(outcome.model);
@@ -240,32 +285,46 @@ export class Pipeline {
    * The final model timed against what a plain tf.js user runs: the headline is the
    * user's model with its own predict on the best backend Kiln validated (the backend
    * slot's pick, e.g. wasm), the second figure the same on cpu (tf.js's default in
-   * Node). One interleaved comparison of all of them, under the benchmark budget.
+   * Node). One interleaved comparison, under the benchmark budget; the cpu model is left
+   * out of it where a candidate's comparison timed it already (the backend slot's, in
+   * the same run), and that median is reused.
    */
   private async endToEnd(state: RunState, session: ValidationSession, observer?: PipelineObserver): Promise<EndToEnd> {
     const { baseline, current } = state;
     // the backend pick is what plain tf.js gets only where it is a tf.js backend (not onnxruntime, outside tf.js)
     const plainBest = state.kept.find((m) => state.keptBy.get(m)?.kind === 'backend' && isTfjsBackend(m.backend));
-    const subjects = [{ name: 'plain tf.js on cpu', model: baseline }];
-    if (plainBest && plainBest !== current) subjects.push({ name: 'plain tf.js', model: plainBest });
-    subjects.push({ name: 'kiln', model: current });
+    const seenCpu = plainBest ? state.cpuTiming : undefined;
+    const CPU = 'plain tf.js on cpu';
+    const subjects = [
+      ...(seenCpu ? [] : [{ name: CPU, model: baseline }]),
+      ...(plainBest && plainBest !== current ? [{ name: 'plain tf.js', model: plainBest }] : []),
+      { name: 'kiln', model: current },
+    ];
     const progress = (done: number, total: number) => observer?.benchmarkProgress?.('end-to-end', done, total);
     const result = subjects.every((s) => runsSynchronously(s.model))
       ? this.benchmarker.compare(subjects, session.sampleInputs, this.config.benchmark, progress)
       : await this.benchmarker.compareAsync(subjects, session.sampleInputs, this.config.benchmark, progress);
-    const median = (k: number) => result.variants[k]!.timing.medianMs;
-    const kilnMs = median(subjects.length - 1);
+    const median = (name: string) => result.variants.find((v) => v.name === name)!.timing.medianMs;
+    const kilnMs = median('kiln');
+    const cpuMs = seenCpu ? seenCpu.medianMs : median(CPU);
+    const interval = result.ratio ? { interval: { low: result.ratio.low, high: result.ratio.high } } : {};
     const cpu = {
       baseline: `plain tf.js: ${baseline.description.replace(/^plain tf\.js: /, '')}`,
-      baselineMedianMs: median(0),
-      speedup: median(0) / kilnMs,
+      baselineMedianMs: cpuMs,
+      speedup: cpuMs / kilnMs,
+      ...(seenCpu ? { timedIn: `${seenCpu.plugin}'s comparison, ${seenCpu.runs} runs` } : {}),
     };
     const headline =
       plainBest === undefined
-        ? { ...cpu, ...(result.ratio ? { interval: { low: result.ratio.low, high: result.ratio.high } } : {}) }
+        ? { ...cpu, ...interval }
         : plainBest === current
           ? { baseline: `plain tf.js: ${current.description}`, baselineMedianMs: kilnMs, speedup: 1, keptPlain: true }
-          : { baseline: `plain tf.js: ${plainBest.description}`, baselineMedianMs: median(1), speedup: median(1) / kilnMs };
+          : {
+              baseline: `plain tf.js: ${plainBest.description}`,
+              baselineMedianMs: median('plain tf.js'),
+              speedup: median('plain tf.js') / kilnMs,
+              ...interval,
+            };
     return {
       ...headline,
       optimizedMedianMs: kilnMs,
@@ -300,6 +359,7 @@ export class Pipeline {
         ...defaultTerms(this.config.validation),
         check: describeTerms(defaultTerms(this.config.validation)),
         inputSets: session?.inputSetLabels ?? [],
+        ...(session?.rowsNote ? { rows: session.rowsNote } : {}),
         ...(budget ? { budget: describeBudget(budget) } : {}),
         ...(finalCheck ? { final: finalCheck } : {}),
       },

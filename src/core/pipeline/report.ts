@@ -54,8 +54,32 @@ export interface EndToEnd {
   readonly keptPlain?: boolean;
   /** Timed runs of each model. */
   readonly iterations: number;
-  /** The same against plain predict on cpu, where the headline is another backend. */
-  readonly versusCpu?: { readonly baseline: string; readonly baselineMedianMs: number; readonly speedup: number };
+  /**
+   * The same against plain predict on cpu, where the headline is another backend. `timedIn`:
+   * where the cpu median was measured when it is reused from a candidate's comparison in the
+   * same run (`backend-wasm's comparison, 5 runs`) rather than timed again.
+   */
+  readonly versusCpu?: {
+    readonly baseline: string;
+    readonly baselineMedianMs: number;
+    readonly speedup: number;
+    readonly timedIn?: string;
+  };
+}
+
+/** One batch size of a shape profile: the report of the pipeline run at that batch. */
+export interface ProfileEntry {
+  readonly batch: number;
+  readonly report: KilnReport;
+}
+
+/** A run for a shape profile (config `shapes:`): one pipeline run per batch size, and how calls are routed. */
+export interface ShapeProfileReport {
+  /** The profile's batch sizes, smallest first. */
+  readonly batches: readonly number[];
+  /** How the optimised model routes each call, in words (batch sizes outside the profile included). */
+  readonly rule: string;
+  readonly entries: readonly ProfileEntry[];
 }
 
 export interface KilnReport {
@@ -72,6 +96,11 @@ export interface KilnReport {
   readonly final: string;
   readonly decisions: Decision[];
   readonly endToEnd?: EndToEnd;
+  /**
+   * Present for a shape profile of several batch sizes: every batch's own report. The
+   * fields above are then the first batch's, except `final` (the dispatch) and `durationMs` (the whole run).
+   */
+  readonly profile?: ShapeProfileReport;
   readonly validation: {
     /**
      * The check every output not covered by a budget is held to (see `defaultTerms`):
@@ -84,6 +113,8 @@ export interface KilnReport {
     /** That check in words: `max |diff| <= 0.0001 x the output scale (max |original|)`. */
     readonly check: string;
     readonly inputSets: readonly string[];
+    /** On a batch above 8 rows: which rows of each input set were compared, and why (see `buildValidationInputs`). */
+    readonly rows?: string;
     /** The accuracy budget the final model was validated under, when a kept plugin set one (see KilnModel.validationBudget). */
     readonly budget?: Record<string, Record<string, number | string>>;
     /**

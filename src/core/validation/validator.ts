@@ -75,16 +75,40 @@ interface ReferenceGradients {
  */
 @injectable()
 export class Validator {
-  /** Runs the reference on every validation input set and keeps its outputs. */
+  /**
+   * Runs the reference on every validation input set and keeps its outputs. On a large
+   * batch, the sets after the samples are compared on their first rows only (see
+   * `buildValidationInputs`), so the reference runs on those rows alone; that holds only
+   * where the model's rows are independent, which is checked first: the reference on the
+   * samples' first rows must give the rows of the whole batch. Where it does not (or an
+   * output has no batch axis), every set is compared in full, and `rowsNote` says why.
+   */
   prepare(reference: KilnModel, samples: readonly tf.Tensor[], settings: ValidationSettings, mode: KilnMode): ValidationSession {
-    const sets = buildValidationInputs(samples, reference.inputs, settings);
+    let sets = buildValidationInputs(samples, reference.inputs, settings);
     try {
-      const outputs = sets.map((set) => ({ set, outputs: withBackend('cpu', () => readOutputs(reference, set.inputs)) }));
+      const onCpu = (set: ValidationInputSet) => withBackend('cpu', () => readOutputs(reference, set.inputs, set.referenceRows));
+      const first = onCpu(sets[0]!);
+      const rows = sets.find((set) => set.referenceRows)?.referenceRows;
+      let rowsNote: string | undefined;
+      if (rows !== undefined) {
+        const batch = sets[0]!.inputs[0]!.shape[0]!;
+        const problem = rowsProblem(
+          first,
+          withBackend('cpu', () => readOutputs(reference, sets[0]!.inputs, rows)),
+          batch,
+          reference.outputNames,
+        );
+        if (problem) sets = sets.map(comparedInFull);
+        rowsNote = problem
+          ? `batch ${batch}: every input set compared in full, because ${problem}`
+          : `batch ${batch}: the samples compared in full; the other sets on their first ${rows} rows (the candidate runs the whole batch, the cpu reference those rows)`;
+      }
+      const outputs = sets.map((set, k) => ({ set, outputs: k === 0 ? first : onCpu(set) }));
       const gradients =
         mode === 'training' && settings.gradients
           ? withBackend('cpu', () => readGradients(reference, sets[0]!, settings.loss ?? seededWeightedSum))
           : undefined;
-      return new ValidationSession(reference.outputNames, outputs, gradients, settings, sets);
+      return new ValidationSession(reference.outputNames, outputs, gradients, settings, sets, rowsNote);
     } catch (error) {
       disposeSets(sets);
       throw error;
@@ -100,6 +124,8 @@ export class ValidationSession {
     private readonly referenceGradients: ReferenceGradients | undefined,
     private readonly settings: ValidationSettings,
     private readonly sets: ValidationInputSet[],
+    /** How the rows of a large batch are compared, and why (absent: every set in full, batch too small to subset). */
+    readonly rowsNote?: string,
   ) {}
 
   /** The first input set (the user's samples), for cold-call timing and benchmarks. */
@@ -260,7 +286,7 @@ export class ValidationSession {
     for (const ref of this.reference) {
       let outputs;
       try {
-        outputs = readOutputs(candidate, ref.set.inputs);
+        outputs = firstRows(readOutputs(candidate, ref.set.inputs), ref.set.referenceRows, ref.set.inputs[0]?.shape[0]);
       } catch (error) {
         return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
       }
@@ -278,7 +304,7 @@ export class ValidationSession {
     for (const ref of this.reference) {
       let outputs;
       try {
-        outputs = await readOutputsAsync(candidate, ref.set.inputs);
+        outputs = firstRows(await readOutputsAsync(candidate, ref.set.inputs), ref.set.referenceRows, ref.set.inputs[0]?.shape[0]);
       } catch (error) {
         return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
       }
@@ -394,10 +420,14 @@ export class ValidationSession {
   }
 }
 
-/** Runs the model in a tf.js scope (reclaiming anything it leaves behind) and reads its outputs back. */
-function readOutputs(model: KilnModel, inputs: tf.Tensor[]): ReferenceOutputs['outputs'] {
+/**
+ * Runs the model in a tf.js scope (reclaiming anything it leaves behind) and reads its
+ * outputs back; given `rows`, on the first `rows` rows (axis 0) of every input.
+ */
+function readOutputs(model: KilnModel, all: tf.Tensor[], rows?: number): ReferenceOutputs['outputs'] {
   let read: ReferenceOutputs['outputs'] = [];
   tf.tidy(() => {
+    const inputs = rows === undefined ? all : all.map((t) => tf.slice(t, 0, rows));
     const outputs = outputsAsArray(model.predict(inputs.length === 1 ? inputs[0]! : inputs));
     read = outputs.map((t) => ({ shape: [...t.shape], values: t.dataSync() as Float32Array | Int32Array | Uint8Array }));
   });
@@ -412,6 +442,58 @@ async function readOutputsAsync(model: KilnModel, inputs: tf.Tensor[]): Promise<
   } finally {
     tf.dispose(outputs);
   }
+}
+
+/**
+ * The first `rows` rows of outputs computed on a batch of `batch` rows (every output unchanged
+ * without `rows`). An output whose axis 0 is not that batch is returned whole, so that the
+ * shape check names it.
+ */
+function firstRows(outputs: ReferenceOutputs['outputs'], rows: number | undefined, batch: number | undefined): ReferenceOutputs['outputs'] {
+  if (rows === undefined) return outputs;
+  return outputs.map((o) => {
+    if (o.shape.length === 0 || o.shape[0] !== batch) return o;
+    const size = o.values.length / o.shape[0]!;
+    return { shape: [rows, ...o.shape.slice(1)], values: o.values.slice(0, rows * size) };
+  });
+}
+
+/**
+ * Why the first rows of a batch cannot stand for it, or undefined where they can: every
+ * output must have the batch on axis 0, and the reference on the first rows alone must
+ * give those rows of the whole batch (within 1e-6 of the output's scale; the cpu backend
+ * computes each row alike whatever the batch). A model that mixes rows (statistics over
+ * the batch) fails the second.
+ */
+function rowsProblem(
+  whole: ReferenceOutputs['outputs'],
+  head: ReferenceOutputs['outputs'],
+  batch: number,
+  names: readonly string[],
+): string | undefined {
+  for (let o = 0; o < whole.length; o++) {
+    const name = names[o] ?? `output ${o}`;
+    const full = whole[o]!;
+    if (full.shape.length === 0 || full.shape[0] !== batch)
+      return `output "${name}" (shape [${full.shape}]) has no batch axis of ${batch} rows`;
+    const part = head[o]!;
+    let scale = 1e-6;
+    for (const v of full.values) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < part.values.length; i++) {
+      const diff = Math.abs(part.values[i]! - full.values[i]!);
+      if (!(diff <= 1e-6 * scale)) {
+        return `the rows of output "${name}" depend on the other rows of the batch (computed on ${part.shape[0]} rows alone, element ${i} differs by ${diff.toExponential(2)})`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The set compared in full: its label without the rows note. */
+function comparedInFull(set: ValidationInputSet): ValidationInputSet {
+  if (set.referenceRows === undefined) return set;
+  const { referenceRows: _rows, ...rest } = set;
+  return { ...rest, label: set.label.replace(/ \(rows 1-\d+ of \d+ compared\)$/, '') };
 }
 
 /** A scalar loss of a model's outputs, for the gradient check in training mode. */

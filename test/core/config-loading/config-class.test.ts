@@ -255,7 +255,7 @@ describe('configFromClass', () => {
       }
       await expectRejects(
         configFromClass(Typo),
-        /^Typo: fallbak: unknown key "fallbak" \(got false\); allowed: plugins, backend, pipeline, inputs, validation, benchmark, fallback, mode, timeLimitMs$/,
+        /^Typo: fallbak: unknown key "fallbak" \(got false\); allowed: plugins, backend, pipeline, inputs, shapes, validation, benchmark, fallback, mode, timeLimitMs$/,
         ConfigError,
       );
       class Mine {

@@ -23,7 +23,7 @@ const DEFAULTS = {
     warmup: 10,
     iterations: 50,
     minIterations: 5,
-    budgetMs: 10000,
+    budgetMs: 4000,
     minSpeedup: 1.05,
     minSizeGain: 1.05,
     outlierSigma: 2,
@@ -183,7 +183,7 @@ describe('loadConfig', () => {
       const file = await writeFile(dir!, 'kiln.yaml', 'pipline: []\n');
       const error = await expectRejects(
         loadConfig(file),
-        /: pipline: unknown key "pipline" \(got \[\]\); allowed: plugins, backend, pipeline, inputs, validation, benchmark, fallback, mode, timeLimitMs/,
+        /: pipline: unknown key "pipline" \(got \[\]\); allowed: plugins, backend, pipeline, inputs, shapes, validation, benchmark, fallback, mode, timeLimitMs/,
         ConfigError,
       );
       expect(error.code).to.equal('CONFIG_INVALID');
