@@ -283,4 +283,32 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
       keras.dispose();
     }
   });
+
+  it('under a shape profile (batch 1 and 4) the dispatch model runs each batch on its onnxruntime variant through predictAsync', async function () {
+    if (reason) {
+      console.warn(`      skipped: ${reason}`);
+      this.skip();
+    }
+    const keras = ZOO['shogi-resnet'].build({ small: true });
+    try {
+      const { model: optimized, report } = await optimize(keras, { config: { ...config(['onnxruntime', 'cpu']), shapes: [1, 4] } });
+      try {
+        expect(report.final).to.match(/^per batch size: 1 -> onnxruntime-node .*; 4 -> onnxruntime-node /);
+        expect(optimized.synchronous).to.equal(false);
+        for (const batch of [1, 4, 3]) {
+          const x = tf.randomNormal([batch, ...ZOO['shogi-resnet'].inputShape], 0, 1, 'float32', batch);
+          const got = outputsAsArray(await optimized.predictAsync(x));
+          const want = outputsAsArray(keras.predict(x));
+          got.forEach((g, i) =>
+            expect(relativeToScale(want[i]!.dataSync(), g.dataSync()), `batch ${batch}`).to.be.at.most(DEFAULT_TOLERANCE),
+          );
+          tf.dispose([x, ...got, ...want]);
+        }
+      } finally {
+        optimized.dispose();
+      }
+    } finally {
+      keras.dispose();
+    }
+  });
 });
