@@ -45,7 +45,7 @@ export {
   type PluginValidation,
 } from './core/plugin.js';
 export { PluginRegistry, type RegisteredPlugin } from './core/plugin-registry.js';
-export { outputsAsArray, type KilnModel, type TensorSpec } from './core/kiln-model.js';
+export { outputsAsArray, runsSynchronously, type KilnModel, type TensorSpec } from './core/kiln-model.js';
 export { activateBackend, withBackend, withBackendAsync } from './core/backend-scope.js';
 export { createRunContainer, type RunContainerOptions } from './core/run-container.js';
 export {
@@ -78,6 +78,18 @@ export {
   WASM_THREADS_ENGINE,
   type BackendDescriptor,
 } from './engines/index.js';
+export { ONNXRUNTIME_ENGINE, OnnxRuntimeModel } from './engines/index.js';
+
+// ONNX: lowering a traced model to an ONNX file (`kiln export --format onnx`), run by the onnxruntime engine.
+export {
+  lowerCall,
+  lowerModel,
+  ONNX_OPSET,
+  UnsupportedKernelError,
+  type KernelLowering,
+  type LowerCallOptions,
+  type OnnxExport,
+} from './lowering/index.js';
 
 // Services plugins can inject.
 export {
@@ -184,6 +196,7 @@ export {
   MixedPrecisionOptions,
   MixedPrecisionPlugin,
   OpFusionOptions,
+  OnnxRuntimeBackendPlugin,
   OpFusionPlugin,
   OutputBudgetOptions,
   QuantizedKilnModel,

@@ -5,6 +5,7 @@ import { describeError } from '../core/errors.js';
 import { KILN_VERSION } from '../core/version.js';
 import { benchCommand } from './commands/bench-command.js';
 import { demoCommand } from './commands/demo-command.js';
+import { exportCommand } from './commands/export-command.js';
 import { optimizeCommand } from './commands/optimize-command.js';
 import { pluginsCommand } from './commands/plugins-command.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
@@ -16,7 +17,8 @@ export function buildProgram(): Command {
     .version(KILN_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [optimizeCommand(), pluginsCommand(), demoCommand(), benchCommand()]) program.addCommand(command.exitOverride());
+  for (const command of [optimizeCommand(), pluginsCommand(), demoCommand(), benchCommand(), exportCommand()])
+    program.addCommand(command.exitOverride());
   return program;
 }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { StockModel } from './formats/model-format.js';
-import type { KilnModel, TensorSpec } from './kiln-model.js';
+import { runsSynchronously, type KilnModel, type TensorSpec } from './kiln-model.js';
 import type { ValidationBudget } from './validation/budget.js';
 
 /**
@@ -40,8 +40,17 @@ export abstract class DelegatingKilnModel implements KilnModel {
     return this.inner.validationBudget;
   }
 
+  get synchronous(): boolean | undefined {
+    return this.inner.synchronous;
+  }
+
   trainableVariables(): tf.Variable[] {
     return this.inner.trainableVariables();
+  }
+
+  /** This model's own `predict`, unless the inner model runs only asynchronously: then the inner model's `predictAsync`. */
+  async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
+    return runsSynchronously(this.inner) || !this.inner.predictAsync ? this.predict(inputs) : this.inner.predictAsync(inputs);
   }
 
   abstract predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];

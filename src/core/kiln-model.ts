@@ -43,6 +43,17 @@ export interface KilnModel {
    */
   readonly validationBudget?: ValidationBudget;
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
+  /**
+   * `predict` for models whose engine answers only asynchronously (onnxruntime-node's
+   * `InferenceSession.run` returns a promise; it has no synchronous run). Same contract
+   * as `predict`; the caller owns the outputs.
+   */
+  predictAsync?(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]>;
+  /**
+   * false where `predict` cannot run and throws saying so: only `predictAsync` runs the
+   * model. Absent means true.
+   */
+  readonly synchronous?: boolean;
   /** Trainable variables, in the order of the source model's trainable weights. */
   trainableVariables(): tf.Variable[];
   /** Frees what this model owns; never the user's model. Safe to call twice. */
@@ -52,4 +63,15 @@ export interface KilnModel {
 /** `predict`'s result as an array. */
 export function outputsAsArray(outputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
   return Array.isArray(outputs) ? outputs : [outputs];
+}
+
+/** Whether `predict` runs the model (false: only `predictAsync` does). */
+export function runsSynchronously(model: KilnModel): boolean {
+  return model.synchronous !== false;
+}
+
+/** One call of `model` by whichever predict it runs, the outputs as an array. */
+export async function predictEither(model: KilnModel, inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor[]> {
+  if (runsSynchronously(model) || !model.predictAsync) return outputsAsArray(model.predict(inputs));
+  return outputsAsArray(await model.predictAsync(inputs));
 }

@@ -170,6 +170,6 @@ async function applyAndCheck(run: DirectRun): Promise<ApplyChecks> {
       applied: 'input returned',
       notes,
     };
-  const { checks, drift } = checkNewModel(result, run, timeLimit, afterApply, before);
+  const { checks, drift } = await checkNewModel(result, run, timeLimit, afterApply, before);
   return { checks, applied: 'new model', notes, ...(drift ? { drift } : {}) };
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendDataIds } from '../core/benchmark/backend-data-ids.js';
-import { outputsAsArray, type KilnModel } from '../core/kiln-model.js';
+import { outputsAsArray, predictEither, type KilnModel } from '../core/kiln-model.js';
 import type { Logger } from '../core/logger.js';
 
 /** Tensors (tf.memory()) and backend buffers (every backend's) held at one moment. */
@@ -24,6 +24,16 @@ function feed(inputs: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] {
 /** Runs `model` once on `inputs`, reads the outputs back and disposes them. */
 export function runOnce(model: KilnModel, inputs: readonly tf.Tensor[]): void {
   const outputs = outputsAsArray(model.predict(feed(inputs)));
+  try {
+    for (const o of outputs) o.dataSync();
+  } finally {
+    tf.dispose(outputs);
+  }
+}
+
+/** `runOnce` by whichever predict the model runs (`predictAsync` for one that runs only asynchronously, such as onnxruntime's). */
+export async function runOnceEither(model: KilnModel, inputs: readonly tf.Tensor[]): Promise<void> {
+  const outputs = await predictEither(model, feed(inputs));
   try {
     for (const o of outputs) o.dataSync();
   } finally {

@@ -10,7 +10,7 @@ import type { KilnModel } from '../core/kiln-model.js';
 import type { ValidationSession } from '../core/validation/validator.js';
 import { defaultTerms, describeTerms } from '../core/validation/tolerance.js';
 import { check, type ConformanceCheck } from './checks.js';
-import { memory, runOnce, type MemoryCount } from './measure.js';
+import { memory, runOnceEither, type MemoryCount } from './measure.js';
 import type { WeightChanges } from './weight-changes.js';
 import { describeChanged, plural } from './wording.js';
 
@@ -44,14 +44,14 @@ interface ResultFindings {
 }
 
 /** Uses, validates and disposes `result`, then judges it; `drift` says how it left the tolerance, if it did. */
-export function checkNewModel(
+export async function checkNewModel(
   result: KilnModel,
   context: ResultContext,
   timeLimit: ConformanceCheck,
   afterApply: WeightChanges,
   before: MemoryCount,
-): { checks: ConformanceCheck[]; drift?: string } {
-  const findings = exercise(result, context);
+): Promise<{ checks: ConformanceCheck[]; drift?: string }> {
+  const findings = await exercise(result, context);
   const mutated = {
     user: [...new Set([...afterApply.user, ...findings.afterUse.user])],
     input: [...new Set([...afterApply.input, ...findings.afterUse.input])],
@@ -73,15 +73,16 @@ export function checkNewModel(
   return { checks, ...(findings.drift ? { drift: findings.drift } : {}) };
 }
 
-function exercise(result: KilnModel, context: ResultContext): ResultFindings {
-  const use = perCallLeak(result, context.samples);
-  const { tolerance, drift } = validate(result, context);
+/** Models that run only through `predictAsync` (onnxruntime's) are called and validated through it. */
+async function exercise(result: KilnModel, context: ResultContext): Promise<ResultFindings> {
+  const use = await perCallLeak(result, context.samples);
+  const { tolerance, drift } = await validate(result, context);
   const afterUse = context.changed();
   const held = memory();
   const disposeError = attempt(() => result.dispose());
   const afterDispose = memory();
   const secondDisposeError = attempt(() => result.dispose());
-  const inputError = attempt(() => runOnce(context.input, context.samples));
+  const inputError = await attemptAsync(() => runOnceEither(context.input, context.samples));
   const inputAfter = context.changed();
   return {
     use,
@@ -107,13 +108,23 @@ function attempt(work: () => void): string | undefined {
   }
 }
 
-/** One call to warm up, then the average of what three more calls leave behind. */
-function perCallLeak(result: KilnModel, samples: readonly tf.Tensor[]): ResultFindings['use'] {
+/** `attempt` of work that may be asynchronous. */
+async function attemptAsync(work: () => Promise<void>): Promise<string | undefined> {
   try {
-    runOnce(result, samples);
+    await work();
+    return undefined;
+  } catch (error) {
+    return describeError(error);
+  }
+}
+
+/** One call to warm up, then the average of what three more calls leave behind. */
+async function perCallLeak(result: KilnModel, samples: readonly tf.Tensor[]): Promise<ResultFindings['use']> {
+  try {
+    await runOnceEither(result, samples);
     const start = memory();
     const calls = 3;
-    for (let i = 0; i < calls; i++) runOnce(result, samples);
+    for (let i = 0; i < calls; i++) await runOnceEither(result, samples);
     const end = memory();
     return { perCall: { tensors: (end.tensors - start.tensors) / calls, dataIds: (end.dataIds - start.dataIds) / calls } };
   } catch (error) {
@@ -122,10 +133,13 @@ function perCallLeak(result: KilnModel, samples: readonly tf.Tensor[]): ResultFi
 }
 
 /** The `tolerance` check: the result validated against the reference on cpu, within its accuracy budget or the config's default check. */
-function validate(result: KilnModel, { validation, config }: ResultContext): { tolerance: ConformanceCheck; drift?: string } {
+async function validate(
+  result: KilnModel,
+  { validation, config }: ResultContext,
+): Promise<{ tolerance: ConformanceCheck; drift?: string }> {
   try {
     const budget = result.validationBudget;
-    const v = validation.check(result, budget);
+    const v = await validation.checkAsync(result, budget);
     const declared = budget ? `its accuracy budget` : describeTerms(defaultTerms(config.validation));
     if (v.passed)
       return {

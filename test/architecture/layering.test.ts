@@ -14,6 +14,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['formats', 'io', 'zoo'],
   ['compiler'],
+  ['lowering'],
   ['engines'],
   ['plugins'],
   ['(root)'],

@@ -14,6 +14,8 @@ const SETTINGS: Record<string, DescribeConformanceOptions> = {
   'backend-wasm': { models: ['mlp', 'depthwise-cnn'] },
   'backend-tensorflow': { models: ['mlp'] }, // unavailable without tfjs-node: reported, not failed
   'backend-tensorflow-gpu': { models: ['mlp'] },
+  // outside tf.js: its models run only through predictAsync, which the kit awaits; unavailable without onnxruntime-node
+  'backend-onnxruntime': { models: ['mlp', 'depthwise-cnn'] },
   'graph-compile': { models: ['mlp', 'shogi-resnet', 'custom-layer', 'attention-block'] },
   'op-fusion': { models: ['shogi-resnet', 'depthwise-cnn', 'mlp'] },
   'mixed-precision': { models: ['mlp', 'shogi-resnet', 'custom-layer'] }, // custom-layer: nothing to store below float32
@@ -27,6 +29,7 @@ const builtIns = Object.values(kiln)
 /** The plugin classes among the package's exports; the suite below is built from them, so it must not be empty. */
 const BUILT_IN_NAMES = [
   'backend-cpu',
+  'backend-onnxruntime',
   'backend-tensorflow',
   'backend-tensorflow-gpu',
   'backend-wasm',

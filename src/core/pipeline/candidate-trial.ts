@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { injectable } from 'tsyringe';
 import { Benchmarker, type BenchmarkResult } from '../benchmark/benchmarker.js';
 import { CandidateRejectedError, describeError, KilnError } from '../errors.js';
-import type { KilnModel } from '../kiln-model.js';
+import { runsSynchronously, type KilnModel } from '../kiln-model.js';
 import type { OptimizationPlugin, PluginMeta } from '../plugin.js';
 import { summariseOutcomes, type ValidationBudget } from '../validation/budget.js';
 import type { ValidationResult } from '../validation/validator.js';
@@ -101,10 +101,14 @@ export class CandidateTrial {
     made(candidate);
     stopOnDamage(guards);
     if (candidate === current) throw new TrialStop('skipped', record.notes.at(-1) ?? 'nothing to change');
-    record.metrics.coldMs = round(this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs));
-    const { validation, budget } = validate(candidate, run, record);
+    record.metrics.coldMs = round(
+      runsSynchronously(candidate)
+        ? this.benchmarker.timeOneCall(candidate, run.validation.sampleInputs)
+        : await this.benchmarker.timeOneCallAsync(candidate, run.validation.sampleInputs),
+    );
+    const { validation, budget } = await validate(candidate, run, record);
     stopOnDamage(guards);
-    const bench = this.benchmark(spec.meta, current, candidate, run, record);
+    const bench = await this.benchmark(spec.meta, current, candidate, run, record);
     stopOnDamage(guards);
     const accuracy = accuracyPhrase(validation);
     const verdict = await OBJECTIVE_JUDGES[spec.meta.objective]({ current, candidate, bench, run, record, accuracy });
@@ -181,17 +185,23 @@ export class CandidateTrial {
     }
   }
 
-  /** Times the candidate against the current model, interleaved; a leak fails it. */
-  private benchmark(meta: PluginMeta, current: KilnModel, candidate: KilnModel, run: RunContext, record: TrialRecord): BenchmarkResult {
-    const bench = this.benchmarker.compare(
-      [
-        { name: 'current', model: current },
-        { name: meta.name, model: candidate },
-      ],
-      run.validation.sampleInputs,
-      { ...run.benchmark, decideAt: run.minSpeedup },
-      (done, total) => run.onProgress?.(meta.name, done, total),
-    );
+  /** Times the candidate against the current model, interleaved (awaiting each call of a model that runs only asynchronously); a leak fails it. */
+  private async benchmark(
+    meta: PluginMeta,
+    current: KilnModel,
+    candidate: KilnModel,
+    run: RunContext,
+    record: TrialRecord,
+  ): Promise<BenchmarkResult> {
+    const subjects = [
+      { name: 'current', model: current },
+      { name: meta.name, model: candidate },
+    ];
+    const settings = { ...run.benchmark, decideAt: run.minSpeedup };
+    const progress = (done: number, total: number) => run.onProgress?.(meta.name, done, total);
+    const bench = subjects.every((s) => runsSynchronously(s.model))
+      ? this.benchmarker.compare(subjects, run.validation.sampleInputs, settings, progress)
+      : await this.benchmarker.compareAsync(subjects, run.validation.sampleInputs, settings, progress);
     const [base, cand] = bench.variants as [(typeof bench.variants)[0], (typeof bench.variants)[0]];
     Object.assign(record.metrics, {
       baselineMedianMs: round(base.timing.medianMs),
@@ -216,14 +226,16 @@ export class CandidateTrial {
 }
 
 /** Every output on every input set against the reference, under the budget in force (the candidate's own, else the run's). */
-function validate(
+async function validate(
   candidate: KilnModel,
   run: RunContext,
   record: TrialRecord,
-): { validation: ValidationResult; budget: ValidationBudget | undefined } {
+): Promise<{ validation: ValidationResult; budget: ValidationBudget | undefined }> {
   // A budget the candidate was made under (e.g. quantisation) replaces atol/rtol, for it and every later candidate.
   const budget = candidate.validationBudget ?? run.budget;
-  const validation = run.validation.check(candidate, budget);
+  const validation = runsSynchronously(candidate)
+    ? run.validation.check(candidate, budget)
+    : await run.validation.checkAsync(candidate, budget);
   const { metrics } = record;
   metrics.maxAbsDiff = validation.maxAbsDiff;
   for (const o of validation.budget ?? [])

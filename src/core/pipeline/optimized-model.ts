@@ -48,6 +48,13 @@ export class OptimizedModel extends DelegatingKilnModel {
     return this.inner.predict(inputs);
   }
 
+  /** Same contract, for a final model whose engine answers only asynchronously (onnxruntime); `predict` of any other. */
+  override async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
+    if (this.disposed) throw new Error('This optimised model has been disposed.');
+    this.sourceGuard?.check();
+    return super.predictAsync(inputs);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -3,7 +3,7 @@ import { inject, injectable } from 'tsyringe';
 import type { KilnConfig } from '../../config/kiln-config.js';
 import { Benchmarker } from '../benchmark/benchmarker.js';
 import { describeError, InputError, OptimizationFailedError } from '../errors.js';
-import { outputsAsArray, type KilnModel } from '../kiln-model.js';
+import { outputsAsArray, runsSynchronously, type KilnModel } from '../kiln-model.js';
 import type { Logger } from '../logger.js';
 import { PluginRegistry } from '../plugin-registry.js';
 import { backendOfTensor } from '../tensor-backend.js';
@@ -24,7 +24,7 @@ import { planSlots, type PlannedSlot } from './plan-slots.js';
 import type { Decision, EndToEnd, KilnReport } from './report.js';
 import type { RunContext } from './run-context.js';
 import { KILN_VERSION } from '../version.js';
-import { activateBackend } from '../backend-scope.js';
+import { activateBackend, isTfjsBackend } from '../backend-scope.js';
 import { guardBackendSwitches } from './expired-work.js';
 import { runShapeProfile, samplesAtBatch } from './shape-profile.js';
 
@@ -157,8 +157,9 @@ export class Pipeline {
       const reportSoFar = () => this.report(source, startedAt, state.decisions, baseline, session, undefined);
       for (const [index, slot] of slots.entries()) await this.runSlot(index, slot, state, options.observer, reportSoFar);
       const { current, decisions } = state;
-      const final = current !== baseline ? checkFinalModel(state, session, reportSoFar) : undefined;
-      const endToEnd = current !== baseline && config.benchmark.endToEnd ? this.endToEnd(state, session, options.observer) : undefined;
+      const final = current !== baseline ? await checkFinalModel(state, session, reportSoFar) : undefined;
+      const endToEnd =
+        current !== baseline && config.benchmark.endToEnd ? await this.endToEnd(state, session, options.observer) : undefined;
       const report = this.report(source, startedAt, decisions, current, session, endToEnd, state.run.budget, final);
       const follows = current.stock?.model === source.model;
       const guard = follows ? undefined : new SourceWeightsGuard(source, current.description);
@@ -288,9 +289,10 @@ export class Pipeline {
    * out of it where a candidate's comparison timed it already (the backend slot's, in
    * the same run), and that median is reused.
    */
-  private endToEnd(state: RunState, session: ValidationSession, observer?: PipelineObserver): EndToEnd {
+  private async endToEnd(state: RunState, session: ValidationSession, observer?: PipelineObserver): Promise<EndToEnd> {
     const { baseline, current } = state;
-    const plainBest = state.kept.find((m) => state.keptBy.get(m)?.kind === 'backend');
+    // the backend pick is what plain tf.js gets only where it is a tf.js backend (not onnxruntime, outside tf.js)
+    const plainBest = state.kept.find((m) => state.keptBy.get(m)?.kind === 'backend' && isTfjsBackend(m.backend));
     const seenCpu = plainBest ? state.cpuTiming : undefined;
     const CPU = 'plain tf.js on cpu';
     const subjects = [
@@ -298,9 +300,10 @@ export class Pipeline {
       ...(plainBest && plainBest !== current ? [{ name: 'plain tf.js', model: plainBest }] : []),
       { name: 'kiln', model: current },
     ];
-    const result = this.benchmarker.compare(subjects, session.sampleInputs, this.config.benchmark, (done, total) =>
-      observer?.benchmarkProgress?.('end-to-end', done, total),
-    );
+    const progress = (done: number, total: number) => observer?.benchmarkProgress?.('end-to-end', done, total);
+    const result = subjects.every((s) => runsSynchronously(s.model))
+      ? this.benchmarker.compare(subjects, session.sampleInputs, this.config.benchmark, progress)
+      : await this.benchmarker.compareAsync(subjects, session.sampleInputs, this.config.benchmark, progress);
     const median = (name: string) => result.variants.find((v) => v.name === name)!.timing.medianMs;
     const kilnMs = median('kiln');
     const cpuMs = seenCpu ? seenCpu.medianMs : median(CPU);
@@ -347,7 +350,8 @@ export class Pipeline {
       model: { format: source.format.name, displayName: source.format.displayName },
       startedAt: startedAt.toISOString(),
       durationMs: Date.now() - startedAt.getTime(),
-      backend: session ? backendThatRan(final, session.sampleInputs) : final.backend,
+      // a model outside tf.js (onnxruntime) hands back tf.js tensors it did not compute with tf.js
+      backend: session && runsSynchronously(final) ? backendThatRan(final, session.sampleInputs) : final.backend,
       final: final.description,
       decisions,
       endToEnd,
@@ -369,8 +373,12 @@ export class Pipeline {
  * mismatch is an OptimizationFailedError naming the plugin that kept the model and the
  * candidates tried after it: Kiln never returns a model it has not proved.
  */
-function checkFinalModel(state: RunState, session: ValidationSession, reportSoFar: () => KilnReport): { maxAbsDiff: number } {
-  const result = session.check(state.current, state.run.budget);
+async function checkFinalModel(
+  state: RunState,
+  session: ValidationSession,
+  reportSoFar: () => KilnReport,
+): Promise<{ maxAbsDiff: number }> {
+  const result = await session.checkAsync(state.current, state.run.budget);
   if (result.passed) return { maxAbsDiff: result.maxAbsDiff };
   const keptBy = state.keptBy.get(state.current);
   const after = keptBy ? state.decisions.slice(state.decisions.indexOf(keptBy) + 1).map((d) => d.plugin) : [];

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { StockModel } from '../formats/model-format.js';
-import type { KilnModel, TensorSpec } from '../kiln-model.js';
+import { runsSynchronously, type KilnModel, type TensorSpec } from '../kiln-model.js';
 import type { ValidationBudget } from '../validation/budget.js';
 
 /** One model of a shape profile: what the pipeline kept at one batch size. */
@@ -88,6 +88,18 @@ export class ShapeDispatchModel implements KilnModel {
     const first = Array.isArray(inputs) ? inputs[0] : inputs;
     const batch = first?.shape[0] ?? 1;
     return this.variantFor(batch).model.predict(inputs);
+  }
+
+  /** false where any variant runs only asynchronously (onnxruntime): then `predictAsync` runs every batch size, and `predict` throws for that variant's. */
+  get synchronous(): boolean {
+    return this.variants.every((v) => runsSynchronously(v.model));
+  }
+
+  /** `predict`, through the chosen variant's `predictAsync` where it runs only asynchronously. */
+  async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
+    const first = Array.isArray(inputs) ? inputs[0] : inputs;
+    const model = this.variantFor(first?.shape[0] ?? 1).model;
+    return runsSynchronously(model) || !model.predictAsync ? model.predict(inputs) : model.predictAsync(inputs);
   }
 
   /** The first variant's: training code gets one set of variables (each variant holds its own copy). */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { injectable } from 'tsyringe';
 import { withBackend } from '../backend-scope.js';
 import { describeError } from '../errors.js';
-import { outputsAsArray, type KilnModel } from '../kiln-model.js';
+import { outputsAsArray, runsSynchronously, type KilnModel } from '../kiln-model.js';
 import type { KilnMode } from '../plugin.js';
 import { reclaimAbandonedTape } from '../tape-state.js';
 import { allclose, unravelIndex } from './allclose.js';
@@ -146,17 +146,42 @@ export class ValidationSession {
    * default terms). NaN or Inf where the reference is finite fails either way.
    */
   check(candidate: KilnModel, budget?: ValidationBudget): ValidationResult {
-    if (budget) return this.checkBudget(candidate, budget, true);
+    return this.judge(candidate, this.runEverySet(candidate), budget);
+  }
+
+  /**
+   * `check` for a candidate that may run only through `predictAsync` (onnxruntime): the
+   * same comparison of the outputs, gathered call by call. Such a model has no tf.js
+   * variables, so a session that checks gradients (training mode) fails it, saying so.
+   */
+  async checkAsync(candidate: KilnModel, budget?: ValidationBudget): Promise<ValidationResult> {
+    if (runsSynchronously(candidate)) return this.check(candidate, budget);
+    if (this.referenceGradients) {
+      const labels = this.reference.map((r) => r.set.label);
+      return {
+        ...fail('gradients could not be computed: the model runs only asynchronously, outside tf.js (inference only)', Infinity, labels),
+        error: true,
+      };
+    }
+    return this.judge(candidate, await this.runEverySetAsync(candidate), budget);
+  }
+
+  /** The comparison of a candidate's outputs (or the failure of gathering them) with the reference. */
+  private judge(
+    candidate: KilnModel,
+    actual: ReferenceOutputs['outputs'][] | ValidationResult,
+    budget?: ValidationBudget,
+  ): ValidationResult {
+    if (!Array.isArray(actual)) return actual;
+    if (budget) return this.checkBudget(candidate, actual, budget, true);
     const terms = defaultTerms(this.settings);
-    if (terms.tolerance !== undefined) return this.checkBudget(candidate, {}, false);
-    return this.checkElementwise(candidate, terms.atol!, terms.rtol!);
+    if (terms.tolerance !== undefined) return this.checkBudget(candidate, actual, {}, false);
+    return this.checkElementwise(candidate, actual, terms.atol!, terms.rtol!);
   }
 
   /** The element-wise check of every output on each input set in turn (validation.atol/rtol set, no tolerance). */
-  private checkElementwise(candidate: KilnModel, atol: number, rtol: number): ValidationResult {
+  private checkElementwise(candidate: KilnModel, run: ReferenceOutputs['outputs'][], atol: number, rtol: number): ValidationResult {
     const labels = this.reference.map((r) => r.set.label);
-    const run = this.runEverySet(candidate, labels);
-    if (!Array.isArray(run)) return run;
     let maxAbsDiff = 0;
     let closest: Mismatch | undefined;
     for (let s = 0; s < this.reference.length; s++) {
@@ -200,11 +225,14 @@ export class ValidationSession {
    * `check` under a budget (`underBudget`) or the scale-aware default (an empty budget):
    * each output's terms are evaluated over the rows of every input set together.
    */
-  private checkBudget(candidate: KilnModel, budget: ValidationBudget, underBudget: boolean): ValidationResult {
+  private checkBudget(
+    candidate: KilnModel,
+    actual: ReferenceOutputs['outputs'][],
+    budget: ValidationBudget,
+    underBudget: boolean,
+  ): ValidationResult {
     const fallback = defaultTerms(this.settings);
     const labels = this.reference.map((r) => r.set.label);
-    const actual = this.runEverySet(candidate, labels);
-    if (!Array.isArray(actual)) return actual;
     // Under the scale-aware default, the stress set (inputs scaled far beyond the samples) is
     // its own group, held to STRESS_FACTOR x the tolerance: float32 rounding is amplified
     // there on models fed far outside their range; the check still catches overflow, NaN
@@ -252,7 +280,8 @@ export class ValidationSession {
    * The candidate's outputs on every input set, in order; or the failed result when it
    * throws, returns another number of outputs, or an output of another shape.
    */
-  private runEverySet(candidate: KilnModel, labels: string[]): ReferenceOutputs['outputs'][] | ValidationResult {
+  private runEverySet(candidate: KilnModel): ReferenceOutputs['outputs'][] | ValidationResult {
+    const labels = this.reference.map((r) => r.set.label);
     const all: ReferenceOutputs['outputs'][] = [];
     for (const ref of this.reference) {
       let outputs;
@@ -261,22 +290,47 @@ export class ValidationSession {
       } catch (error) {
         return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
       }
-      if (outputs.length !== ref.outputs.length) {
-        return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
-      }
-      for (let o = 0; o < outputs.length; o++) {
-        const expected = ref.outputs[o]!;
-        if (expected.shape.join(',') !== outputs[o]!.shape.join(',')) {
-          return fail(
-            `output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`,
-            Infinity,
-            labels,
-          );
-        }
-      }
+      const wrong = this.wrongOutputs(ref, outputs, labels);
+      if (wrong) return wrong;
       all.push(outputs);
     }
     return all;
+  }
+
+  /** `runEverySet` through `predictAsync`, one input set after the other. */
+  private async runEverySetAsync(candidate: KilnModel): Promise<ReferenceOutputs['outputs'][] | ValidationResult> {
+    const labels = this.reference.map((r) => r.set.label);
+    const all: ReferenceOutputs['outputs'][] = [];
+    for (const ref of this.reference) {
+      let outputs;
+      try {
+        outputs = firstRows(await readOutputsAsync(candidate, ref.set.inputs), ref.set.referenceRows, ref.set.inputs[0]?.shape[0]);
+      } catch (error) {
+        return { ...fail(`threw on input set "${ref.set.label}": ${describeError(error)}`, Infinity, labels), error: true };
+      }
+      const wrong = this.wrongOutputs(ref, outputs, labels);
+      if (wrong) return wrong;
+      all.push(outputs);
+    }
+    return all;
+  }
+
+  /** The failed result when a candidate returned another number of outputs than the reference, or an output of another shape. */
+  private wrongOutputs(ref: ReferenceOutputs, outputs: ReferenceOutputs['outputs'], labels: string[]): ValidationResult | undefined {
+    if (outputs.length !== ref.outputs.length) {
+      return fail(`returned ${outputs.length} output(s), the original returns ${ref.outputs.length}`, Infinity, labels);
+    }
+    for (let o = 0; o < outputs.length; o++) {
+      const expected = ref.outputs[o]!;
+      if (expected.shape.join(',') !== outputs[o]!.shape.join(',')) {
+        return fail(
+          `output "${this.outputNames[o] ?? `output ${o}`}" on input set "${ref.set.label}" has shape [${outputs[o]!.shape}], expected [${expected.shape}]`,
+          Infinity,
+          labels,
+        );
+      }
+    }
+    return undefined;
   }
 
   /** The input set, index and values of a flat index into an output pooled over the input sets `sets` (default: every one). */
@@ -378,6 +432,16 @@ function readOutputs(model: KilnModel, all: tf.Tensor[], rows?: number): Referen
     read = outputs.map((t) => ({ shape: [...t.shape], values: t.dataSync() as Float32Array | Int32Array | Uint8Array }));
   });
   return read;
+}
+
+/** `readOutputs` for a model that runs only through `predictAsync`: no tf.js scope can span the await, so the outputs are disposed once read. */
+async function readOutputsAsync(model: KilnModel, inputs: tf.Tensor[]): Promise<ReferenceOutputs['outputs']> {
+  const outputs = outputsAsArray(await model.predictAsync!(inputs.length === 1 ? inputs[0]! : inputs));
+  try {
+    return outputs.map((t) => ({ shape: [...t.shape], values: t.dataSync() as Float32Array | Int32Array | Uint8Array }));
+  } finally {
+    tf.dispose(outputs);
+  }
 }
 
 /**

@@ -1,0 +1,314 @@
+/**
+ * The onnxruntime engine and its backend plugin. With stand-in modules handed in through
+ * MODULE_IMPORTER (as the tensorflow engine's tests do): unavailable with the reason when
+ * the package is absent, broken or not onnxruntime-node's API, and in training mode; the
+ * sessions it builds (graph optimisation 'all', 1 and 2 intra-op threads measured, one
+ * kept per input signature); and a stand-in that computes wrong values is rejected by
+ * the pipeline's validation, which awaits predictAsync. With the real onnxruntime-node
+ * (skipped, with the reason, where it does not load): optimize() keeps it, and the
+ * optimised model's predictAsync reproduces tf.js while predict says it cannot run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { onnx } from 'onnx-proto';
+import { container, type DependencyContainer } from 'tsyringe';
+import { MODULE_IMPORTER, type ModuleImporter } from '../../src/core/tokens.js';
+import type { Decision } from '../../src/core/pipeline/report.js';
+import { outputsAsArray } from '../../src/core/kiln-model.js';
+import { DEFAULT_TOLERANCE } from '../../src/core/validation/tolerance.js';
+import { layersModelFormat } from '../../src/formats/layers-model/layers-model-format.js';
+import { OnnxRuntimeEngine, OnnxRuntimeModel } from '../../src/engines/onnxruntime/index.js';
+import type { OrtModule, OrtSessionOptions, OrtTensor } from '../../src/engines/onnxruntime/ort-api.js';
+import { defineOnnxRuntimeBackendPlugin } from '../../src/plugins/backend/onnxruntime-backend-plugin.js';
+import { optimize } from '../../src/optimize.js';
+import { ZOO } from '../../src/zoo/index.js';
+import { moduleNotFound } from '../helpers/stand-in-backends.js';
+import { loadOnnxRuntime, relativeToScale } from '../helpers/onnxruntime.js';
+
+/** A container whose importer answers onnxruntime-node with `load()`, and its own onnxruntime engine and backend plugin. */
+function withOrt(load: () => unknown): DependencyContainer {
+  const child = container.createChildContainer();
+  const importer: ModuleImporter = async (spec) => {
+    if (spec !== 'onnxruntime-node') throw moduleNotFound(spec);
+    return load();
+  };
+  child.register(MODULE_IMPORTER, { useValue: importer });
+  defineOnnxRuntimeBackendPlugin(new OnnxRuntimeEngine(), { container: child });
+  return child;
+}
+
+const config = (preference: string[], mode: 'inference' | 'training' = 'inference') => ({
+  backend: { preference },
+  mode,
+  pipeline: [],
+  validation: { samples: 1 },
+  benchmark: { warmup: 1, iterations: 5, endToEnd: false, minSpeedup: 0.01 },
+});
+
+const decision = (decisions: Decision[], plugin: string) => decisions.find((d) => d.plugin === plugin)!;
+
+/** What a stand-in onnxruntime saw. */
+interface StandInLog {
+  created: OrtSessionOptions[];
+  released: number;
+  runs: number;
+}
+
+/** A stand-in onnxruntime-node: sessions read the ONNX graph's outputs and answer `value` everywhere. */
+function standInOrt(log: StandInLog, value = 0.25): OrtModule {
+  class Tensor implements OrtTensor {
+    constructor(
+      readonly type: string,
+      readonly data: Float32Array | Int32Array | Uint8Array,
+      readonly dims: readonly number[],
+    ) {}
+  }
+  return {
+    env: { versions: { node: '0.0.0-stand-in' } },
+    Tensor,
+    InferenceSession: {
+      async create(model: Uint8Array, options?: OrtSessionOptions) {
+        log.created.push(options ?? {});
+        const graph = onnx.ModelProto.decode(model).graph!;
+        const outputs = graph.output!.map((o) => ({ name: o.name!, dims: o.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue)) }));
+        return {
+          inputNames: graph.input!.map((i) => i.name!),
+          outputNames: outputs.map((o) => o.name),
+          async run() {
+            log.runs++;
+            return Object.fromEntries(
+              outputs.map((o) => [o.name, new Tensor('float32', new Float32Array(o.dims.reduce((a, b) => a * b, 1)).fill(value), o.dims)]),
+            );
+          },
+          async release() {
+            log.released++;
+          },
+        };
+      },
+    },
+  };
+}
+
+describe('onnxruntime engine: availability (stand-in modules)', () => {
+  let model: tf.LayersModel;
+  let x: tf.Tensor;
+  beforeEach(() => {
+    model = ZOO.mlp.build({ small: true });
+    x = tf.randomNormal([1, ...ZOO.mlp.inputShape], 0, 1, 'float32', 3);
+  });
+  afterEach(() => {
+    x.dispose();
+    model.dispose();
+  });
+
+  const cases: [string, () => unknown, string][] = [
+    [
+      'not installed',
+      () => {
+        throw moduleNotFound('onnxruntime-node');
+      },
+      'package not installed (npm install onnxruntime-node to enable it; it is an optional dependency of tfjs-kiln)',
+    ],
+    [
+      'throws on import (no binary for this platform)',
+      () => {
+        throw new Error('libonnxruntime.so.1: cannot open shared object file');
+      },
+      'package onnxruntime-node is installed but failed to load: libonnxruntime.so.1: cannot open shared object file',
+    ],
+    [
+      'not the 1.x API',
+      () => ({ run: () => undefined }),
+      'onnxruntime-node loaded but has no InferenceSession.create and Tensor (not the onnxruntime-node 1.x API)',
+    ],
+  ];
+  for (const [what, load, reason] of cases) {
+    it(`is unavailable, with the reason, when the package is ${what}; the pipeline falls back to cpu`, async () => {
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withOrt(load),
+        config: config(['onnxruntime', 'cpu']),
+      });
+      expect(decision(report.decisions, 'backend-onnxruntime')).to.include({ status: 'unavailable', reason });
+      expect(report.backend).to.equal('cpu');
+      optimized.dispose();
+    });
+  }
+
+  it('is unavailable in training mode: inference only', async () => {
+    const log: StandInLog = { created: [], released: 0, runs: 0 };
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      container: withOrt(() => standInOrt(log)),
+      config: config(['onnxruntime', 'cpu'], 'training'),
+    });
+    expect(decision(report.decisions, 'backend-onnxruntime')).to.include({
+      status: 'unavailable',
+      reason: 'onnxruntime runs inference only (an ONNX graph lowered from the traced predict): no gradients',
+    });
+    expect(log.created).to.deep.equal([]);
+    optimized.dispose();
+  });
+});
+
+describe('onnxruntime engine: sessions (stand-in module)', () => {
+  it('builds one session per input signature, measuring 1 and 2 intra-op threads with optimisation "all"; predict throws, predictAsync answers', async () => {
+    const log: StandInLog = { created: [], released: 0, runs: 0 };
+    const engine = new OnnxRuntimeEngine();
+    const ort = standInOrt(log);
+    expect(await engine.start({ importModule: async () => ort })).to.deep.equal({ available: true });
+    const before = tf.memory().numTensors;
+    const keras = ZOO['shogi-resnet'].build({ small: true });
+    const source = layersModelFormat.wrap(keras, 'cpu', false);
+    const prepared = (await engine.prepare(source)) as OnnxRuntimeModel;
+    const x1 = tf.ones([1, ...ZOO['shogi-resnet'].inputShape]);
+    const x3 = tf.ones([3, ...ZOO['shogi-resnet'].inputShape]);
+    try {
+      expect(prepared.backend).to.equal('onnxruntime');
+      expect(prepared.synchronous).to.equal(false);
+      expect(() => prepared.predict()).to.throw(
+        'onnxruntime-node 0.0.0-stand-in has no synchronous run (InferenceSession.run returns a promise): call predictAsync on this model',
+      );
+      for (const x of [x1, x3, x1]) tf.dispose(await prepared.predictAsync(x));
+      const [policy, value] = outputsAsArray(await prepared.predictAsync(x3));
+      expect([policy!.shape, value!.shape]).to.deep.equal([
+        [3, 2187],
+        [3, 1],
+      ]);
+      expect(Array.from(value!.dataSync())).to.deep.equal([0.25, 0.25, 0.25]);
+      tf.dispose([policy!, value!]);
+      // two signatures, each measured with 1 and 2 threads, the slower session released
+      expect(log.created.map((o) => o.intraOpNumThreads)).to.deep.equal([1, 2, 1, 2]);
+      for (const o of log.created) expect(o).to.include({ graphOptimizationLevel: 'all' });
+      expect(log.released).to.equal(2);
+      expect(prepared.threadChoices()).to.have.length(2);
+      expect(prepared.description).to.match(
+        /^onnxruntime-node 0\.0\.0-stand-in on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[1x9x9x46\] [12] \(1: [\d.]+ ms, 2: [\d.]+ ms, medians of 7\); \[3x9x9x46\] [12] /,
+      );
+    } finally {
+      prepared.dispose();
+      tf.dispose([x1, x3]);
+      keras.dispose();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.released).to.equal(4);
+    expect(tf.memory().numTensors, 'tensors left (the cpu copy of the weights freed)').to.equal(before);
+  });
+
+  it('a model with a kernel ONNX cannot get is skipped, the kernel and its layer named; no session is made', async () => {
+    const log: StandInLog = { created: [], released: 0, runs: 0 };
+    const model = tf.sequential({
+      layers: [tf.layers.conv3d({ inputShape: [4, 4, 4, 1], filters: 2, kernelSize: 2, name: 'volume_conv' })],
+    });
+    const x = tf.randomNormal([1, 4, 4, 4, 1], 0, 1, 'float32', 5);
+    try {
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withOrt(() => standInOrt(log)),
+        config: config(['onnxruntime', 'cpu']),
+      });
+      expect(decision(report.decisions, 'backend-onnxruntime')).to.include({
+        status: 'skipped',
+        reason: 'kernel Conv3D (layer volume_conv) cannot be lowered to ONNX: Kiln has no ONNX mapping for it',
+      });
+      expect(log.created).to.deep.equal([]);
+      optimized.dispose();
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+
+  it('a stand-in that computes wrong values is rejected by the validation, which awaits predictAsync', async () => {
+    const log: StandInLog = { created: [], released: 0, runs: 0 };
+    const model = ZOO.mlp.build({ small: true });
+    const x = tf.randomNormal([1, ...ZOO.mlp.inputShape], 0, 1, 'float32', 3);
+    try {
+      const { model: optimized, report } = await optimize(model, {
+        sampleInputs: [x],
+        container: withOrt(() => standInOrt(log, 7)),
+        config: config(['onnxruntime', 'cpu']),
+      });
+      const d = decision(report.decisions, 'backend-onnxruntime');
+      expect(d.status).to.equal('rejected');
+      expect(d.reason).to.match(/^numerical mismatch: /);
+      expect(log.runs).to.be.above(0);
+      expect(report.backend).to.equal('cpu');
+      optimized.dispose();
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('onnxruntime engine: the real onnxruntime-node through optimize()', function () {
+  let reason: string | undefined;
+  before(async () => {
+    const loaded = await loadOnnxRuntime();
+    reason = 'ort' in loaded ? undefined : loaded.reason;
+  });
+
+  it('keeps backend-onnxruntime for the small shogi net; predictAsync reproduces tf.js, predict says why it cannot run; nothing leaks', async function () {
+    if (reason) {
+      console.warn(`      skipped: ${reason}`);
+      this.skip();
+    }
+    const keras = ZOO['shogi-resnet'].build({ small: true });
+    const x = tf.randomNormal([2, ...ZOO['shogi-resnet'].inputShape], 0, 1, 'float32', 4);
+    const before = tf.memory().numTensors;
+    try {
+      const { model: optimized, report } = await optimize(keras, { sampleInputs: [x], config: config(['onnxruntime', 'cpu']) });
+      try {
+        const d = decision(report.decisions, 'backend-onnxruntime');
+        expect(d.status, d.reason).to.equal('applied');
+        expect(d.metrics.maxAbsDiffOfScale).to.be.at.most(DEFAULT_TOLERANCE);
+        expect(report.backend).to.equal('onnxruntime');
+        expect(report.final).to.match(
+          /^onnxruntime-node 1\.\d+\.\d+ on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[2x9x9x46\] [12] /,
+        );
+        expect(() => optimized.predict(x)).to.throw(
+          /has no synchronous run \(InferenceSession\.run returns a promise\): call predictAsync/,
+        );
+        const got = outputsAsArray(await optimized.predictAsync(x));
+        const want = outputsAsArray(keras.predict(x));
+        got.forEach((g, i) => expect(relativeToScale(want[i]!.dataSync(), g.dataSync())).to.be.at.most(DEFAULT_TOLERANCE));
+        tf.dispose([...got, ...want]);
+      } finally {
+        optimized.dispose();
+      }
+      expect(tf.memory().numTensors).to.equal(before);
+    } finally {
+      x.dispose();
+      keras.dispose();
+    }
+  });
+
+  it('under a shape profile (batch 1 and 4) the dispatch model runs each batch on its onnxruntime variant through predictAsync', async function () {
+    if (reason) {
+      console.warn(`      skipped: ${reason}`);
+      this.skip();
+    }
+    const keras = ZOO['shogi-resnet'].build({ small: true });
+    try {
+      const { model: optimized, report } = await optimize(keras, { config: { ...config(['onnxruntime', 'cpu']), shapes: [1, 4] } });
+      try {
+        expect(report.final).to.match(/^per batch size: 1 -> onnxruntime-node .*; 4 -> onnxruntime-node /);
+        expect(optimized.synchronous).to.equal(false);
+        for (const batch of [1, 4, 3]) {
+          const x = tf.randomNormal([batch, ...ZOO['shogi-resnet'].inputShape], 0, 1, 'float32', batch);
+          const got = outputsAsArray(await optimized.predictAsync(x));
+          const want = outputsAsArray(keras.predict(x));
+          got.forEach((g, i) =>
+            expect(relativeToScale(want[i]!.dataSync(), g.dataSync()), `batch ${batch}`).to.be.at.most(DEFAULT_TOLERANCE),
+          );
+          tf.dispose([x, ...got, ...want]);
+        }
+      } finally {
+        optimized.dispose();
+      }
+    } finally {
+      keras.dispose();
+    }
+  });
+});
