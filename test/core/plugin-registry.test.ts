@@ -28,7 +28,14 @@ describe('plugin registry', () => {
       .list()
       .filter((p) => p.meta.kind === 'backend')
       .map((p) => p.meta.name);
-    expect(backends).to.deep.equal(['backend-tensorflow-gpu', 'backend-tensorflow', 'backend-wasm', 'backend-cpu', 'backend-wasm-threads']);
+    expect(backends).to.deep.equal([
+      'backend-tensorflow-gpu',
+      'backend-tensorflow',
+      'backend-wasm',
+      'backend-cpu',
+      'backend-onnxruntime',
+      'backend-wasm-threads',
+    ]);
     expect(registry.get('backend-wasm').meta.objective).to.equal('latency');
   });
 
