@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { StockModel } from '../formats/model-format.js';
-import { runsSynchronously, type KilnModel, type TensorSpec } from '../kiln-model.js';
-import type { ValidationBudget } from '../validation/budget.js';
+import { DelegatingKilnModel } from '../delegating-kiln-model.js';
+import { runsSynchronously, type KilnModel } from '../kiln-model.js';
 
 /** One model of a shape profile: what the pipeline kept at one batch size. */
 export interface ShapeVariant {
@@ -24,12 +23,15 @@ export const DISPATCH_RULE =
  * model would answer (its stock model, its files) is the first variant's: the one kept
  * at the profile's first (smallest) batch.
  */
-export class ShapeDispatchModel implements KilnModel {
+export class ShapeDispatchModel extends DelegatingKilnModel {
   private readonly variants: readonly ShapeVariant[];
 
   constructor(variants: readonly ShapeVariant[]) {
     if (variants.length === 0) throw new Error('a shape profile needs at least one variant');
-    this.variants = [...variants].sort((a, b) => a.batch - b.batch);
+    const sorted = [...variants].sort((a, b) => a.batch - b.batch);
+    // what a single model would answer (stock model, files, inputs, variables) is the first variant's
+    super(sorted[0]!.model);
+    this.variants = sorted;
   }
 
   /** The variant a call of `batch` rows runs. */
@@ -52,62 +54,32 @@ export class ShapeDispatchModel implements KilnModel {
     return this.variants.map((v) => v.batch);
   }
 
-  private get first(): KilnModel {
-    return this.variants[0]!.model;
-  }
-
-  get backend(): string {
-    return this.first.backend;
-  }
-  get description(): string {
+  override get description(): string {
     return `per batch size: ${this.variants.map((v) => `${v.batch} -> ${v.model.description}`).join('; ')}`;
-  }
-  get inputs(): readonly TensorSpec[] {
-    return this.first.inputs;
-  }
-  get outputNames(): readonly string[] {
-    return this.first.outputNames;
-  }
-  get stock(): StockModel | undefined {
-    return this.first.stock;
-  }
-  get layersModel(): tf.LayersModel | undefined {
-    return this.first.layersModel;
-  }
-  get artifactBytes(): number | undefined {
-    return this.first.artifactBytes;
-  }
-  get artifacts(): tf.io.ModelArtifacts | undefined {
-    return this.first.artifacts;
-  }
-  get validationBudget(): ValidationBudget | undefined {
-    return this.first.validationBudget;
   }
 
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
-    const first = Array.isArray(inputs) ? inputs[0] : inputs;
-    const batch = first?.shape[0] ?? 1;
-    return this.variantFor(batch).model.predict(inputs);
+    return this.variantOfCall(inputs).predict(inputs);
   }
 
   /** false where any variant runs only asynchronously (onnxruntime): then `predictAsync` runs every batch size, and `predict` throws for that variant's. */
-  get synchronous(): boolean {
+  override get synchronous(): boolean {
     return this.variants.every((v) => runsSynchronously(v.model));
   }
 
   /** `predict`, through the chosen variant's `predictAsync` where it runs only asynchronously. */
-  async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
-    const first = Array.isArray(inputs) ? inputs[0] : inputs;
-    const model = this.variantFor(first?.shape[0] ?? 1).model;
+  override async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
+    const model = this.variantOfCall(inputs);
     return runsSynchronously(model) || !model.predictAsync ? model.predict(inputs) : model.predictAsync(inputs);
-  }
-
-  /** The first variant's: training code gets one set of variables (each variant holds its own copy). */
-  trainableVariables(): tf.Variable[] {
-    return this.first.trainableVariables();
   }
 
   dispose(): void {
     for (const v of this.variants) v.model.dispose();
+  }
+
+  /** The model of the variant for the batch size (axis 0 of the first input) of a call. */
+  private variantOfCall(inputs: tf.Tensor | tf.Tensor[]): KilnModel {
+    const first = Array.isArray(inputs) ? inputs[0] : inputs;
+    return this.variantFor(first?.shape[0] ?? 1).model;
   }
 }
