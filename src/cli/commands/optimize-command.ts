@@ -66,11 +66,13 @@ export function withRunFlags(command: Command): Command {
     .option('--backend <list>', 'backend preference, comma separated (overrides backend.preference)', list)
     .option('--no-fallback', 'stop at the first rejected or failed candidate (exit code 1)')
     .option('--iterations <n>', 'timed runs per comparison (overrides benchmark.iterations)', positiveInt)
-    .option(
-      '--batch <sizes>',
-      "batch size of the generated sample inputs (those given no shape or file); several, smallest first (1,16,32), optimise for each and dispatch on the batch of each call (overrides the config's shapes)",
-      batchSizes,
-      [1],
+    .addOption(
+      new Option(
+        '--batch <sizes>',
+        "batch size of the generated sample inputs (those given no shape or file); several, smallest first (1,16,32), optimise for each and dispatch on the batch of each call (overrides the config's shapes)",
+      )
+        .argParser(batchSizes)
+        .default([1], '1'),
     );
 }
 
