@@ -44,9 +44,9 @@ export interface KilnModel {
   readonly validationBudget?: ValidationBudget;
   predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
   /**
-   * `predict` for models whose engine answers only asynchronously (onnxruntime-node's
-   * `InferenceSession.run` returns a promise; it has no synchronous run). Same contract
-   * as `predict`; the caller owns the outputs.
+   * `predict` for models whose engine answers only asynchronously (an engine of a third
+   * party whose runtime has only a promise-returning run). Same contract as `predict`;
+   * the caller owns the outputs. The built-in onnxruntime engine runs synchronously.
    */
   predictAsync?(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]>;
   /**

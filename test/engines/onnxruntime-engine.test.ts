@@ -3,10 +3,10 @@
  * MODULE_IMPORTER (as the tensorflow engine's tests do): unavailable with the reason when
  * the package is absent, broken or not onnxruntime-node's API, and in training mode; the
  * sessions it builds (graph optimisation 'all', 1 and 2 intra-op threads measured, one
- * kept per input signature); and a stand-in that computes wrong values is rejected by
- * the pipeline's validation, which awaits predictAsync. With the real onnxruntime-node
- * (skipped, with the reason, where it does not load): optimize() keeps it, and the
- * optimised model's predictAsync reproduces tf.js while predict says it cannot run.
+ * kept per input signature) through the native binding, synchronously; and a stand-in
+ * that computes wrong values is rejected by the pipeline's validation. With the real
+ * onnxruntime-node (skipped, with the reason, where it does not load): optimize() keeps
+ * it, and the optimised model's synchronous predict reproduces tf.js.
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -14,23 +14,30 @@ import { onnx } from 'onnx-proto';
 import { container, type DependencyContainer } from 'tsyringe';
 import { MODULE_IMPORTER, type ModuleImporter } from '../../src/core/tokens.js';
 import type { Decision } from '../../src/core/pipeline/report.js';
-import { outputsAsArray } from '../../src/core/kiln-model.js';
+import { outputsAsArray, runsSynchronously } from '../../src/core/kiln-model.js';
 import { DEFAULT_TOLERANCE } from '../../src/core/validation/tolerance.js';
 import { layersModelFormat } from '../../src/formats/layers-model/layers-model-format.js';
 import { OnnxRuntimeEngine, OnnxRuntimeModel } from '../../src/engines/onnxruntime/index.js';
-import type { OrtModule, OrtSessionOptions, OrtTensor } from '../../src/engines/onnxruntime/ort-api.js';
+import type { OrtModule, OrtNativeBinding, OrtSessionOptions, OrtTensor } from '../../src/engines/onnxruntime/ort-api.js';
 import { defineOnnxRuntimeBackendPlugin } from '../../src/plugins/backend/onnxruntime-backend-plugin.js';
 import { optimize } from '../../src/optimize.js';
 import { ZOO } from '../../src/zoo/index.js';
 import { moduleNotFound } from '../helpers/stand-in-backends.js';
 import { loadOnnxRuntime, relativeToScale } from '../helpers/onnxruntime.js';
 
-/** A container whose importer answers onnxruntime-node with `load()`, and its own onnxruntime engine and backend plugin. */
-function withOrt(load: () => unknown): DependencyContainer {
+/** A stand-in onnxruntime-node and its native binding. */
+interface StandIn {
+  readonly module: unknown;
+  readonly binding: unknown;
+}
+
+/** A container whose importer answers onnxruntime-node and its binding from `load()`, and its own onnxruntime engine and backend plugin. */
+function withOrt(load: () => StandIn): DependencyContainer {
   const child = container.createChildContainer();
   const importer: ModuleImporter = async (spec) => {
-    if (spec !== 'onnxruntime-node') throw moduleNotFound(spec);
-    return load();
+    if (spec === 'onnxruntime-node') return load().module;
+    if (spec === 'onnxruntime-node/dist/binding.js') return load().binding;
+    throw moduleNotFound(spec);
   };
   child.register(MODULE_IMPORTER, { useValue: importer });
   defineOnnxRuntimeBackendPlugin(new OnnxRuntimeEngine(), { container: child });
@@ -54,8 +61,8 @@ interface StandInLog {
   runs: number;
 }
 
-/** A stand-in onnxruntime-node: sessions read the ONNX graph's outputs and answer `value` everywhere. */
-function standInOrt(log: StandInLog, value = 0.25): OrtModule {
+/** A stand-in onnxruntime-node: native sessions read the ONNX graph's outputs and answer `value` everywhere, synchronously. */
+function standInOrt(log: StandInLog, value = 0.25): StandIn {
   class Tensor implements OrtTensor {
     constructor(
       readonly type: string,
@@ -63,30 +70,41 @@ function standInOrt(log: StandInLog, value = 0.25): OrtModule {
       readonly dims: readonly number[],
     ) {}
   }
-  return {
+  const module: OrtModule = {
     env: { versions: { node: '0.0.0-stand-in' } },
     Tensor,
     InferenceSession: {
-      async create(model: Uint8Array, options?: OrtSessionOptions) {
-        log.created.push(options ?? {});
-        const graph = onnx.ModelProto.decode(model).graph!;
-        const outputs = graph.output!.map((o) => ({ name: o.name!, dims: o.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue)) }));
-        return {
-          inputNames: graph.input!.map((i) => i.name!),
-          outputNames: outputs.map((o) => o.name),
-          async run() {
-            log.runs++;
-            return Object.fromEntries(
-              outputs.map((o) => [o.name, new Tensor('float32', new Float32Array(o.dims.reduce((a, b) => a * b, 1)).fill(value), o.dims)]),
-            );
-          },
-          async release() {
-            log.released++;
-          },
-        };
+      async create() {
+        throw new Error('Kiln runs sessions through the native binding, not the public InferenceSession.create');
       },
     },
   };
+  class NativeSession {
+    private outputs: { name: string; dims: number[] }[] = [];
+    inputMetadata: { name: string }[] = [];
+    get outputMetadata() {
+      return this.outputs;
+    }
+    loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: OrtSessionOptions) {
+      log.created.push(options);
+      const graph = onnx.ModelProto.decode(new Uint8Array(buffer, offset, length)).graph!;
+      this.inputMetadata = graph.input!.map((i) => ({ name: i.name! }));
+      this.outputs = graph.output!.map((o) => ({ name: o.name!, dims: o.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue)) }));
+    }
+    run(_feeds: unknown, fetches: Record<string, null>) {
+      log.runs++;
+      return Object.fromEntries(
+        this.outputs
+          .filter((o) => o.name in fetches)
+          .map((o) => [o.name, new Tensor('float32', new Float32Array(o.dims.reduce((a, b) => a * b, 1)).fill(value), o.dims)]),
+      );
+    }
+    dispose() {
+      log.released++;
+    }
+  }
+  const binding: OrtNativeBinding = { initOrt: () => undefined, binding: { InferenceSession: NativeSession } };
+  return { module, binding };
 }
 
 describe('onnxruntime engine: availability (stand-in modules)', () => {
@@ -101,7 +119,8 @@ describe('onnxruntime engine: availability (stand-in modules)', () => {
     model.dispose();
   });
 
-  const cases: [string, () => unknown, string][] = [
+  const log = (): StandInLog => ({ created: [], released: 0, runs: 0 });
+  const cases: [string, () => StandIn, string][] = [
     [
       'not installed',
       () => {
@@ -118,8 +137,26 @@ describe('onnxruntime engine: availability (stand-in modules)', () => {
     ],
     [
       'not the 1.x API',
-      () => ({ run: () => undefined }),
+      () => ({ module: { run: () => undefined }, binding: {} }),
       'onnxruntime-node loaded but has no InferenceSession.create and Tensor (not the onnxruntime-node 1.x API)',
+    ],
+    [
+      'a version whose native binding Kiln cannot run synchronously',
+      () => ({ ...standInOrt(log()), binding: { binding: { InferenceSession: class {} }, initOrt: () => undefined } }),
+      "onnxruntime-node 0.0.0-stand-in loaded, but Kiln cannot run its sessions synchronously: onnxruntime-node/dist/binding.js has no InferenceSession with loadModel and run. Kiln's models serve a synchronous predict, and the package's public InferenceSession.run returns only a promise; install the onnxruntime-node version Kiln is tested with (1.30).",
+    ],
+    [
+      'a version without dist/binding.js',
+      () => {
+        const s = standInOrt(log());
+        return {
+          module: s.module,
+          get binding(): unknown {
+            throw moduleNotFound('onnxruntime-node/dist/binding.js');
+          },
+        };
+      },
+      "onnxruntime-node 0.0.0-stand-in loaded, but Kiln cannot run its sessions synchronously: onnxruntime-node/dist/binding.js failed to load (",
     ],
   ];
   for (const [what, load, reason] of cases) {
@@ -129,7 +166,10 @@ describe('onnxruntime engine: availability (stand-in modules)', () => {
         container: withOrt(load),
         config: config(['onnxruntime', 'cpu']),
       });
-      expect(decision(report.decisions, 'backend-onnxruntime')).to.include({ status: 'unavailable', reason });
+      const d = decision(report.decisions, 'backend-onnxruntime');
+      expect(d.status).to.equal('unavailable');
+      if (reason.endsWith('(')) expect(d.reason).to.include(reason);
+      else expect(d.reason).to.equal(reason);
       expect(report.backend).to.equal('cpu');
       optimized.dispose();
     });
@@ -152,11 +192,12 @@ describe('onnxruntime engine: availability (stand-in modules)', () => {
 });
 
 describe('onnxruntime engine: sessions (stand-in module)', () => {
-  it('builds one session per input signature, measuring 1 and 2 intra-op threads with optimisation "all"; predict throws, predictAsync answers', async () => {
+  it('builds one native session per input signature, measuring 1 and 2 intra-op threads with optimisation "all"; predict answers synchronously', async () => {
     const log: StandInLog = { created: [], released: 0, runs: 0 };
     const engine = new OnnxRuntimeEngine();
     const ort = standInOrt(log);
-    expect(await engine.start({ importModule: async () => ort })).to.deep.equal({ available: true });
+    const importModule = async (spec: string) => (spec === 'onnxruntime-node' ? ort.module : ort.binding);
+    expect(await engine.start({ importModule })).to.deep.equal({ available: true });
     const before = tf.memory().numTensors;
     const keras = ZOO['shogi-resnet'].build({ small: true });
     const source = layersModelFormat.wrap(keras, 'cpu', false);
@@ -165,12 +206,9 @@ describe('onnxruntime engine: sessions (stand-in module)', () => {
     const x3 = tf.ones([3, ...ZOO['shogi-resnet'].inputShape]);
     try {
       expect(prepared.backend).to.equal('onnxruntime');
-      expect(prepared.synchronous).to.equal(false);
-      expect(() => prepared.predict()).to.throw(
-        'onnxruntime-node 0.0.0-stand-in has no synchronous run (InferenceSession.run returns a promise): call predictAsync on this model',
-      );
-      for (const x of [x1, x3, x1]) tf.dispose(await prepared.predictAsync(x));
-      const [policy, value] = outputsAsArray(await prepared.predictAsync(x3));
+      expect(runsSynchronously(prepared)).to.equal(true);
+      for (const x of [x1, x3, x1]) tf.dispose(prepared.predict(x));
+      const [policy, value] = outputsAsArray(prepared.predict(x3));
       expect([policy!.shape, value!.shape]).to.deep.equal([
         [3, 2187],
         [3, 1],
@@ -190,7 +228,6 @@ describe('onnxruntime engine: sessions (stand-in module)', () => {
       tf.dispose([x1, x3]);
       keras.dispose();
     }
-    await new Promise((resolve) => setImmediate(resolve));
     expect(log.released).to.equal(4);
     expect(tf.memory().numTensors, 'tensors left (the cpu copy of the weights freed)').to.equal(before);
   });
@@ -219,7 +256,7 @@ describe('onnxruntime engine: sessions (stand-in module)', () => {
     }
   });
 
-  it('a stand-in that computes wrong values is rejected by the validation, which awaits predictAsync', async () => {
+  it('a stand-in that computes wrong values is rejected by the validation', async () => {
     const log: StandInLog = { created: [], released: 0, runs: 0 };
     const model = ZOO.mlp.build({ small: true });
     const x = tf.randomNormal([1, ...ZOO.mlp.inputShape], 0, 1, 'float32', 3);
@@ -249,7 +286,7 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
     reason = 'ort' in loaded ? undefined : loaded.reason;
   });
 
-  it('keeps backend-onnxruntime for the small shogi net; predictAsync reproduces tf.js, predict says why it cannot run; nothing leaks', async function () {
+  it('keeps backend-onnxruntime for the small shogi net; its synchronous predict (and predictAsync) reproduce tf.js; nothing leaks', async function () {
     if (reason) {
       console.warn(`      skipped: ${reason}`);
       this.skip();
@@ -267,13 +304,13 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
         expect(report.final).to.match(
           /^onnxruntime-node 1\.\d+\.\d+ on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[2x9x9x46\] [12] /,
         );
-        expect(() => optimized.predict(x)).to.throw(
-          /has no synchronous run \(InferenceSession\.run returns a promise\): call predictAsync/,
-        );
-        const got = outputsAsArray(await optimized.predictAsync(x));
+        expect(runsSynchronously(optimized)).to.equal(true);
         const want = outputsAsArray(keras.predict(x));
-        got.forEach((g, i) => expect(relativeToScale(want[i]!.dataSync(), g.dataSync())).to.be.at.most(DEFAULT_TOLERANCE));
-        tf.dispose([...got, ...want]);
+        for (const got of [outputsAsArray(optimized.predict(x)), outputsAsArray(await optimized.predictAsync(x))]) {
+          got.forEach((g, i) => expect(relativeToScale(want[i]!.dataSync(), g.dataSync())).to.be.at.most(DEFAULT_TOLERANCE));
+          tf.dispose(got);
+        }
+        tf.dispose(want);
       } finally {
         optimized.dispose();
       }
@@ -284,7 +321,7 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
     }
   });
 
-  it('under a shape profile (batch 1 and 4) the dispatch model runs each batch on its onnxruntime variant through predictAsync', async function () {
+  it('under a shape profile (batch 1 and 4) the dispatch model runs each batch on its onnxruntime variant, synchronously', async function () {
     if (reason) {
       console.warn(`      skipped: ${reason}`);
       this.skip();
@@ -294,10 +331,10 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
       const { model: optimized, report } = await optimize(keras, { config: { ...config(['onnxruntime', 'cpu']), shapes: [1, 4] } });
       try {
         expect(report.final).to.match(/^per batch size: 1 -> onnxruntime-node .*; 4 -> onnxruntime-node /);
-        expect(optimized.synchronous).to.equal(false);
+        expect(runsSynchronously(optimized)).to.equal(true);
         for (const batch of [1, 4, 3]) {
           const x = tf.randomNormal([batch, ...ZOO['shogi-resnet'].inputShape], 0, 1, 'float32', batch);
-          const got = outputsAsArray(await optimized.predictAsync(x));
+          const got = outputsAsArray(optimized.predict(x));
           const want = outputsAsArray(keras.predict(x));
           got.forEach((g, i) =>
             expect(relativeToScale(want[i]!.dataSync(), g.dataSync()), `batch ${batch}`).to.be.at.most(DEFAULT_TOLERANCE),

@@ -66,7 +66,7 @@ export interface BenchmarkSubject {
  * on all of them; each call includes reading the outputs back (dataSync), so async
  * backends are timed to completion. Counts tensors and backend buffers around every
  * call to catch leaks. `compareAsync` does the same where a model runs only through
- * `predictAsync` (onnxruntime): one schedule, awaited call by call.
+ * `predictAsync` (an asynchronous engine): one schedule, awaited call by call.
  */
 @injectable()
 export class Benchmarker {

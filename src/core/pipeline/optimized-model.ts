@@ -48,7 +48,7 @@ export class OptimizedModel extends DelegatingKilnModel {
     return this.inner.predict(inputs);
   }
 
-  /** Same contract, for a final model whose engine answers only asynchronously (onnxruntime); `predict` of any other. */
+  /** Same contract, for a final model whose engine answers only asynchronously (see KilnModel.predictAsync); `predict` of any other. */
   override async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
     if (this.disposed) throw new Error('This optimised model has been disposed.');
     this.sourceGuard?.check();

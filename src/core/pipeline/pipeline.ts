@@ -351,7 +351,8 @@ export class Pipeline {
       startedAt: startedAt.toISOString(),
       durationMs: Date.now() - startedAt.getTime(),
       // a model outside tf.js (onnxruntime) hands back tf.js tensors it did not compute with tf.js
-      backend: session && runsSynchronously(final) ? backendThatRan(final, session.sampleInputs) : final.backend,
+      backend:
+        session && runsSynchronously(final) && isTfjsBackend(final.backend) ? backendThatRan(final, session.sampleInputs) : final.backend,
       final: final.description,
       decisions,
       endToEnd,

@@ -62,7 +62,7 @@ export class ShapeDispatchModel extends DelegatingKilnModel {
     return this.variantOfCall(inputs).predict(inputs);
   }
 
-  /** false where any variant runs only asynchronously (onnxruntime): then `predictAsync` runs every batch size, and `predict` throws for that variant's. */
+  /** false where any variant runs only asynchronously (see KilnModel.predictAsync): then `predictAsync` runs every batch size, and `predict` throws for that variant's. */
   override get synchronous(): boolean {
     return this.variants.every((v) => runsSynchronously(v.model));
   }

@@ -150,7 +150,7 @@ export class ValidationSession {
   }
 
   /**
-   * `check` for a candidate that may run only through `predictAsync` (onnxruntime): the
+   * `check` for a candidate that may run only through `predictAsync` (an asynchronous engine): the
    * same comparison of the outputs, gathered call by call. Such a model has no tf.js
    * variables, so a session that checks gradients (training mode) fails it, saying so.
    */

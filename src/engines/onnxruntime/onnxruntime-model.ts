@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { StockModel } from '../../core/formats/model-format.js';
 import { outputsAsArray, type KilnModel, type TensorSpec } from '../../core/kiln-model.js';
 import { lowerModel } from '../../lowering/index.js';
-import type { OrtModule, OrtSession } from './ort-api.js';
+import type { NativeOrtSession } from './native-session.js';
+import type { OrtModule, OrtNativeBinding } from './ort-api.js';
 import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
 import { sessionWithFastestThreads, type ThreadChoice } from './thread-choice.js';
 
@@ -11,7 +12,7 @@ export const ONNXRUNTIME = 'onnxruntime';
 
 /** One input signature's session: the ONNX graph is traced at fixed shapes. */
 interface SignatureSession {
-  readonly session: OrtSession;
+  readonly session: NativeOrtSession;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly choice: ThreadChoice;
@@ -25,21 +26,21 @@ interface SignatureSession {
  * the session (graph optimisation 'all') takes 1 or 2 intra-op threads, whichever ran
  * a few calls faster; the description says what was chosen and the medians seen.
  *
- * onnxruntime-node runs only asynchronously, so `predict` throws and `predictAsync`
- * runs the model; inputs and outputs are tf.js tensors (outputs on tf.js's current
- * backend). Inference only: no trainable variables.
+ * `predict` is synchronous, as every KilnModel's: the sessions are the native binding's
+ * (see ort-api.ts), which run before returning. Inputs and outputs are tf.js tensors
+ * (outputs on tf.js's current backend). Inference only: no trainable variables.
  */
 export class OnnxRuntimeModel implements KilnModel {
   readonly backend = ONNXRUNTIME;
-  readonly synchronous = false;
   readonly inputs: readonly TensorSpec[];
   readonly outputNames: readonly string[];
-  private readonly sessions = new Map<string, Promise<SignatureSession>>();
+  private readonly sessions = new Map<string, SignatureSession>();
   private readonly built: SignatureSession[] = [];
   private disposed = false;
 
   constructor(
     private readonly ort: OrtModule,
+    private readonly native: OrtNativeBinding,
     /** The model's own cpu copy (owned: freed by `dispose`), traced for each signature. */
     private readonly copy: StockModel,
     source: KilnModel,
@@ -59,18 +60,12 @@ export class OnnxRuntimeModel implements KilnModel {
     return `onnxruntime-node ${this.version} on Kiln's ONNX lowering (graph optimisation all)${threads.length ? `; intra-op threads ${threads.join('; ')}` : ''}`;
   }
 
-  predict(): tf.Tensor | tf.Tensor[] {
-    throw new Error(
-      `onnxruntime-node ${this.version} has no synchronous run (InferenceSession.run returns a promise): call predictAsync on this model`,
-    );
-  }
-
-  async predictAsync(inputs: tf.Tensor | tf.Tensor[]): Promise<tf.Tensor | tf.Tensor[]> {
+  predict(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
     if (this.disposed) throw new Error('This onnxruntime model has been disposed.');
     const list = outputsAsArray(inputs);
-    const s = await this.sessionFor(list);
+    const s = this.sessionFor(list);
     const feeds = Object.fromEntries(list.map((t, i) => [s.inputNames[i]!, toOrtTensor(this.ort, t)]));
-    const results = await s.session.run(feeds);
+    const results = s.session.run(feeds);
     const outputs = s.outputNames.map((name) => fromOrtTensor(results[name]!));
     for (const r of Object.values(results)) r.dispose?.();
     return Array.isArray(inputs) || outputs.length > 1 ? outputs : outputs[0]!;
@@ -81,8 +76,8 @@ export class OnnxRuntimeModel implements KilnModel {
    * the thread counts) rather than on the first call; throws what that throws (an
    * UnsupportedKernelError names a kernel ONNX cannot get).
    */
-  async prepareFor(inputs: readonly tf.Tensor[]): Promise<void> {
-    await this.sessionFor(inputs);
+  prepareFor(inputs: readonly tf.Tensor[]): void {
+    this.sessionFor(inputs);
   }
 
   /** The thread choices made so far, one per signature. */
@@ -97,26 +92,25 @@ export class OnnxRuntimeModel implements KilnModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const s of this.sessions.values()) void s.then((x) => x.session.release()).catch(() => undefined);
+    for (const s of this.sessions.values()) s.session.release();
     this.copy.format.dispose(this.copy.model);
   }
 
-  private sessionFor(inputs: readonly tf.Tensor[]): Promise<SignatureSession> {
+  private sessionFor(inputs: readonly tf.Tensor[]): SignatureSession {
     const key = inputs.map((t) => `${t.dtype}:${t.shape.join('x')}`).join(',');
     let session = this.sessions.get(key);
     if (!session) {
       session = this.build(inputs);
       this.sessions.set(key, session);
-      session.catch(() => this.sessions.delete(key));
     }
     return session;
   }
 
-  private async build(inputs: readonly tf.Tensor[]): Promise<SignatureSession> {
+  private build(inputs: readonly tf.Tensor[]): SignatureSession {
     const reference = this.copy.format.wrap(this.copy.model, 'cpu', false);
     const lowered = lowerModel(reference, inputs);
     const feeds = Object.fromEntries(inputs.map((t, i) => [lowered.inputNames[i]!, toOrtTensor(this.ort, t)]));
-    const { session, choice } = await sessionWithFastestThreads(this.ort, lowered.bytes, feeds);
+    const { session, choice } = sessionWithFastestThreads(this.native, lowered.bytes, feeds);
     const built = {
       session,
       choice,

@@ -1,4 +1,5 @@
-import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './ort-api.js';
+import { NativeOrtSession } from './native-session.js';
+import type { OrtNativeBinding, OrtSessionOptions, OrtTensor } from './ort-api.js';
 
 /** The session options Kiln builds every session with (besides the thread count). */
 export const SESSION_OPTIONS: OrtSessionOptions = { graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1 };
@@ -17,25 +18,25 @@ export interface ThreadChoice {
  * runs taken in turn (1, 2, 1, 2, ...). More threads win only with a median at least
  * `margin` (10%) below the best of fewer threads: a second thread takes a core from
  * whatever else runs, and on a busy machine a few runs differ by more than that. The
- * sessions not chosen are released.
+ * sessions not chosen are released. Synchronous, as the sessions are.
  */
-export async function sessionWithFastestThreads(
-  ort: OrtModule,
+export function sessionWithFastestThreads(
+  native: OrtNativeBinding,
   model: Uint8Array,
   feeds: Record<string, OrtTensor>,
   counts: readonly number[] = [1, 2],
   runs = 7,
   margin = 0.1,
-): Promise<{ session: OrtSession; choice: ThreadChoice }> {
-  const sessions: OrtSession[] = [];
+): { session: NativeOrtSession; choice: ThreadChoice } {
+  const sessions: NativeOrtSession[] = [];
   try {
-    for (const n of counts) sessions.push(await ort.InferenceSession.create(model, { ...SESSION_OPTIONS, intraOpNumThreads: n }));
-    for (const s of sessions) await s.run(feeds);
+    for (const n of counts) sessions.push(NativeOrtSession.create(native, model, { ...SESSION_OPTIONS, intraOpNumThreads: n }));
+    for (const s of sessions) s.run(feeds);
     const times = sessions.map(() => [] as number[]);
     for (let r = 0; r < runs; r++) {
       for (let k = 0; k < sessions.length; k++) {
         const t0 = performance.now();
-        await sessions[k]!.run(feeds);
+        sessions[k]!.run(feeds);
         times[k]!.push(performance.now() - t0);
       }
     }
@@ -45,7 +46,7 @@ export async function sessionWithFastestThreads(
     sessions.splice(best, 1);
     return { session, choice: { threads: counts[best]!, medians: Object.fromEntries(counts.map((n, k) => [n, medians[k]!])), runs } };
   } finally {
-    await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+    for (const s of sessions) s.release();
   }
 }
 

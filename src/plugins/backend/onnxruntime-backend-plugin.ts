@@ -12,8 +12,8 @@ import { backendPluginName, type BackendPluginClass } from './define-backend-plu
  * engine, except that it is unavailable in training mode (onnxruntime runs Kiln's ONNX
  * lowering for inference; there are no tf.js variables to train), and that it builds
  * the session of the sample inputs in `apply`: a kernel with no ONNX lowering makes it
- * `skipped`, naming the kernel. Its models run only through `predictAsync`, which the
- * pipeline's validation and timing await.
+ * `skipped`, naming the kernel. Its models' `predict` is synchronous (the native
+ * binding's sessions), so a kept onnxruntime model is a drop-in for the user's model.
  */
 export function defineOnnxRuntimeBackendPlugin(
   engine: OnnxRuntimeEngine = ONNXRUNTIME_ENGINE,
@@ -34,7 +34,7 @@ export function defineOnnxRuntimeBackendPlugin(
       const result = await super.apply(target, context);
       if (result === target || !(result instanceof OnnxRuntimeModel)) return result;
       try {
-        await result.prepareFor(context.sampleInputs);
+        result.prepareFor(context.sampleInputs);
       } catch (error) {
         result.dispose();
         if (!(error instanceof UnsupportedKernelError)) throw error;
