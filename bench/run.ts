@@ -11,15 +11,20 @@
  *   ratio and what Kiln kept (bench/real-suite.ts). Flags: `npm run bench -- real
  *   --models liveness,selfie --report real.html` (see parseRealSuiteArgs).
  *
- * `npm run bench` runs both; flags given without a suite name go to the zoo suite, as
+ * - `onnx`: the demo network at batch 1 and 32 on onnxruntime-node: stock ORT on the
+ *   network written as ONNX by hand, Kiln's onnxruntime model and Kiln's best tf.js
+ *   model, timed interleaved in one process (bench/onnx-suite.ts).
+ *
+ * `npm run bench` runs all three; flags given without a suite name go to the zoo suite, as
  * they always have, and the real suite runs with its defaults.
  */
 import { exitCodeFor } from '../src/cli/exit-codes.js';
 import { main } from '../src/cli/main.js';
 import { describeError } from '../src/core/errors.js';
+import { runOnnxSuite } from './onnx-suite.js';
 import { parseRealSuiteArgs, runRealSuite } from './real-suite.js';
 
-const SUITES = ['zoo', 'real', 'all'] as const;
+const SUITES = ['zoo', 'real', 'onnx', 'all'] as const;
 type Suite = (typeof SUITES)[number];
 
 async function zoo(extra: readonly string[]): Promise<number> {
@@ -39,6 +44,16 @@ async function real(extra: readonly string[]): Promise<number> {
   }
 }
 
+async function onnxSuite(): Promise<number> {
+  try {
+    await runOnnxSuite();
+    return 0;
+  } catch (error) {
+    process.stderr.write(`npm run bench -- onnx: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
 async function run(): Promise<number> {
   const args = process.argv.slice(2);
   const named = SUITES.includes(args[0] as Suite) ? (args[0] as Suite) : undefined;
@@ -49,6 +64,7 @@ async function run(): Promise<number> {
   for (const [name, go] of [
     ['zoo', () => zoo(extra)],
     ['real', () => real(suite === 'all' ? [] : extra)],
+    ['onnx', () => onnxSuite()],
   ] as const) {
     if (suite !== 'all' && suite !== name) continue;
     const t0 = performance.now();

@@ -2,7 +2,7 @@
  * The onnxruntime engine and its backend plugin. With stand-in modules handed in through
  * MODULE_IMPORTER (as the tensorflow engine's tests do): unavailable with the reason when
  * the package is absent, broken or not onnxruntime-node's API, and in training mode; the
- * sessions it builds (graph optimisation 'all', 1 and 2 intra-op threads measured, one
+ * sessions it builds (graph optimisation 'all', 1 thread, 2 sleeping and 2 spinning measured, one
  * kept per input signature) through the native binding, synchronously; and a stand-in
  * that computes wrong values is rejected by the pipeline's validation. With the real
  * onnxruntime-node (skipped, with the reason, where it does not load): optimize() keeps
@@ -156,7 +156,7 @@ describe('onnxruntime engine: availability (stand-in modules)', () => {
           },
         };
       },
-      "onnxruntime-node 0.0.0-stand-in loaded, but Kiln cannot run its sessions synchronously: onnxruntime-node/dist/binding.js failed to load (",
+      'onnxruntime-node 0.0.0-stand-in loaded, but Kiln cannot run its sessions synchronously: onnxruntime-node/dist/binding.js failed to load (',
     ],
   ];
   for (const [what, load, reason] of cases) {
@@ -192,7 +192,7 @@ describe('onnxruntime engine: availability (stand-in modules)', () => {
 });
 
 describe('onnxruntime engine: sessions (stand-in module)', () => {
-  it('builds one native session per input signature, measuring 1 and 2 intra-op threads with optimisation "all"; predict answers synchronously', async () => {
+  it('builds one native session per input signature, measuring 1 thread, 2 sleeping and 2 spinning with optimisation "all"; predict answers synchronously', async () => {
     const log: StandInLog = { created: [], released: 0, runs: 0 };
     const engine = new OnnxRuntimeEngine();
     const ort = standInOrt(log);
@@ -215,20 +215,26 @@ describe('onnxruntime engine: sessions (stand-in module)', () => {
       ]);
       expect(Array.from(value!.dataSync())).to.deep.equal([0.25, 0.25, 0.25]);
       tf.dispose([policy!, value!]);
-      // two signatures, each measured with 1 and 2 threads, the slower session released
-      expect(log.created.map((o) => o.intraOpNumThreads)).to.deep.equal([1, 2, 1, 2]);
+      // two signatures, each measured with 1 thread, 2 sleeping and 2 spinning, the slower sessions released
+      const settings = log.created.map((o) => `${o.intraOpNumThreads}/${JSON.stringify(o.extra)}`);
+      const one = [
+        '1/{"session":{"intra_op":{"allow_spinning":"0"}}}',
+        '2/{"session":{"intra_op":{"allow_spinning":"0"}}}',
+        '2/{"session":{"intra_op":{"allow_spinning":"1"}}}',
+      ];
+      expect(settings).to.deep.equal([...one, ...one]);
       for (const o of log.created) expect(o).to.include({ graphOptimizationLevel: 'all' });
-      expect(log.released).to.equal(2);
+      expect(log.released).to.equal(4);
       expect(prepared.threadChoices()).to.have.length(2);
       expect(prepared.description).to.match(
-        /^onnxruntime-node 0\.0\.0-stand-in on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[1x9x9x46\] [12] \(1: [\d.]+ ms, 2: [\d.]+ ms, medians of 7\); \[3x9x9x46\] [12] /,
+        /^onnxruntime-node 0\.0\.0-stand-in on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[1x9x9x46\] (1|2|2 spinning) \(1: [\d.]+ ms, 2: [\d.]+ ms, 2 spinning: [\d.]+ ms, medians of 7\); \[3x9x9x46\] (1|2|2 spinning) /,
       );
     } finally {
       prepared.dispose();
       tf.dispose([x1, x3]);
       keras.dispose();
     }
-    expect(log.released).to.equal(4);
+    expect(log.released).to.equal(6);
     expect(tf.memory().numTensors, 'tensors left (the cpu copy of the weights freed)').to.equal(before);
   });
 
@@ -302,7 +308,7 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
         expect(d.metrics.maxAbsDiffOfScale).to.be.at.most(DEFAULT_TOLERANCE);
         expect(report.backend).to.equal('onnxruntime');
         expect(report.final).to.match(
-          /^onnxruntime-node 1\.\d+\.\d+ on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[2x9x9x46\] [12] /,
+          /^onnxruntime-node 1\.\d+\.\d+ on Kiln's ONNX lowering \(graph optimisation all\); intra-op threads \[2x9x9x46\] (1|2|2 spinning) /,
         );
         expect(runsSynchronously(optimized)).to.equal(true);
         const want = outputsAsArray(keras.predict(x));

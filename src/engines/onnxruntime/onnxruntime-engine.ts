@@ -16,8 +16,7 @@ import { OnnxRuntimeModel, ONNXRUNTIME } from './onnxruntime-model.js';
  */
 export class OnnxRuntimeEngine implements ExecutionEngine {
   readonly name = ONNXRUNTIME;
-  readonly description =
-    "ONNX Runtime on the CPU from Kiln's ONNX lowering (onnxruntime-node, optional dependency)";
+  readonly description = "ONNX Runtime on the CPU from Kiln's ONNX lowering (onnxruntime-node, optional dependency)";
   private ort: OrtModule | undefined;
   private native: OrtNativeBinding | undefined;
   private version = 'unknown';

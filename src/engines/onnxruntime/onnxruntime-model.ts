@@ -5,7 +5,7 @@ import { lowerModel } from '../../lowering/index.js';
 import type { NativeOrtSession } from './native-session.js';
 import type { OrtModule, OrtNativeBinding } from './ort-api.js';
 import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
-import { sessionWithFastestThreads, type ThreadChoice } from './thread-choice.js';
+import { sessionWithFastestThreads, settingLabel, type ThreadChoice } from './thread-choice.js';
 
 /** The engine name, which is also the `backend` of its models. */
 export const ONNXRUNTIME = 'onnxruntime';
@@ -23,8 +23,9 @@ interface SignatureSession {
  * A model run by onnxruntime-node from Kiln's ONNX lowering. The ONNX graph has static
  * shapes, so each input signature (shapes and dtypes) gets its own session, built on
  * its first call: the model's own cpu copy is traced at those inputs and lowered, and
- * the session (graph optimisation 'all') takes 1 or 2 intra-op threads, whichever ran
- * a few calls faster; the description says what was chosen and the medians seen.
+ * the session (graph optimisation 'all') takes 1 intra-op thread, 2 that sleep between
+ * runs or 2 that spin, whichever ran a few calls faster (THREAD_SETTINGS); the
+ * description says what was chosen and the medians seen.
  *
  * `predict` is synchronous, as every KilnModel's: the sessions are the native binding's
  * (see ort-api.ts), which run before returning. Inputs and outputs are tf.js tensors
@@ -53,7 +54,7 @@ export class OnnxRuntimeModel implements KilnModel {
   get description(): string {
     const threads = this.built.map(
       (s) =>
-        `[${s.shapes}] ${s.choice.threads} (${Object.entries(s.choice.medians)
+        `[${s.shapes}] ${settingLabel(s.choice)} (${Object.entries(s.choice.medians)
           .map(([n, ms]) => `${n}: ${ms.toFixed(3)} ms`)
           .join(', ')}, medians of ${s.choice.runs})`,
     );

@@ -26,6 +26,8 @@ export interface OrtSessionOptions {
   readonly interOpNumThreads?: number;
   readonly executionMode?: 'sequential' | 'parallel';
   readonly executionProviders?: readonly string[];
+  /** Session config entries, e.g. `{ session: { intra_op: { allow_spinning: '0' } } }`. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** The public, asynchronous session (used to check exported files in stock onnxruntime-node). */
