@@ -14,6 +14,7 @@ import type { PluginListing } from '../../src/cli/commands/plugins-command.js';
 import { diskModelIO, loadLayersModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
 import { encodeNpy } from '../helpers/npy-writer.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { probeTfjsNode } from '../helpers/tfjs-node.js';
 import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
 
 interface ReportDecision {
@@ -31,6 +32,13 @@ interface Report {
 
 const SMALL_RUN = 'validation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5 }\n';
 const DECISION_STATUSES = ['applied', 'rejected', 'failed', 'unavailable', 'skipped'];
+
+/**
+ * The backends the demo may run on: a wasm one (wasm-threads comes first and wins only where its
+ * threads beat single-threaded wasm, on a quiet multi-core machine), or tensorflow where the
+ * optional @tensorflow/tfjs-node is installed and loads (it comes before both).
+ */
+const DEMO_BACKENDS = probeTfjsNode().loads ? ['tensorflow', 'wasm-threads', 'wasm'] : ['wasm-threads', 'wasm'];
 
 function expectExit(result: CliResult, code: number): void {
   expect(result.code, describeRun(result)).to.equal(code);
@@ -149,7 +157,7 @@ describe('kiln CLI (end to end)', function () {
   });
 
   describe('kiln plugins', () => {
-    it('--json prints an array of {name, kind, available, reason}: wasm available, tensorflow not installed', async () => {
+    it('--json prints an array of {name, kind, available, reason}: wasm available, tensorflow as installed here', async () => {
       const result = await runKiln(['plugins', '--json']);
       expectExit(result, 0);
       const listings = parseStdout<PluginListing[]>(result);
@@ -165,8 +173,10 @@ describe('kiln CLI (end to end)', function () {
       expect(byName.get('backend-wasm'), 'backend-wasm listed').to.include({ kind: 'backend', available: true });
       expect(byName.get('backend-cpu'), 'backend-cpu listed').to.include({ kind: 'backend', available: true });
       const tensorflow = byName.get('backend-tensorflow');
-      expect(tensorflow, 'backend-tensorflow listed').to.include({ kind: 'backend', available: false });
-      expect(tensorflow!.reason).to.match(/package not installed/);
+      const tfjsNode = probeTfjsNode();
+      expect(tensorflow, 'backend-tensorflow listed').to.include({ kind: 'backend', available: tfjsNode.loads });
+      if (!tfjsNode.installed) expect(tensorflow!.reason).to.match(/package not installed/);
+      else if (!tfjsNode.loads) expect(tensorflow!.reason).to.match(/is installed but failed to load/);
     });
 
     it('--config lists the plugins the config imports as well', async () => {
@@ -187,25 +197,29 @@ describe('kiln CLI (end to end)', function () {
       const result = await runKiln(['plugins']);
       expectExit(result, 0);
       expect(result.stdout, describeRun(result)).to.match(/│ backend-wasm\s+│ backend\s+│ latency\s+│ yes\s+│/);
-      expect(result.stdout, describeRun(result)).to.match(/│ backend-tensorflow\s+│ backend\s+│ latency\s+│ no\s+│ package not installed/);
+      const tensorflowRow = probeTfjsNode().loads
+        ? /│ backend-tensorflow\s+│ backend\s+│ latency\s+│ yes\s+│/
+        : /│ backend-tensorflow\s+│ backend\s+│ latency\s+│ no\s+│ package /;
+      expect(result.stdout, describeRun(result)).to.match(tensorflowRow);
     });
   });
 
   describe('kiln demo', () => {
-    it('--json prints exactly one JSON report with decisions, and the wasm backend ran', async () => {
+    it('--json prints exactly one JSON report with decisions, and a wasm backend (or tensorflow, where tfjs-node loads) ran', async () => {
       const result = await runKiln(['demo', '--json', '--iterations', '5']);
       expectExit(result, 0);
       const text = result.stdout.trim();
       expect(text.startsWith('{') && text.endsWith('}'), `stdout is one JSON object:\n${result.stdout}`).to.equal(true);
       const report = parseStdout<Report>(result); // throws if anything else is on stdout
       expectReportShape(report);
-      // wasm-threads comes first and wins only where its threads beat single-threaded wasm (a quiet multi-core machine).
-      expect(report.backend).to.be.oneOf(['wasm-threads', 'wasm']);
-      const wasm = report.decisions.find((d) => d.plugin === `backend-${report.backend}`);
-      expect(wasm, `a decision for backend-${report.backend}`).to.not.equal(undefined);
-      expect(['applied', 'rejected']).to.include(wasm!.status);
-      expect(wasm!.metrics).to.have.property('candidateMedianMs').that.is.a('number');
-      expect(report.decisions.find((d) => d.plugin === 'backend-tensorflow')).to.include({ status: 'unavailable' });
+      expect(report.backend).to.be.oneOf(DEMO_BACKENDS);
+      const ran = report.decisions.find((d) => d.plugin === `backend-${report.backend}`);
+      expect(ran, `a decision for backend-${report.backend}`).to.not.equal(undefined);
+      expect(['applied', 'rejected']).to.include(ran!.status);
+      expect(ran!.metrics).to.have.property('candidateMedianMs').that.is.a('number');
+      const tensorflow = report.decisions.find((d) => d.plugin === 'backend-tensorflow');
+      if (!probeTfjsNode().loads) expect(tensorflow).to.include({ status: 'unavailable' });
+      else expect(['applied', 'rejected'], tensorflow!.reason).to.include(tensorflow!.status);
       expect(result.stderr, 'tf.js banner silenced').to.not.include('Hi, looks like you are running TensorFlow.js');
     });
 
@@ -214,12 +228,12 @@ describe('kiln CLI (end to end)', function () {
       expectExit(result, 0);
       expect(result.stderr, describeRun(result)).to.match(/^demo: shogi_resnet, \d+ parameters, batch 1$/m);
       expect(result.stdout, describeRun(result)).to.match(/│ #\s+│ plugin\s+│ status\s+│ reason\s+│ figures\s+│/);
-      // wasm-threads comes first and wins only where its threads beat single-threaded wasm; either way the
-      // backend that ran is a wasm one, and its row in the table says it was applied.
-      const ran = /^Backend that ran: (wasm|wasm-threads) \(/m.exec(result.stdout);
+      // The backend that ran is a wasm one (or tensorflow where tfjs-node loads), and its row in the table says it was applied.
+      const ran = /^Backend that ran: ([a-z-]+) \(/m.exec(result.stdout);
       expect(ran, describeRun(result)).to.not.equal(null);
+      expect(DEMO_BACKENDS, describeRun(result)).to.include(ran![1]);
       expect(result.stdout, describeRun(result)).to.match(new RegExp(`│ backend-${ran![1]}\\s+│ applied\\s+│`));
-      // the other wasm backend: skipped once wasm-threads was kept, or tried and not kept when plain wasm ran
+      // single-threaded wasm: skipped once a backend before it was kept; wasm-threads: tried and not kept when plain wasm ran
       const other = ran![1] === 'wasm' ? /│ backend-wasm-threads\s+│ (rejected|failed|unavailable)\s+│/ : /│ backend-wasm\s+│ skipped\s+│/;
       expect(result.stdout, describeRun(result)).to.match(other);
       expect(result.stdout, describeRun(result)).to.match(/^Validated against the original on cpu/m);

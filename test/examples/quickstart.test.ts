@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { main } from '../../examples/01-quickstart/quickstart.js';
+import { probeTfjsNode } from '../helpers/tfjs-node.js';
 
 describe('examples/01-quickstart (smoke)', () => {
   // The optimised model's first predict makes its backend the active one, and Kiln leaves it so (see README).
@@ -23,7 +24,8 @@ describe('examples/01-quickstart (smoke)', () => {
       report.decisions.filter((d) => d.status === 'failed'),
       'no candidate failed',
     ).to.deep.equal([]);
-    expect(report.backend).to.be.oneOf(['wasm-threads', 'wasm', 'cpu']);
+    // tensorflow comes first in the default preference where the optional @tensorflow/tfjs-node loads
+    expect(report.backend).to.be.oneOf([...(probeTfjsNode().loads ? ['tensorflow'] : []), 'wasm-threads', 'wasm', 'cpu']);
     expect(tf.getBackend()).to.equal(report.backend); // the optimised model ran there
   });
 });

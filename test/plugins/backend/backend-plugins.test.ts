@@ -7,7 +7,13 @@ import { optimize } from '../../../src/optimize.js';
 import type { Decision } from '../../../src/core/pipeline/report.js';
 import { comparePredictions } from '../../helpers/predictions.js';
 import { FAST_CONFIG, tinyConvModel, tinyDenseModel } from '../../helpers/tiny-models.js';
-import { moduleNotFound, registerStandInTensorflowBackend, removeStandInBackend } from '../../helpers/stand-in-backends.js';
+import {
+  moduleNotFound,
+  realTensorflowBackendLoaded,
+  registerStandInTensorflowBackend,
+  removeStandInBackend,
+} from '../../helpers/stand-in-backends.js';
+import { skipIfTfjsNodeInstalled, skipUnlessTfjsNodeLoads } from '../../helpers/tfjs-node.js';
 
 /** minSpeedup near 0: these tests check selection and validation, not speed. */
 const config = (preference: string[]) => ({
@@ -25,6 +31,13 @@ function withImporter(importer: ModuleImporter): DependencyContainer {
 
 const decision = (decisions: Decision[], plugin: string) => decisions.find((d) => d.plugin === plugin)!;
 
+/** The stand-ins cannot stand in where the real @tensorflow/tfjs-node has registered "tensorflow" in this process. */
+function skipIfRealTensorflowLoaded(context: Mocha.Context): void {
+  if (!realTensorflowBackendLoaded()) return;
+  console.log('      skipped: the real @tensorflow/tfjs-node is loaded in this process, so a stand-in cannot be imported in its place');
+  context.skip();
+}
+
 describe('backend selection', () => {
   let model: tf.LayersModel;
   let x: tf.Tensor;
@@ -38,7 +51,8 @@ describe('backend selection', () => {
     await removeStandInBackend();
   });
 
-  it('reports tfjs-node and tfjs-node-gpu as not installed, and runs on wasm from the files in its package', async () => {
+  it('reports tfjs-node and tfjs-node-gpu as not installed, and runs on wasm from the files in its package', async function () {
+    skipIfTfjsNodeInstalled(this);
     const { model: optimized, report } = await optimize(model, {
       sampleInputs: [x],
       config: config(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
@@ -93,7 +107,8 @@ describe('backend selection', () => {
     expect(tf.memory().numTensors).to.equal(n);
   });
 
-  it('loads a present tfjs-node (an injected stand-in) and reports the backend that ran', async () => {
+  it('loads a present tfjs-node (an injected stand-in) and reports the backend that ran', async function () {
+    skipIfRealTensorflowLoaded(this);
     const imported: string[] = [];
     const child = withImporter(async (spec) => {
       imported.push(spec);
@@ -127,7 +142,7 @@ describe('backend selection', () => {
     [
       'has a backend that fails to initialise',
       async () => {
-        tf.registerBackend('tensorflow', () => {
+        registerStandInTensorflowBackend(() => {
           throw new Error('CUDA driver version is insufficient');
         });
         return {};
@@ -136,7 +151,8 @@ describe('backend selection', () => {
     ],
   ];
   for (const [what, importer, reason] of broken) {
-    it(`a present but broken tfjs-node that ${what} is unavailable with the reason, and the pipeline goes on`, async () => {
+    it(`a present but broken tfjs-node that ${what} is unavailable with the reason, and the pipeline goes on`, async function () {
+      skipIfRealTensorflowLoaded(this);
       const { model: optimized, report } = await optimize(model, {
         sampleInputs: [x],
         container: withImporter(importer),
@@ -151,11 +167,32 @@ describe('backend selection', () => {
     });
   }
 
-  it('the default importer answers a missing package with MODULE_NOT_FOUND', async () => {
+  it('the default importer answers a missing package with MODULE_NOT_FOUND', async function () {
+    skipIfTfjsNodeInstalled(this);
     let code: unknown;
     await nodeImporter('@tensorflow/tfjs-node').catch((e: { code?: string }) => {
       code = e.code;
     });
     expect(code).to.be.oneOf(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND']);
+  });
+
+  // Last: once the real package is loaded, the stand-ins above cannot stand in for it in this process.
+  it('runs on the real tfjs-node where it loads: validated against cpu, and the model it returns runs on tensorflow', async function () {
+    skipUnlessTfjsNodeLoads(this);
+    const { model: optimized, report } = await optimize(model, {
+      sampleInputs: [x],
+      config: config(['tensorflow', 'cpu']),
+    });
+    const tfNode = decision(report.decisions, 'backend-tensorflow');
+    expect(tfNode.status, tfNode.reason).to.equal('applied');
+    expect(tfNode.metrics.maxAbsDiff).to.be.a('number').below(1e-4);
+    expect(report.backend).to.equal('tensorflow');
+    expect(optimized.backend).to.equal('tensorflow');
+    comparePredictions<tf.Tensor[]>(optimized, model, x, (y, want) => {
+      const got = y[0]!.dataSync();
+      const diff = Math.max(...Array.from(want[0]!.dataSync(), (v, i) => Math.abs(v - got[i]!)));
+      expect(diff).to.be.below(1e-4);
+    });
+    optimized.dispose();
   });
 });
