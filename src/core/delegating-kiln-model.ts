@@ -36,6 +36,9 @@ export abstract class DelegatingKilnModel implements KilnModel {
   get artifacts(): tf.io.ModelArtifacts | undefined {
     return this.inner.artifacts;
   }
+  get onnx(): Uint8Array | undefined {
+    return this.inner.onnx;
+  }
   get validationBudget(): ValidationBudget | undefined {
     return this.inner.validationBudget;
   }

@@ -37,6 +37,12 @@ export interface KilnModel {
    */
   readonly artifacts?: tf.io.ModelArtifacts;
   /**
+   * The ONNX file it runs, where it runs one (onnxruntime: the lowering at the sample
+   * inputs' signature, the session that was validated); `kiln optimize --out` writes it
+   * as model.onnx beside the tfjs files.
+   */
+  readonly onnx?: Uint8Array;
+  /**
    * The accuracy budget this model was made under (e.g. by quantisation). The
    * pipeline then validates it, and every later candidate built on it, against the
    * original under this budget instead of the default check (validation.tolerance, or atol/rtol).

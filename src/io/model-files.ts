@@ -32,6 +32,12 @@ export interface DiskModelIOOptions {
   beforeSwapStep?: (step: SwapStep) => void | Promise<void>;
   /** More files to write in the same group as the model (e.g. `kiln-report.json`): all land, or none. */
   extraFiles?: readonly FileToWrite[];
+  /**
+   * Files of an earlier save that belong to the model and must not outlive it (e.g. the
+   * `model.onnx` of a run that onnxruntime won): not carried into the new folder unless
+   * written again. Everything else the folder holds is carried.
+   */
+  notCarried?: readonly string[];
 }
 
 function errnoCode(error: unknown): string | undefined {
@@ -253,7 +259,7 @@ async function saveArtifacts(target: string, artifacts: tf.io.ModelArtifacts, op
   for (const key of Object.keys(modelJson)) if (modelJson[key] === undefined) delete modelJson[key];
 
   // The whole folder is replaced: the old model's own shards are not carried into it, everything else is.
-  const stale = new Set(await staleShards(dir, jsonName, new Set(shards.map((s) => s.name))));
+  const stale = new Set([...(await staleShards(dir, jsonName, new Set(shards.map((s) => s.name)))), ...(options.notCarried ?? [])]);
   await writeFilesAtomic(dir, [...shards, ...(options.extraFiles ?? []), { name: jsonName, data: JSON.stringify(modelJson) }], {
     last: jsonName,
     beforeCommit: options.beforeCommit,

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { onnx } from 'onnx-proto';
 import { saveModelToDisk } from '../../src/io/model-files.js';
 import { loadOnnxRuntime, relativeToScale, runOnnx } from '../helpers/onnxruntime.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
@@ -86,6 +87,40 @@ describe('kiln export (end to end)', function () {
     } finally {
       tf.dispose([x, expected]);
     }
+  });
+
+  it('kiln optimize --out writes model.onnx beside the tfjs files where onnxruntime won, and a later run it did not win removes it', async function () {
+    const loaded = await loadOnnxRuntime();
+    if (!('ort' in loaded)) {
+      console.warn(`      skipped: ${loaded.reason}`);
+      this.skip();
+    }
+    const out = path.join(root, 'optimized-cnn');
+    const model = path.join(cnnDir, 'model.json');
+    const config = path.join(root, 'no-pipeline.yaml');
+    await fs.writeFile(config, 'pipeline: []\nvalidation:\n  samples: 1\nbenchmark:\n  endToEnd: false\n  minSpeedup: 0.01\n');
+    const fast = ['--config', config, '--batch', '2'];
+    const won = await runKiln(['optimize', model, '--backend', 'onnxruntime,cpu', '--out', out, ...fast]);
+    expectExit(won, 0);
+    expect(won.stderr).to.match(/, \S+model\.onnx \(the ONNX file onnxruntime ran, \d+ bytes\) and /);
+    expect((await fs.readdir(out)).sort()).to.include.members(['model.json', 'model.onnx', 'kiln-report.json']);
+    const report = JSON.parse(await fs.readFile(path.join(out, 'kiln-report.json'), 'utf8')) as { backend: string };
+    expect(report.backend).to.equal('onnxruntime');
+    const x = tf.randomUniform([2, 8, 8, 3], -1, 1, 'float32', 6);
+    const expected = cnn.predict(x) as tf.Tensor;
+    try {
+      const bytes = await fs.readFile(path.join(out, 'model.onnx'));
+      const inputName = onnx.ModelProto.decode(bytes).graph!.input![0]!.name!;
+      const got = await runOnnx(loaded.ort, bytes, { [inputName]: x });
+      expect(relativeToScale(expected.dataSync(), Object.values(got)[0]!)).to.be.at.most(1e-4);
+    } finally {
+      tf.dispose([x, expected]);
+    }
+    // the same folder, a run onnxruntime is not in: the old model.onnx must not stay beside the new model
+    const lost = await runKiln(['optimize', model, '--backend', 'cpu', '--out', out, ...fast]);
+    expectExit(lost, 0);
+    expect(await fs.readdir(out)).to.not.include('model.onnx');
+    expect(await fs.readdir(out)).to.include.members(['model.json', 'kiln-report.json']);
   });
 
   it('a kernel without an ONNX mapping fails with exit 1, names the kernel and its layer, and writes nothing', async () => {

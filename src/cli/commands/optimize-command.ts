@@ -202,11 +202,18 @@ async function writeOutputs(out: string, optimized: OptimizedModel, original: St
   // A plugin that changed how weights are stored (mixed precision) kept the exact files it validated.
   const artifacts = optimized.artifacts ?? (await stock.format.save(stock.model));
   // One group: the model and its report land together (the whole folder is swapped in), or not at all.
-  await saveArtifactsToDisk(artifacts, out, { extraFiles: [{ name: 'kiln-report.json', data: `${JSON.stringify(report, null, 2)}\n` }] });
+  // Where onnxruntime won, the ONNX file its validated session ran goes beside the tfjs files.
+  const onnx = optimized.onnx ? [{ name: 'model.onnx', data: optimized.onnx }] : [];
+  await saveArtifactsToDisk(artifacts, out, {
+    extraFiles: [...onnx, { name: 'kiln-report.json', data: `${JSON.stringify(report, null, 2)}\n` }],
+    // an earlier run's model.onnx would no longer be the model this folder holds
+    notCarried: onnx.length ? [] : ['model.onnx'],
+  });
   const what = optimized.artifacts
     ? 'the optimised layers, weights stored as the report says'
     : stock.model === original.model
       ? 'the original layers (no plugin rewrote them; the runtime choices are in the report)'
       : 'the optimised layers';
-  process.stderr.write(`wrote ${join(out, 'model.json')} (${what}) and ${join(out, 'kiln-report.json')}\n`);
+  const onnxNote = onnx.length ? `, ${join(out, 'model.onnx')} (the ONNX file onnxruntime ran, ${optimized.onnx!.byteLength} bytes)` : '';
+  process.stderr.write(`wrote ${join(out, 'model.json')} (${what})${onnxNote} and ${join(out, 'kiln-report.json')}\n`);
 }

@@ -17,6 +17,8 @@ interface SignatureSession {
   readonly outputNames: readonly string[];
   readonly choice: ThreadChoice;
   readonly shapes: string;
+  /** The ONNX file the session runs. */
+  readonly bytes: Uint8Array;
 }
 
 /**
@@ -81,6 +83,11 @@ export class OnnxRuntimeModel implements KilnModel {
     this.sessionFor(inputs);
   }
 
+  /** The ONNX file of the first signature built (the sample inputs', when the backend plugin made it). */
+  get onnx(): Uint8Array | undefined {
+    return this.built[0]?.bytes;
+  }
+
   /** The thread choices made so far, one per signature. */
   threadChoices(): readonly ThreadChoice[] {
     return this.built.map((s) => s.choice);
@@ -118,6 +125,7 @@ export class OnnxRuntimeModel implements KilnModel {
       inputNames: lowered.inputNames,
       outputNames: lowered.outputNames,
       shapes: inputs.map((t) => t.shape.join('x')).join(', '),
+      bytes: lowered.bytes,
     };
     this.built.push(built);
     return built;
