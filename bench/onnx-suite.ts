@@ -85,7 +85,7 @@ export async function runOnnxSuite(options: OnnxSuiteOptions = { batches: [1, 32
         const { model: kilnTfjs, report: tfjsReport } = await optimize(model, { sampleInputs: [x], config: BENCH_CONFIG });
         kept.push(kilnTfjs);
         if (ortReport.backend !== 'onnxruntime') throw new Error(`Kiln did not keep onnxruntime at batch ${batch}: ${ortReport.final}`);
-        await agree(ort, sessions[0]!, feed(), kilnOrt, x, batch);
+        await agree(sessions[0]!, feed(), kilnOrt, x, batch);
         const call = (m: OptimizedModel) => () => {
           const y = outputsAsArray(m.predict(x));
           for (const t of y) t.dataSync();
@@ -152,7 +152,6 @@ async function timeInterleaved(subjects: readonly (() => unknown)[], rounds: num
 
 /** Throws unless the hand-written ONNX and Kiln's onnxruntime model agree with the network (a wrong reference would make the ratio meaningless). */
 async function agree(
-  ort: OrtLike,
   session: Awaited<ReturnType<OrtLike['InferenceSession']['create']>>,
   feed: object,
   kiln: OptimizedModel,
@@ -161,7 +160,6 @@ async function agree(
 ): Promise<void> {
   const hand = await session.run(feed);
   const got = outputsAsArray(kiln.predict(x));
-  void ort;
   ['policy', 'value'].forEach((name, i) => {
     const a = hand[name]!.data as Float32Array;
     const b = got[i]!.dataSync();
