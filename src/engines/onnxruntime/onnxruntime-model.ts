@@ -38,7 +38,6 @@ export class OnnxRuntimeModel implements KilnModel {
   readonly inputs: readonly TensorSpec[];
   readonly outputNames: readonly string[];
   private readonly sessions = new Map<string, SignatureSession>();
-  private readonly built: SignatureSession[] = [];
   private disposed = false;
 
   constructor(
@@ -54,7 +53,7 @@ export class OnnxRuntimeModel implements KilnModel {
   }
 
   get description(): string {
-    const threads = this.built.map(
+    const threads = [...this.sessions.values()].map(
       (s) =>
         `[${s.shapes}] ${settingLabel(s.choice)} (${Object.entries(s.choice.medians)
           .map(([n, ms]) => `${n}: ${ms.toFixed(3)} ms`)
@@ -85,12 +84,12 @@ export class OnnxRuntimeModel implements KilnModel {
 
   /** The ONNX file of the first signature built (the sample inputs', when the backend plugin made it). */
   get onnx(): Uint8Array | undefined {
-    return this.built[0]?.bytes;
+    return this.sessions.values().next().value?.bytes;
   }
 
   /** The thread choices made so far, one per signature. */
   threadChoices(): readonly ThreadChoice[] {
-    return this.built.map((s) => s.choice);
+    return [...this.sessions.values()].map((s) => s.choice);
   }
 
   trainableVariables(): tf.Variable[] {
@@ -127,7 +126,6 @@ export class OnnxRuntimeModel implements KilnModel {
       shapes: inputs.map((t) => t.shape.join('x')).join(', '),
       bytes: lowered.bytes,
     };
-    this.built.push(built);
     return built;
   }
 }
