@@ -62,6 +62,11 @@ function renderRun(report: KilnReport, width: number): string {
         `End to end: ${verdict(e.speedup)} than ${e.baseline} (median ${e.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms, ${e.iterations} interleaved runs${interval})`,
       );
     }
+    for (const other of e.slowerPlain ?? []) {
+      lines.push(
+        `            ${verdict(other.speedup)} than ${other.baseline} (median ${other.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms)`,
+      );
+    }
     if (e.versusCpu) {
       lines.push(
         `            ${verdict(e.versusCpu.speedup)} than ${e.versusCpu.baseline} (median ${e.versusCpu.baselineMedianMs.toFixed(3)} ms -> ${e.optimizedMedianMs.toFixed(3)} ms${e.versusCpu.timedIn ? `; cpu timed in ${e.versusCpu.timedIn}` : ''})`,

@@ -26,7 +26,7 @@ export const MAX_TIME_LIMIT_MS = 2_147_483_647;
  * ```yaml
  * plugins: [./my-plugin.js]
  * backend:
- *   preference: [tensorflow-gpu, tensorflow, wasm-threads, wasm, cpu]
+ *   preference: [onnxruntime, tensorflow-gpu, tensorflow, wasm-threads, wasm, cpu]
  *   threads: 2
  * pipeline:
  *   - name: graph-compile
@@ -47,7 +47,14 @@ export const MAX_TIME_LIMIT_MS = 2_147_483_647;
 export const BACKEND_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 /** The backend names Kiln tries by default, best first. */
-export const DEFAULT_BACKEND_PREFERENCE: readonly string[] = Object.freeze(['tensorflow-gpu', 'tensorflow', 'wasm-threads', 'wasm', 'cpu']);
+export const DEFAULT_BACKEND_PREFERENCE: readonly string[] = Object.freeze([
+  'onnxruntime',
+  'tensorflow-gpu',
+  'tensorflow',
+  'wasm-threads',
+  'wasm',
+  'cpu',
+]);
 
 /** `null` for a section (a YAML key with nothing under it) means "all defaults". */
 function sectionDefault<T>(make: () => T) {
@@ -59,7 +66,7 @@ const MAPPING = 'a mapping of option names to values';
 /** `backend:` — which tf.js backend the pipeline runs on. */
 export class BackendConfig {
   @Description(
-    'tf.js backends to try, best first, as the candidates of the `backend` slot (`backend-<name>` plugins). The first one that runs, validates and is faster than what Kiln had wins.',
+    "Execution engines to try, best first, as the candidates of the `backend` slot (`backend-<name>` plugins): tf.js backends, and `onnxruntime` (onnxruntime-node, an optional dependency, on Kiln's ONNX lowering of the model; inference only). The first one that runs, validates and is faster than what Kiln had wins; one that cannot start is `unavailable` with the reason, and the next is tried.",
   )
   @IsStringList({ items: 'backend names', minItems: 1, unique: true, pattern: BACKEND_NAME_PATTERN })
   preference: string[] = [...DEFAULT_BACKEND_PREFERENCE];

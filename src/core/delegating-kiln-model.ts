@@ -27,6 +27,9 @@ export abstract class DelegatingKilnModel implements KilnModel {
   get stock(): StockModel | undefined {
     return this.inner.stock;
   }
+  get madeFrom(): StockModel | undefined {
+    return this.inner.madeFrom;
+  }
   get layersModel(): tf.LayersModel | undefined {
     return this.inner.layersModel;
   }

@@ -27,6 +27,13 @@ export interface KilnModel {
    * kernels). Plugins must not mutate it.
    */
   readonly stock?: StockModel;
+  /**
+   * For a model that runs a stock model's computation outside tf.js (onnxruntime runs
+   * its ONNX lowering): that stock model, which it was made from and owns (on cpu).
+   * Plugins that store weights differently (mixed precision) work on it and have the
+   * model's engine run the result. Plugins must not mutate it.
+   */
+  readonly madeFrom?: StockModel;
   /** The layers-level model it runs, where it has one. Plugins must not mutate it. */
   readonly layersModel?: tf.LayersModel;
   /** Bytes of its saved weights, where a plugin changed how they are stored (e.g. quantised). */

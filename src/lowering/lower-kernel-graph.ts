@@ -2,6 +2,7 @@ import { onnx } from 'onnx-proto';
 import type { KernelGraph } from '../compiler/ir.js';
 import type { KernelLowering } from './kernel-lowering.js';
 import { LoweringContext } from './lowering-context.js';
+import type { WeightStorageSummary } from './weight-storage.js';
 import { onnxDataType } from './onnx-dtype.js';
 import { BUILT_IN_LOWERINGS } from './ops/index.js';
 import { UnsupportedKernelError } from './unsupported-kernel-error.js';
@@ -20,6 +21,12 @@ export interface LoweringOptions {
   readonly graphName?: string;
   /** Lowerings to use instead of the built-in ones. */
   readonly lowerings?: readonly KernelLowering[];
+  /**
+   * Whether float32 weights whose values lie on a float16 or uint8 grid are stored at
+   * that type and decoded to float32 by `Cast` (and `Mul`, `Add`) nodes (see
+   * weight-storage.ts). Default true: the file is smaller and computes the same.
+   */
+  readonly compressWeights?: boolean;
 }
 
 /** A lowered graph: the ONNX model and what the lowering did. */
@@ -31,6 +38,8 @@ export interface LoweredGraph {
   readonly layoutTransposes: number;
   /** ONNX nodes written. */
   readonly nodes: number;
+  /** The float32 weights by how the file stores them (float32, float16, uint8). */
+  readonly weights: WeightStorageSummary;
 }
 
 /**
@@ -50,7 +59,7 @@ export function lowerKernelGraph(graph: KernelGraph, options: LoweringOptions = 
   for (const node of graph.nodes) {
     if (!byKernel.has(node.kernel)) throw new UnsupportedKernelError(node.kernel, undefined, node.layer);
   }
-  const context = new LoweringContext(graph);
+  const context = new LoweringContext(graph, options.compressWeights ?? true);
   try {
     const inputNames = graph.inputs.map((_, i) => options.inputNames?.[i] ?? `input_${i}`);
     const outputNames = graph.outputs.map((_, i) => options.outputNames?.[i] ?? `output_${i}`);
@@ -70,7 +79,14 @@ export function lowerKernelGraph(graph: KernelGraph, options: LoweringOptions = 
         output: graph.outputs.map((id, i) => valueInfo(graph, id, outputNames[i]!)),
       },
     });
-    return { model, inputNames, outputNames, layoutTransposes: context.layoutTransposes, nodes: context.nodes.length };
+    return {
+      model,
+      inputNames,
+      outputNames,
+      layoutTransposes: context.layoutTransposes,
+      nodes: context.nodes.length,
+      weights: context.weightStorage,
+    };
   } finally {
     context.dispose();
   }

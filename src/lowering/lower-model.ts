@@ -5,6 +5,7 @@ import { disposeFreshOutputs, disposeGraphConstants, type KernelGraph } from '..
 import { BUILT_IN_PASSES, runPasses } from '../compiler/passes/index.js';
 import { traceCall } from '../compiler/trace.js';
 import { encodeOnnx, lowerKernelGraph, type LoweringOptions } from './lower-kernel-graph.js';
+import type { WeightStorageSummary } from './weight-storage.js';
 
 /** A model lowered to ONNX at one input signature. */
 export interface OnnxExport {
@@ -20,6 +21,8 @@ export interface OnnxExport {
   readonly layoutTransposes: number;
   /** ONNX nodes written. */
   readonly nodes: number;
+  /** The float32 weights by how the file stores them (float16 and uint8 ones decoded by Cast nodes). */
+  readonly weights: WeightStorageSummary;
 }
 
 /** How `lowerCall` names and traces. */
@@ -86,6 +89,7 @@ export function lowerCall(
         kernels,
         layoutTransposes: lowered.layoutTransposes,
         nodes: lowered.nodes,
+        weights: lowered.weights,
       };
     } finally {
       disposeGraphConstants(traced.graph);

@@ -5,6 +5,7 @@ import { attr } from './onnx-attributes.js';
 import { onnxDataType } from './onnx-dtype.js';
 import { conversion, identity, normalise, permuteShape, type Perm } from './layout.js';
 import { UnsupportedKernelError } from './unsupported-kernel-error.js';
+import { chooseWeightStorage, storedBytes, type WeightStorage, type WeightStorageSummary } from './weight-storage.js';
 
 /** A graph value as the ONNX graph holds it: its ONNX name and its layout (see layout.ts). */
 export interface LoweredValue {
@@ -23,6 +24,12 @@ export class LoweringContext {
   readonly initializers: onnx.ITensorProto[] = [];
   /** Transposes inserted to change a value's layout (not those the model itself runs). */
   layoutTransposes = 0;
+  /** The float32 weights written, by how they are stored (see weight-storage.ts). */
+  readonly weightStorage: WeightStorageSummary = {
+    float32: { count: 0, bytes: 0 },
+    float16: { count: 0, bytes: 0 },
+    uint8: { count: 0, bytes: 0 },
+  };
   private readonly lowered = new Map<ValueId, LoweredValue>();
   private readonly inLayouts = new Map<string, string>();
   private readonly used = new Set<string>();
@@ -32,7 +39,14 @@ export class LoweringContext {
   /** Weights the lowerings computed (folded BatchNorm factors), as extra graph values. */
   private readonly extra = new Map<ValueId, GraphValue>();
 
-  constructor(readonly graph: KernelGraph) {}
+  /**
+   * @param compressWeights whether float32 weights on a float16 or uint8 grid are stored
+   *   at that type and decoded by nodes (see weight-storage.ts); else every weight is float32.
+   */
+  constructor(
+    readonly graph: KernelGraph,
+    private readonly compressWeights = true,
+  ) {}
 
   /**
    * A copy of `t` as a new weight of the graph, for lowerings that compute weights
@@ -203,15 +217,44 @@ export class LoweringContext {
     }
   }
 
-  /** An initializer holding the values of `t`. */
+  /**
+   * An ONNX value holding the values of `t`: an initializer, or, for a float32 weight on
+   * a float16 or uint8 grid (when compressing), an initializer of that type and the nodes
+   * that decode it to float32.
+   */
   initializer(t: tf.Tensor, prefix: string): string {
     const type = onnxDataType(t.dtype);
     if (type === undefined) throw new Error(`a ${t.dtype} weight cannot be stored in ONNX by Kiln`);
     const values = t.dataSync() as Float32Array | Int32Array | Uint8Array;
+    if (values instanceof Float32Array) {
+      const storage = this.compressWeights ? chooseWeightStorage(values) : ({ kind: 'float32' } as const);
+      const summary = this.weightStorage[storage.kind];
+      summary.count++;
+      summary.bytes += storedBytes(storage, values.length);
+      if (storage.kind !== 'float32') return this.storedAs(storage, t.shape, prefix);
+    }
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
     const name = this.fresh(prefix);
     this.initializers.push({ name, dataType: type, dims: [...t.shape], rawData: bytes });
     return name;
+  }
+
+  /** A float32 weight stored as float16 bits or uint8 codes, and the nodes that decode it. */
+  private storedAs(storage: Exclude<WeightStorage, { kind: 'float32' }>, shape: readonly number[], prefix: string): string {
+    const stored = this.fresh(`${prefix}_${storage.kind}`);
+    const data = storage.kind === 'float16' ? storage.bits : storage.codes;
+    this.initializers.push({
+      name: stored,
+      dataType: storage.kind === 'float16' ? onnx.TensorProto.DataType.FLOAT16 : onnx.TensorProto.DataType.UINT8,
+      dims: [...shape],
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
+    });
+    const to = [attr.int('to', onnx.TensorProto.DataType.FLOAT)];
+    if (storage.kind === 'float16') return this.emit('Cast', [stored], to, [this.fresh(prefix)])[0]!;
+    const [floats] = this.emit('Cast', [stored], to, [this.fresh(`${prefix}_codes`)]);
+    const [scaled] = this.emit('Mul', [floats!, this.float(storage.scale)], [], [this.fresh(`${prefix}_scaled`)]);
+    if (storage.offset === 0) return scaled!;
+    return this.emit('Add', [scaled!, this.float(storage.offset)], [], [this.fresh(prefix)])[0]!;
   }
 
   /** A 1-D int64 initializer (shapes, axes, pads), or a scalar when `scalar`. */

@@ -14,6 +14,7 @@ import type { PluginListing } from '../../src/cli/commands/plugins-command.js';
 import { diskModelIO, loadLayersModelFromDisk, saveModelToDisk } from '../../src/io/model-files.js';
 import { encodeNpy } from '../helpers/npy-writer.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { onnxRuntimeLoads } from '../helpers/onnxruntime.js';
 import { probeTfjsNode } from '../helpers/tfjs-node.js';
 import { describeRun, REPO_ROOT, runKiln, type CliResult } from './run-cli.js';
 
@@ -28,17 +29,22 @@ interface Report {
   backend: string;
   final: string;
   decisions: ReportDecision[];
+  endToEnd?: { baseline: string; versusCpu?: { baseline: string } };
 }
 
 const SMALL_RUN = 'validation: { samples: 1 }\nbenchmark: { warmup: 1, iterations: 5 }\n';
 const DECISION_STATUSES = ['applied', 'rejected', 'failed', 'unavailable', 'skipped'];
 
 /**
- * The backends the demo may run on: a wasm one (wasm-threads comes first and wins only where its
- * threads beat single-threaded wasm, on a quiet multi-core machine), or tensorflow where the
+ * The backends the demo may run on: onnxruntime where the optional onnxruntime-node loads
+ * (first in the default preference; it beats every tf.js backend on the demo network by
+ * several times), else a wasm one (wasm-threads comes first and wins only where its threads
+ * beat single-threaded wasm, on a quiet multi-core machine), or tensorflow where the
  * optional @tensorflow/tfjs-node is installed and loads (it comes before both).
  */
-const DEMO_BACKENDS = probeTfjsNode().loads ? ['tensorflow', 'wasm-threads', 'wasm'] : ['wasm-threads', 'wasm'];
+const TFJS_DEMO_BACKENDS = probeTfjsNode().loads ? ['tensorflow', 'wasm-threads', 'wasm'] : ['wasm-threads', 'wasm'];
+let ortLoads = false;
+let DEMO_BACKENDS = TFJS_DEMO_BACKENDS;
 
 function expectExit(result: CliResult, code: number): void {
   expect(result.code, describeRun(result)).to.equal(code);
@@ -65,6 +71,10 @@ function expectReportShape(report: Report): void {
 }
 
 describe('kiln CLI (end to end)', function () {
+  before(async () => {
+    ortLoads = await onnxRuntimeLoads();
+    DEMO_BACKENDS = ortLoads ? ['onnxruntime'] : TFJS_DEMO_BACKENDS;
+  });
   let root: string; // temp folder for the whole suite
   let modelDir: string; // a tiny dense model saved with saveModelToDisk
   let smallConfig: string;
@@ -205,7 +215,7 @@ describe('kiln CLI (end to end)', function () {
   });
 
   describe('kiln demo', () => {
-    it('--json prints exactly one JSON report with decisions, and a wasm backend (or tensorflow, where tfjs-node loads) ran', async () => {
+    it('--json prints exactly one JSON report with decisions, and onnxruntime (where it loads) or a wasm backend (or tensorflow, where tfjs-node loads) ran', async () => {
       const result = await runKiln(['demo', '--json', '--iterations', '5']);
       expectExit(result, 0);
       const text = result.stdout.trim();
@@ -218,7 +228,13 @@ describe('kiln CLI (end to end)', function () {
       expect(['applied', 'rejected']).to.include(ran!.status);
       expect(ran!.metrics).to.have.property('candidateMedianMs').that.is.a('number');
       const tensorflow = report.decisions.find((d) => d.plugin === 'backend-tensorflow');
-      if (!probeTfjsNode().loads) expect(tensorflow).to.include({ status: 'unavailable' });
+      if (ortLoads) {
+        // kept before tensorflow was tried; the headline is against plain tf.js on the fastest tf.js backend it could run on
+        expect(tensorflow).to.include({ status: 'skipped' });
+        const e2e = report.endToEnd!;
+        expect(e2e.baseline).to.match(probeTfjsNode().loads ? / on (wasm|tensorflow)$/ : / on wasm$/);
+        expect(e2e.versusCpu?.baseline).to.match(/ on cpu$/);
+      } else if (!probeTfjsNode().loads) expect(tensorflow).to.include({ status: 'unavailable' });
       else expect(['applied', 'rejected'], tensorflow!.reason).to.include(tensorflow!.status);
       expect(result.stderr, 'tf.js banner silenced').to.not.include('Hi, looks like you are running TensorFlow.js');
     });
@@ -276,11 +292,14 @@ describe('kiln CLI (end to end)', function () {
       // Which layers are written depends on what the pipeline kept (timing-dependent); the message says which.
       expect(result.stderr, describeRun(result)).to.include(`wrote ${path.join(out, 'model.json')} (the `);
       expect(result.stderr, describeRun(result)).to.match(
-        /\((the optimised layers|the original layers \(no plugin rewrote them; the runtime choices are in the report\))\) and /,
+        /\((the optimised layers|the original layers \(no plugin rewrote them; the runtime choices are in the report\))\)(, \S+model\.onnx \(the ONNX file onnxruntime ran, \d+ bytes\))? and /,
       );
       expect(result.stderr, describeRun(result)).to.include(` and ${path.join(out, 'kiln-report.json')}`);
       const report = await expectOptimisedFolder(out);
       expect(report.decisions.map((d) => d.plugin)).to.include('backend-wasm');
+      // where onnxruntime won (it loads here, and comes first), the ONNX file it ran is written beside the tfjs files
+      const wroteOnnx = (await fs.readdir(out)).includes('model.onnx');
+      expect(wroteOnnx, describeRun(result)).to.equal(report.backend === 'onnxruntime');
     });
 
     it('--batch 1,4 optimises at each batch size and reports both, with the dispatch rule', async () => {

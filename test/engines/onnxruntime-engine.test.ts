@@ -327,6 +327,66 @@ describe('onnxruntime engine: the real onnxruntime-node through optimize()', fun
     }
   });
 
+  it('mixed precision after onnxruntime: the float16 weights stay float16 in the ONNX file it runs (half the size), which stock onnxruntime reproduces', async function () {
+    if (reason) {
+      console.warn(`      skipped: ${reason}`);
+      this.skip();
+    }
+    const keras = ZOO['shogi-resnet'].build({ small: true });
+    const weightsBefore = keras.getWeights().map((w) => Array.from(w.dataSync()));
+    const x = tf.randomNormal([2, ...ZOO['shogi-resnet'].inputShape], 0, 1, 'float32', 5);
+    const before = tf.memory().numTensors;
+    try {
+      const { model: optimized, report } = await optimize(keras, {
+        sampleInputs: [x],
+        config: {
+          ...config(['onnxruntime', 'cpu']),
+          pipeline: [{ name: 'mixed-precision', options: { policy: 'float16', minElements: 256, budgets: { '*': { atol: 1e-2 } } } }],
+          benchmark: { warmup: 1, iterations: 5, endToEnd: false, minSpeedup: 0.01, minSizeGain: 1.05 },
+        },
+      });
+      try {
+        const ort = decision(report.decisions, 'backend-onnxruntime');
+        const mixed = decision(report.decisions, 'mixed-precision');
+        expect(ort.status, ort.reason).to.equal('applied');
+        expect(mixed.status, mixed.reason).to.equal('applied');
+        expect(report.backend).to.equal('onnxruntime');
+        expect(mixed.notes.join('\n')).to.match(/compute stays float32 on onnxruntime/);
+        const file = optimized.onnx!;
+        expect(file, 'the ONNX file the final model runs').to.be.instanceOf(Uint8Array);
+        expect(mixed.metrics.onnxBytes).to.equal(file.length);
+        expect(file.length / (ort.metrics.onnxBytes as number)).to.be.below(0.6);
+        const initializers = onnx.ModelProto.decode(file).graph!.initializer!;
+        const float16 = initializers.filter((i) => i.dataType === onnx.TensorProto.DataType.FLOAT16);
+        // every weight stored float16, and any float32 one whose values all happen to be float16s (a BatchNorm's ones)
+        expect(float16.length).to.be.at.least(mixed.metrics['weights.float16'] as number);
+        // the file, in stock onnxruntime, computes what the validated model computes
+        const { ort: stock } = (await loadOnnxRuntime()) as { ort: OrtModule };
+        const session = await stock.InferenceSession.create(file);
+        try {
+          const got = await session.run({ [session.inputNames[0]!]: new stock.Tensor('float32', x.dataSync() as Float32Array, x.shape) });
+          const want = outputsAsArray(optimized.predict(x));
+          session.outputNames.forEach((name, i) =>
+            expect(relativeToScale(want[i]!.dataSync(), got[name]!.data as Float32Array), name).to.be.at.most(1e-6),
+          );
+          tf.dispose(want);
+        } finally {
+          await session.release();
+        }
+      } finally {
+        optimized.dispose();
+      }
+      expect(tf.memory().numTensors).to.equal(before);
+      expect(
+        keras.getWeights().map((w) => Array.from(w.dataSync())),
+        "the user's weights",
+      ).to.deep.equal(weightsBefore);
+    } finally {
+      x.dispose();
+      keras.dispose();
+    }
+  });
+
   it('under a shape profile (batch 1 and 4) the dispatch model runs each batch on its onnxruntime variant, synchronously', async function () {
     if (reason) {
       console.warn(`      skipped: ${reason}`);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ONNXRUNTIME_PACKAGE, type OrtModule, type OrtTensorType } from '../../src/engines/onnxruntime/ort-api.js';
+import { ONNXRUNTIME_BINDING, ONNXRUNTIME_PACKAGE, type OrtModule, type OrtTensorType } from '../../src/engines/onnxruntime/ort-api.js';
 
 /** onnxruntime-node, or why it cannot be loaded here (it is an optional dependency). */
 export async function loadOnnxRuntime(): Promise<{ ort: OrtModule } | { reason: string }> {
@@ -46,4 +46,16 @@ export function relativeToScale(expected: ArrayLike<number>, actual: ArrayLike<n
     scale = Math.max(scale, Math.abs(Number(expected[i])));
   }
   return expected.length === actual.length ? diff / scale : Infinity;
+}
+
+/** Whether onnxruntime-node loads here, with its native binding (then `backend-onnxruntime`, first in the default preference, can run). */
+export async function onnxRuntimeLoads(): Promise<boolean> {
+  const loaded = await loadOnnxRuntime();
+  if (!('ort' in loaded)) return false;
+  try {
+    await import(ONNXRUNTIME_BINDING);
+    return true;
+  } catch {
+    return false;
+  }
 }

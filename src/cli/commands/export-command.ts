@@ -7,7 +7,7 @@ import { bindInputSamples, describeShape, sampleInputsFor } from '../../core/val
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadStockModelFromDisk } from '../../io/load-stock-model.js';
 import { resolveModelJsonPath } from '../../io/model-files.js';
-import { lowerModel, ONNX_OPSET } from '../../lowering/index.js';
+import { describeOnnxSize, lowerModel, ONNX_OPSET } from '../../lowering/index.js';
 import { inputEntriesFromFlags, withInputFlags, type InputFlags } from '../input-flags.js';
 import { positiveInt } from './optimize-command.js';
 
@@ -59,7 +59,7 @@ export function exportCommand(): Command {
         const io = (names: readonly string[], shapes: readonly (readonly number[])[]) =>
           names.map((n, i) => `${n} ${describeShape(shapes[i]!)}`).join(', ');
         process.stderr.write(
-          `wrote ${out} (ONNX opset ${ONNX_OPSET}, ${lowered.nodes} nodes, ${lowered.layoutTransposes} layout transposes; inputs ${io(lowered.inputNames, lowered.inputShapes)}; outputs ${lowered.outputNames.join(', ')})\n`,
+          `wrote ${out} (${describeOnnxSize(lowered.bytes.length, lowered.weights)}; ONNX opset ${ONNX_OPSET}, ${lowered.nodes} nodes, ${lowered.layoutTransposes} layout transposes; inputs ${io(lowered.inputNames, lowered.inputShapes)}; outputs ${lowered.outputNames.join(', ')})\n`,
         );
       } finally {
         tf.dispose(inputs);

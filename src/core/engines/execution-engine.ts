@@ -26,6 +26,13 @@ export interface ExecutionEngine {
    */
   readonly tfjsBackend?: string;
   /**
+   * True for a tf.js backend a user of plain tf.js gets by importing its package and
+   * `tf.setBackend` (not one Kiln brings up itself, as wasm-threads, which
+   * tfjs-backend-wasm never starts under Node). Such engines are what the end-to-end
+   * figure is against when Kiln's model runs outside tf.js (onnxruntime).
+   */
+  readonly plainTfjs?: boolean;
+  /**
    * Brings the engine up (imports its package, starts its threads, initialises it)
    * or says why it cannot run. The EngineManager calls it once per container; it
    * must answer again, without starting twice, when the engine is already up.

@@ -8,12 +8,15 @@ const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 
  * else the weight bytes of the files its format's `save` writes for its stock model. So
  * weights the source files store quantised (a graph model's float16 weights, a layers
  * model loaded from uint8 files) count at their stored width, as the files Kiln writes
- * store them. A format whose `save` fails is counted at its weights' dtype widths.
+ * store them; a model outside tf.js (onnxruntime) counts those of the stock model it was
+ * made from. A format whose `save` fails is counted at its weights' dtype widths.
  */
 export async function modelBytes(model: KilnModel): Promise<number> {
   if (model.artifactBytes != null) return model.artifactBytes;
-  if (!model.stock) return NaN;
-  const { format, model: stock } = model.stock;
+  // a model outside tf.js counts the files of the stock model it was made from (what `optimize --out` writes)
+  const source = model.stock ?? model.madeFrom;
+  if (!source) return NaN;
+  const { format, model: stock } = source;
   try {
     const saved = await format.save(stock);
     if (saved.weightData !== undefined) return byteLengthOf(saved.weightData);

@@ -285,52 +285,93 @@ export class Pipeline {
    * The final model timed against what a plain tf.js user runs: the headline is the
    * user's model with its own predict on the best backend Kiln validated (the backend
    * slot's pick, e.g. wasm), the second figure the same on cpu (tf.js's default in
-   * Node). One interleaved comparison, under the benchmark budget; the cpu model is left
-   * out of it where a candidate's comparison timed it already (the backend slot's, in
-   * the same run), and that median is reused.
+   * Node). Where Kiln's model runs outside tf.js (onnxruntime), no tf.js backend was
+   * kept, so the user's model is run on every plain tf.js backend of
+   * `backend.preference` that starts (wasm; tensorflow where installed) and the fastest
+   * is the headline. One interleaved comparison, under the benchmark budget; the cpu
+   * model is left out of it where a candidate's comparison timed it already (the
+   * backend slot's, in the same run), and that median is reused.
    */
   private async endToEnd(state: RunState, session: ValidationSession, observer?: PipelineObserver): Promise<EndToEnd> {
     const { baseline, current } = state;
-    // the backend pick is what plain tf.js gets only where it is a tf.js backend (not onnxruntime, outside tf.js)
-    const plainBest = state.kept.find((m) => state.keptBy.get(m)?.kind === 'backend' && isTfjsBackend(m.backend));
-    const seenCpu = plainBest ? state.cpuTiming : undefined;
-    const CPU = 'plain tf.js on cpu';
-    const subjects = [
-      ...(seenCpu ? [] : [{ name: CPU, model: baseline }]),
-      ...(plainBest && plainBest !== current ? [{ name: 'plain tf.js', model: plainBest }] : []),
-      { name: 'kiln', model: current },
-    ];
-    const progress = (done: number, total: number) => observer?.benchmarkProgress?.('end-to-end', done, total);
-    const result = subjects.every((s) => runsSynchronously(s.model))
-      ? this.benchmarker.compare(subjects, session.sampleInputs, this.config.benchmark, progress)
-      : await this.benchmarker.compareAsync(subjects, session.sampleInputs, this.config.benchmark, progress);
-    const median = (name: string) => result.variants.find((v) => v.name === name)!.timing.medianMs;
-    const kilnMs = median('kiln');
-    const cpuMs = seenCpu ? seenCpu.medianMs : median(CPU);
-    const interval = result.ratio ? { interval: { low: result.ratio.low, high: result.ratio.high } } : {};
-    const cpu = {
-      baseline: `plain tf.js: ${baseline.description.replace(/^plain tf\.js: /, '')}`,
-      baselineMedianMs: cpuMs,
-      speedup: cpuMs / kilnMs,
-      ...(seenCpu ? { timedIn: `${seenCpu.plugin}'s comparison, ${seenCpu.runs} runs` } : {}),
-    };
-    const headline =
-      plainBest === undefined
-        ? { ...cpu, ...interval }
-        : plainBest === current
-          ? { baseline: `plain tf.js: ${current.description}`, baselineMedianMs: kilnMs, speedup: 1, keptPlain: true }
-          : {
-              baseline: `plain tf.js: ${plainBest.description}`,
-              baselineMedianMs: median('plain tf.js'),
-              speedup: median('plain tf.js') / kilnMs,
-              ...interval,
-            };
-    return {
-      ...headline,
-      optimizedMedianMs: kilnMs,
-      iterations: result.iterations,
-      ...(plainBest ? { versusCpu: cpu } : {}),
-    };
+    const keptPlain = state.kept.find((m) => state.keptBy.get(m)?.kind === 'backend' && isTfjsBackend(m.backend));
+    const references = keptPlain || isTfjsBackend(current.backend) ? [] : await this.plainTfjsReferences(baseline);
+    try {
+      const plain = keptPlain ? [keptPlain] : references;
+      const seenCpu = plain.length ? state.cpuTiming : undefined;
+      const CPU = 'plain tf.js on cpu';
+      const subjects = [
+        ...(seenCpu ? [] : [{ name: CPU, model: baseline }]),
+        ...plain.filter((m) => m !== current).map((model) => ({ name: `plain tf.js: ${model.description}`, model })),
+        { name: 'kiln', model: current },
+      ];
+      const progress = (done: number, total: number) => observer?.benchmarkProgress?.('end-to-end', done, total);
+      const result = subjects.every((s) => runsSynchronously(s.model))
+        ? this.benchmarker.compare(subjects, session.sampleInputs, this.config.benchmark, progress)
+        : await this.benchmarker.compareAsync(subjects, session.sampleInputs, this.config.benchmark, progress);
+      const median = (name: string) => result.variants.find((v) => v.name === name)!.timing.medianMs;
+      const kilnMs = median('kiln');
+      const cpuMs = seenCpu ? seenCpu.medianMs : median(CPU);
+      const interval = result.ratio ? { interval: { low: result.ratio.low, high: result.ratio.high } } : {};
+      const cpu = {
+        baseline: `plain tf.js: ${baseline.description.replace(/^plain tf\.js: /, '')}`,
+        baselineMedianMs: cpuMs,
+        speedup: cpuMs / kilnMs,
+        ...(seenCpu ? { timedIn: `${seenCpu.plugin}'s comparison, ${seenCpu.runs} runs` } : {}),
+      };
+      if (keptPlain === current) {
+        return {
+          baseline: `plain tf.js: ${current.description}`,
+          baselineMedianMs: kilnMs,
+          speedup: 1,
+          keptPlain: true,
+          optimizedMedianMs: kilnMs,
+          iterations: result.iterations,
+          versusCpu: cpu,
+        };
+      }
+      if (!plain.length) return { ...cpu, ...interval, optimizedMedianMs: kilnMs, iterations: result.iterations };
+      const timed = plain
+        .map((model) => {
+          const baselineMedianMs = median(`plain tf.js: ${model.description}`);
+          return { baseline: `plain tf.js: ${model.description}`, baselineMedianMs, speedup: baselineMedianMs / kilnMs };
+        })
+        .sort((a, b) => a.baselineMedianMs - b.baselineMedianMs);
+      const [fastest, ...others] = timed as [(typeof timed)[0], ...typeof timed];
+      return {
+        ...fastest,
+        ...interval,
+        optimizedMedianMs: kilnMs,
+        iterations: result.iterations,
+        ...(others.length ? { slowerPlain: others } : {}),
+        versusCpu: cpu,
+      };
+    } finally {
+      for (const model of references) model.dispose();
+    }
+  }
+
+  /**
+   * The user's model on each plain tf.js backend of `backend.preference` (but cpu, timed
+   * on its own) whose engine starts: what a user without Kiln could run it on. A backend
+   * that cannot run the model is left out, with a log line.
+   */
+  private async plainTfjsReferences(baseline: KilnModel): Promise<KilnModel[]> {
+    const models: KilnModel[] = [];
+    for (const name of this.config.backend.preference) {
+      if (name === 'cpu' || !this.engineRegistry.has(name)) continue;
+      const engine = this.engineRegistry.get(name);
+      if (!engine.plainTfjs || engine.tfjsBackend === undefined) continue;
+      if (models.some((m) => m.backend === engine.tfjsBackend)) continue;
+      const started = await this.engines.ensure(engine);
+      if (!started.available) continue;
+      try {
+        models.push(await engine.prepare(baseline));
+      } catch (error) {
+        this.logger.info(`end to end: plain tf.js on ${name} left out: ${describeError(error)}`);
+      }
+    }
+    return models;
   }
 
   private report(

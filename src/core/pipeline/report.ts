@@ -55,6 +55,11 @@ export interface EndToEnd {
   /** Timed runs of each model. */
   readonly iterations: number;
   /**
+   * Where Kiln's model runs outside tf.js (onnxruntime) and the user's model was timed on
+   * several plain tf.js backends: the slower ones (the headline is the fastest).
+   */
+  readonly slowerPlain?: readonly { readonly baseline: string; readonly baselineMedianMs: number; readonly speedup: number }[];
+  /**
    * The same against plain predict on cpu, where the headline is another backend. `timedIn`:
    * where the cpu median was measured when it is reused from a candidate's comparison in the
    * same run (`backend-wasm's comparison, 5 runs`) rather than timed again.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StockModel } from '../../core/formats/model-format.js';
 import { outputsAsArray, type KilnModel, type TensorSpec } from '../../core/kiln-model.js';
-import { lowerModel } from '../../lowering/index.js';
+import { lowerModel, type WeightStorageSummary } from '../../lowering/index.js';
 import type { NativeOrtSession } from './native-session.js';
 import type { OrtModule, OrtNativeBinding } from './ort-api.js';
 import { fromOrtTensor, toOrtTensor } from './ort-tensors.js';
@@ -19,6 +19,8 @@ interface SignatureSession {
   readonly shapes: string;
   /** The ONNX file the session runs. */
   readonly bytes: Uint8Array;
+  /** How that file stores the weights. */
+  readonly weights: WeightStorageSummary;
 }
 
 /**
@@ -82,9 +84,19 @@ export class OnnxRuntimeModel implements KilnModel {
     this.sessionFor(inputs);
   }
 
+  /** The stock model it lowers (its own copy, on cpu). */
+  get madeFrom(): StockModel {
+    return this.copy;
+  }
+
   /** The ONNX file of the first signature built (the sample inputs', when the backend plugin made it). */
   get onnx(): Uint8Array | undefined {
     return this.sessions.values().next().value?.bytes;
+  }
+
+  /** How the first signature's ONNX file stores its weights (see `onnx`). */
+  get onnxWeights(): WeightStorageSummary | undefined {
+    return this.sessions.values().next().value?.weights;
   }
 
   /** The thread choices made so far, one per signature. */
@@ -125,6 +137,7 @@ export class OnnxRuntimeModel implements KilnModel {
       outputNames: lowered.outputNames,
       shapes: inputs.map((t) => t.shape.join('x')).join(', '),
       bytes: lowered.bytes,
+      weights: lowered.weights,
     };
     return built;
   }

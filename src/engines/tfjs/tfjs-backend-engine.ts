@@ -17,9 +17,11 @@ export class TfjsBackendEngine implements ExecutionEngine {
   readonly name: string;
   readonly tfjsBackend: string;
   readonly description: string;
+  readonly plainTfjs: boolean;
 
   constructor(readonly descriptor: BackendDescriptor) {
     this.name = descriptor.name;
+    this.plainTfjs = descriptor.register === undefined;
     this.tfjsBackend = descriptor.tfName;
     this.description = descriptor.description ?? `tf.js backend "${descriptor.tfName}"`;
   }

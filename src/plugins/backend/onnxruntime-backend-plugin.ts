@@ -3,7 +3,7 @@ import { Plugin, type PluginRegistrationOptions } from '../../core/plugin-decora
 import type { KilnModel } from '../../core/kiln-model.js';
 import { unavailable, type Availability, type AvailabilityContext, type PluginContext } from '../../core/plugin.js';
 import { ONNXRUNTIME_ENGINE, OnnxRuntimeModel, type OnnxRuntimeEngine } from '../../engines/onnxruntime/index.js';
-import { UnsupportedKernelError } from '../../lowering/index.js';
+import { describeOnnxSize, UnsupportedKernelError } from '../../lowering/index.js';
 import { BackendPlugin } from './backend-plugin.js';
 import { backendPluginName, type BackendPluginClass } from './define-backend-plugin.js';
 
@@ -40,6 +40,12 @@ export function defineOnnxRuntimeBackendPlugin(
         if (!(error instanceof UnsupportedKernelError)) throw error;
         context.note(error.message);
         return target;
+      }
+      const onnx = result.onnx;
+      const weights = result.onnxWeights;
+      if (onnx && weights) {
+        context.metric('onnxBytes', onnx.length);
+        context.note(`ONNX file of the sample inputs' signature: ${describeOnnxSize(onnx.length, weights)}`);
       }
       return result;
     }

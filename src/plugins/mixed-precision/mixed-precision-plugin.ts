@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { inject } from 'tsyringe';
 import type { KilnConfig } from '../../config/kiln-config.js';
-import { isBackendReady, withBackendAsync } from '../../core/backend-scope.js';
+import { isBackendReady, isTfjsBackend, withBackendAsync } from '../../core/backend-scope.js';
+import { EngineManager } from '../../core/engines/engine-manager.js';
+import { EngineRegistry } from '../../core/engines/engine-registry.js';
 import { CandidateRejectedError } from '../../core/errors.js';
 import type { ModelFormat } from '../../core/formats/model-format.js';
 import type { KilnModel } from '../../core/kiln-model.js';
@@ -40,8 +42,15 @@ import {
 } from './quantize.js';
 import { QuantizedKilnModel } from './quantized-model.js';
 
+/** Megabytes, for notes. */
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(2)} MB`;
+}
+
 /** What the report says about compute precision on a backend: tf.js dequantises weights to float32 at load. */
 export function computeStatement(backend: string): string {
+  if (!isTfjsBackend(backend))
+    return `compute stays float32 on ${backend}: tf.js dequantises the stored weights to float32 at load, and the ONNX file ${backend} runs keeps them at their stored types, decoded to float32 when the session loads; the gain is the size of the model files (load time and inference speed not measured)`;
   const why =
     backend === 'webgl'
       ? 'Kiln does not switch webgl to float16 textures (WEBGL_FORCE_F16_TEXTURES is a global tf.js flag, not a per-model setting); set it yourself and rerun Kiln to validate it'
@@ -67,6 +76,8 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
   constructor(
     private readonly validator: Validator,
     @inject(KILN_CONFIG) private readonly config: KilnConfig,
+    private readonly engines: EngineManager,
+    private readonly engineRegistry: EngineRegistry,
   ) {}
 
   isAvailable(context: AvailabilityContext) {
@@ -81,7 +92,9 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
   async apply(target: KilnModel, context: PluginContext<MixedPrecisionOptions>): Promise<KilnModel> {
     const options = context.options;
     const policy = options.policy === 'int8' ? 'uint8' : options.policy;
-    const stock = target.stock;
+    // a model outside tf.js (onnxruntime) stores and searches the weights of the stock model it was made from
+    const stock = target.stock ?? target.madeFrom;
+    const inTfjs = isTfjsBackend(target.backend);
     if (!stock || !stock.format.overwriteWeight) {
       context.note(
         stock
@@ -114,7 +127,8 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       );
     }
     // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
-    const searchBackend = target.backend === 'cpu' && isBackendReady('wasm') ? 'wasm' : target.backend;
+    if (!inTfjs && !isBackendReady('wasm') && this.engineRegistry.has('wasm')) await this.engines.ensure(this.engineRegistry.get('wasm')); // else the search would run on cpu's slow kernels
+    const searchBackend = (target.backend === 'cpu' || !inTfjs) && isBackendReady('wasm') ? 'wasm' : inTfjs ? target.backend : 'cpu';
     const encoder = new WeightEncoder(weights, await this.calibration(stock.format, source, eligible, policy, searchBackend, context));
     const own = context.validation ? undefined : this.ownValidation(target, context);
     const validation = context.validation ?? own!.validation;
@@ -158,8 +172,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       );
 
     const { artifacts, weightBytes } = quantizeArtifacts(source, encoded);
-    const loaded = await withBackendAsync(target.backend, () => stock.format.load(copyArtifacts(artifacts)));
-    const runs = stock.format.wrap(loaded, target.backend, true);
+    const runs = await this.loadOnEngine(stock.format, artifacts, target.backend, context.sampleInputs);
     const counts = countPrecisions(weights, state);
     const description = `${runs.description}, weights stored as ${Object.entries(counts)
       .filter(([, n]) => n > 0)
@@ -176,7 +189,46 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
       );
     }
     context.note(`within budget: ${summariseOutcomes(final.budget ?? [])}`);
+    if (model.onnx && target.onnx) {
+      context.metric('onnxBytes', model.onnx.length);
+      context.note(
+        `the ONNX file ${target.backend} runs: ${mb(model.onnx.length)}, ${(model.onnx.length / target.onnx.length).toFixed(2)}x the ${mb(target.onnx.length)} of the model before (weights on the float16 and uint8 grids stored at those types, decoded to float32 by Cast nodes)`,
+      );
+    }
     return model;
+  }
+
+  /**
+   * The model tf.js loads from `artifacts`, run where `backend` runs: on that tf.js
+   * backend, or, for an engine outside tf.js, loaded on cpu and handed to the engine.
+   */
+  private async loadOnEngine(
+    format: ModelFormat,
+    artifacts: tf.io.ModelArtifacts,
+    backend: string,
+    sampleInputs: readonly tf.Tensor[],
+  ): Promise<KilnModel> {
+    if (isTfjsBackend(backend)) {
+      const loaded = await withBackendAsync(backend, () => format.load(copyArtifacts(artifacts)));
+      return format.wrap(loaded, backend, true);
+    }
+    const engine = this.engineRegistry.get(backend);
+    const started = await this.engines.ensure(engine);
+    if (!started.available) throw new Error(`the ${backend} engine the model ran on cannot start now: ${started.reason}`);
+    const loaded = await withBackendAsync('cpu', () => format.load(copyArtifacts(artifacts)));
+    const onCpu = format.wrap(loaded, 'cpu', true);
+    let model: KilnModel | undefined;
+    try {
+      model = await engine.prepare(onCpu);
+      // one call at the sample inputs first: an engine that builds per signature (onnxruntime) builds theirs, whose file it reports
+      tf.dispose(model.predict(sampleInputs.length === 1 ? sampleInputs[0]! : [...sampleInputs]));
+      return model;
+    } catch (error) {
+      model?.dispose();
+      throw error;
+    } finally {
+      onCpu.dispose();
+    }
   }
 
   /** Per-weight notes, table and figures; returns the stored bytes of every weight not kept float32. */
@@ -288,7 +340,12 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     target: KilnModel,
     context: PluginContext<MixedPrecisionOptions>,
   ): { validation: PluginValidation; dispose(): void } {
-    const reference = target.stock!.format.wrap(target.stock!.model, 'cpu', false, 'reference on cpu');
+    const reference = (target.stock ?? target.madeFrom)!.format.wrap(
+      (target.stock ?? target.madeFrom)!.model,
+      'cpu',
+      false,
+      'reference on cpu',
+    );
     const session = this.validator.prepare(reference, context.sampleInputs, this.config.validation, 'inference');
     return { validation: { inputSets: session.inputSetLabels, check: (m, b) => session.check(m, b) }, dispose: () => session.dispose() };
   }

@@ -16,7 +16,7 @@ import { EXAMPLE_YAML, fakePluginContainer, FakePrecisionOptions, recordingImpor
 
 const DEFAULTS = {
   plugins: [],
-  backend: { preference: ['tensorflow-gpu', 'tensorflow', 'wasm-threads', 'wasm', 'cpu'] },
+  backend: { preference: ['onnxruntime', 'tensorflow-gpu', 'tensorflow', 'wasm-threads', 'wasm', 'cpu'] },
   // no tolerance, atol or rtol: the scale-aware default check (validation.tolerance 1e-4) is in force
   validation: { samples: 4, seed: 0, largeMagnitude: 10, gradients: true },
   benchmark: {
