@@ -8,7 +8,8 @@
  * - `plain-wasm` / `predict`: its own predict on wasm, the best stock option in Node
  *   without tfjs-node (the headline reference; the same figures in a wasm cell);
  * - `kiln`: the model `optimize()` returns with Kiln's defaults: its backend preference
- *   (wasm-threads, wasm, cpu here), pipeline and tolerances; only the benchmark and
+ *   (onnxruntime first where onnxruntime-node loads, then wasm-threads, wasm, cpu here),
+ *   pipeline and tolerances; only the benchmark and
  *   validation are the bench's shorter ones (BENCH_OPTIMIZE_DEFAULTS, as `kiln bench`).
  *
  * It runs through the same engine as `kiln bench` (src/bench/), with sources built here:

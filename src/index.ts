@@ -82,6 +82,8 @@ export { ONNXRUNTIME_ENGINE, OnnxRuntimeModel } from './engines/index.js';
 
 // ONNX: lowering a traced model to an ONNX file (`kiln export --format onnx`), run by the onnxruntime engine.
 export {
+  chooseWeightStorage,
+  describeOnnxSize,
   lowerCall,
   lowerModel,
   ONNX_OPSET,
@@ -89,6 +91,8 @@ export {
   type KernelLowering,
   type LowerCallOptions,
   type OnnxExport,
+  type WeightStorage,
+  type WeightStorageSummary,
 } from './lowering/index.js';
 
 // Services plugins can inject.

@@ -5,6 +5,7 @@
  * `--input-shape`. The written folder loads with plain tf.js and computes what the
  * original does.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +17,8 @@ import { loadStockModelFromDisk } from '../../src/io/load-stock-model.js';
 import { describeRun, runKiln } from '../cli/run-cli.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { probeTfjsNode } from '../helpers/tfjs-node.js';
+import { loadOnnxRuntime, onnxRuntimeLoads, runOnnx } from '../helpers/onnxruntime.js';
+import type { OrtModule } from '../../src/engines/onnxruntime/ort-api.js';
 import { maxAbsDiff, outputValues, tolerance } from './compare.js';
 
 interface Report {
@@ -62,6 +65,18 @@ describe('kiln optimize on real published models (the CLI, default config)', fun
               return y;
             });
       expect(maxAbsDiff(written, reference)).to.be.at.most(tolerance(reference));
+      // Where onnxruntime won, the model.onnx beside the tfjs files, in stock onnxruntime-node.
+      const names = await fs.readdir(out);
+      expect(names.includes('model.onnx'), `model.onnx in ${names.join(', ')}`).to.equal(report.backend === 'onnxruntime');
+      if (report.backend === 'onnxruntime') {
+        const ort = (await loadOnnxRuntime()) as { ort: OrtModule };
+        const bytes = new Uint8Array(await fs.readFile(path.join(out, 'model.onnx')));
+        const session = await ort.ort.InferenceSession.create(bytes);
+        const got = await runOnnx(ort.ort, bytes, { [session.inputNames[0]!]: inputs[0]! });
+        await session.release();
+        const fromOnnx = session.outputNames.map((n) => Float32Array.from(got[n]!));
+        expect(maxAbsDiff(fromOnnx, reference), 'stock onnxruntime on model.onnx vs original').to.be.at.most(tolerance(reference));
+      }
     } finally {
       tf.dispose(inputs);
       original.format.dispose(original.model);
@@ -73,9 +88,10 @@ describe('kiln optimize on real published models (the CLI, default config)', fun
     await optimizeAndReload('selfie', []);
   });
 
-  it('ESRGAN x4 with --input-shape 1x32x32x3 keeps a wasm backend (tensorflow where tfjs-node loads; not cpu) and writes a model stock tf.js loads', async () => {
+  it('ESRGAN x4 with --input-shape 1x32x32x3 keeps onnxruntime where it loads (else a wasm backend, or tensorflow where tfjs-node loads; not cpu) and writes a model stock tf.js loads', async () => {
     const report = await optimizeAndReload('esrgan-slim-x4', ['--input-shape', '1x32x32x3', '--input-range', '0..255']);
     const lines = report.decisions.map((d) => `${d.plugin}: ${d.status} (${d.reason})`).join('\n');
-    expect(report.backend, lines).to.match(probeTfjsNode().loads ? /^(wasm|tensorflow$)/ : /^wasm/);
+    if (await onnxRuntimeLoads()) expect(report.backend, lines).to.equal('onnxruntime');
+    else expect(report.backend, lines).to.match(probeTfjsNode().loads ? /^(wasm|tensorflow$)/ : /^wasm/);
   });
 });

@@ -55,7 +55,18 @@ async function checkRealModel(real: RealModel, stock: StockModel, inputs: tf.Ten
   try {
     expect(report.model.format).to.equal(real.format);
     const lines = report.decisions.map((d) => `${d.plugin}: ${d.status} (${d.reason})`).join('\n');
-    process.stdout.write(`      ${real.name}: ${report.final}\n${lines.replace(/^/gm, '        ')}\n`);
+    const e2e = report.endToEnd
+      ? `end to end: ${report.endToEnd.speedup.toFixed(2)}x vs ${report.endToEnd.baseline} (${report.endToEnd.baselineMedianMs.toFixed(2)} -> ${report.endToEnd.optimizedMedianMs.toFixed(2)} ms)`
+      : 'end to end: nothing kept';
+    process.stdout.write(`      ${real.name}: ${report.backend}: ${report.final}\n${lines.replace(/^/gm, '        ')}\n        ${e2e}\n`);
+
+    // onnxruntime, first in the default preference, runs it, or says why not: unavailable (not
+    // installed), skipped naming the kernel ONNX cannot get, or rejected/failed with its figures.
+    const ort = report.decisions.find((d) => d.plugin === 'backend-onnxruntime');
+    expect(ort, 'a decision for backend-onnxruntime').to.not.equal(undefined);
+    if (ort!.status === 'applied') expect(report.backend).to.equal('onnxruntime');
+    else expect(ort!.reason, `backend-onnxruntime ${ort!.status}`).to.match(/\S{8,}/);
+    if (ort!.status === 'skipped') expect(ort!.reason).to.match(/kernel|ONNX/);
 
     // The model Kiln returns computes what the original does, within the validated tolerance.
     const optimized = outputValues(model.predict(inputs.length === 1 ? inputs[0]! : inputs));

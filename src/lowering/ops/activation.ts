@@ -22,7 +22,7 @@ export function applyFusedActivation(context: LoweringContext, node: KernelNode,
     case 'elu':
       return context.emit('Elu', [name], [attr.float('alpha', 1)])[0]!;
     case 'sigmoid':
-      return context.emit('Sigmoid', [name])[0]!;
+      return exactSigmoid(context, name);
     case 'leakyrelu':
       return context.emit('LeakyRelu', [name], [attr.float('alpha', Number(node.attrs.leakyreluAlpha ?? 0.2))])[0]!;
     case 'prelu': {
@@ -35,10 +35,24 @@ export function applyFusedActivation(context: LoweringContext, node: KernelNode,
   }
 }
 
+/**
+ * 1 / (1 + exp(-x)), as tf.js computes a sigmoid, rather than ONNX `Sigmoid`: onnxruntime's
+ * CPU `Sigmoid` is an approximation good to about 1e-7 absolute, so in the tail (x below
+ * about -10, where the value is below 5e-5) it is off by up to a few percent of the value,
+ * which fails Kiln's scale-aware check on an output that lives there (MediaPipe selfie's
+ * mask on a background: 6.646e-6 for tf.js's 6.701e-6). Four element-wise nodes instead
+ * of one; exp(-x) overflows to Infinity for x below about -88, and 1 / Infinity is 0, as in
+ * tf.js.
+ */
+function exactSigmoid(context: LoweringContext, name: string): string {
+  const exp = context.emit('Exp', [context.emit('Neg', [name])[0]!])[0]!;
+  const denominator = context.emit('Add', [exp, context.float(1)])[0]!;
+  return context.emit('Reciprocal', [denominator])[0]!;
+}
+
 /** Unary kernels that act on each element alone, so their output keeps the input's layout. */
 const UNARY: Readonly<Record<string, string>> = {
   Relu: 'Relu',
-  Sigmoid: 'Sigmoid',
   Tanh: 'Tanh',
   Exp: 'Exp',
   Log: 'Log',
@@ -75,6 +89,7 @@ function unary(
 export const activationLowering: KernelLowering = {
   kernels: [
     ...Object.keys(UNARY),
+    'Sigmoid',
     'Relu6',
     'Elu',
     'Selu',
@@ -94,6 +109,9 @@ export const activationLowering: KernelLowering = {
     switch (node.kernel) {
       case 'Identity':
         context.define(out, name, perm);
+        return;
+      case 'Sigmoid':
+        context.define(out, exactSigmoid(context, name), perm);
         return;
       case 'Relu6':
         context.emitFor(out, 'Clip', [name, context.float(0), context.float(6)], [], perm);
