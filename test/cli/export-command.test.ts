@@ -66,7 +66,7 @@ describe('kiln export (end to end)', function () {
     const result = await runKiln(['export', path.join(cnnDir, 'model.json'), '--format', 'onnx', '--out', out, '--batch', '3']);
     expectExit(result, 0);
     expect(result.stderr).to.match(
-      /^wrote .*cnn\.onnx \(ONNX opset 17, \d+ nodes, 2 layout transposes; inputs \S+ \[3, 8, 8, 3\]; outputs \S+\)$/m,
+      /^wrote .*cnn\.onnx \(\d+\.\d+ (kB|MB); weights: \d+ float32 \([^)]*\)[^;]*; ONNX opset 17, \d+ nodes, 2 layout transposes; inputs \S+ \[3, 8, 8, 3\]; outputs \S+\)$/m,
     );
     expect(
       (await fs.readdir(root)).filter((n) => n.startsWith('.kiln-tmp-')),

@@ -13,7 +13,6 @@ const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 
  */
 export async function modelBytes(model: KilnModel): Promise<number> {
   if (model.artifactBytes != null) return model.artifactBytes;
-  // a model outside tf.js counts the files of the stock model it was made from (what `optimize --out` writes)
   const source = model.stock ?? model.madeFrom;
   if (!source) return NaN;
   const { format, model: stock } = source;

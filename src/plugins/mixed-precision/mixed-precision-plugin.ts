@@ -6,7 +6,7 @@ import { EngineManager } from '../../core/engines/engine-manager.js';
 import { EngineRegistry } from '../../core/engines/engine-registry.js';
 import { CandidateRejectedError } from '../../core/errors.js';
 import type { ModelFormat } from '../../core/formats/model-format.js';
-import type { KilnModel } from '../../core/kiln-model.js';
+import { runsSynchronously, type KilnModel } from '../../core/kiln-model.js';
 import {
   AVAILABLE,
   unavailable,
@@ -94,7 +94,6 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     const policy = options.policy === 'int8' ? 'uint8' : options.policy;
     // a model outside tf.js (onnxruntime) stores and searches the weights of the stock model it was made from
     const stock = target.stock ?? target.madeFrom;
-    const inTfjs = isTfjsBackend(target.backend);
     if (!stock || !stock.format.overwriteWeight) {
       context.note(
         stock
@@ -126,9 +125,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
         `the budget checks${calibrates(options.rounding, policy) ? ' and calibration' : ''} rest on ${sampleRows(context)} sample row(s) and the validation sets derived from them; a budget that holds there says little about other inputs: pass at least ${FEW_SAMPLE_ROWS} representative samples (sampleInputs) for a stronger check`,
       );
     }
-    // The search runs many checks: on wasm when the model would otherwise search on the slow cpu kernels.
-    if (!inTfjs && !isBackendReady('wasm') && this.engineRegistry.has('wasm')) await this.engines.ensure(this.engineRegistry.get('wasm')); // else the search would run on cpu's slow kernels
-    const searchBackend = (target.backend === 'cpu' || !inTfjs) && isBackendReady('wasm') ? 'wasm' : inTfjs ? target.backend : 'cpu';
+    const searchBackend = await this.searchBackendFor(target.backend);
     const encoder = new WeightEncoder(weights, await this.calibration(stock.format, source, eligible, policy, searchBackend, context));
     const own = context.validation ? undefined : this.ownValidation(target, context);
     const validation = context.validation ?? own!.validation;
@@ -199,6 +196,18 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
   }
 
   /**
+   * Where the search's many checks run: the model's own tf.js backend, but wasm rather
+   * than cpu's slow kernels, and wasm (started if need be), else cpu, for a model outside
+   * tf.js (onnxruntime).
+   */
+  private async searchBackendFor(backend: string): Promise<string> {
+    if (isTfjsBackend(backend) && backend !== 'cpu') return backend;
+    if (!isTfjsBackend(backend) && !isBackendReady('wasm') && this.engineRegistry.has('wasm'))
+      await this.engines.ensure(this.engineRegistry.get('wasm'));
+    return isBackendReady('wasm') ? 'wasm' : 'cpu';
+  }
+
+  /**
    * The model tf.js loads from `artifacts`, run where `backend` runs: on that tf.js
    * backend, or, for an engine outside tf.js, loaded on cpu and handed to the engine.
    */
@@ -221,7 +230,8 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     try {
       model = await engine.prepare(onCpu);
       // one call at the sample inputs first: an engine that builds per signature (onnxruntime) builds theirs, whose file it reports
-      tf.dispose(model.predict(sampleInputs.length === 1 ? sampleInputs[0]! : [...sampleInputs]));
+      const args = sampleInputs.length === 1 ? sampleInputs[0]! : [...sampleInputs];
+      tf.dispose(runsSynchronously(model) ? model.predict(args) : await model.predictAsync!(args));
       return model;
     } catch (error) {
       model?.dispose();
