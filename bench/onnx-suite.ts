@@ -1,9 +1,9 @@
 /**
  * The `onnx` suite of `npm run bench`: the demo network (src/zoo/shogi-resnet.ts) at
  * batch 1 and 32, in one process, medians after dropping timings beyond 2 sigma, in two
- * loops of rounds (each subject timed 3 times a round after 2 untimed calls, which let
- * the previous subject's spinning onnxruntime threads go idle; the order alternates
- * round by round): the onnxruntime subjects together, then Kiln's two models together:
+ * loops of rounds (each subject timed 3 times a round after 20 ms idle, which lets the
+ * previous subject's spinning onnxruntime threads go to sleep, and 2 untimed calls; the
+ * order alternates round by round): the onnxruntime subjects together, then Kiln's two models together:
  *
  * - `ort hand-written NCHW`: stock onnxruntime-node running the network written as ONNX
  *   by hand (bench/onnx/hand-written-shogi.ts: NCHW, the same weights), fed NCHW data
@@ -49,7 +49,7 @@ const BENCH_CONFIG = { validation: { samples: 2 }, benchmark: { budgetMs: 3000 }
 /** Kiln's default preference without onnxruntime: its best tf.js path. */
 const TFJS_PREFERENCE = DEFAULT_BACKEND_PREFERENCE.filter((b) => b !== 'onnxruntime');
 
-export async function runOnnxSuite(options: OnnxSuiteOptions = { batches: [1, 32], rounds: 16 }): Promise<void> {
+export async function runOnnxSuite(options: OnnxSuiteOptions = { batches: [1, 32], rounds: 48 }): Promise<void> {
   let ort: OrtLike;
   try {
     ort = (await import('onnxruntime-node')) as unknown as OrtLike;
@@ -105,7 +105,7 @@ export async function runOnnxSuite(options: OnnxSuiteOptions = { batches: [1, 32
         const [kilnB, best] = await timeInterleaved([call(kilnOrt), call(kilnTfjs)], options.rounds);
         const handBest = Math.min(h1!, h2!);
         process.stdout.write(
-          `batch ${batch} (${options.rounds} rounds per loop, each subject timed 3 times a round after 2 untimed calls):\n` +
+          `batch ${batch} (${options.rounds} rounds per loop, each subject timed 3 times a round after 20 ms idle and 2 untimed calls):\n` +
             `  loop 1: ort hand-written NCHW 1 thread ${h1!.toFixed(3)} ms, 2 threads ${h2!.toFixed(3)} ms; kiln onnxruntime ${kilnA!.toFixed(3)} ms\n` +
             `  loop 2: kiln onnxruntime ${kilnB!.toFixed(3)} ms; kiln best tf.js ${best!.toFixed(3)} ms\n` +
             `  kiln onnxruntime kept: ${ortReport.final}\n  kiln best tf.js kept: ${tfjsReport.final}\n` +
@@ -134,11 +134,15 @@ export async function runOnnxSuite(options: OnnxSuiteOptions = { batches: [1, 32
   );
 }
 
+/** Idle time before each subject's block: longer than onnxruntime's worker threads spin after a run. */
+const IDLE_BEFORE_BLOCK_MS = 20;
+
 /**
  * Medians (outliers beyond 2 sigma dropped) of `rounds` rounds of `subjects` timed in
- * blocks: each round runs each subject twice untimed, then times it 3 times; the order is
- * reversed every other round. The untimed calls let the previous subject's spinning
- * onnxruntime threads go idle, so no subject is timed against another's threads.
+ * blocks: each round waits IDLE_BEFORE_BLOCK_MS before each subject, runs it twice
+ * untimed, then times it 3 times; the order is reversed every other round. The wait lets
+ * the previous subject's spinning onnxruntime threads go to sleep, so no subject is timed
+ * against another's threads holding the cores.
  */
 async function timeInterleaved(subjects: readonly (() => unknown)[], rounds: number): Promise<number[]> {
   const times = subjects.map(() => [] as number[]);
@@ -146,6 +150,7 @@ async function timeInterleaved(subjects: readonly (() => unknown)[], rounds: num
     const order = subjects.map((_, i) => i);
     if (r % 2) order.reverse();
     for (const i of order) {
+      await new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_BLOCK_MS));
       for (let k = 0; k < 5; k++) {
         const t0 = performance.now();
         await subjects[i]!();
