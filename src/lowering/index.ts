@@ -2,6 +2,7 @@ export type { KernelLowering } from './kernel-lowering.js';
 export { LoweringContext, type LoweredValue } from './lowering-context.js';
 export {
   chooseWeightStorage,
+  describeBytes,
   describeOnnxSize,
   MIN_COMPRESSED_ELEMENTS,
   type StoredType,

@@ -19,13 +19,17 @@ export type StoredType = WeightStorage['kind'];
 /** The float32 weights of an ONNX file by how they are stored: how many, and their bytes. */
 export type WeightStorageSummary = Record<StoredType, { count: number; bytes: number }>;
 
+/** A byte count in words: `2.9 kB` below 10 kB, else `1.32 MB`. */
+export function describeBytes(bytes: number): string {
+  return bytes < 10_000 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(2)} MB`;
+}
+
 /** `1.32 MB; weights: 12 float32 (0.41 MB), 18 float16 (0.90 MB)`: a file's size and how its weights are stored. */
 export function describeOnnxSize(fileBytes: number, weights: WeightStorageSummary): string {
-  const mb = (b: number) => (b < 10_000 ? `${(b / 1e3).toFixed(1)} kB` : `${(b / 1e6).toFixed(2)} MB`);
   const parts = (Object.entries(weights) as [StoredType, { count: number; bytes: number }][])
     .filter(([, w]) => w.count > 0)
-    .map(([type, w]) => `${w.count} ${type} (${mb(w.bytes)})`);
-  return `${mb(fileBytes)}; weights: ${parts.join(', ') || 'none'}`;
+    .map(([type, w]) => `${w.count} ${type} (${describeBytes(w.bytes)})`);
+  return `${describeBytes(fileBytes)}; weights: ${parts.join(', ') || 'none'}`;
 }
 
 /** Weights smaller than this stay float32: a decode node costs more file than it saves. */

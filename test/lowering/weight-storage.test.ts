@@ -10,6 +10,7 @@ import { onnx } from 'onnx-proto';
 import { layersModelFormat } from '../../src/formats/layers-model/layers-model-format.js';
 import { chooseWeightStorage, describeOnnxSize, lowerModel, MIN_COMPRESSED_ELEMENTS } from '../../src/lowering/index.js';
 import type { OrtModule } from '../../src/engines/onnxruntime/ort-api.js';
+import { toFloat16 } from '../../src/plugins/mixed-precision/quantize.js';
 import { onnxRuntimeOrSkip, runOnnx } from '../helpers/onnxruntime.js';
 
 /** `values` as tf.js decodes them from a weight file stored with `quantization`. */
@@ -17,8 +18,8 @@ function decodedBy(values: Float32Array, quantization: tf.io.WeightsManifestEntr
   const spec: tf.io.WeightsManifestEntry = { name: 'w', shape: [values.length], dtype: 'float32', quantization };
   let bytes: ArrayBuffer;
   if (quantization!.dtype === 'float16') {
-    // encode through tf.js's own path: a float16 weight file
-    bytes = float16File(values);
+    // a float16 weight file as Kiln's mixed precision writes one
+    bytes = toFloat16(values).buffer as ArrayBuffer;
   } else {
     const { min, scale } = quantization as { min: number; scale: number };
     bytes = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round((v - min) / scale)))).buffer;
@@ -27,23 +28,6 @@ function decodedBy(values: Float32Array, quantization: tf.io.WeightsManifestEntr
   const out = t.dataSync() as Float32Array;
   t.dispose();
   return Float32Array.from(out);
-}
-
-/** Float16 bits of `values` (round to nearest, normal range only: the test values are). */
-function float16File(values: Float32Array): ArrayBuffer {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  return Uint16Array.from(values, (v) => {
-    f[0] = v;
-    const x = u[0]!;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    const mant = x & 0x7fffff;
-    if (exp <= 0) return sign;
-    let half = sign | (exp << 10) | (mant >>> 13);
-    if ((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) === 0x1000 && half & 1)) half++;
-    return half;
-  }).buffer;
 }
 
 function seeded(n: number, seed: number): Float32Array {

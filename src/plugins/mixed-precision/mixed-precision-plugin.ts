@@ -17,6 +17,7 @@ import {
 } from '../../core/plugin.js';
 import { Plugin } from '../../core/plugin-decorator.js';
 import { KILN_CONFIG } from '../../core/tokens.js';
+import { describeBytes } from '../../lowering/index.js';
 import { ANY_OUTPUT, summariseOutcomes, type ValidationBudget } from '../../core/validation/budget.js';
 import { Validator } from '../../core/validation/validator.js';
 import { budgetOf, MixedPrecisionOptions } from './mixed-precision-options.js';
@@ -41,11 +42,6 @@ import {
   type StoredPrecision,
 } from './quantize.js';
 import { QuantizedKilnModel } from './quantized-model.js';
-
-/** Megabytes, for notes. */
-function mb(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(2)} MB`;
-}
 
 /** What the report says about compute precision on a backend: tf.js dequantises weights to float32 at load. */
 export function computeStatement(backend: string): string {
@@ -189,7 +185,7 @@ export class MixedPrecisionPlugin implements OptimizationPlugin<MixedPrecisionOp
     if (model.onnx && target.onnx) {
       context.metric('onnxBytes', model.onnx.length);
       context.note(
-        `the ONNX file ${target.backend} runs: ${mb(model.onnx.length)}, ${(model.onnx.length / target.onnx.length).toFixed(2)}x the ${mb(target.onnx.length)} of the model before (weights on the float16 and uint8 grids stored at those types, decoded to float32 by Cast nodes)`,
+        `the ONNX file ${target.backend} runs: ${describeBytes(model.onnx.length)}, ${(model.onnx.length / target.onnx.length).toFixed(2)}x the ${describeBytes(target.onnx.length)} of the model before (weights on the float16 and uint8 grids stored at those types, decoded to float32 by Cast nodes)`,
       );
     }
     return model;
