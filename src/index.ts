@@ -78,7 +78,15 @@ export {
   WASM_THREADS_ENGINE,
   type BackendDescriptor,
 } from './engines/index.js';
-export { ONNXRUNTIME_ENGINE, OnnxRuntimeModel } from './engines/index.js';
+export {
+  ONNXRUNTIME_ENGINE,
+  OnnxRuntimeModel,
+  THREAD_MEASUREMENT,
+  THREAD_SETTINGS,
+  type ThreadChoice,
+  type ThreadMeasurement,
+  type ThreadSetting,
+} from './engines/index.js';
 
 // ONNX: lowering a traced model to an ONNX file (`kiln export --format onnx`), run by the onnxruntime engine.
 export {

@@ -20,4 +20,14 @@ export {
 } from './tfjs/built-in-engines.js';
 export type { BackendDescriptor } from './tfjs/backend-descriptor.js';
 export { TfjsBackendEngine } from './tfjs/tfjs-backend-engine.js';
-export { ONNXRUNTIME, ONNXRUNTIME_ENGINE, OnnxRuntimeEngine, OnnxRuntimeModel } from './onnxruntime/index.js';
+export {
+  ONNXRUNTIME,
+  ONNXRUNTIME_ENGINE,
+  OnnxRuntimeEngine,
+  OnnxRuntimeModel,
+  THREAD_MEASUREMENT,
+  THREAD_SETTINGS,
+  type ThreadChoice,
+  type ThreadMeasurement,
+  type ThreadSetting,
+} from './onnxruntime/index.js';

@@ -84,6 +84,8 @@ const RUNTIME_EXPORTS = [
   'ShapeDispatchModel',
   'SlotConfig',
   'TENSORFLOW_ENGINE',
+  'THREAD_MEASUREMENT',
+  'THREAD_SETTINGS',
   'TENSORFLOW_GPU_ENGINE',
   'TensorflowBackendPlugin',
   'TensorflowGpuBackendPlugin',

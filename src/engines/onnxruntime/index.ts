@@ -11,4 +11,4 @@ export {
   type OrtTensor,
 } from './ort-api.js';
 export { NativeOrtSession } from './native-session.js';
-export { THREAD_SETTINGS, type ThreadChoice, type ThreadSetting } from './thread-choice.js';
+export { THREAD_MEASUREMENT, THREAD_SETTINGS, type ThreadChoice, type ThreadMeasurement, type ThreadSetting } from './thread-choice.js';

@@ -28,7 +28,8 @@ interface SignatureSession {
  * shapes, so each input signature (shapes and dtypes) gets its own session, built on
  * its first call: the model's own cpu copy is traced at those inputs and lowered, and
  * the session (graph optimisation 'all') takes 1 intra-op thread, 2 that sleep between
- * runs or 2 that spin, whichever ran a few calls faster (THREAD_SETTINGS); the
+ * runs or 2 that spin, whichever ran fastest in a short measurement (THREAD_SETTINGS,
+ * THREAD_MEASUREMENT in thread-choice.ts); the
  * description says what was chosen and the medians seen.
  *
  * `predict` is synchronous, as every KilnModel's: the sessions are the native binding's

@@ -41,35 +41,74 @@ export function sessionOptions(s: ThreadSetting): OrtSessionOptions {
 export interface ThreadChoice extends ThreadSetting {
   /** Median ms of one run with each setting tried, by its label. */
   readonly medians: Readonly<Record<string, number>>;
+  /** Timed runs per setting. */
   readonly runs: number;
 }
 
+/** How the thread settings are timed against each other. */
+export interface ThreadMeasurement {
+  /** Rounds at most: each times every setting, the order reversed every other round. */
+  readonly rounds: number;
+  /** Timed runs of a setting in a round, after one untimed run. */
+  readonly runsPerRound: number;
+  /** Fewer rounds (1 at least) where `rounds` would take longer than this, as estimated from the warm-up. */
+  readonly budgetMs: number;
+  /** How far (0.1: 10%) a more demanding setting's median must be below the best so far to win. */
+  readonly margin: number;
+  /** The clock (ms). */
+  readonly now: () => number;
+}
+
+/** Kiln's measurement: up to 5 rounds of 3 timed runs (15 per setting), within 1.5 s, a 10% margin. */
+export const THREAD_MEASUREMENT: ThreadMeasurement = {
+  rounds: 5,
+  runsPerRound: 3,
+  budgetMs: 1500,
+  margin: 0.1,
+  now: () => performance.now(),
+};
+
 /**
  * A session of `model` with the thread setting that ran `feeds` fastest: one session per
- * setting in `settings` (least demanding first), a warm-up run each, then `runs` timed
- * runs taken in turn. A more demanding setting wins only with a median at least `margin`
- * (10%) below the best so far: more threads take cores from whatever else runs, and on a
- * busy machine a few runs differ by more than that. The sessions not chosen are
- * released. Synchronous, as the sessions are.
+ * setting in `settings` (least demanding first), two warm-up runs each (the second timed,
+ * to size the rounds), then rounds in which each setting runs once untimed and
+ * `runsPerRound` times timed, in blocks (a setting's runs follow each other, as a
+ * caller's calls do, rather than each other setting's threads) and in an order reversed
+ * every other round. A more demanding setting wins only with a median at least `margin`
+ * below the best so far: more threads take cores from whatever else runs, and on a busy
+ * machine runs differ by that much. The sessions not chosen are released. Synchronous,
+ * as the sessions are.
  */
 export function sessionWithFastestThreads(
   native: OrtNativeBinding,
   model: Uint8Array,
   feeds: Record<string, OrtTensor>,
   settings: readonly ThreadSetting[] = THREAD_SETTINGS,
-  runs = 7,
-  margin = 0.1,
+  measurement: ThreadMeasurement = THREAD_MEASUREMENT,
 ): { session: NativeOrtSession; choice: ThreadChoice } {
+  const { now, runsPerRound, margin } = measurement;
   const sessions: NativeOrtSession[] = [];
   try {
     for (const setting of settings) sessions.push(NativeOrtSession.create(native, model, sessionOptions(setting)));
-    for (const s of sessions) s.run(feeds);
+    let warmUpMs = 0;
+    for (const s of sessions) {
+      s.run(feeds);
+      const t0 = now();
+      s.run(feeds);
+      warmUpMs += now() - t0;
+    }
+    const roundMs = warmUpMs * (runsPerRound + 1);
+    const rounds = Math.max(1, Math.min(measurement.rounds, Math.floor(measurement.budgetMs / Math.max(roundMs, 1e-9))));
     const times = sessions.map(() => [] as number[]);
-    for (let r = 0; r < runs; r++) {
-      for (let k = 0; k < sessions.length; k++) {
-        const t0 = performance.now();
+    for (let r = 0; r < rounds; r++) {
+      const order = sessions.map((_, k) => (r % 2 ? sessions.length - 1 - k : k));
+      for (const k of order) {
         sessions[k]!.run(feeds);
-        times[k]!.push(performance.now() - t0);
+        for (let i = 0; i < runsPerRound; i++) {
+          const t0 = now();
+          sessions[k]!.run(feeds);
+          times[k]!.push(now() - t0);
+        }
       }
     }
     const medians = times.map(median);
@@ -78,7 +117,11 @@ export function sessionWithFastestThreads(
     sessions.splice(best, 1);
     return {
       session,
-      choice: { ...settings[best]!, medians: Object.fromEntries(settings.map((s, k) => [settingLabel(s), medians[k]!])), runs },
+      choice: {
+        ...settings[best]!,
+        medians: Object.fromEntries(settings.map((s, k) => [settingLabel(s), medians[k]!])),
+        runs: rounds * runsPerRound,
+      },
     };
   } finally {
     for (const s of sessions) s.release();
