@@ -72,9 +72,9 @@ export const THREAD_MEASUREMENT: ThreadMeasurement = {
  * A session of `model` with the thread setting that ran `feeds` fastest: one session per
  * setting in `settings` (least demanding first), two warm-up runs each (the second timed,
  * to size the rounds), then rounds in which each setting runs once untimed and
- * `runsPerRound` times timed, in blocks (a setting's runs follow each other, as a
- * caller's calls do, rather than each other setting's threads) and in an order reversed
- * every other round. A more demanding setting wins only with a median at least `margin`
+ * `runsPerRound` times timed, in blocks (a setting's runs follow one another, as a
+ * caller's calls do, instead of alternating with the other settings' runs and threads),
+ * in an order reversed every other round. A more demanding setting wins only with a median at least `margin`
  * below the best so far: more threads take cores from whatever else runs, and on a busy
  * machine runs differ by that much. The sessions not chosen are released. Synchronous,
  * as the sessions are.
