@@ -74,10 +74,10 @@ export const THREAD_MEASUREMENT: ThreadMeasurement = {
  * to size the rounds), then rounds in which each setting runs once untimed and
  * `runsPerRound` times timed, in blocks (a setting's runs follow one another, as a
  * caller's calls do, instead of alternating with the other settings' runs and threads),
- * in an order reversed every other round. A more demanding setting wins only with a median at least `margin`
- * below the best so far: more threads take cores from whatever else runs, and on a busy
- * machine runs differ by that much. The sessions not chosen are released. Synchronous,
- * as the sessions are.
+ * in an order reversed every other round. A more demanding setting wins only with a
+ * median at least `margin` below the best so far: more threads take cores from whatever
+ * else runs, and on a busy machine runs differ by that much. The sessions not chosen are
+ * released. Synchronous, as the sessions are.
  */
 export function sessionWithFastestThreads(
   native: OrtNativeBinding,
@@ -97,8 +97,9 @@ export function sessionWithFastestThreads(
       s.run(feeds);
       warmUpMs += now() - t0;
     }
-    const roundMs = warmUpMs * (runsPerRound + 1);
-    const rounds = Math.max(1, Math.min(measurement.rounds, Math.floor(measurement.budgetMs / Math.max(roundMs, 1e-9))));
+    // a warm-up of 0 ms (a stand-in clock) gives Infinity here, capped to `rounds`
+    const affordable = Math.floor(measurement.budgetMs / (warmUpMs * (runsPerRound + 1)));
+    const rounds = Math.max(1, Math.min(measurement.rounds, affordable));
     const times = sessions.map(() => [] as number[]);
     for (let r = 0; r < rounds; r++) {
       const order = sessions.map((_, k) => (r % 2 ? sessions.length - 1 - k : k));
