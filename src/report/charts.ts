@@ -131,13 +131,16 @@ export function speedupBars(bars: readonly Bar[], title: string, reference = 'pr
     }
     const ok = Number.isFinite(b.value) && b.value > 0;
     const x = ok ? scale(b.value) : one;
+    // at least 1 px wide, and anchored at 1x on its own side: a bar below 1x ends there
+    const width = Math.max(1, Math.abs(x - one));
+    const barX = x < one ? one - width : one;
     parts.push(
       el(
         'g',
         { class: 'bar', 'data-label': b.label, 'data-group': b.group, 'data-value': ok ? b.value : undefined, ...(b.data ?? {}) },
         el('title', {}, esc(b.title ?? `${b.label}: ${ok ? `${b.value.toFixed(2)}x` : 'no figure'}`)),
         el('text', { x: left - 8, y: y + 13, 'text-anchor': 'end', class: 'bar-label' }, esc(b.label)),
-        el('rect', { x: Math.min(x, one), y: y + 2, width: Math.max(1, Math.abs(x - one)), height: 14, fill: b.colour }),
+        el('rect', { x: barX, y: y + 2, width, height: 14, fill: b.colour }),
         el('text', { x: Math.max(x, one) + 5, y: y + 13, class: 'value' }, ok ? `${b.value.toFixed(2)}x` : '–'),
       ),
     );
